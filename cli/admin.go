@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/slipway-dev/slipway/secretbox"
+)
+
+func runToken(ctx context.Context, r *runner, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: slipway token create --name N --role admin|developer|viewer")
+	}
+	fs := r.flags("token create")
+	cf := addClientFlags(fs)
+	var name, role string
+	fs.StringVar(&name, "name", "", "token name (required, unique)")
+	fs.StringVar(&role, "role", "developer", "admin, developer or viewer")
+	if err := r.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	var out struct{ ID, Name, Role, Token string }
+	if err := c.do(ctx, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": role}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stderr, "created token %q (role %s); it is shown once:\n", out.Name, out.Role)
+	fmt.Fprintln(r.stdout, out.Token)
+	return nil
+}
+
+func runKeys(ctx context.Context, r *runner, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: slipway keys create --kek-file F | slipway keys rotate")
+	}
+	switch args[0] {
+	case "create":
+		fs := r.flags("keys create")
+		var path string
+		fs.StringVar(&path, "kek-file", "", "key file to create (0600)")
+		if err := r.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if err := required(map[string]string{"--kek-file": path}); err != nil {
+			return err
+		}
+		k, err := secretbox.LoadOrCreateKeyring(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stdout, "%s holds active KEK %s\n", path, k.ActiveID())
+		return nil
+	case "rotate":
+		fs := r.flags("keys rotate")
+		cf := addClientFlags(fs)
+		if err := r.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Active    string `json:"active"`
+			Rewrapped int    `json:"rewrapped"`
+		}
+		if err := c.do(ctx, http.MethodPost, "/api/v1/keys/rotate", nil, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stdout, "active KEK is now %s; re-wrapped %d data keys\n", out.Active, out.Rewrapped)
+		return nil
+	default:
+		return fmt.Errorf("unknown keys command %q: want create or rotate", args[0])
+	}
+}

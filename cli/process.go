@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/stack"
+)
+
+// stopTimeout bounds a graceful stop; every part gets the rest of it.
+const stopTimeout = 10 * time.Second
+
+func (r *runner) logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(r.stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// temporalFlags adds the flags of an external Temporal connection to fs.
+func temporalFlags(fs *flag.FlagSet, t *config.Temporal) {
+	fs.StringVar(&t.Address, "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port")
+	fs.StringVar(&t.Namespace, "namespace", "default", "Temporal namespace")
+	fs.BoolVar(&t.TLS.Enabled, "temporal-tls", false, "connect to Temporal over TLS (system roots unless --temporal-ca)")
+	fs.StringVar(&t.TLS.CA, "temporal-ca", "", "PEM file of CAs trusted for Temporal's certificate")
+	fs.StringVar(&t.TLS.Cert, "temporal-cert", "", "PEM client certificate for mTLS to Temporal")
+	fs.StringVar(&t.TLS.Key, "temporal-key", "", "PEM client key for mTLS to Temporal")
+	fs.StringVar(&t.TLS.ServerName, "temporal-server-name", "", "name expected in Temporal's certificate (default: host of --temporal-address)")
+}
+
+func runDev(ctx context.Context, r *runner, args []string) error {
+	var cfg config.Config
+	var level string
+	fs := r.flags("dev")
+	fs.StringVar(&cfg.DataDir, "data-dir", ".slipway", "directory holding all state")
+	fs.StringVar(&cfg.HTTP.Address, "http", "127.0.0.1:8080", "API listen address (port 0 picks one)")
+	fs.StringVar(&cfg.Temporal.Address, "temporal", "127.0.0.1:7233", "embedded Temporal frontend listen address (port 0 picks one)")
+	fs.StringVar(&cfg.Temporal.UIAddress, "ui", "127.0.0.1:8233", `Temporal UI listen address (port 0 picks one, "" serves none)`)
+	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry listen address (port 0 picks one)")
+	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
+	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	if err := r.parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkTLSPair(cfg.HTTP); err != nil {
+		return err
+	}
+	log, err := r.logger(level)
+	if err != nil {
+		return err
+	}
+	dev, err := stack.StartDev(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	e := dev.Endpoints
+	fmt.Fprintf(r.stdout, "slipway dev is running (data dir %s)\n  API       %s\n  Temporal  %s\n  UI        %s\n  registry  %s\n  token     %s/%s\n",
+		cfg.DataDir, e.HTTP, e.Temporal, e.UI, e.Registry, cfg.DataDir, stack.AdminTokenFile)
+	return waitAndStop(ctx, log, &dev.Process)
+}
+
+func runServer(ctx context.Context, r *runner, args []string) error {
+	var cfg config.Config
+	var level string
+	fs := r.flags("server")
+	fs.StringVar(&cfg.HTTP.Address, "http", "127.0.0.1:8080", "API listen address")
+	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
+	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
+	fs.StringVar(&cfg.DB, "db", "", "metadata store DSN: sqlite:///path/slipway.db or postgres://user:pass@host/db (required)")
+	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry host[:port] images are pushed to")
+	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file (required; create one with `slipway keys create`)")
+	fs.StringVar(&cfg.DataDir, "data-dir", ".slipway", "where the first admin token is written when the store has none")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	temporalFlags(fs, &cfg.Temporal)
+	if err := r.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--db": cfg.DB, "--kek-file": cfg.KEKFile}); err != nil {
+		return err
+	}
+	if err := checkTLSPair(cfg.HTTP); err != nil {
+		return err
+	}
+	log, err := r.logger(level)
+	if err != nil {
+		return err
+	}
+	p, url, err := stack.StartServer(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "slipway server is serving the API on %s\n", url)
+	return waitAndStop(ctx, log, p)
+}
+
+func runWorker(ctx context.Context, r *runner, args []string) error {
+	var cfg config.Config
+	var level string
+	fs := r.flags("worker")
+	fs.StringVar(&cfg.DB, "db", "", "metadata store DSN: sqlite:///path/slipway.db or postgres://user:pass@host/db (required)")
+	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry host[:port] images are pushed to")
+	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, the same as the server's (required)")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	temporalFlags(fs, &cfg.Temporal)
+	if err := r.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"--db": cfg.DB, "--kek-file": cfg.KEKFile}); err != nil {
+		return err
+	}
+	log, err := r.logger(level)
+	if err != nil {
+		return err
+	}
+	p, err := stack.StartWorker(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "slipway worker is polling task queue on %s\n", cfg.Temporal.Address)
+	return waitAndStop(ctx, log, p)
+}
+
+func required(flags map[string]string) error {
+	for name, v := range flags {
+		if v == "" {
+			return fmt.Errorf("%s is required", name)
+		}
+	}
+	return nil
+}
+
+func checkTLSPair(h config.HTTP) error {
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	return nil
+}
+
+// waitAndStop blocks until ctx ends (SIGINT or SIGTERM) and stops p within stopTimeout.
+func waitAndStop(ctx context.Context, log *slog.Logger, p *stack.Process) error {
+	<-ctx.Done()
+	log.Info("stopping")
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	start := time.Now()
+	err := p.Stop(stopCtx)
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return err
+}

@@ -1,0 +1,19 @@
+// Command slipway is the slipway binary: `slipway dev` runs everything in one process; `slipway
+// server` and `slipway worker` are the split processes; the other verbs call the API.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/slipway-dev/slipway/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// Config is everything a slipway process needs. `slipway dev` fills it from DataDir and listen
+// addresses; `slipway server` and `slipway worker` from flags naming external parts.
+type Config struct {
+	// DataDir holds everything `slipway dev` keeps: the metadata and Temporal SQLite files, the
+	// registry, the KEK file, admin-token and endpoints.json. Zero means ".slipway".
+	DataDir string
+	// DB is the metadata store DSN: "sqlite:///path/slipway.db" or "postgres://…". Zero means
+	// the SQLite file slipway.db in DataDir.
+	DB string
+	// KEKFile is the key-encryption key file (created 0600 on first start when missing). Zero means
+	// DataDir/kek.json.
+	KEKFile string
+	// HTTP is the API listener.
+	HTTP HTTP
+	// Temporal says which Temporal to use or, for `slipway dev`, where the embedded one listens.
+	Temporal Temporal
+	// Registry is the OCI registry: for `slipway dev` the listen address of the embedded one, for
+	// the split processes the host[:port] images are pushed to.
+	Registry Registry
+	// LogLevel is the lowest level logged; zero means Info.
+	LogLevel slog.Level
+}
+
+// HTTP configures the API listener.
+type HTTP struct {
+	// Address is host:port; port 0 picks a free port. Zero means 127.0.0.1:8080.
+	Address string
+	// TLSCert and TLSKey are PEM files; when both are set the API is served over HTTPS only.
+	TLSCert, TLSKey string
+}
+
+// Temporal configures the connection to Temporal.
+type Temporal struct {
+	// Address is host:port of the frontend. For `slipway dev` it is where the embedded server
+	// listens (port 0 picks one). Zero means 127.0.0.1:7233.
+	Address string
+	// Namespace is the Temporal namespace; zero means "default".
+	Namespace string
+	// UIAddress is where `slipway dev` serves the Temporal UI; "" serves none.
+	UIAddress string
+	// TLS configures TLS or mTLS to an external Temporal; zero means plaintext.
+	TLS ClientTLS
+}
+
+// ClientTLS configures a TLS client. All fields zero means plaintext; CA alone means TLS with that
+// trust root; Cert and Key add a client certificate (mTLS).
+type ClientTLS struct {
+	// Enabled turns TLS on with the system roots when no CA is given.
+	Enabled bool
+	// CA is a PEM file of trusted roots; zero means the system roots.
+	CA string
+	// Cert and Key are the PEM client certificate and key for mTLS; zero means none.
+	Cert, Key string
+	// ServerName overrides the name checked in the server's certificate; zero means the host of Address.
+	ServerName string
+}
+
+// Registry configures the OCI registry.
+type Registry struct {
+	// Address is host:port; for `slipway dev` port 0 picks a free port. Zero means 127.0.0.1:5000.
+	Address string
+}
+
+// WithDefaults returns c with every zero field that has a default filled in.
+func (c Config) WithDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = ".slipway"
+	}
+	if c.DB == "" {
+		c.DB = "sqlite://" + filepath.Join(c.DataDir, "slipway.db")
+	}
+	if c.KEKFile == "" {
+		c.KEKFile = filepath.Join(c.DataDir, "kek.json")
+	}
+	if c.HTTP.Address == "" {
+		c.HTTP.Address = "127.0.0.1:8080"
+	}
+	if c.Temporal.Address == "" {
+		c.Temporal.Address = "127.0.0.1:7233"
+	}
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	if c.Registry.Address == "" {
+		c.Registry.Address = "127.0.0.1:5000"
+	}
+	return c
+}
+
+// Config returns the *tls.Config for the Temporal connection, or nil for plaintext.
+func (t ClientTLS) Config() (*tls.Config, error) {
+	if !t.Enabled && t.CA == "" && t.Cert == "" && t.Key == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CA != "" {
+		pem, err := os.ReadFile(t.CA)
+		if err != nil {
+			return nil, fmt.Errorf("reading Temporal CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("temporal CA %s holds no PEM certificate", t.CA)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		return nil, fmt.Errorf("temporal client certificate and key must be given together")
+	}
+	if t.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("loading Temporal client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,222 @@
+package localtemporal
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+const clusterName = "active"
+
+// Config says where the embedded Temporal keeps its state and where it listens.
+type Config struct {
+	// DBPath is the SQLite file holding every workflow's history and visibility; it is created
+	// with Temporal's schema on first start. Required.
+	DBPath string
+	// Address is the host:port of the frontend gRPC service; port 0 picks a free port.
+	Address string
+	// UIAddress is the host:port of the Temporal UI; "" runs no UI, port 0 picks a free port.
+	UIAddress string
+	// Namespaces are registered on start when missing; empty means just "default".
+	Namespaces []string
+	// Logger receives the server's warnings and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// LogLevel is the lowest level of the server's own messages that are logged; zero means Info,
+	// which Temporal is chatty at, so slipway passes Warn.
+	LogLevel slog.Level
+}
+
+// Server is a running embedded Temporal server with its UI.
+type Server struct {
+	server    temporal.Server
+	ui        *uiserver.Server
+	address   string
+	uiAddress string
+}
+
+// Start prepares the SQLite database, registers the namespaces and starts every Temporal service
+// in-process. Start returns when the frontend accepts connections.
+func Start(cfg Config) (*Server, error) {
+	if cfg.DBPath == "" {
+		return nil, errors.New("temporal: database path is required")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if len(cfg.Namespaces) == 0 {
+		cfg.Namespaces = []string{"default"}
+	}
+	host, port, err := resolvePort(cfg.Address)
+	if err != nil {
+		return nil, fmt.Errorf("temporal address %q: %w", cfg.Address, err)
+	}
+	sqlConf, err := prepareDatabase(cfg.DBPath, cfg.Namespaces)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := serverConfig(host, port, sqlConf)
+	if err != nil {
+		return nil, err
+	}
+	tlogger := slogLogger{log: logger.With("part", "temporal"), minLevel: cfg.LogLevel}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("temporal authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, tlogger)
+	if err != nil {
+		return nil, fmt.Errorf("temporal claim mapper: %w", err)
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(tlogger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("starting temporal server: %w", err)
+	}
+	s := &Server{server: srv, address: net.JoinHostPort(host, strconv.Itoa(port))}
+	if cfg.UIAddress != "" {
+		if err := s.startUI(cfg.UIAddress); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Address is the host:port of the frontend gRPC service.
+func (s *Server) Address() string { return s.address }
+
+// UIAddress is the host:port of the Temporal UI, or "" when none runs.
+func (s *Server) UIAddress() string { return s.uiAddress }
+
+// Stop stops the UI and every Temporal service.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	s.server.Stop()
+}
+
+func (s *Server) startUI(address string) error {
+	host, port, err := resolvePort(address)
+	if err != nil {
+		return fmt.Errorf("temporal UI address %q: %w", address, err)
+	}
+	ui := uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+		Host:                host,
+		Port:                port,
+		TemporalGRPCAddress: s.address,
+		EnableUI:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		HideLogs:            true,
+	}))
+	s.ui = ui
+	s.uiAddress = net.JoinHostPort(host, strconv.Itoa(port))
+	// Start blocks until Stop; it only returns early when it cannot listen, which resolvePort
+	// has just ruled out.
+	go func() { _ = ui.Start() }()
+	return waitListening(s.uiAddress, 10*time.Second)
+}
+
+func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating temporal data dir: %w", err)
+	}
+	conf := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: path,
+		ConnectAttributes: map[string]string{
+			"mode":         "rwc",
+			"journal_mode": "wal",
+			"synchronous":  "normal",
+			"busy_timeout": "10000",
+		},
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			return nil, fmt.Errorf("creating temporal schema in %s: %w", path, err)
+		}
+	}
+	nsConfigs := make([]*sqliteschema.NamespaceConfig, 0, len(namespaces))
+	for _, ns := range namespaces {
+		c, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, nil)
+		if err != nil {
+			return nil, fmt.Errorf("namespace %q: %w", ns, err)
+		}
+		nsConfigs = append(nsConfigs, c)
+	}
+	if err := sqliteschema.CreateNamespaces(conf, nsConfigs...); err != nil {
+		return nil, fmt.Errorf("registering temporal namespaces: %w", err)
+	}
+	return conf, nil
+}
+
+func serverConfig(host string, port int, sqlConf *config.SQL) (*config.Config, error) {
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	frontend := net.JoinHostPort(host, strconv.Itoa(port))
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, ClusterID: "slipway-dev"},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		if name == "frontend" {
+			svc.RPC.GRPCPort = port
+			svc.RPC.BindOnIP = host
+		} else {
+			p, err := freePort("127.0.0.1")
+			if err != nil {
+				return nil, err
+			}
+			svc.RPC.GRPCPort = p
+			svc.RPC.BindOnLocalHost = true
+		}
+		mp, err := freePort("127.0.0.1")
+		if err != nil {
+			return nil, err
+		}
+		svc.RPC.MembershipPort = mp
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontend
+	return &conf, nil
+}

@@ -1,0 +1,126 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/localtemporal"
+	"github.com/slipway-dev/slipway/ociregistry"
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/store"
+)
+
+// Endpoints are the addresses a running `slipway dev` serves, as written to endpoints.json.
+type Endpoints struct {
+	// HTTP is the API's base URL (http:// or https://).
+	HTTP string `json:"http"`
+	// Temporal is the host:port of the Temporal frontend.
+	Temporal string `json:"temporal"`
+	// UI is the Temporal UI's base URL; "" when no UI runs.
+	UI string `json:"ui"`
+	// Registry is the host:port of the OCI registry, the prefix of every image reference.
+	Registry string `json:"registry"`
+}
+
+// EndpointsFile and AdminTokenFile are the names of the files `slipway dev` writes in its data dir.
+const (
+	EndpointsFile  = "endpoints.json"
+	AdminTokenFile = "admin-token"
+)
+
+// Dev is a running `slipway dev`: Temporal with its UI, the registry, the worker and the API in one
+// process, on the files of one data dir.
+type Dev struct {
+	Process
+	// Endpoints are the addresses actually bound.
+	Endpoints Endpoints
+	// Store is the metadata store.
+	Store *store.Store
+	// Temporal is a client of the embedded Temporal.
+	Temporal client.Client
+}
+
+// StartDev starts every part on cfg's data dir and writes endpoints.json. On error nothing is left
+// running.
+func StartDev(ctx context.Context, cfg config.Config, log *slog.Logger) (*Dev, error) {
+	cfg = cfg.WithDefaults()
+	d := &Dev{Process: Process{log: log}}
+	return d, d.stopOnError(d.start(ctx, cfg))
+}
+
+func (d *Dev) start(ctx context.Context, cfg config.Config) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	keys, err := secretbox.LoadOrCreateKeyring(cfg.KEKFile)
+	if err != nil {
+		return err
+	}
+	if d.Store, err = d.openStore(ctx, cfg.DB); err != nil {
+		return err
+	}
+	if _, err := ensureAdminToken(ctx, d.Store, filepath.Join(cfg.DataDir, AdminTokenFile)); err != nil {
+		return err
+	}
+
+	reg, err := ociregistry.Open(filepath.Join(cfg.DataDir, "registry"), d.log)
+	if err != nil {
+		return err
+	}
+	d.onStop("registry journal", func(context.Context) error { return reg.Close() })
+	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, reg, "", ""); err != nil {
+		return err
+	}
+
+	ts, err := localtemporal.Start(localtemporal.Config{
+		DBPath:     filepath.Join(cfg.DataDir, "temporal.db"),
+		Address:    cfg.Temporal.Address,
+		UIAddress:  cfg.Temporal.UIAddress,
+		Namespaces: []string{cfg.Temporal.Namespace},
+		Logger:     d.log,
+		LogLevel:   slog.LevelWarn,
+	})
+	if err != nil {
+		return err
+	}
+	d.onStop("temporal", func(context.Context) error { ts.Stop(); return nil })
+	d.Endpoints.Temporal = ts.Address()
+	if ts.UIAddress() != "" {
+		d.Endpoints.UI = "http://" + ts.UIAddress()
+	}
+	tcfg := cfg.Temporal
+	tcfg.Address = ts.Address()
+	if d.Temporal, err = d.dialTemporal(ctx, tcfg); err != nil {
+		return err
+	}
+	if err := d.startWorker(d.Temporal, d.Store, keys); err != nil {
+		return err
+	}
+	if d.Endpoints.HTTP, err = d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(cfg.DataDir, EndpointsFile), d.Endpoints)
+}
+
+// writeJSON writes v to path atomically (temporary file, then rename).
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

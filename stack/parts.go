@@ -1,0 +1,75 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/server"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/worker"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+func (p *Process) openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	p.onStop("store", func(context.Context) error { return st.Close() })
+	return st, nil
+}
+
+func (p *Process) startWorker(c client.Client, st *store.Store, keys *secretbox.Keyring) error {
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting worker: %w", err)
+	}
+	p.onStop("worker", func(context.Context) error { w.Stop(); return nil })
+	return nil
+}
+
+// serveAPI serves the HTTP API and returns its base URL.
+func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client) (string, error) {
+	api := server.New(server.Deps{
+		Store:    st,
+		Keys:     keys,
+		Temporal: c,
+		Rewrap:   rewrapViaTemporal(c, keys),
+		Logger:   p.log,
+	})
+	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return "", err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + addr, nil
+}
+
+// rewrapViaTemporal runs the re-wrap after a KEK rotation as the RotateKeys workflow, so it is
+// durable and seen in the Temporal UI, and waits for its result.
+func rewrapViaTemporal(c client.Client, keys *secretbox.Keyring) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		kek := keys.ActiveID()
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       workflows.RotateKeysWorkflowID(kek),
+			TaskQueue:                workflows.TaskQueue,
+			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}, workflows.RotateKeys, workflows.RotateKeysInput{KEKID: kek})
+		if err != nil {
+			return 0, fmt.Errorf("starting key rotation to %s: %w", kek, err)
+		}
+		var res workflows.RotateKeysResult
+		if err := run.Get(ctx, &res); err != nil {
+			return 0, fmt.Errorf("key rotation to %s: %w", kek, err)
+		}
+		return res.Rewrapped, nil
+	}
+}

@@ -1,0 +1,67 @@
+package stack
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/secretbox"
+)
+
+// StartServer starts `slipway server`: the API against an external Temporal and metadata store. When
+// the store holds no token yet it creates an admin token in cfg.DataDir. It returns the API's URL.
+func StartServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, string, error) {
+	cfg = cfg.WithDefaults()
+	p := &Process{log: log}
+	url, err := p.startServer(ctx, cfg)
+	return p, url, p.stopOnError(err)
+}
+
+func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, error) {
+	keys, err := secretbox.LoadKeyring(cfg.KEKFile)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.openStore(ctx, cfg.DB)
+	if err != nil {
+		return "", err
+	}
+	if n, err := st.CountTokens(ctx); err != nil {
+		return "", err
+	} else if n == 0 {
+		path := filepath.Join(cfg.DataDir, AdminTokenFile)
+		if _, err := ensureAdminToken(ctx, st, path); err != nil {
+			return "", err
+		}
+		p.log.Info("created the first admin token", "file", path)
+	}
+	c, err := p.dialTemporal(ctx, cfg.Temporal)
+	if err != nil {
+		return "", err
+	}
+	return p.serveAPI(cfg.HTTP, st, keys, c)
+}
+
+// StartWorker starts `slipway worker`: a Temporal worker against an external Temporal and metadata store.
+func StartWorker(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, error) {
+	cfg = cfg.WithDefaults()
+	p := &Process{log: log}
+	return p, p.stopOnError(p.startWorkerProcess(ctx, cfg))
+}
+
+func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) error {
+	keys, err := secretbox.LoadKeyring(cfg.KEKFile)
+	if err != nil {
+		return err
+	}
+	st, err := p.openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	c, err := p.dialTemporal(ctx, cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	return p.startWorker(c, st, keys)
+}
