@@ -1,0 +1,29 @@
+# slipway — `make run` starts everything on embedded defaults; `make test` is what CI runs.
+GO        ?= go
+BIN       := bin/slipway
+# Packages whose tests run under the race detector; the embedded Temporal server is left out
+# because building it with -race costs minutes and it is not slipway's code.
+RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./cli/... ./config/...
+
+.PHONY: run build test unit integration lint bench clean
+
+run: build
+	./$(BIN) dev
+
+build:
+	$(GO) build -o $(BIN) ./cmd/slipway
+
+test: lint
+	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 20m ./worker/... ./stack/... ./localtemporal/... ./integration/...
+
+lint:
+	@out=$$(gofmt -l .); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,277 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+const canary = "canary-5f0e1d2c-secret-value-never-on-disk"
+
+type configItem struct {
+	Key    string  `json:"key"`
+	Secret bool    `json:"secret"`
+	Value  *string `json:"value"`
+}
+
+// TestDevStackKeepsEverythingAcrossRestart drives a real `slipway dev` over HTTP, the registry
+// protocol and the Temporal API, stops it, starts it again on the same data dir and finds it all.
+func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	dev := startDev(t, dir)
+	a := newAPI(t, dev, dir)
+
+	if got := httpStatus(t, dev.Endpoints.UI+"/"); got != http.StatusOK {
+		t.Fatalf("Temporal UI / = %d", got)
+	}
+	if got := httpStatus(t, "http://"+dev.Endpoints.Registry+"/v2/"); got != http.StatusOK {
+		t.Fatalf("registry /v2/ = %d", got)
+	}
+	if got := httpStatus(t, dev.Endpoints.HTTP+"/readyz"); got != http.StatusOK {
+		t.Fatalf("/readyz = %d", got)
+	}
+	noToken := api{t: t, base: a.base}
+	noToken.call("POST", "/api/v1/projects", map[string]any{"name": "intruder"}, http.StatusUnauthorized, nil)
+
+	a.call("POST", "/api/v1/projects", map[string]any{"name": "shop"}, http.StatusCreated, nil)
+	a.call("POST", "/api/v1/projects/shop/environments", map[string]any{"name": "staging"}, http.StatusCreated, nil)
+	a.call("PUT", "/api/v1/projects/shop/environments/order",
+		map[string]any{"order": []string{"development", "staging", "production"}}, http.StatusOK, nil)
+	a.call("POST", "/api/v1/projects/shop/components", map[string]any{
+		"name": "api", "repo": "file:///srv/git/shop.git", "branch": "main", "autoBuild": true,
+	}, http.StatusCreated, nil)
+	cfgPath := "/api/v1/projects/shop/components/api/environments/staging/configs"
+	a.call("PUT", cfgPath+"/LOG_LEVEL", map[string]any{"value": "debug"}, http.StatusCreated, nil)
+	body := a.call("PUT", cfgPath+"/DB_PASSWORD", map[string]any{"value": canary, "secret": true}, http.StatusCreated, nil)
+	if bytes.Contains(body, []byte(canary)) {
+		t.Fatalf("PUT of a secret echoed its value: %s", body)
+	}
+	checkConfigs(t, a, cfgPath)
+
+	digest := pushImage(t, dev.Endpoints.Registry, "shop/api:0123abc")
+
+	var rot struct {
+		Active    string `json:"active"`
+		Rewrapped int    `json:"rewrapped"`
+	}
+	a.call("POST", "/api/v1/keys/rotate", nil, http.StatusOK, &rot)
+	if rot.Rewrapped != 2 {
+		t.Fatalf("rotation re-wrapped %d values, want 2", rot.Rewrapped)
+	}
+	rotationID := workflows.RotateKeysWorkflowID(rot.Active)
+	waitForWorkflow(t, dev.Temporal, rotationID)
+	checkSearchAttributes(t, dev.Temporal)
+	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
+		recordHistory(t, dev.Temporal, rotationID, "../workflows/testdata/rotate_keys.json")
+	}
+	token := a.token
+
+	if took := stopDev(t, dev); took > 10*time.Second {
+		t.Fatalf("stopping took %s, want ≤ 10s", took)
+	}
+	checkCanaryAbsent(t, dir)
+
+	dev = startDev(t, dir)
+	defer stopDev(t, dev)
+	a = newAPI(t, dev, dir)
+	if a.token != token {
+		t.Fatal("restart replaced the admin token")
+	}
+	var envs struct {
+		Items []struct{ Name string } `json:"items"`
+	}
+	a.call("GET", "/api/v1/projects/shop/environments", nil, http.StatusOK, &envs)
+	var order []string
+	for _, e := range envs.Items {
+		order = append(order, e.Name)
+	}
+	if strings.Join(order, ",") != "development,staging,production" {
+		t.Fatalf("environments after restart = %v", order)
+	}
+	var comp struct {
+		Repo      string `json:"repo"`
+		AutoBuild bool   `json:"autoBuild"`
+	}
+	a.call("GET", "/api/v1/projects/shop/components/api", nil, http.StatusOK, &comp)
+	if comp.Repo != "file:///srv/git/shop.git" || !comp.AutoBuild {
+		t.Fatalf("component after restart = %+v", comp)
+	}
+	checkConfigs(t, a, cfgPath)
+	pullImage(t, dev.Endpoints.Registry, "shop/api@"+digest.String(), digest)
+	pullImage(t, dev.Endpoints.Registry, "shop/api:0123abc", digest)
+	waitForWorkflow(t, dev.Temporal, rotationID)
+
+	a.call("POST", "/api/v1/keys/rotate", nil, http.StatusOK, &rot)
+	if rot.Rewrapped != 2 {
+		t.Fatalf("second rotation re-wrapped %d values, want 2", rot.Rewrapped)
+	}
+	checkConfigs(t, a, cfgPath)
+}
+
+// checkConfigs asserts the non-secret value is listed and the secret's is not.
+func checkConfigs(t *testing.T, a api, path string) {
+	t.Helper()
+	var list struct {
+		Items []configItem `json:"items"`
+	}
+	body := a.call("GET", path, nil, http.StatusOK, &list)
+	if bytes.Contains(body, []byte(canary)) {
+		t.Fatalf("config list shows the secret value: %s", body)
+	}
+	got := map[string]configItem{}
+	for _, it := range list.Items {
+		got[it.Key] = it
+	}
+	if v := got["LOG_LEVEL"].Value; v == nil || *v != "debug" {
+		t.Fatalf("LOG_LEVEL = %v, want debug (list %s)", v, body)
+	}
+	if s := got["DB_PASSWORD"]; !s.Secret || s.Value != nil {
+		t.Fatalf("DB_PASSWORD listed as %+v, want a secret without value", s)
+	}
+}
+
+func pushImage(t *testing.T, registry, ref string) v1.Hash {
+	t.Helper()
+	img, err := random.Image(4096, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(registry + "/" + ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatalf("pushing %s: %v", r, err)
+	}
+	d, _ := img.Digest()
+	return d
+}
+
+func pullImage(t *testing.T, registry, ref string, want v1.Hash) {
+	t.Helper()
+	r, err := name.ParseReference(registry + "/" + ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("pulling %s: %v", r, err)
+	}
+	if d, _ := img.Digest(); d != want {
+		t.Fatalf("%s has digest %s, want %s", r, d, want)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatalf("layer of %s: %v", r, err)
+		}
+		rc.Close()
+	}
+}
+
+// waitForWorkflow polls visibility until the workflow is listed as completed.
+func waitForWorkflow(t *testing.T, c client.Client, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = %q", id),
+		})
+		if err == nil && len(resp.Executions) == 1 &&
+			resp.Executions[0].Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow %s not listed as completed: %v %v", id, resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func checkSearchAttributes(t *testing.T, c client.Client) {
+	t.Helper()
+	resp, err := c.OperatorService().ListSearchAttributes(context.Background(),
+		&operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sa := range workflows.SearchAttributes() {
+		if typ := resp.CustomAttributes[sa]; typ != enums.INDEXED_VALUE_TYPE_KEYWORD {
+			t.Errorf("search attribute %s has type %v, want keyword", sa, typ)
+		}
+	}
+}
+
+func recordHistory(t *testing.T, c client.Client, id, path string) {
+	t.Helper()
+	iter := c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCanaryAbsent reads every file the stopped stack left in dir (databases, WAL files, the
+// registry, the key file) and fails if the secret's plaintext is in any. To show the check can
+// see what is written, the project name, stored in the clear, must be found.
+func checkCanaryAbsent(t *testing.T, dir string) {
+	t.Helper()
+	sawProject := false
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(canary)) {
+			t.Errorf("secret plaintext found in %s", path)
+		}
+		if strings.HasPrefix(filepath.Base(path), "slipway.db") && bytes.Contains(b, []byte("shop")) {
+			sawProject = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sawProject {
+		t.Fatal("project name not found in the metadata files: the canary scan reads the wrong files")
+	}
+}

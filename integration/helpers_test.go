@@ -1,0 +1,112 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/stack"
+)
+
+// devConfig is a `slipway dev` configuration on dir with every listener on a free port.
+func devConfig(dir string) config.Config {
+	return config.Config{
+		DataDir:  dir,
+		HTTP:     config.HTTP{Address: "127.0.0.1:0"},
+		Temporal: config.Temporal{Address: "127.0.0.1:0", UIAddress: "127.0.0.1:0"},
+		Registry: config.Registry{Address: "127.0.0.1:0"},
+	}
+}
+
+func startDev(t *testing.T, dir string) *stack.Dev {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dev, err := stack.StartDev(context.Background(), devConfig(dir), log)
+	if err != nil {
+		t.Fatalf("StartDev: %v", err)
+	}
+	return dev
+}
+
+func stopDev(t *testing.T, dev *stack.Dev) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := dev.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	return time.Since(start)
+}
+
+// testWriter sends log lines to t.Log so they show only for failing tests.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// api calls the API of a running dev stack with its admin token.
+type api struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func newAPI(t *testing.T, dev *stack.Dev, dir string) api {
+	tok, err := os.ReadFile(filepath.Join(dir, stack.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api{t: t, base: dev.Endpoints.HTTP, token: strings.TrimSpace(string(tok))}
+}
+
+// call sends body as JSON, checks the status and decodes the answer into out when not nil.
+func (a api) call(method, path string, body any, wantStatus int, out any) []byte {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			a.t.Fatalf("%s %s: decoding %s: %v", method, path, b, err)
+		}
+	}
+	return b
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/slipway-dev/slipway/store"
+)
+
+// Component defaults applied when a field is absent, empty or (in PATCH) null.
+const (
+	defaultBranch     = "main"
+	defaultDockerfile = "Dockerfile"
+	defaultContext    = "."
+)
+
+// componentFields is the body of POST and PATCH .../components[/{c}]; a nil field was not given.
+type componentFields struct {
+	Name       *string `json:"name"`
+	Repo       *string `json:"repo"`
+	Branch     *string `json:"branch"`
+	Dockerfile *string `json:"dockerfile"`
+	Context    *string `json:"context"`
+	AutoBuild  *bool   `json:"autoBuild"`
+	AutoDeploy *bool   `json:"autoDeploy"`
+}
+
+// applyTo copies the given fields onto c (the merge of JSON merge patch).
+func (f componentFields) applyTo(c *store.Component) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&c.Repo, f.Repo)
+	set(&c.Branch, f.Branch)
+	set(&c.Dockerfile, f.Dockerfile)
+	set(&c.Context, f.Context)
+	if f.AutoBuild != nil {
+		c.AutoBuild = *f.AutoBuild
+	}
+	if f.AutoDeploy != nil {
+		c.AutoDeploy = *f.AutoDeploy
+	}
+}
+
+// nullsToZero makes the fields the patch sets to JSON null explicit zero values, so that applyTo resets them
+// (to their defaults, for the string fields) as JSON merge patch says. data has already been decoded into f.
+func (f *componentFields) nullsToZero(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("re-reading component patch: %w", err)
+	}
+	for name, v := range raw {
+		if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			continue
+		}
+		empty, off := "", false
+		switch name {
+		case "name":
+			f.Name = &empty
+		case "repo":
+			f.Repo = &empty
+		case "branch":
+			f.Branch = &empty
+		case "dockerfile":
+			f.Dockerfile = &empty
+		case "context":
+			f.Context = &empty
+		case "autoBuild":
+			f.AutoBuild = &off
+		case "autoDeploy":
+			f.AutoDeploy = &off
+		}
+	}
+	return nil
+}
+
+// checkComponent fills in defaults for empty fields, then validates every field of c.
+func checkComponent(c *store.Component) *APIError {
+	if c.Branch == "" {
+		c.Branch = defaultBranch
+	}
+	if c.Dockerfile == "" {
+		c.Dockerfile = defaultDockerfile
+	}
+	if c.Context == "" {
+		c.Context = defaultContext
+	}
+	if err := checkName("name", c.Name); err != nil {
+		return err
+	}
+	if err := checkRepo("repo", c.Repo); err != nil {
+		return err
+	}
+	if err := checkBranch("branch", c.Branch); err != nil {
+		return err
+	}
+	if err := checkRepoPath("dockerfile", c.Dockerfile, true); err != nil {
+		return err
+	}
+	return checkRepoPath("context", c.Context, false)
+}
+
+// createComponent answers POST /api/v1/projects/{p}/components.
+func (s *Server) createComponent(c echo.Context) error {
+	var f componentFields
+	if err := bind(c, &f); err != nil {
+		return err
+	}
+	comp := store.Component{Project: c.Param("project")}
+	if f.Name != nil {
+		comp.Name = *f.Name
+	}
+	f.applyTo(&comp)
+	if err := checkComponent(&comp); err != nil {
+		return err
+	}
+	created, err := s.store.CreateComponent(c.Request().Context(), comp)
+	if err != nil {
+		return withField(err, "name")
+	}
+	return c.JSON(http.StatusCreated, created)
+}
+
+// listComponents answers GET /api/v1/projects/{p}/components, by name.
+func (s *Server) listComponents(c echo.Context) error {
+	comps, err := s.store.ListComponents(c.Request().Context(), c.Param("project"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page[store.Component]{Items: nonNil(comps)})
+}
+
+// getComponent answers GET /api/v1/projects/{p}/components/{c}.
+func (s *Server) getComponent(c echo.Context) error {
+	comp, err := s.store.GetComponent(c.Request().Context(), c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, comp)
+}
+
+// updateComponent answers PATCH /api/v1/projects/{p}/components/{c}: a JSON merge patch of the given fields.
+// The name cannot change.
+func (s *Server) updateComponent(c echo.Context) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var f componentFields
+	if err := decodeStrict(data, &f); err != nil {
+		return err
+	}
+	if err := f.nullsToZero(data); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	if f.Name != nil && *f.Name != comp.Name {
+		return invalid("name", "name cannot be changed (it is %q); create a new component instead", comp.Name)
+	}
+	f.applyTo(&comp)
+	if err := checkComponent(&comp); err != nil {
+		return err
+	}
+	updated, err := s.store.UpdateComponent(ctx, comp)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, updated)
+}
+
+// deleteComponent answers DELETE /api/v1/projects/{p}/components/{c}.
+func (s *Server) deleteComponent(c echo.Context) error {
+	if err := s.store.DeleteComponent(c.Request().Context(), c.Param("project"), c.Param("component")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

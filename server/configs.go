@@ -1,0 +1,128 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/store"
+)
+
+// configRequest is the body of PUT .../configs/{key}. A nil Secret keeps the current kind of an existing key
+// (so updating a secret without repeating "secret": true never turns it into a readable config) and means
+// false for a new key.
+type configRequest struct {
+	Value  *string `json:"value"`
+	Secret *bool   `json:"secret"`
+}
+
+// configItem is one config or secret as the API shows it; Value is nil for secrets, always.
+type configItem struct {
+	Key       string    `json:"key"`
+	Secret    bool      `json:"secret"`
+	Value     *string   `json:"value,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// configAAD binds a sealed value to its project, component, environment and key.
+func configAAD(project, component, environment, key string) []byte {
+	return secretbox.AAD("config", project, component, environment, key)
+}
+
+// listConfigs answers GET .../configs, by key. Secret values are never returned.
+func (s *Server) listConfigs(c echo.Context) error {
+	p, comp, env := c.Param("project"), c.Param("component"), c.Param("environment")
+	vals, err := s.store.ListConfigs(c.Request().Context(), p, comp, env)
+	if err != nil {
+		return err
+	}
+	items := make([]configItem, 0, len(vals))
+	for _, v := range vals {
+		item := configItem{Key: v.Key, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
+		if !v.Secret {
+			plain, err := s.keys.Open(configAAD(p, comp, env, v.Key), v.Sealed)
+			if err != nil {
+				return fmt.Errorf("opening config %s/%s/%s/%s: %w", p, comp, env, v.Key, err)
+			}
+			value := string(plain)
+			item.Value = &value
+		}
+		items = append(items, item)
+	}
+	return c.JSON(http.StatusOK, page[configItem]{Items: items})
+}
+
+// putConfig answers PUT .../configs/{key}: 201 for a new key, 200 for a replaced one.
+func (s *Server) putConfig(c echo.Context) error {
+	p, comp, env, key := c.Param("project"), c.Param("component"), c.Param("environment"), c.Param("key")
+	if err := checkKey("key", key); err != nil {
+		return err
+	}
+	var req configRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Value == nil:
+		return invalid("value", "value is required (it may be the empty string)")
+	case len(*req.Value) > maxValueBytes:
+		return invalid("value", "value must be at most %d bytes", maxValueBytes)
+	case strings.ContainsRune(*req.Value, 0):
+		return invalid("value", "value must not contain NUL characters")
+	}
+
+	ctx := c.Request().Context()
+	existing, err := s.store.ListConfigs(ctx, p, comp, env)
+	if err != nil {
+		return err
+	}
+	secret, isNew := false, true
+	for _, v := range existing {
+		if v.Key == key {
+			secret, isNew = v.Secret, false
+		}
+	}
+	if req.Secret != nil {
+		secret = *req.Secret
+	}
+
+	sealed, err := s.keys.Seal(configAAD(p, comp, env, key), []byte(*req.Value))
+	if err != nil {
+		return fmt.Errorf("sealing config %s/%s/%s/%s: %w", p, comp, env, key, err)
+	}
+	saved, err := s.store.PutConfig(ctx, store.ConfigValue{
+		Project: p, Component: comp, Environment: env, Key: key,
+		Secret: secret,
+		Sealed: sealed,
+	})
+	if err != nil {
+		return err
+	}
+
+	item := configItem{Key: saved.Key, Secret: saved.Secret, UpdatedAt: saved.UpdatedAt}
+	if !saved.Secret {
+		item.Value = req.Value
+	}
+	status := http.StatusOK
+	if isNew {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, item)
+}
+
+// deleteConfig answers DELETE .../configs/{key}.
+func (s *Server) deleteConfig(c echo.Context) error {
+	key := c.Param("key")
+	if err := checkKey("key", key); err != nil {
+		return err
+	}
+	err := s.store.DeleteConfig(c.Request().Context(), c.Param("project"), c.Param("component"), c.Param("environment"), key)
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/slipway-dev/slipway/store"
+)
+
+// envNames lists the project's environments through the API, in promotion order.
+func (e *testEnv) envNames(project string) []string {
+	e.t.Helper()
+	var p page[store.Environment]
+	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/"+project+"/environments", e.viewer, nil, &p)
+	var names []string
+	for i, env := range p.Items {
+		if env.Position != i {
+			e.t.Errorf("environment %q at index %d has position %d", env.Name, i, env.Position)
+		}
+		names = append(names, env.Name)
+	}
+	return names
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEnvironmentsCreateAppendsAndReorder(t *testing.T) {
+	e := newTestEnv(t)
+	e.createProject("shop")
+	var env store.Environment
+	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer,
+		map[string]any{"name": "staging"}, &env)
+	if env.Name != "staging" || env.Position != 2 || env.Production {
+		t.Errorf("created %+v, want staging at position 2", env)
+	}
+	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer,
+		map[string]any{"name": "dr", "production": true}, &env)
+	if !env.Production || env.Position != 3 {
+		t.Errorf("created %+v, want production flag at position 3", env)
+	}
+	if got := e.envNames("shop"); !equal(got, []string{"development", "production", "staging", "dr"}) {
+		t.Errorf("order %v", got)
+	}
+
+	want := []string{"development", "staging", "production", "dr"}
+	var p page[store.Environment]
+	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.developer,
+		map[string]any{"order": want}, &p)
+	if len(p.Items) != 4 || p.Items[1].Name != "staging" || p.Items[1].Position != 1 || !p.Items[2].Production {
+		t.Errorf("reorder answered %+v", p.Items)
+	}
+	if got := e.envNames("shop"); !equal(got, want) {
+		t.Errorf("order after reorder %v, want %v", got, want)
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	e := newTestEnv(t)
+	e.createProject("shop")
+	envs := "/api/v1/projects/shop/environments"
+
+	wantError(t, e.do(http.MethodPost, envs, e.developer, map[string]any{"name": "development"}), http.StatusConflict, "already_exists", "name")
+	wantError(t, e.do(http.MethodPost, envs, e.developer, map[string]any{"name": "Staging"}), http.StatusUnprocessableEntity, "invalid", "name")
+	wantError(t, e.do(http.MethodPost, envs, e.developer, map[string]any{"production": true}), http.StatusUnprocessableEntity, "invalid", "name")
+	wantError(t, e.do(http.MethodPost, envs, e.developer, map[string]any{"name": "qa", "production": "yes"}), http.StatusUnprocessableEntity, "invalid", "production")
+	wantError(t, e.do(http.MethodPost, "/api/v1/projects/nope/environments", e.developer, map[string]any{"name": "qa"}), http.StatusNotFound, "not_found", "")
+	wantError(t, e.do(http.MethodGet, "/api/v1/projects/nope/environments", e.viewer, nil), http.StatusNotFound, "not_found", "")
+	wantError(t, e.do(http.MethodPut, "/api/v1/projects/nope/environments/order", e.developer,
+		map[string]any{"order": []string{"development", "production"}}), http.StatusNotFound, "not_found", "")
+
+	for _, order := range [][]string{
+		nil,
+		{},
+		{"production"},
+		{"production", "production"},
+		{"production", "development", "staging"},
+		{"production", "staging"},
+	} {
+		rec := e.do(http.MethodPut, envs+"/order", e.developer, map[string]any{"order": order})
+		wantError(t, rec, http.StatusUnprocessableEntity, "invalid", "order")
+	}
+	if got := e.envNames("shop"); !equal(got, []string{"development", "production"}) {
+		t.Errorf("failed reorders changed the order to %v", got)
+	}
+}

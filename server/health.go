@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+)
+
+// readyTimeout bounds each readiness check.
+const readyTimeout = 3 * time.Second
+
+// readiness is the body of /readyz: overall status and one entry per dependency ("ok" or what is wrong).
+type readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+	Error  *APIError         `json:"error,omitempty"`
+}
+
+// healthz answers GET /healthz: the process is up.
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers GET /readyz: 200 when the store and Temporal answer, else 503 naming the part that does not.
+// Failures are logged here (with their detail) and not returned: the response itself is the report.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+
+	r := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "temporal": "ok"}}
+	var notReady []string
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: store not reachable", "error", err)
+		r.Checks["store"] = "unavailable"
+		notReady = append(notReady, "store")
+	}
+	switch {
+	case s.temporal == nil:
+		r.Checks["temporal"] = "not configured"
+		notReady = append(notReady, "temporal")
+	default:
+		if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			s.log.WarnContext(ctx, "readiness: temporal not healthy", "error", err)
+			r.Checks["temporal"] = "unavailable"
+			notReady = append(notReady, "temporal")
+		}
+	}
+	if len(notReady) == 0 {
+		return c.JSON(http.StatusOK, r)
+	}
+	r.Status = "not_ready"
+	for i, part := range notReady {
+		notReady[i] = part + " " + r.Checks[part]
+	}
+	r.Error = &APIError{
+		Status:  http.StatusServiceUnavailable,
+		Code:    "not_ready",
+		Message: "not ready: " + strings.Join(notReady, "; "),
+	}
+	return c.JSON(http.StatusServiceUnavailable, r)
+}

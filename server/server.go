@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/store"
+)
+
+// rewrapBatch is how many config values one in-process re-wrap transaction handles.
+const rewrapBatch = 500
+
+// Deps is what the API needs. Store and Keys are required; the other fields have usable zero values.
+type Deps struct {
+	// Store is the metadata store.
+	Store *store.Store
+	// Keys seals and opens config values; POST /api/v1/keys/rotate rotates it.
+	Keys *secretbox.Keyring
+	// Temporal is the Temporal client. Nil means Temporal is not configured: /readyz then answers 503.
+	Temporal client.Client
+	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
+	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
+	Rewrap func(ctx context.Context) (int, error)
+	// Logger receives one line per request (never a request body). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is slipway's HTTP API: its handlers are methods, and it owns its Prometheus registry, so two Servers in
+// one process count separately. Build it with New; the zero Server is not usable.
+type Server struct {
+	echo     *echo.Echo
+	store    *store.Store
+	keys     *secretbox.Keyring
+	temporal client.Client
+	rewrap   func(ctx context.Context) (int, error)
+	log      *slog.Logger
+	metrics  *metrics
+}
+
+// New builds the Server: an *echo.Echo with every route, the request middleware (observation, panic recovery,
+// the 1 MiB body limit; bearer-token authentication and role checks per route) and the central error handler.
+// It panics if d.Store or d.Keys is nil, which is a programming error.
+func New(d Deps) *Server {
+	if d.Store == nil || d.Keys == nil {
+		panic("server.New: Deps.Store and Deps.Keys are required")
+	}
+	s := &Server{
+		echo:     echo.New(),
+		store:    d.Store,
+		keys:     d.Keys,
+		temporal: d.Temporal,
+		rewrap:   d.Rewrap,
+		log:      d.Logger,
+		metrics:  newMetrics(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.rewrap == nil {
+		s.rewrap = func(ctx context.Context) (int, error) {
+			return s.store.RewrapConfigs(ctx, rewrapBatch, s.keys.Rewrap)
+		}
+	}
+	s.echo.HideBanner = true
+	s.echo.HidePort = true
+	s.echo.HTTPErrorHandler = s.handleError
+	s.echo.Use(s.observe, recoverPanics, limitBody)
+	s.routes()
+	return s
+}
+
+// Handler returns the http.Handler serving the whole API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// routes registers every route with the least role allowed to call it.
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler())
+
+	// Authentication is per route, not group middleware: a group middleware makes Echo answer 404 instead of
+	// 405 for a known path with the wrong method.
+	viewer, developer, admin := s.allow(roleViewer), s.allow(roleDeveloper), s.allow(roleAdmin)
+	api := e.Group("/api/v1")
+
+	api.POST("/projects", s.createProject, developer)
+	api.GET("/projects", s.listProjects, viewer)
+	api.GET("/projects/:project", s.getProject, viewer)
+	api.DELETE("/projects/:project", s.deleteProject, developer)
+
+	api.GET("/projects/:project/environments", s.listEnvironments, viewer)
+	api.POST("/projects/:project/environments", s.createEnvironment, developer)
+	api.PUT("/projects/:project/environments/order", s.reorderEnvironments, developer)
+
+	api.POST("/projects/:project/components", s.createComponent, developer)
+	api.GET("/projects/:project/components", s.listComponents, viewer)
+	api.GET("/projects/:project/components/:component", s.getComponent, viewer)
+	api.PATCH("/projects/:project/components/:component", s.updateComponent, developer)
+	api.DELETE("/projects/:project/components/:component", s.deleteComponent, developer)
+
+	configs := "/projects/:project/components/:component/environments/:environment/configs"
+	api.GET(configs, s.listConfigs, viewer)
+	api.PUT(configs+"/:key", s.putConfig, developer)
+	api.DELETE(configs+"/:key", s.deleteConfig, developer)
+
+	api.POST("/tokens", s.createToken, admin)
+	api.GET("/tokens", s.listTokens, admin)
+	api.POST("/keys/rotate", s.rotateKeys, admin)
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+const componentColumns = "project, name, repo, branch, dockerfile, context, auto_build, auto_deploy, created_at, updated_at"
+
+// CreateComponent stores c with CreatedAt and UpdatedAt set to now and returns it as stored. It fails with
+// ErrNotFound when the project does not exist, ErrExists when the name is taken in the project and ErrInvalid
+// when the name is empty. Defaults (branch, Dockerfile, context) are the caller's business: fields are stored as
+// given.
+func (s *Store) CreateComponent(ctx context.Context, c Component) (Component, error) {
+	if c.Name == "" {
+		return Component{}, invalid("component name in project %q is empty", c.Project)
+	}
+	c.CreatedAt = now()
+	c.UpdatedAt = c.CreatedAt
+	err := s.inTx(ctx, func(tx conn) error {
+		if err := tx.requireProject(ctx, c.Project, lockShare); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, "INSERT INTO components ("+componentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			c.Project, c.Name, c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy,
+			toDB(c.CreatedAt), toDB(c.UpdatedAt))
+		if isUniqueViolation(err) {
+			return exists(componentRef(c.Project, c.Name))
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", componentRef(c.Project, c.Name), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Component{}, err
+	}
+	return c, nil
+}
+
+// GetComponent returns the named component of the project, or an error wrapping ErrNotFound that names the
+// project when the project is missing and the component otherwise.
+func (s *Store) GetComponent(ctx context.Context, project, name string) (Component, error) {
+	row := s.db().queryRow(ctx, "SELECT "+componentColumns+" FROM components WHERE project = ? AND name = ?",
+		project, name)
+	c, err := scanComponent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Component{}, s.db().preferMissingProject(ctx, project, notFound(componentRef(project, name)))
+	}
+	if err != nil {
+		return Component{}, fmt.Errorf("getting %s: %w", componentRef(project, name), err)
+	}
+	return c, nil
+}
+
+// ListComponents returns the project's components ordered by name. It fails with ErrNotFound when the project
+// does not exist; a project without components gives an empty slice.
+func (s *Store) ListComponents(ctx context.Context, project string) ([]Component, error) {
+	rows, err := s.db().query(ctx, "SELECT "+componentColumns+" FROM components WHERE project = ? ORDER BY name", project)
+	if err != nil {
+		return nil, fmt.Errorf("listing components of %s: %w", projectRef(project), err)
+	}
+	defer rows.Close()
+	out := []Component{}
+	for rows.Next() {
+		c, err := scanComponent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing components of %s: %w", projectRef(project), err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing components of %s: %w", projectRef(project), err)
+	}
+	if len(out) == 0 {
+		if err := s.db().requireProject(ctx, project, lockNone); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UpdateComponent replaces the mutable fields of the component named by c.Project and c.Name (Repo, Branch,
+// Dockerfile, Context, AutoBuild, AutoDeploy), moves UpdatedAt forward (to now, or by a microsecond if the clock
+// has not moved past the last update) and returns the component as stored. It fails with ErrNotFound when the
+// component or its project does not exist.
+func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, error) {
+	t := toDB(now())
+	row := s.db().queryRow(ctx, `UPDATE components
+		SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?,
+			updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
+		WHERE project = ? AND name = ?
+		RETURNING `+componentColumns,
+		c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, t, t, c.Project, c.Name)
+	out, err := scanComponent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Component{}, s.db().preferMissingProject(ctx, c.Project, notFound(componentRef(c.Project, c.Name)))
+	}
+	if err != nil {
+		return Component{}, fmt.Errorf("updating %s: %w", componentRef(c.Project, c.Name), err)
+	}
+	return out, nil
+}
+
+// DeleteComponent deletes the component and its config values, builds and deployments. It fails with ErrNotFound
+// when the component or its project does not exist.
+func (s *Store) DeleteComponent(ctx context.Context, project, name string) error {
+	res, err := s.db().exec(ctx, "DELETE FROM components WHERE project = ? AND name = ?", project, name)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", componentRef(project, name), err)
+	}
+	n, err := affected(res)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", componentRef(project, name), err)
+	}
+	if n == 0 {
+		return s.db().preferMissingProject(ctx, project, notFound(componentRef(project, name)))
+	}
+	return nil
+}
+
+// scanComponent reads one row of componentColumns.
+func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
+	var c Component
+	var created, updated int64
+	if err := row.Scan(&c.Project, &c.Name, &c.Repo, &c.Branch, &c.Dockerfile, &c.Context,
+		&c.AutoBuild, &c.AutoDeploy, &created, &updated); err != nil {
+		return Component{}, err
+	}
+	c.CreatedAt, c.UpdatedAt = fromDB(created), fromDB(updated)
+	return c, nil
+}

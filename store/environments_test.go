@@ -1,0 +1,129 @@
+package store
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func envNames(envs []Environment) []string {
+	out := []string{}
+	for _, e := range envs {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func TestCreateEnvironmentAppends(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		e, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "staging", Position: 0, Production: true})
+		must(t, err)
+		if e.Position != 2 || e.Project != "shop" || !e.Production || e.CreatedAt.IsZero() {
+			t.Errorf("CreateEnvironment = %+v, want position 2 (ignoring the given 0)", e)
+		}
+		envs, err := s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if got := envNames(envs); !slices.Equal(got, []string{"development", "production", "staging"}) {
+			t.Errorf("environments = %v", got)
+		}
+		if envs[2] != e {
+			t.Errorf("listed %+v, created %+v", envs[2], e)
+		}
+
+		// A project without environments starts at 0.
+		_, err = s.CreateProject(ctx, Project{Name: "empty"}, nil)
+		must(t, err)
+		first, err := s.CreateEnvironment(ctx, Environment{Project: "empty", Name: "dev"})
+		must(t, err)
+		if first.Position != 0 {
+			t.Errorf("first environment position = %d, want 0", first.Position)
+		}
+	})
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		_, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "development"})
+		wantErr(t, err, ErrExists, `environment "development" in project "shop": already exists`)
+		_, err = s.CreateEnvironment(ctx, Environment{Project: "nope", Name: "dev"})
+		wantErr(t, err, ErrNotFound, `project "nope": not found`)
+		_, err = s.CreateEnvironment(ctx, Environment{Project: "shop"})
+		wantErr(t, err, ErrInvalid, "")
+		_, err = s.ListEnvironments(ctx, "nope")
+		wantErr(t, err, ErrNotFound, `project "nope": not found`)
+		_, err = s.ReorderEnvironments(ctx, "nope", nil)
+		wantErr(t, err, ErrNotFound, `project "nope": not found`)
+	})
+}
+
+func TestReorderEnvironments(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		_, err := s.CreateProject(ctx, Project{Name: "shop"},
+			[]Environment{{Name: "development"}, {Name: "staging"}, {Name: "production", Production: true}})
+		must(t, err)
+
+		bad := []struct {
+			name  string
+			order []string
+			says  string
+		}{
+			{"unknown", []string{"development", "staging", "production", "qa"}, `"qa"`},
+			{"repeated", []string{"development", "staging", "staging", "production"}, `"staging" more than once`},
+			{"left out", []string{"development", "production"}, `leaves out environment "staging"`},
+			{"empty", nil, `leaves out environment "development"`},
+			{"same length with a repeat", []string{"development", "development", "production"}, `"development" more than once`},
+		}
+		for _, tt := range bad {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := s.ReorderEnvironments(ctx, "shop", tt.order)
+				wantErr(t, err, ErrInvalid, "")
+				if !strings.Contains(err.Error(), tt.says) {
+					t.Errorf("error %q does not say %s", err, tt.says)
+				}
+			})
+		}
+		envs, err := s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if got := envNames(envs); !slices.Equal(got, []string{"development", "staging", "production"}) {
+			t.Fatalf("a rejected reorder changed the order to %v", got)
+		}
+
+		order := []string{"production", "development", "staging"}
+		envs, err = s.ReorderEnvironments(ctx, "shop", order)
+		must(t, err)
+		if got := envNames(envs); !slices.Equal(got, order) {
+			t.Fatalf("ReorderEnvironments returned %v, want %v", got, order)
+		}
+		for i, e := range envs {
+			if e.Position != i || e.Production != (e.Name == "production") {
+				t.Errorf("environment %d = %+v", i, e)
+			}
+		}
+		listed, err := s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if !slices.Equal(listed, envs) {
+			t.Errorf("listed %+v, reorder returned %+v", listed, envs)
+		}
+
+		// Reordering to the same order, and appending afterwards, still work.
+		_, err = s.ReorderEnvironments(ctx, "shop", order)
+		must(t, err)
+		e, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "qa"})
+		must(t, err)
+		if e.Position != 3 {
+			t.Errorf("appended after reorder at position %d, want 3", e.Position)
+		}
+
+		// A project without environments accepts the empty order.
+		_, err = s.CreateProject(ctx, Project{Name: "empty"}, nil)
+		must(t, err)
+		if envs, err := s.ReorderEnvironments(ctx, "empty", nil); err != nil || len(envs) != 0 {
+			t.Errorf("ReorderEnvironments(empty) = %v, %v", envs, err)
+		}
+	})
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// postgresEnv names the environment variable that holds a PostgreSQL DSN; when it is set every store test also
+// runs against PostgreSQL, each in a fresh schema that is dropped afterwards. .ci/postgres.sh prints a suitable DSN.
+const postgresEnv = "SLIPWAY_TEST_POSTGRES"
+
+// backend opens fresh, empty stores of one kind.
+type backend struct {
+	name string
+	// dsn returns the DSN of a fresh, empty database that is removed when the test ends.
+	dsn func(t *testing.T) string
+}
+
+func backends() []backend {
+	bs := []backend{{name: "sqlite", dsn: sqliteDSN}}
+	if os.Getenv(postgresEnv) != "" {
+		bs = append(bs, backend{name: "postgres", dsn: postgresDSN})
+	}
+	return bs
+}
+
+// forEachBackend runs fn as a subtest against a fresh store of every backend.
+func forEachBackend(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Helper()
+	forEachDSN(t, func(t *testing.T, dsn string) { fn(t, openStore(t, dsn)) })
+}
+
+// forEachDSN runs fn as a subtest with the DSN of a fresh database of every backend.
+func forEachDSN(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	if os.Getenv(postgresEnv) == "" {
+		t.Logf("%s not set: PostgreSQL not tested", postgresEnv)
+	}
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { fn(t, b.dsn(t)) })
+	}
+}
+
+func sqliteDSN(t *testing.T) string {
+	return "sqlite://" + filepath.Join(t.TempDir(), "slipway.db")
+}
+
+// postgresDSN creates a schema with a random name, drops it when the test ends, and returns the base DSN with
+// search_path set to it.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(postgresEnv)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("opening %s: %v", postgresEnv, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "slipway_test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parsing %s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openStore opens dsn and closes the store when the test ends.
+func openStore(t *testing.T, dsn string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// wantErr fails the test unless err wraps target and, when msg is not empty, reads exactly msg.
+func wantErr(t *testing.T, err, target error, msg string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error = %v, want one wrapping %q", err, target)
+	}
+	if msg != "" && err.Error() != msg {
+		t.Fatalf("error message = %q, want %q", err.Error(), msg)
+	}
+}
+
+// must fails the test on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustCreateProject creates a project with environments development and production.
+func mustCreateProject(t *testing.T, s *Store, name string) Project {
+	t.Helper()
+	p, err := s.CreateProject(t.Context(), Project{Name: name}, []Environment{
+		{Name: "development"}, {Name: "production", Production: true},
+	})
+	if err != nil {
+		t.Fatalf("CreateProject(%q): %v", name, err)
+	}
+	return p
+}
+
+// mustCreateComponent creates a component in project.
+func mustCreateComponent(t *testing.T, s *Store, project, name string) Component {
+	t.Helper()
+	c, err := s.CreateComponent(t.Context(), Component{
+		Project: project, Name: name, Repo: "https://git.example/" + name + ".git", Branch: "main",
+	})
+	if err != nil {
+		t.Fatalf("CreateComponent(%q, %q): %v", project, name, err)
+	}
+	return c
+}
+
+// count returns the number of rows query (with ? placeholders) selects.
+func count(t *testing.T, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.db().queryRow(t.Context(), "SELECT COUNT(*) FROM ("+query+") AS q", args...).Scan(&n); err != nil {
+		t.Fatalf("counting %q: %v", query, err)
+	}
+	return n
+}

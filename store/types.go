@@ -1,0 +1,79 @@
+package store
+
+import (
+	"time"
+
+	"github.com/slipway-dev/slipway/secretbox"
+)
+
+// Project groups components and owns the ordered list of environments they are promoted through.
+type Project struct {
+	// Name is the project's unique name; the store requires it to be non-empty.
+	Name string `json:"name"`
+	// CreatedAt is when the project was created (UTC, microseconds). Zero on create means now.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Environment is one deployment area of a project, in the project's promotion order.
+type Environment struct {
+	// Project names the project the environment belongs to.
+	Project string `json:"-"`
+	// Name is unique within the project; the store requires it to be non-empty.
+	Name string `json:"name"`
+	// Production marks a production environment; false means not production.
+	Production bool `json:"production"`
+	// Position is the 0-based place in the promotion order. It is assigned by the store: ignored on create.
+	Position int `json:"position"`
+	// CreatedAt is when the environment was created (UTC, microseconds). Zero on create means now.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Component is one deployable unit of a project: a Git repository and branch and how to build its image.
+type Component struct {
+	// Project names the project the component belongs to.
+	Project string `json:"project"`
+	// Name is unique within the project; the store requires it to be non-empty.
+	Name string `json:"name"`
+	// Repo is the Git repository URL.
+	Repo string `json:"repo"`
+	// Branch is the deployment track.
+	Branch string `json:"branch"`
+	// Dockerfile is the path of the Dockerfile in the repo; "" means "Dockerfile".
+	Dockerfile string `json:"dockerfile"`
+	// Context is the build context directory in the repo; "" means ".".
+	Context string `json:"context"`
+	// AutoBuild builds every new commit on Branch; false means builds are triggered by hand.
+	AutoBuild bool `json:"autoBuild"`
+	// AutoDeploy deploys every successful build to the first environment; false means deploys are by hand.
+	AutoDeploy bool `json:"autoDeploy"`
+	// CreatedAt is set by the store on create (UTC, microseconds); ignored as input.
+	CreatedAt time.Time `json:"createdAt"`
+	// UpdatedAt is set by the store on create and moved forward by every update; ignored as input.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ConfigValue is one config or secret of a component in an environment; the value is always encrypted at rest.
+type ConfigValue struct {
+	// Project, Component, Environment and Key say where the value belongs; all are required.
+	Project, Component, Environment, Key string
+	// Secret marks a value that the API never returns; false means a plain config value (still encrypted).
+	Secret bool
+	// Sealed is the encrypted value; the store requires KEKID, WrappedKey and Ciphertext to be non-empty.
+	Sealed secretbox.Sealed
+	// UpdatedAt is set by the store on every put and only ever moves forward; ignored as input.
+	UpdatedAt time.Time
+}
+
+// Token is an API token as stored: only the SHA-256 hash of its secret is kept.
+type Token struct {
+	// ID identifies the token, e.g. "tok-…"; required.
+	ID string
+	// Name is unique among tokens; required.
+	Name string
+	// Role is "admin", "developer" or "viewer"; required, but not interpreted by the store.
+	Role string
+	// Hash is the SHA-256 of the token secret; required and unique.
+	Hash []byte
+	// CreatedAt is when the token was created (UTC, microseconds). Zero on create means now.
+	CreatedAt time.Time
+}

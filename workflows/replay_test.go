@@ -1,0 +1,22 @@
+package workflows
+
+import (
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+// TestReplayRecordedHistories replays histories recorded from real runs against the embedded
+// Temporal (integration tests rewrite them with SLIPWAY_RECORD_HISTORIES=1), so a change to a
+// workflow that breaks determinism for runs already in flight fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, file := range []string{"testdata/rotate_keys.json"} {
+		t.Run(file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(RotateKeys)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
+				t.Fatalf("replaying %s: %v", file, err)
+			}
+		})
+	}
+}
