@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -40,6 +42,12 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	dev := startDev(t, dir)
 	a := newAPI(t, dev, dir)
+	if second, err := stack.StartDev(context.Background(), devConfig(dir), slog.New(slog.DiscardHandler)); err == nil {
+		second.Stop(context.Background())
+		t.Fatal("a second slipway dev started on a data dir in use")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second StartDev on the same data dir: %v, want an in-use error", err)
+	}
 
 	if got := httpStatus(t, dev.Endpoints.UI+"/"); got != http.StatusOK {
 		t.Fatalf("Temporal UI / = %d", got)

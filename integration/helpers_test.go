@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/stack"
 )
@@ -29,8 +32,13 @@ func devConfig(dir string) config.Config {
 
 func startDev(t *testing.T, dir string) *stack.Dev {
 	t.Helper()
+	return startDevWith(t, devConfig(dir))
+}
+
+func startDevWith(t *testing.T, cfg config.Config) *stack.Dev {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dev, err := stack.StartDev(context.Background(), devConfig(dir), log)
+	dev, err := stack.StartDev(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("StartDev: %v", err)
 	}
@@ -109,4 +117,14 @@ func httpStatus(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func clientFor(t *testing.T, address string) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: address, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }

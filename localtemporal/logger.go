@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -15,12 +16,15 @@ import (
 type slogLogger struct {
 	log      *slog.Logger
 	minLevel slog.Level
+	// quiet, once set, drops every message: while its services stop one after another, Temporal
+	// logs each peer it can no longer reach, which says nothing about a shutdown that works.
+	quiet *atomic.Bool
 }
 
 var _ tlog.Logger = slogLogger{}
 
 func (l slogLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
-	if level < l.minLevel || !l.log.Enabled(context.Background(), level) {
+	if level < l.minLevel || l.quiet.Load() || !l.log.Enabled(context.Background(), level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, len(tags))

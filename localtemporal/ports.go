@@ -2,15 +2,22 @@ package localtemporal
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
 )
 
-// resolvePort splits a host:port and, for port 0, picks a free port on that host. Temporal's
-// services and its UI take a port number rather than a listener, so the port is chosen by binding
-// and releasing it just before they bind it again.
-func resolvePort(address string) (string, int, error) {
+// portPicker chooses free ports for listeners that Temporal and its UI open themselves (they take
+// a port number, not a listener). It holds every chosen port bound until release, so no two picks
+// can return the same port; the window in which another process could take one is only the time
+// between release and the services binding.
+type portPicker struct {
+	held []net.Listener
+}
+
+// resolve splits a host:port and, for port 0, picks a free port on that host.
+func (p *portPicker) resolve(address string) (string, int, error) {
 	host, portStr, err := net.SplitHostPort(address)
 	if err != nil {
 		return "", 0, err
@@ -23,18 +30,43 @@ func resolvePort(address string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q: %w", portStr, err)
 	}
 	if port == 0 {
-		port, err = freePort(host)
+		port, err = p.pick(host)
 	}
 	return host, port, err
 }
 
-func freePort(host string) (int, error) {
+// Ports are picked below Linux's ephemeral range (32768–60999 by default), from which outgoing
+// connections take their local ports: a port released there could be taken by any connection
+// opened before the service binds it.
+const (
+	pickFrom  = 20000
+	pickSpan  = 12000
+	pickTries = 200
+)
+
+// pick binds a free port on host and keeps it bound until release.
+func (p *portPicker) pick(host string) (int, error) {
+	for range pickTries {
+		port := pickFrom + rand.IntN(pickSpan)
+		if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+			p.held = append(p.held, l)
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port on %s: %w", host, err)
 	}
-	defer l.Close()
+	p.held = append(p.held, l)
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// release unbinds every picked port so the services can bind them.
+func (p *portPicker) release() {
+	for _, l := range p.held {
+		l.Close()
+	}
+	p.held = nil
 }
 
 // waitListening polls until something accepts TCP connections on address, or the deadline passes.

@@ -1,6 +1,7 @@
 package localtemporal
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -22,6 +24,9 @@ import (
 )
 
 const clusterName = "active"
+
+// devClusterID is the fixed ID of the embedded single-node cluster; Temporal wants a UUID.
+const devClusterID = "5d1f1c0a-6c3e-4c1e-9a53-7b1a2f0e51de"
 
 // Config says where the embedded Temporal keeps its state and where it listens.
 type Config struct {
@@ -45,6 +50,7 @@ type Config struct {
 type Server struct {
 	server    temporal.Server
 	ui        *uiserver.Server
+	quiet     *atomic.Bool
 	address   string
 	uiAddress string
 }
@@ -62,19 +68,28 @@ func Start(cfg Config) (*Server, error) {
 	if len(cfg.Namespaces) == 0 {
 		cfg.Namespaces = []string{"default"}
 	}
-	host, port, err := resolvePort(cfg.Address)
+	ports := &portPicker{}
+	defer ports.release()
+	host, port, err := ports.resolve(cfg.Address)
 	if err != nil {
 		return nil, fmt.Errorf("temporal address %q: %w", cfg.Address, err)
+	}
+	var uiHost string
+	var uiPort int
+	if cfg.UIAddress != "" {
+		if uiHost, uiPort, err = ports.resolve(cfg.UIAddress); err != nil {
+			return nil, fmt.Errorf("temporal UI address %q: %w", cfg.UIAddress, err)
+		}
 	}
 	sqlConf, err := prepareDatabase(cfg.DBPath, cfg.Namespaces)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := serverConfig(host, port, sqlConf)
+	conf, err := serverConfig(ports, host, port, sqlConf)
 	if err != nil {
 		return nil, err
 	}
-	tlogger := slogLogger{log: logger.With("part", "temporal"), minLevel: cfg.LogLevel}
+	tlogger := slogLogger{log: logger.With("part", "temporal"), minLevel: cfg.LogLevel, quiet: new(atomic.Bool)}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal authorizer: %w", err)
@@ -83,6 +98,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal claim mapper: %w", err)
 	}
+	ports.release() // NewServer already binds some listeners
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -96,9 +112,9 @@ func Start(cfg Config) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("starting temporal server: %w", err)
 	}
-	s := &Server{server: srv, address: net.JoinHostPort(host, strconv.Itoa(port))}
+	s := &Server{server: srv, quiet: tlogger.quiet, address: net.JoinHostPort(host, strconv.Itoa(port))}
 	if cfg.UIAddress != "" {
-		if err := s.startUI(cfg.UIAddress); err != nil {
+		if err := s.startUI(uiHost, uiPort); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -114,17 +130,14 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 
 // Stop stops the UI and every Temporal service.
 func (s *Server) Stop() {
+	s.quiet.Store(true)
 	if s.ui != nil {
 		s.ui.Stop()
 	}
 	s.server.Stop()
 }
 
-func (s *Server) startUI(address string) error {
-	host, port, err := resolvePort(address)
-	if err != nil {
-		return fmt.Errorf("temporal UI address %q: %w", address, err)
-	}
+func (s *Server) startUI(host string, port int) error {
 	ui := uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 		Host:                host,
 		Port:                port,
@@ -135,8 +148,8 @@ func (s *Server) startUI(address string) error {
 	}))
 	s.ui = ui
 	s.uiAddress = net.JoinHostPort(host, strconv.Itoa(port))
-	// Start blocks until Stop; it only returns early when it cannot listen, which resolvePort
-	// has just ruled out.
+	// Start blocks until Stop. It exits the process when it cannot listen (the UI server calls
+	// its logger's Fatal), which a port given on the command line and already taken would cause.
 	go func() { _ = ui.Start() }()
 	return waitListening(s.uiAddress, 10*time.Second)
 }
@@ -160,6 +173,9 @@ func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
 			return nil, fmt.Errorf("creating temporal schema in %s: %w", path, err)
 		}
 	}
+	if err := forgetMembers(path); err != nil {
+		return nil, err
+	}
 	nsConfigs := make([]*sqliteschema.NamespaceConfig, 0, len(namespaces))
 	for _, ns := range namespaces {
 		c, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, nil)
@@ -174,7 +190,22 @@ func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
 	return conf, nil
 }
 
-func serverConfig(host string, port int, sqlConf *config.SQL) (*config.Config, error) {
+// forgetMembers deletes the cluster members a previous run recorded. The embedded server is the
+// only member and picks new internal ports on each start; left in place, the old addresses make
+// the new server wait for them until its join deadline (about 30 s) before it serves.
+func forgetMembers(path string) error {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("opening temporal database: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("forgetting previous temporal cluster members: %w", err)
+	}
+	return nil
+}
+
+func serverConfig(ports *portPicker, host string, port int, sqlConf *config.SQL) (*config.Config, error) {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
@@ -188,7 +219,7 @@ func serverConfig(host string, port int, sqlConf *config.SQL) (*config.Config, e
 		MasterClusterName:        clusterName,
 		CurrentClusterName:       clusterName,
 		ClusterInformation: map[string]cluster.ClusterInformation{
-			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, ClusterID: "slipway-dev"},
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, ClusterID: devClusterID},
 		},
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
@@ -198,15 +229,20 @@ func serverConfig(host string, port int, sqlConf *config.SQL) (*config.Config, e
 		if name == "frontend" {
 			svc.RPC.GRPCPort = port
 			svc.RPC.BindOnIP = host
+			hp, err := ports.pick(host)
+			if err != nil {
+				return nil, err
+			}
+			svc.RPC.HTTPPort = hp
 		} else {
-			p, err := freePort("127.0.0.1")
+			p, err := ports.pick("127.0.0.1")
 			if err != nil {
 				return nil, err
 			}
 			svc.RPC.GRPCPort = p
 			svc.RPC.BindOnLocalHost = true
 		}
-		mp, err := freePort("127.0.0.1")
+		mp, err := ports.pick("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}

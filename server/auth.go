@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -70,13 +71,20 @@ func HashToken(token string) []byte {
 	return sum[:]
 }
 
-// newTokenID returns a random token ID like "tok-1a2b3c4d5e6f7a8b".
-func newTokenID() (string, error) {
+// MintToken returns a fresh token secret and the store.Token to keep for it: a random ID like
+// "tok-1a2b3c4d5e6f7a8b", the name and role as given, the secret's hash and the creation time.
+// The caller stores it; the secret is shown once and never kept.
+func MintToken(name, role string) (token string, t store.Token, err error) {
+	token, hash, err := NewToken()
+	if err != nil {
+		return "", store.Token{}, err
+	}
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating token ID: %w", err)
+		return "", store.Token{}, fmt.Errorf("generating token ID: %w", err)
 	}
-	return "tok-" + hex.EncodeToString(b), nil
+	t = store.Token{ID: "tok-" + hex.EncodeToString(b), Name: name, Role: role, Hash: hash, CreatedAt: time.Now().UTC()}
+	return token, t, nil
 }
 
 // unauthorized is the 401 for a missing or unknown token.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -28,11 +27,6 @@ type configItem struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// configAAD binds a sealed value to its project, component, environment and key.
-func configAAD(project, component, environment, key string) []byte {
-	return secretbox.AAD("config", project, component, environment, key)
-}
-
 // listConfigs answers GET .../configs, by key. Secret values are never returned.
 func (s *Server) listConfigs(c echo.Context) error {
 	p, comp, env := c.Param("project"), c.Param("component"), c.Param("environment")
@@ -44,7 +38,7 @@ func (s *Server) listConfigs(c echo.Context) error {
 	for _, v := range vals {
 		item := configItem{Key: v.Key, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
 		if !v.Secret {
-			plain, err := s.keys.Open(configAAD(p, comp, env, v.Key), v.Sealed)
+			plain, err := s.keys.Open(v.AAD(), v.Sealed)
 			if err != nil {
 				return fmt.Errorf("opening config %s/%s/%s/%s: %w", p, comp, env, v.Key, err)
 			}
@@ -90,7 +84,7 @@ func (s *Server) putConfig(c echo.Context) error {
 		secret = *req.Secret
 	}
 
-	sealed, err := s.keys.Seal(configAAD(p, comp, env, key), []byte(*req.Value))
+	sealed, err := s.keys.Seal(store.ConfigAAD(p, comp, env, key), []byte(*req.Value))
 	if err != nil {
 		return fmt.Errorf("sealing config %s/%s/%s/%s: %w", p, comp, env, key, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/store"
 )
 
 const canary = "canary-Zq8vT3xK-never-shown"
@@ -76,14 +78,14 @@ func TestConfigsPutAndListHideSecrets(t *testing.T) {
 		if bytes.Contains(v.Sealed.Ciphertext, []byte("info")) || bytes.Contains(v.Sealed.Ciphertext, []byte(canary)) {
 			t.Errorf("%s stored in clear", v.Key)
 		}
-		plain, err := e.keys.Open(configAAD("shop", "api", "development", v.Key), v.Sealed)
+		plain, err := e.keys.Open(store.ConfigAAD("shop", "api", "development", v.Key), v.Sealed)
 		if err != nil {
 			t.Errorf("opening %s with its AAD: %v", v.Key, err)
 		}
 		if v.Key == "DB_PASSWORD" && string(plain) != canary+"-2" {
 			t.Errorf("secret holds %q", plain)
 		}
-		if _, err := e.keys.Open(configAAD("shop", "api", "production", v.Key), v.Sealed); err == nil {
+		if _, err := e.keys.Open(store.ConfigAAD("shop", "api", "production", v.Key), v.Sealed); err == nil {
 			t.Errorf("%s opens with another environment's AAD", v.Key)
 		}
 	}

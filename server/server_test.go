@@ -90,15 +90,11 @@ func newTestEnv(t *testing.T, adjust ...func(*Deps)) *testEnv {
 // newToken stores a token with the given name and role straight in the store and returns its secret.
 func (e *testEnv) newToken(name, role string) string {
 	e.t.Helper()
-	token, hash, err := NewToken()
+	token, t, err := MintToken(name, role)
 	if err != nil {
-		e.t.Fatalf("NewToken: %v", err)
+		e.t.Fatalf("MintToken: %v", err)
 	}
-	id, err := newTokenID()
-	if err != nil {
-		e.t.Fatalf("newTokenID: %v", err)
-	}
-	if err := e.st.CreateToken(context.Background(), store.Token{ID: id, Name: name, Role: role, Hash: hash}); err != nil {
+	if err := e.st.CreateToken(context.Background(), t); err != nil {
 		e.t.Fatalf("creating token %q: %v", name, err)
 	}
 	return token

@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/slipway-dev/slipway/store"
 )
 
 // tokenRequest is the body of POST /api/v1/tokens.
@@ -43,15 +42,10 @@ func (s *Server) createToken(c echo.Context) error {
 	if _, ok := parseRole(req.Role); !ok {
 		return invalid("role", "role must be %q, %q or %q", RoleAdmin, RoleDeveloper, RoleViewer)
 	}
-	token, hash, err := NewToken()
+	token, t, err := MintToken(req.Name, req.Role)
 	if err != nil {
 		return err
 	}
-	id, err := newTokenID()
-	if err != nil {
-		return err
-	}
-	t := store.Token{ID: id, Name: req.Name, Role: req.Role, Hash: hash, CreatedAt: time.Now().UTC()}
 	if err := s.store.CreateToken(c.Request().Context(), t); err != nil {
 		return withField(err, "name")
 	}

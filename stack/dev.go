@@ -59,6 +59,9 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
+	if err := d.lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	keys, err := secretbox.LoadOrCreateKeyring(cfg.KEKFile)
 	if err != nil {
 		return err

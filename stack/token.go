@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/slipway-dev/slipway/server"
 	"github.com/slipway-dev/slipway/store"
@@ -28,26 +26,25 @@ func ensureAdminToken(ctx context.Context, st *store.Store, path string) (string
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("reading admin token: %w", err)
 	}
-	tok, hash, err := server.NewToken()
-	if err != nil {
-		return "", err
-	}
-	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		return "", err
-	}
 	name := "admin"
 	if n, err := st.CountTokens(ctx); err != nil {
 		return "", err
 	} else if n > 0 {
+		suffix := make([]byte, 4)
+		if _, err := rand.Read(suffix); err != nil {
+			return "", err
+		}
 		name = "admin-" + hex.EncodeToString(suffix)
 	}
-	t := store.Token{ID: "tok-" + hex.EncodeToString(suffix), Name: name, Role: "admin", Hash: hash, CreatedAt: time.Now().UTC()}
+	tok, t, err := server.MintToken(name, server.RoleAdmin)
+	if err != nil {
+		return "", err
+	}
 	if err := st.CreateToken(ctx, t); err != nil {
 		return "", fmt.Errorf("creating admin token: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("writing admin token: %w", err)
 	}
-	return strings.TrimSpace(tok), nil
+	return tok, nil
 }

@@ -1,20 +1,16 @@
 package store
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/slipway-dev/slipway/store/storetest"
 )
 
 // postgresEnv names the environment variable that holds a PostgreSQL DSN; when it is set every store test also
 // runs against PostgreSQL, each in a fresh schema that is dropped afterwards. .ci/postgres.sh prints a suitable DSN.
-const postgresEnv = "SLIPWAY_TEST_POSTGRES"
+const postgresEnv = storetest.PostgresEnv
 
 // backend opens fresh, empty stores of one kind.
 type backend struct {
@@ -24,9 +20,9 @@ type backend struct {
 }
 
 func backends() []backend {
-	bs := []backend{{name: "sqlite", dsn: sqliteDSN}}
+	bs := []backend{{name: "sqlite", dsn: func(t *testing.T) string { return storetest.SQLiteDSN(t) }}}
 	if os.Getenv(postgresEnv) != "" {
-		bs = append(bs, backend{name: "postgres", dsn: postgresDSN})
+		bs = append(bs, backend{name: "postgres", dsn: func(t *testing.T) string { return storetest.PostgresDSN(t) }})
 	}
 	return bs
 }
@@ -46,42 +42,6 @@ func forEachDSN(t *testing.T, fn func(t *testing.T, dsn string)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) { fn(t, b.dsn(t)) })
 	}
-}
-
-func sqliteDSN(t *testing.T) string {
-	return "sqlite://" + filepath.Join(t.TempDir(), "slipway.db")
-}
-
-// postgresDSN creates a schema with a random name, drops it when the test ends, and returns the base DSN with
-// search_path set to it.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("opening %s: %v", postgresEnv, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "slipway_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parsing %s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // openStore opens dsn and closes the store when the test ends.

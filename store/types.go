@@ -64,6 +64,17 @@ type ConfigValue struct {
 	UpdatedAt time.Time
 }
 
+// ConfigAAD is the associated data every config value is sealed with: it binds the ciphertext to
+// its project, component, environment and key, so a sealed value copied to another row does not open.
+func ConfigAAD(project, component, environment, key string) []byte {
+	return secretbox.AAD("config", project, component, environment, key)
+}
+
+// AAD returns ConfigAAD of the value's place.
+func (v ConfigValue) AAD() []byte {
+	return ConfigAAD(v.Project, v.Component, v.Environment, v.Key)
+}
+
 // Token is an API token as stored: only the SHA-256 hash of its secret is kept.
 type Token struct {
 	// ID identifies the token, e.g. "tok-…"; required.
