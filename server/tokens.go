@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
 )
 
 // tokenRequest is the body of POST /api/v1/tokens.
