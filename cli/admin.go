@@ -45,7 +45,7 @@ func runKeys(ctx context.Context, r *runner, args []string) error {
 		if err := r.parse(fs, args[1:]); err != nil {
 			return err
 		}
-		if err := required(map[string]string{"--kek-file": path}); err != nil {
+		if err := required("--kek-file", path); err != nil {
 			return err
 		}
 		k, err := secretbox.LoadOrCreateKeyring(path)

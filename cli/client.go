@@ -33,7 +33,7 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	f := &clientFlags{}
 	fs.StringVar(&f.server, "server", "", "API base URL (default: the http entry of <data-dir>/endpoints.json)")
 	fs.StringVar(&f.token, "token", "", "API token (default: the contents of <data-dir>/admin-token)")
-	fs.StringVar(&f.dataDir, "data-dir", ".slipway", "data dir of a local `slipway dev`")
+	fs.StringVar(&f.dataDir, "data-dir", ".slipway", "data dir of a local slipway dev")
 	return f
 }
 

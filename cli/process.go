@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -74,14 +75,14 @@ func runServer(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.DB, "db", "", "metadata store DSN: sqlite:///path/slipway.db or postgres://user:pass@host/db (required)")
 	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry host[:port] images are pushed to")
-	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file (required; create one with `slipway keys create`)")
+	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file (required; create one with: slipway keys create)")
 	fs.StringVar(&cfg.DataDir, "data-dir", ".slipway", "where the first admin token is written when the store has none")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	if err := required(map[string]string{"--db": cfg.DB, "--kek-file": cfg.KEKFile}); err != nil {
+	if err := required("--db", cfg.DB, "--kek-file", cfg.KEKFile); err != nil {
 		return err
 	}
 	if err := checkTLSPair(cfg.HTTP); err != nil {
@@ -111,7 +112,7 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	if err := required(map[string]string{"--db": cfg.DB, "--kek-file": cfg.KEKFile}); err != nil {
+	if err := required("--db", cfg.DB, "--kek-file", cfg.KEKFile); err != nil {
 		return err
 	}
 	log, err := r.logger(level)
@@ -126,10 +127,11 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	return waitAndStop(ctx, log, p)
 }
 
-func required(flags map[string]string) error {
-	for name, v := range flags {
-		if v == "" {
-			return fmt.Errorf("%s is required", name)
+// required fails naming the first flag, in the order given as name, value pairs, that is empty.
+func required(nameValues ...string) error {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if nameValues[i+1] == "" {
+			return fmt.Errorf("%s is required", nameValues[i])
 		}
 	}
 	return nil
@@ -142,14 +144,20 @@ func checkTLSPair(h config.HTTP) error {
 	return nil
 }
 
-// waitAndStop blocks until ctx ends (SIGINT or SIGTERM) and stops p within stopTimeout.
+// waitAndStop blocks until ctx ends (SIGINT or SIGTERM) or a part fails, then stops p within
+// stopTimeout.
 func waitAndStop(ctx context.Context, log *slog.Logger, p *stack.Process) error {
-	<-ctx.Done()
-	log.Info("stopping")
+	var failure error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case failure = <-p.Failed():
+		log.Error("stopping: a part failed", "err", failure)
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	start := time.Now()
 	err := p.Stop(stopCtx)
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
-	return err
+	return errors.Join(failure, err)
 }

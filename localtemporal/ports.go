@@ -16,7 +16,9 @@ type portPicker struct {
 	held []net.Listener
 }
 
-// resolve splits a host:port and, for port 0, picks a free port on that host.
+// resolve splits a host:port, turns a host name into its IPv4 address (Temporal binds IPs only),
+// and for port 0 picks a free port on that host. A given port is bound and held too, so a port
+// already in use is an error here rather than a crash of the service that binds it later.
 func (p *portPicker) resolve(address string) (string, int, error) {
 	host, portStr, err := net.SplitHostPort(address)
 	if err != nil {
@@ -25,14 +27,27 @@ func (p *portPicker) resolve(address string) (string, int, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
+	if net.ParseIP(host) == nil {
+		ip, err := net.ResolveIPAddr("ip4", host)
+		if err != nil {
+			return "", 0, fmt.Errorf("resolving %q: %w", host, err)
+		}
+		host = ip.IP.String()
+	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return "", 0, fmt.Errorf("port %q: %w", portStr, err)
 	}
 	if port == 0 {
 		port, err = p.pick(host)
+		return host, port, err
 	}
-	return host, port, err
+	l, err := net.Listen("tcp", net.JoinHostPort(host, portStr))
+	if err != nil {
+		return "", 0, fmt.Errorf("cannot listen there: %w", err)
+	}
+	p.held = append(p.held, l)
+	return host, port, nil
 }
 
 // Ports are picked below Linux's ephemeral range (32768–60999 by default), from which outgoing

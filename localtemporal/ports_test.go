@@ -1,7 +1,6 @@
 package localtemporal
 
 import (
-	"net"
 	"strconv"
 	"testing"
 )
@@ -22,22 +21,33 @@ func TestPortPickerNeverRepeatsAndReleases(t *testing.T) {
 			t.Fatalf("port %d is in the ephemeral range", port)
 		}
 	}
+	held := p.held
 	p.release()
-	for port := range seen {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			t.Fatalf("port %d still held after release: %v", port, err)
+	if p.held != nil {
+		t.Fatal("release kept listeners")
+	}
+	for _, l := range held {
+		if _, err := l.Accept(); err == nil {
+			t.Fatalf("listener on %s still open after release", l.Addr())
 		}
-		l.Close()
 	}
 }
 
-func TestResolveKeepsGivenPort(t *testing.T) {
+func TestResolveGivenPortAndHostName(t *testing.T) {
 	p := &portPicker{}
 	defer p.release()
-	host, port, err := p.resolve(":7233")
-	if err != nil || host != "127.0.0.1" || port != 7233 {
-		t.Fatalf("resolve(:7233) = %s, %d, %v", host, port, err)
+	free, err := p.pick("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.release()
+	host, port, err := p.resolve("localhost:" + strconv.Itoa(free))
+	if err != nil || host != "127.0.0.1" || port != free {
+		t.Fatalf("resolve(localhost:%d) = %s, %d, %v", free, host, port, err)
+	}
+	// The given port is now held: asking for it again must fail cleanly.
+	if _, _, err := p.resolve("127.0.0.1:" + strconv.Itoa(free)); err == nil {
+		t.Fatal("a port in use was accepted")
 	}
 	if _, _, err := p.resolve("127.0.0.1:http"); err == nil {
 		t.Fatal("a non-numeric port was accepted")

@@ -12,7 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -100,22 +100,35 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
+// record appends e to the journal and syncs it. A failed write is cut off again, so a later
+// append never lands after a torn line.
 func (r *Registry) record(e journalEntry) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if _, err := r.journal.Write(append(line, '\n')); err != nil {
+	end, err := r.journal.Seek(0, io.SeekEnd)
+	if err != nil {
 		return err
 	}
-	return r.journal.Sync()
+	if _, err := r.journal.Write(append(line, '\n')); err != nil {
+		return errors.Join(err, r.journal.Truncate(end))
+	}
+	if err := r.journal.Sync(); err != nil {
+		return errors.Join(err, r.journal.Truncate(end))
+	}
+	return nil
 }
+
+// manifestPath matches /v2/<repository>/manifests/<reference>; a repository may itself have a
+// "manifests" segment (blob uploads to it must not count as manifest writes).
+var manifestPath = regexp.MustCompile(`^/v2/.+/manifests/[^/]+$`)
 
 func isManifestWrite(req *http.Request) bool {
 	if req.Method != http.MethodPut && req.Method != http.MethodDelete {
 		return false
 	}
-	return strings.HasPrefix(req.URL.Path, "/v2/") && strings.Contains(req.URL.Path, "/manifests/")
+	return manifestPath.MatchString(req.URL.Path)
 }
 
 // replay applies the journal at path to a fresh registry and cuts off a torn last line (a crash

@@ -112,3 +112,29 @@ func TestCorruptJournalLineFailsOpen(t *testing.T) {
 		t.Fatalf("Open with corrupt journal: err = %v, want one naming line 1", err)
 	}
 }
+
+// TestRepositoryNamedManifests pushes to a repository with a "manifests" path segment: its blob
+// uploads must not be journaled as manifest writes, or the next open fails replaying them.
+func TestRepositoryNamedManifests(t *testing.T) {
+	dir := t.TempDir()
+	reg, host := serve(t, dir)
+	img, _ := random.Image(1024, 2)
+	tag, _ := name.NewTag(host + "/team/manifests/api:v1")
+	blobsRepo, _ := name.NewTag(host + "/team/blobs:v1")
+	if err := remote.Write(blobsRepo, img); err != nil {
+		t.Fatalf("push to team/blobs: %v", err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	reg.Close()
+	_, host2 := serve(t, dir)
+	again, _ := name.NewTag(host2 + "/team/manifests/api:v1")
+	if _, err := remote.Head(again); err != nil {
+		t.Fatalf("image lost after reopen: %v", err)
+	}
+	blobsAgain, _ := name.NewTag(host2 + "/team/blobs:v1")
+	if _, err := remote.Head(blobsAgain); err != nil {
+		t.Fatalf("image in team/blobs lost after reopen: %v", err)
+	}
+}
