@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
@@ -51,6 +52,10 @@ func (k *Keys) RewrapDataKeys(ctx context.Context, in workflows.RewrapDataKeysIn
 		activity.RecordHeartbeat(ctx, seen)
 		return k.Keyring.Rewrap(s)
 	})
+	if errors.Is(err, secretbox.ErrUnknownKEK) || errors.Is(err, secretbox.ErrDecrypt) {
+		return workflows.RewrapDataKeysResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("re-wrapping data keys with %s", in.KEKID), ErrTypeUndecryptable, err)
+	}
 	if err != nil {
 		return workflows.RewrapDataKeysResult{}, fmt.Errorf("re-wrapping data keys with %s: %w", in.KEKID, err)
 	}

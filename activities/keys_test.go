@@ -39,7 +39,7 @@ func seeded(t *testing.T, kekFile string) (*store.Store, store.ConfigValue) {
 	if v.Sealed, err = keys.Seal(v.AAD(), []byte("s3cret")); err != nil {
 		t.Fatal(err)
 	}
-	if v, err = st.PutConfig(ctx, v); err != nil {
+	if v, _, err = st.PutConfig(ctx, v, false); err != nil {
 		t.Fatal(err)
 	}
 	return st, v
@@ -117,5 +117,19 @@ func TestRewrapDataKeysRefusesUnknownKEK(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeKeyMismatch || !appErr.NonRetryable() {
 		t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeKeyMismatch)
+	}
+}
+
+func TestRewrapDataKeysUndecryptableIsNotRetried(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := seeded(t, filepath.Join(dir, "sealed-with.json"))
+	other, err := secretbox.LoadOrCreateKeyring(filepath.Join(dir, "other.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runRewrap(t, &Keys{Store: st, Keyring: other}, other.ActiveID())
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeUndecryptable || !appErr.NonRetryable() {
+		t.Fatalf("error = %v, want a non-retryable %s", err, ErrTypeUndecryptable)
 	}
 }

@@ -45,6 +45,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry listen address (port 0 picks one)")
 	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
+	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, created 0600 when missing (default <data-dir>/kek.json)")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if err := r.parse(fs, args); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -28,8 +27,6 @@ type Config struct {
 	// Registry is the OCI registry: for `slipway dev` the listen address of the embedded one, for
 	// the split processes the host[:port] images are pushed to.
 	Registry Registry
-	// LogLevel is the lowest level logged; zero means Info.
-	LogLevel slog.Level
 }
 
 // HTTP configures the API listener.

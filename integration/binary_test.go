@@ -28,6 +28,7 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(bin, "dev", "--data-dir", dir, "--http", "127.0.0.1:0",
 				"--temporal", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--registry", "127.0.0.1:0")
+			cmd.Env = withoutSlipwayVars(os.Environ())
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -97,6 +98,7 @@ func waitEndpoints(t *testing.T, path string, exited <-chan error, stderr *bytes
 func runCLI(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = withoutSlipwayVars(os.Environ())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -104,4 +106,15 @@ func runCLI(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("slipway %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
+}
+
+// withoutSlipwayVars drops SLIPWAY_* variables, so the binary under test uses only its flags.
+func withoutSlipwayVars(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "SLIPWAY_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

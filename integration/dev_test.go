@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/slipway-dev/slipway/localtemporal"
 	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -89,6 +90,14 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	rotationID := workflows.RotateKeysWorkflowID(rot.Active)
 	waitForWorkflow(t, dev.Temporal, rotationID)
 	checkSearchAttributes(t, dev.Temporal)
+	ns, err := dev.Temporal.WorkflowService().DescribeNamespace(context.Background(),
+		&workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ns.Config.WorkflowExecutionRetentionTtl.AsDuration(); got != localtemporal.NamespaceRetention {
+		t.Fatalf("namespace retention %s, want %s", got, localtemporal.NamespaceRetention)
+	}
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
 		recordHistory(t, dev.Temporal, rotationID, "../workflows/testdata/rotate_keys.json")
 	}

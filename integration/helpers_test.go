@@ -42,6 +42,8 @@ func startDevWith(t *testing.T, cfg config.Config) *stack.Dev {
 	if err != nil {
 		t.Fatalf("StartDev: %v", err)
 	}
+	// Stops it if the test ends early; after stopDev this does nothing.
+	t.Cleanup(func() { dev.Stop(context.Background()) })
 	return dev
 }
 

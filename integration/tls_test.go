@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/stack"
 )
 
 // TestDevServesAPIOverTLS starts `slipway dev` with --tls-cert/--tls-key and checks the API answers
@@ -81,4 +85,17 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+func TestDevRefusesUnreadableCertificate(t *testing.T) {
+	cfg := devConfig(t.TempDir())
+	cfg.HTTP.TLSCert, cfg.HTTP.TLSKey = "/nonexistent/cert.pem", "/nonexistent/key.pem"
+	dev, err := stack.StartDev(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		dev.Stop(context.Background())
+		t.Fatal("slipway dev started with a certificate it cannot read")
+	}
+	if !strings.Contains(err.Error(), "loading TLS certificate") {
+		t.Fatalf("error %v, want one about loading the TLS certificate", err)
+	}
 }

@@ -21,9 +21,13 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 const clusterName = "active"
+
+// NamespaceRetention is how long the embedded Temporal keeps a closed workflow's history.
+const NamespaceRetention = 30 * 24 * time.Hour
 
 // devClusterID is the fixed ID of the embedded single-node cluster; Temporal wants a UUID.
 const devClusterID = "5d1f1c0a-6c3e-4c1e-9a53-7b1a2f0e51de"
@@ -169,8 +173,8 @@ func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
 		},
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := sqliteschema.SetupSchema(conf); err != nil {
-			return nil, fmt.Errorf("creating temporal schema in %s: %w", path, err)
+		if err := setupSchema(path); err != nil {
+			return nil, err
 		}
 	}
 	if err := forgetMembers(path); err != nil {
@@ -182,12 +186,36 @@ func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("namespace %q: %w", ns, err)
 		}
+		c.Detail.Config.Retention = durationpb.New(NamespaceRetention)
 		nsConfigs = append(nsConfigs, c)
 	}
 	if err := sqliteschema.CreateNamespaces(conf, nsConfigs...); err != nil {
 		return nil, fmt.Errorf("registering temporal namespaces: %w", err)
 	}
 	return conf, nil
+}
+
+// setupSchema creates Temporal's schema in a file beside path and renames it into place, so a
+// crash half-way leaves no half-made database that later starts would take as ready.
+func setupSchema(path string) error {
+	tmp := path + ".setup"
+	for _, f := range []string{tmp, tmp + "-journal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing unfinished temporal schema: %w", err)
+		}
+	}
+	conf := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		DatabaseName:      tmp,
+		ConnectAttributes: map[string]string{"mode": "rwc"},
+	}
+	if err := sqliteschema.SetupSchema(conf); err != nil {
+		return fmt.Errorf("creating temporal schema in %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("creating temporal schema: %w", err)
+	}
+	return nil
 }
 
 // forgetMembers deletes the cluster members a previous run recorded. The embedded server is the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -270,5 +271,23 @@ func TestReloadPicksUpRotation(t *testing.T) {
 	}
 	if second.ActiveID() != newID {
 		t.Errorf("a failed Reload changed the active KEK to %q", second.ActiveID())
+	}
+}
+
+func TestRequireNamesMissingKEKs(t *testing.T) {
+	dir := t.TempDir()
+	k, err := secretbox.LoadOrCreateKeyring(filepath.Join(dir, "a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Require([]string{k.ActiveID()}); err != nil {
+		t.Fatalf("Require of the active KEK: %v", err)
+	}
+	if err := k.Require(nil); err != nil {
+		t.Fatalf("Require of nothing: %v", err)
+	}
+	err = k.Require([]string{k.ActiveID(), "kek-deadbeef"})
+	if !errors.Is(err, secretbox.ErrUnknownKEK) || !strings.Contains(err.Error(), "kek-deadbeef") {
+		t.Fatalf("Require with a missing KEK: %v, want ErrUnknownKEK naming kek-deadbeef", err)
 	}
 }

@@ -14,3 +14,19 @@ func (k *Keyring) Reload() error {
 	k.st = st
 	return nil
 }
+
+// Require fails unless the keyring holds every KEK in ids (re-reading the key file once for any
+// it lacks), naming the missing ones: values wrapped with them could not be opened.
+func (k *Keyring) Require(ids []string) error {
+	var missing []string
+	for _, id := range ids {
+		if _, err := k.lookup(id); err != nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("key file %s lacks %v, which stored values are wrapped with (is it the key file they were sealed with?): %w",
+			k.path, missing, ErrUnknownKEK)
+	}
+	return nil
+}

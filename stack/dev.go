@@ -51,7 +51,7 @@ type Dev struct {
 // running.
 func StartDev(ctx context.Context, cfg config.Config, log *slog.Logger) (*Dev, error) {
 	cfg = cfg.WithDefaults()
-	d := &Dev{Process: Process{log: log}}
+	d := &Dev{Process: newProcess(log)}
 	return d, d.stopOnError(d.start(ctx, cfg))
 }
 
@@ -66,10 +66,10 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if d.Store, err = d.openStore(ctx, cfg.DB); err != nil {
+	if d.Store, err = d.openStore(ctx, cfg.DB, keys); err != nil {
 		return err
 	}
-	if _, err := ensureAdminToken(ctx, d.Store, filepath.Join(cfg.DataDir, AdminTokenFile)); err != nil {
+	if _, err := ensureAdminToken(ctx, d.Store, filepath.Join(cfg.DataDir, AdminTokenFile), false); err != nil {
 		return err
 	}
 

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +14,21 @@ import (
 // serveHTTP listens on address (port 0 picks one), serves h in the background and registers its
 // graceful shutdown. It returns the address actually bound. With cert and key set it serves HTTPS.
 func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key string) (string, error) {
+	var tlsCfg *tls.Config
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return "", fmt.Errorf("%s: loading TLS certificate: %w", name, err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
 	l, err := net.Listen("tcp", address)
 	if err != nil {
 		return "", fmt.Errorf("%s: listening on %s: %w", name, address, err)
+	}
+	addr := l.Addr().String()
+	if tlsCfg != nil {
+		l = tls.NewListener(l, tlsCfg)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -23,14 +36,8 @@ func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key stri
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		var err error
-		if cert != "" {
-			err = srv.ServeTLS(l, cert, key)
-		} else {
-			err = srv.Serve(l)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			p.log.Error("serving stopped", "part", name, "err", err)
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.fail(fmt.Errorf("%s stopped serving: %w", name, err))
 		}
 	}()
 	p.onStop(name, func(ctx context.Context) error {
@@ -39,5 +46,5 @@ func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key stri
 		}
 		return nil
 	})
-	return l.Addr().String(), nil
+	return addr, nil
 }

@@ -15,12 +15,21 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-func (p *Process) openStore(ctx context.Context, dsn string) (*store.Store, error) {
+// openStore opens the metadata store and checks that keys holds every KEK its values are wrapped
+// with, so a lost or wrong key file stops the start instead of failing requests later.
+func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Keyring) (*store.Store, error) {
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	p.onStop("store", func(context.Context) error { return st.Close() })
+	ids, err := st.KEKIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Require(ids); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

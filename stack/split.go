@@ -13,7 +13,8 @@ import (
 // the store holds no token yet it creates an admin token in cfg.DataDir. It returns the API's URL.
 func StartServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, string, error) {
 	cfg = cfg.WithDefaults()
-	p := &Process{log: log}
+	proc := newProcess(log)
+	p := &proc
 	url, err := p.startServer(ctx, cfg)
 	return p, url, p.stopOnError(err)
 }
@@ -23,17 +24,14 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	if err != nil {
 		return "", err
 	}
-	st, err := p.openStore(ctx, cfg.DB)
+	st, err := p.openStore(ctx, cfg.DB, keys)
 	if err != nil {
 		return "", err
 	}
-	if n, err := st.CountTokens(ctx); err != nil {
+	path := filepath.Join(cfg.DataDir, AdminTokenFile)
+	if minted, err := ensureAdminToken(ctx, st, path, true); err != nil {
 		return "", err
-	} else if n == 0 {
-		path := filepath.Join(cfg.DataDir, AdminTokenFile)
-		if _, err := ensureAdminToken(ctx, st, path); err != nil {
-			return "", err
-		}
+	} else if minted {
 		p.log.Info("created the first admin token", "file", path)
 	}
 	c, err := p.dialTemporal(ctx, cfg.Temporal)
@@ -46,7 +44,8 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 // StartWorker starts `slipway worker`: a Temporal worker against an external Temporal and metadata store.
 func StartWorker(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, error) {
 	cfg = cfg.WithDefaults()
-	p := &Process{log: log}
+	proc := newProcess(log)
+	p := &proc
 	return p, p.stopOnError(p.startWorkerProcess(ctx, cfg))
 }
 
@@ -55,7 +54,7 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
-	st, err := p.openStore(ctx, cfg.DB)
+	st, err := p.openStore(ctx, cfg.DB, keys)
 	if err != nil {
 		return err
 	}
