@@ -15,6 +15,16 @@ import (
 // stopTimeout bounds a graceful stop; every part gets the rest of it.
 const stopTimeout = 10 * time.Second
 
+// checkAndLog returns the first failed check of a process verb's parsed flags, or its logger.
+func (r *runner) checkAndLog(level string, checks ...error) (*slog.Logger, error) {
+	for _, err := range checks {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.logger(level)
+}
+
 func (r *runner) logger(level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -50,10 +60,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkTLSPair(cfg.HTTP); err != nil {
-		return err
-	}
-	log, err := r.logger(level)
+	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP))
 	if err != nil {
 		return err
 	}
@@ -83,13 +90,7 @@ func runServer(ctx context.Context, r *runner, args []string) error {
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	if err := required("--db", cfg.DB, "--kek-file", cfg.KEKFile); err != nil {
-		return err
-	}
-	if err := checkTLSPair(cfg.HTTP); err != nil {
-		return err
-	}
-	log, err := r.logger(level)
+	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile), checkTLSPair(cfg.HTTP))
 	if err != nil {
 		return err
 	}
@@ -113,10 +114,7 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	if err := required("--db", cfg.DB, "--kek-file", cfg.KEKFile); err != nil {
-		return err
-	}
-	log, err := r.logger(level)
+	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile))
 	if err != nil {
 		return err
 	}
