@@ -69,30 +69,16 @@ func (s *Server) putConfig(c echo.Context) error {
 		return invalid("value", "value must not contain NUL characters")
 	}
 
-	ctx := c.Request().Context()
-	existing, err := s.store.ListConfigs(ctx, p, comp, env)
-	if err != nil {
-		return err
-	}
-	secret, isNew := false, true
-	for _, v := range existing {
-		if v.Key == key {
-			secret, isNew = v.Secret, false
-		}
-	}
-	if req.Secret != nil {
-		secret = *req.Secret
-	}
-
+	// The AAD does not depend on the kind, so the value is sealed before the store decides the kind.
 	sealed, err := s.keys.Seal(store.ConfigAAD(p, comp, env, key), []byte(*req.Value))
 	if err != nil {
 		return fmt.Errorf("sealing config %s/%s/%s/%s: %w", p, comp, env, key, err)
 	}
-	saved, err := s.store.PutConfig(ctx, store.ConfigValue{
-		Project: p, Component: comp, Environment: env, Key: key,
-		Secret: secret,
-		Sealed: sealed,
-	})
+	v := store.ConfigValue{Project: p, Component: comp, Environment: env, Key: key, Sealed: sealed}
+	if req.Secret != nil {
+		v.Secret = *req.Secret
+	}
+	saved, created, err := s.store.PutConfig(c.Request().Context(), v, req.Secret == nil)
 	if err != nil {
 		return err
 	}
@@ -102,7 +88,7 @@ func (s *Server) putConfig(c echo.Context) error {
 		item.Value = req.Value
 	}
 	status := http.StatusOK
-	if isNew {
+	if created {
 		status = http.StatusCreated
 	}
 	return c.JSON(status, item)

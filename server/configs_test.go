@@ -3,8 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/slipway-dev/slipway/store"
@@ -94,6 +98,71 @@ func TestConfigsPutAndListHideSecrets(t *testing.T) {
 	e.must(http.StatusOK, http.MethodPut, cfgPath+"/DB_PASSWORD", e.developer, map[string]any{"value": "public", "secret": false}, &item)
 	if item.Secret || item.Value == nil || *item.Value != "public" {
 		t.Errorf("secret to config answered %+v", item)
+	}
+}
+
+// TestPutConfigOmittingSecretRacesDelete sends PUTs that omit "secret" while another client deletes the key and
+// puts it back as a secret. The store decides the kind in the transaction that writes, so the key ends secret,
+// and 201 is answered exactly once per time the key was absent (deletions + 1).
+func TestPutConfigOmittingSecretRacesDelete(t *testing.T) {
+	e := configEnv(t)
+	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/DB_PASSWORD", e.developer, map[string]any{"value": canary, "secret": true}, nil)
+
+	const putters, rounds = 4, 25
+	var created, deleted atomic.Int64
+	created.Add(1)
+	// count records one PUT's answer; any status but 200 and 201 is an error.
+	count := func(rec *httptest.ResponseRecorder) error {
+		switch rec.Code {
+		case http.StatusCreated:
+			created.Add(1)
+		case http.StatusOK:
+		default:
+			return fmt.Errorf("PUT: status %d; body: %s", rec.Code, rec.Body)
+		}
+		return nil
+	}
+	errs := make(chan error, putters+1)
+	var wg sync.WaitGroup
+	for i := range putters {
+		wg.Go(func() {
+			for range rounds {
+				rec := e.do(http.MethodPut, cfgPath+"/DB_PASSWORD", e.developer, map[string]any{"value": fmt.Sprint("plain-", i)})
+				if err := count(rec); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range rounds {
+			if rec := e.do(http.MethodDelete, cfgPath+"/DB_PASSWORD", e.developer, nil); rec.Code != http.StatusNoContent {
+				errs <- fmt.Errorf("DELETE: status %d; body: %s", rec.Code, rec.Body)
+				return
+			}
+			deleted.Add(1)
+			rec := e.do(http.MethodPut, cfgPath+"/DB_PASSWORD", e.developer, map[string]any{"value": canary, "secret": true})
+			if err := count(rec); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	var list page[configItem]
+	rec := e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
+	assertNoCanary(t, "list after the race", rec.Body.Bytes())
+	if len(list.Items) != 1 || !list.Items[0].Secret {
+		t.Errorf("after the race the configs are %s, want DB_PASSWORD secret", rec.Body)
+	}
+	if c, d := created.Load(), deleted.Load(); c != d+1 {
+		t.Errorf("%d PUTs answered 201 after %d deletions, want %d", c, d, d+1)
 	}
 }
 

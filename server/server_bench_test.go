@@ -94,8 +94,9 @@ func reportRate(b *testing.B, requests int) {
 }
 
 // BenchmarkPutConfigHTTP measures a full authenticated PUT of a 1 KiB config value: routing, bearer-token lookup,
-// JSON decoding, validation, the existing-key lookup, sealing, the store's upsert transaction, the JSON answer,
-// metrics and the request log line. It cycles over benchKeys keys, so nearly every put replaces a value (200).
+// JSON decoding, validation, sealing, the store's update-or-insert transaction (which also decides the kind), the
+// JSON answer, metrics and the request log line. It cycles over benchKeys keys, so nearly every put replaces a
+// value (200).
 func BenchmarkPutConfigHTTP(b *testing.B) {
 	body, err := json.Marshal(map[string]string{"value": strings.Repeat("v", 1<<10)})
 	if err != nil {

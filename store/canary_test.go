@@ -31,7 +31,7 @@ func TestSecretsAreNotInTheSQLiteFiles(t *testing.T) {
 		v := ConfigValue{Project: project, Component: "api", Environment: "production", Key: key, Secret: key == "DB_PASSWORD"}
 		v.Sealed, err = keys.Seal(configAAD(v), []byte(value))
 		must(t, err)
-		_, err = s.PutConfig(t.Context(), v)
+		_, _, err = s.PutConfig(t.Context(), v, false)
 		must(t, err)
 	}
 

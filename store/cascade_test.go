@@ -42,8 +42,8 @@ func populate(t *testing.T, s *Store, project string) {
 	for _, c := range []string{"api", "web"} {
 		mustCreateComponent(t, s, project, c)
 		for _, e := range []string{"development", "production"} {
-			_, err := s.PutConfig(t.Context(), ConfigValue{Project: project, Component: c, Environment: e, Key: "K",
-				Sealed: fakeSealed("kek", project+c+e)})
+			_, _, err := s.PutConfig(t.Context(), ConfigValue{Project: project, Component: c, Environment: e, Key: "K",
+				Sealed: fakeSealed("kek", project+c+e)}, false)
 			must(t, err)
 		}
 		insertBuildAndDeployment(t, s, project, c, "development")

@@ -2,7 +2,10 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/slipway-dev/slipway/secretbox"
@@ -20,15 +23,21 @@ func TestPutConfigUpserts(t *testing.T) {
 		mustCreateComponent(t, s, "shop", "api")
 		v := ConfigValue{Project: "shop", Component: "api", Environment: "production", Key: "DB_URL",
 			Secret: true, Sealed: fakeSealed("kek-1", "a")}
-		first, err := s.PutConfig(ctx, v)
+		first, created, err := s.PutConfig(ctx, v, false)
 		must(t, err)
 		if first.UpdatedAt.IsZero() {
 			t.Error("PutConfig did not set UpdatedAt")
 		}
+		if !created {
+			t.Error("the first put of a key reported created = false")
+		}
 
 		v.Secret, v.Sealed = false, fakeSealed("kek-2", "b")
-		second, err := s.PutConfig(ctx, v)
+		second, created, err := s.PutConfig(ctx, v, false)
 		must(t, err)
+		if created {
+			t.Error("replacing a key reported created = true")
+		}
 		if !second.UpdatedAt.After(first.UpdatedAt) {
 			t.Errorf("UpdatedAt %v did not move past %v", second.UpdatedAt, first.UpdatedAt)
 		}
@@ -42,6 +51,110 @@ func TestPutConfigUpserts(t *testing.T) {
 		}
 		if list[0].Secret || list[0].Sealed.KEKID != "kek-2" {
 			t.Errorf("the second put did not replace secret flag and sealed value: %+v", list[0])
+		}
+	})
+}
+
+func TestPutConfigKeepKind(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		mustCreateComponent(t, s, "shop", "api")
+		v := ConfigValue{Project: "shop", Component: "api", Environment: "production", Key: "DB_URL"}
+		tests := []struct {
+			name        string
+			secret      bool
+			keepKind    bool
+			wantSecret  bool
+			wantCreated bool
+		}{
+			{"new key with keepKind takes v.Secret", true, true, true, true},
+			{"keepKind keeps a secret secret", false, true, true, false},
+			{"without keepKind v.Secret applies", false, false, false, false},
+			{"keepKind keeps a plain config plain", true, true, false, false},
+			{"without keepKind a config becomes secret", true, false, true, false},
+		}
+		for i, tt := range tests {
+			v.Secret, v.Sealed = tt.secret, fakeSealed("kek-1", fmt.Sprint(i))
+			got, created, err := s.PutConfig(ctx, v, tt.keepKind)
+			must(t, err)
+			if got.Secret != tt.wantSecret || created != tt.wantCreated {
+				t.Errorf("%s: PutConfig(Secret %t, keepKind %t) = Secret %t, created %t; want %t, %t",
+					tt.name, tt.secret, tt.keepKind, got.Secret, created, tt.wantSecret, tt.wantCreated)
+			}
+			list, err := s.ListConfigs(ctx, "shop", "api", "production")
+			must(t, err)
+			if len(list) != 1 || !equalConfig(list[0], got) {
+				t.Fatalf("%s: ListConfigs = %+v, want [%+v]", tt.name, list, got)
+			}
+		}
+	})
+}
+
+// TestPutConfigKeepKindRacesDelete puts a key with keepKind from several goroutines while another deletes it and
+// puts it back as a secret. The kind is decided in the transaction that writes, so the key ends secret (a
+// keepKind put either finds the secret and keeps it or finds no row and is replaced by the next secret put), and
+// every put that created the row follows a delete (creations = deletions + 1).
+func TestPutConfigKeepKindRacesDelete(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		mustCreateComponent(t, s, "shop", "api")
+		v := ConfigValue{Project: "shop", Component: "api", Environment: "production", Key: "DB_URL",
+			Secret: true, Sealed: fakeSealed("kek-1", "secret")}
+		_, _, err := s.PutConfig(ctx, v, false)
+		must(t, err)
+
+		const putters, rounds = 4, 40
+		var creations, deletions atomic.Int64
+		creations.Add(1)
+		errs := make(chan error, putters+1)
+		var wg sync.WaitGroup
+		for i := range putters {
+			wg.Go(func() {
+				plain := ConfigValue{Project: "shop", Component: "api", Environment: "production", Key: "DB_URL",
+					Sealed: fakeSealed("kek-1", fmt.Sprint("plain", i))}
+				for range rounds {
+					_, created, err := s.PutConfig(ctx, plain, true)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if created {
+						creations.Add(1)
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for range rounds {
+				if err := s.DeleteConfig(ctx, "shop", "api", "production", "DB_URL"); err != nil {
+					errs <- err
+					return
+				}
+				deletions.Add(1)
+				_, created, err := s.PutConfig(ctx, v, false)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if created {
+					creations.Add(1)
+				}
+			}
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		list, err := s.ListConfigs(ctx, "shop", "api", "production")
+		must(t, err)
+		if len(list) != 1 || !list[0].Secret {
+			t.Errorf("after the race ListConfigs = %+v, want DB_URL still secret", list)
+		}
+		if c, d := creations.Load(), deletions.Load(); c != d+1 {
+			t.Errorf("%d puts reported created after %d deletions, want %d", c, d, d+1)
 		}
 	})
 }
@@ -61,8 +174,8 @@ func TestListConfigsIsScoped(t *testing.T) {
 		mustCreateComponent(t, s, "shop", "web")
 		put := func(comp, env, key string) {
 			t.Helper()
-			_, err := s.PutConfig(ctx, ConfigValue{Project: "shop", Component: comp, Environment: env, Key: key,
-				Sealed: fakeSealed("kek-1", comp+env+key)})
+			_, _, err := s.PutConfig(ctx, ConfigValue{Project: "shop", Component: comp, Environment: env, Key: key,
+				Sealed: fakeSealed("kek-1", comp+env+key)}, false)
 			must(t, err)
 		}
 		put("api", "development", "PORT")
@@ -108,7 +221,7 @@ func TestConfigErrors(t *testing.T) {
 		mustCreateComponent(t, s, "shop", "api")
 		put := func(p, c, e, k string, sealed secretbox.Sealed) func() error {
 			return func() error {
-				_, err := s.PutConfig(ctx, ConfigValue{Project: p, Component: c, Environment: e, Key: k, Sealed: sealed})
+				_, _, err := s.PutConfig(ctx, ConfigValue{Project: p, Component: c, Environment: e, Key: k, Sealed: sealed}, false)
 				return err
 			}
 		}

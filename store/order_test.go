@@ -19,7 +19,7 @@ func TestListsSortByteWise(t *testing.T) {
 			_, err := s.CreateProject(ctx, Project{Name: n}, []Environment{{Name: "dev"}})
 			must(t, err)
 			mustCreateComponent(t, s, "b", n)
-			_, err = s.PutConfig(ctx, ConfigValue{Project: "b", Component: "b", Environment: "dev", Key: n, Sealed: fakeSealed("k", n)})
+			_, _, err = s.PutConfig(ctx, ConfigValue{Project: "b", Component: "b", Environment: "dev", Key: n, Sealed: fakeSealed("k", n)}, false)
 			must(t, err)
 			h := sha256.Sum256([]byte(n))
 			must(t, s.CreateToken(ctx, Token{ID: "tok-" + n, Name: n, Role: "viewer", Hash: h[:]}))

@@ -30,7 +30,7 @@ func sealedConfigs(t *testing.T, s *Store, keys *secretbox.Keyring, n int) []Con
 		sealed, err := keys.Seal(configAAD(v), []byte("value-"+v.Key))
 		must(t, err)
 		v.Sealed = sealed
-		stored, err := s.PutConfig(t.Context(), v)
+		stored, _, err := s.PutConfig(t.Context(), v, false)
 		must(t, err)
 		out = append(out, stored)
 	}
@@ -116,8 +116,8 @@ func TestRewrapConfigsStopsAtFirstError(t *testing.T) {
 		mustCreateProject(t, s, "shop")
 		mustCreateComponent(t, s, "shop", "api")
 		for i := range 7 {
-			_, err := s.PutConfig(ctx, ConfigValue{Project: "shop", Component: "api", Environment: "development",
-				Key: fmt.Sprintf("K%d", i), Sealed: fakeSealed("old", fmt.Sprint(i))})
+			_, _, err := s.PutConfig(ctx, ConfigValue{Project: "shop", Component: "api", Environment: "development",
+				Key: fmt.Sprintf("K%d", i), Sealed: fakeSealed("old", fmt.Sprint(i))}, false)
 			must(t, err)
 		}
 		boom := errors.New("boom")
@@ -165,13 +165,13 @@ func TestRewrapConfigsKeepsConcurrentPut(t *testing.T) {
 			mustCreateProject(t, s, "shop")
 			mustCreateComponent(t, s, "shop", "api")
 			v := ConfigValue{Project: "shop", Component: "api", Environment: "development", Key: "K", Sealed: fakeSealed("old", "1")}
-			_, err := s.PutConfig(ctx, v)
+			_, _, err := s.PutConfig(ctx, v, false)
 			must(t, err)
 			replacement := fakeSealed("active", "2")
 			n, err := s.RewrapConfigs(ctx, 10, func(old secretbox.Sealed) (secretbox.Sealed, bool, error) {
 				// Another API call replaces the value after the batch read it.
 				v.Sealed = replacement
-				if _, err := s.PutConfig(ctx, v); err != nil {
+				if _, _, err := s.PutConfig(ctx, v, false); err != nil {
 					return secretbox.Sealed{}, false, err
 				}
 				return secretbox.Sealed{KEKID: "active", WrappedKey: []byte("rewrapped"), Ciphertext: old.Ciphertext}, true, nil

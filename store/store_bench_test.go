@@ -70,8 +70,8 @@ func benchSealed(b *testing.B) secretbox.Sealed {
 // benchKey returns the i-th of benchKeys config keys.
 func benchKey(i int) string { return fmt.Sprintf("KEY_%03d", i%benchKeys) }
 
-// BenchmarkPutConfig measures one PutConfig (a transaction that checks the parents and upserts) cycling over
-// benchKeys keys, so after the first benchKeys puts every put replaces a value.
+// BenchmarkPutConfig measures one PutConfig (a transaction that checks the parents, then updates or inserts)
+// cycling over benchKeys keys, so after the first benchKeys puts every put replaces a value.
 func BenchmarkPutConfig(b *testing.B) {
 	forEachBenchBackend(b, func(b *testing.B, s *store.Store) {
 		v := store.ConfigValue{Project: "shop", Component: "api", Environment: "production", Sealed: benchSealed(b)}
@@ -81,7 +81,7 @@ func BenchmarkPutConfig(b *testing.B) {
 		for b.Loop() {
 			v.Key = benchKey(i)
 			i++
-			if _, err := s.PutConfig(ctx, v); err != nil {
+			if _, _, err := s.PutConfig(ctx, v, false); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -96,7 +96,7 @@ func BenchmarkListConfigs(b *testing.B) {
 		v := store.ConfigValue{Project: "shop", Component: "api", Environment: "production", Sealed: benchSealed(b)}
 		for i := range benchKeys {
 			v.Key = benchKey(i)
-			if _, err := s.PutConfig(ctx, v); err != nil {
+			if _, _, err := s.PutConfig(ctx, v, false); err != nil {
 				b.Fatal(err)
 			}
 		}
