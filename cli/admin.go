@@ -35,7 +35,7 @@ func runToken(ctx context.Context, r *runner, args []string) error {
 
 func runKeys(ctx context.Context, r *runner, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: slipway keys create --kek-file F | slipway keys rotate")
+		return fmt.Errorf("usage: slipway keys create --kek-file F | slipway keys rotate [--kek-file F | --kek ID]")
 	}
 	switch args[0] {
 	case "create":
@@ -57,18 +57,37 @@ func runKeys(ctx context.Context, r *runner, args []string) error {
 	case "rotate":
 		fs := r.flags("keys rotate")
 		cf := addClientFlags(fs)
+		var file, kek string
+		fs.StringVar(&file, "kek-file", "", "add a KEK to this key file here, without a server (then give the file to every process and run keys rotate --kek ID)")
+		fs.StringVar(&kek, "kek", "", "re-wrap every data key with this KEK, already in every process's key file")
 		if err := r.parse(fs, args[1:]); err != nil {
 			return err
+		}
+		if file != "" {
+			k, err := secretbox.LoadKeyring(file)
+			if err != nil {
+				return err
+			}
+			id, err := k.Rotate()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(r.stdout, "%s now holds active KEK %s; give this file to every slipway process, then run: slipway keys rotate --kek %s\n", file, id, id)
+			return nil
 		}
 		c, err := cf.connect()
 		if err != nil {
 			return err
 		}
+		var body any
+		if kek != "" {
+			body = map[string]string{"kek": kek}
+		}
 		var out struct {
 			Active    string `json:"active"`
 			Rewrapped int    `json:"rewrapped"`
 		}
-		if err := c.do(ctx, http.MethodPost, "/api/v1/keys/rotate", nil, &out); err != nil {
+		if err := c.do(ctx, http.MethodPost, "/api/v1/keys/rotate", body, &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "active KEK is now %s; re-wrapped %d data keys\n", out.Active, out.Rewrapped)

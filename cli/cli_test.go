@@ -3,8 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/secretbox"
 )
 
 func envOf(m map[string]string) Env {
@@ -67,5 +70,31 @@ func TestMainRejectsBadInvocations(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("slipway %v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr.String(), c.code, c.want)
 		}
+	}
+}
+
+func TestKeysRotateOfflineAddsAnActiveKEK(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kek.json")
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"keys", "create", "--kek-file", path}, envOf(nil), &stdout, &stderr); code != 0 {
+		t.Fatalf("keys create: exit %d: %s", code, stderr.String())
+	}
+	k, err := secretbox.LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := k.ActiveID()
+	stdout.Reset()
+	if code := Main(context.Background(), []string{"keys", "rotate", "--kek-file", path}, envOf(nil), &stdout, &stderr); code != 0 {
+		t.Fatalf("keys rotate --kek-file: exit %d: %s", code, stderr.String())
+	}
+	if err := k.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if k.ActiveID() == first || !strings.Contains(stdout.String(), "--kek "+k.ActiveID()) {
+		t.Fatalf("active KEK %s (was %s); output %q", k.ActiveID(), first, stdout.String())
+	}
+	if err := k.Require([]string{first}); err != nil {
+		t.Fatalf("the old KEK was dropped: %v", err)
 	}
 }

@@ -2,6 +2,9 @@ package secretbox
 
 import "fmt"
 
+// Path is the key file the keyring reads and writes.
+func (k *Keyring) Path() string { return k.path }
+
 // Reload re-reads the key file, so a keyring picks up a rotation another process made (its new
 // active KEK). Keys already held are replaced by the file's, which never drops one: rotation only adds.
 func (k *Keyring) Reload() error {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/secretbox"
 )
 
 func TestRotateKeysRewrapsEveryValue(t *testing.T) {
@@ -65,5 +67,30 @@ func TestRotateKeysRewrapFailureIsInternal(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "detail-for-logs-only") {
 		t.Errorf("the cause was not logged: %s", e.logs)
+	}
+}
+
+func TestRotateKeysToDistributedKEK(t *testing.T) {
+	e := configEnv(t)
+	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/A", e.developer, map[string]any{"value": "x", "secret": true}, nil)
+	// An operator added a KEK to the key file with another process (`slipway keys rotate --kek-file`).
+	other, err := secretbox.LoadKeyring(e.keys.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.keys.ActiveID()
+	added, err := other.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.do(http.MethodPost, "/api/v1/keys/rotate", e.admin, map[string]any{"kek": "kek-00000000"})
+	wantError(t, rec, http.StatusUnprocessableEntity, "invalid", "kek")
+	var r rotation
+	e.must(http.StatusOK, http.MethodPost, "/api/v1/keys/rotate", e.admin, map[string]any{"kek": added}, &r)
+	if r.Active != added || e.keys.ActiveID() != added {
+		t.Fatalf("rotation %+v, keyring active %q; want %q (was %q)", r, e.keys.ActiveID(), added, before)
+	}
+	if e.rewraps.Load() != 1 {
+		t.Fatalf("Rewrap called %d times, want 1", e.rewraps.Load())
 	}
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -81,4 +82,28 @@ func rewrapViaTemporal(c client.Client, keys *secretbox.Keyring) func(context.Co
 		}
 		return res.Rewrapped, nil
 	}
+}
+
+// keyReloadInterval is how often a split process re-reads its key file, so a KEK added by an
+// operator and distributed to every process becomes the one new values are sealed with.
+const keyReloadInterval = 30 * time.Second
+
+// reloadKeysPeriodically re-reads the key file every keyReloadInterval until the process stops.
+func (p *Process) reloadKeysPeriodically(keys *secretbox.Keyring) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(keyReloadInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := keys.Reload(); err != nil {
+					p.log.Warn("re-reading the key file", "file", keys.Path(), "err", err)
+				}
+			}
+		}
+	}()
+	p.onStop("key reloader", func(context.Context) error { close(done); return nil })
 }

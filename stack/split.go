@@ -24,6 +24,7 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	if err != nil {
 		return "", err
 	}
+	p.reloadKeysPeriodically(keys)
 	st, err := p.openStore(ctx, cfg.DB, keys)
 	if err != nil {
 		return "", err
@@ -54,6 +55,7 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
+	p.reloadKeysPeriodically(keys)
 	st, err := p.openStore(ctx, cfg.DB, keys)
 	if err != nil {
 		return err
