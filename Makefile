@@ -5,7 +5,9 @@ BIN       := bin/slipway
 # because building it with -race costs minutes and it is not slipway's code.
 RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/...
 
-.PHONY: run build test lint bench clean
+BUILDKITD := bin/buildkitd
+
+.PHONY: run build test lint bench clean tools
 
 run: build
 	./$(BIN) dev
@@ -13,7 +15,13 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway
 
-test: lint
+# tools builds the programs slipway runs beside itself from the pinned tools module.
+tools: $(BUILDKITD)
+
+$(BUILDKITD): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$(BUILDKITD) github.com/moby/buildkit/cmd/buildkitd
+
+test: lint tools
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
