@@ -1,0 +1,326 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Names of the build activities, registered by the worker under these names.
+const (
+	ActivityStartBuild      = "StartBuild"
+	ActivityCheckout        = "Checkout"
+	ActivityBuildImage      = "BuildImage"
+	ActivityPushImage       = "PushImage"
+	ActivityRemoveWorkspace = "RemoveWorkspace"
+	ActivityFinishBuild     = "FinishBuild"
+)
+
+// QueryBuildSteps is the query that returns a running build's steps ([]Step).
+const QueryBuildSteps = "steps"
+
+// Step names, in pipeline order.
+const (
+	StepCheckout = "checkout"
+	StepBuild    = "build"
+	StepScan     = "scan"
+	StepPush     = "push"
+	StepSpec     = "spec"
+	StepDeploy   = "deploy"
+)
+
+// Step and build states.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// BuildWorkflowID names the one pipeline of a commit of a component, so a commit is built once.
+// attempt > 1 names an explicit rebuild.
+func BuildWorkflowID(project, component, commit string, attempt int) string {
+	id := "build/" + project + "/" + component + "/" + commit
+	if attempt > 1 {
+		id += fmt.Sprintf("/rebuild-%d", attempt)
+	}
+	return id
+}
+
+// Step is one stage of a build; nil times mean not yet.
+type Step struct {
+	Name      string     `json:"name"`
+	Status    string     `json:"status"`
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+}
+
+// BuildPipelineInput is what a build needs; it names the component's settings at trigger time, so
+// an edit of the component does not change a build already started. It holds no secret.
+type BuildPipelineInput struct {
+	BuildID    string `json:"buildId"`
+	Project    string `json:"project"`
+	Component  string `json:"component"`
+	Repo       string `json:"repo"`
+	Commit     string `json:"commit"`
+	Dockerfile string `json:"dockerfile"`
+	Context    string `json:"context"`
+	// Repository is where the image is pushed, e.g. "127.0.0.1:5000/shop/api".
+	Repository string `json:"repository"`
+}
+
+// BuildPipelineResult is the pushed image.
+type BuildPipelineResult struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// StartBuildInput marks a build running.
+type StartBuildInput struct {
+	BuildID string `json:"buildId"`
+	RunID   string `json:"runId"`
+}
+
+// CheckoutInput asks for the commit's files in a fresh workspace on the session's worker.
+type CheckoutInput struct {
+	BuildID string `json:"buildId"`
+	Repo    string `json:"repo"`
+	Commit  string `json:"commit"`
+}
+
+// CheckoutResult names the workspace (a directory on the session's worker) holding the files.
+type CheckoutResult struct {
+	Workspace string `json:"workspace"`
+}
+
+// BuildImageInput builds the workspace's Dockerfile into an OCI layout in the workspace.
+type BuildImageInput struct {
+	BuildID    string `json:"buildId"`
+	Workspace  string `json:"workspace"`
+	Dockerfile string `json:"dockerfile"`
+	Context    string `json:"context"`
+	// CacheRef is the registry reference BuildKit imports and exports its cache with; "" means none.
+	CacheRef string `json:"cacheRef"`
+}
+
+// BuildImageResult names the OCI layout written.
+type BuildImageResult struct {
+	Layout string `json:"layout"`
+	Digest string `json:"digest"`
+}
+
+// PushImageInput pushes the layout to the repository, tagged with the commit.
+type PushImageInput struct {
+	BuildID    string   `json:"buildId"`
+	Layout     string   `json:"layout"`
+	Repository string   `json:"repository"`
+	Tags       []string `json:"tags"`
+}
+
+// PushImageResult is the pushed image's identity.
+type PushImageResult struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// RemoveWorkspaceInput names a workspace to delete.
+type RemoveWorkspaceInput struct {
+	Workspace string `json:"workspace"`
+}
+
+// FinishBuildInput records how a build ended.
+type FinishBuildInput struct {
+	BuildID string `json:"buildId"`
+	Status  string `json:"status"`
+	Steps   []Step `json:"steps"`
+	Digest  string `json:"digest"`
+	Size    int64  `json:"size"`
+	Error   string `json:"error"`
+}
+
+// sessionAttempts is how many times the pipeline starts over on a new worker session after the
+// worker holding the workspace was lost (the image lives on that worker's disk until pushed).
+const sessionAttempts = 3
+
+// BuildPipeline checks out one commit, builds it with BuildKit and pushes the image, all on one
+// worker (a Temporal session), records each step and the result, and removes the workspace however
+// it ends.
+func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineResult, error) {
+	b := &buildRun{in: in, steps: []Step{
+		{Name: StepCheckout, Status: StatusPending},
+		{Name: StepBuild, Status: StatusPending},
+		{Name: StepPush, Status: StatusPending},
+	}}
+	if err := workflow.SetQueryHandler(ctx, QueryBuildSteps, func() ([]Step, error) { return b.steps, nil }); err != nil {
+		return BuildPipelineResult{}, err
+	}
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	info := workflow.GetInfo(ctx)
+	if err := workflow.ExecuteActivity(short, ActivityStartBuild, StartBuildInput{BuildID: in.BuildID, RunID: info.WorkflowExecution.RunID}).Get(ctx, nil); err != nil {
+		return BuildPipelineResult{}, err
+	}
+
+	res, err := b.runOnOneWorker(ctx)
+
+	finish := FinishBuildInput{BuildID: in.BuildID, Status: StatusSucceeded, Digest: res.Digest, Size: res.Size}
+	switch {
+	case temporal.IsCanceledError(err):
+		finish.Status = StatusCancelled
+	case err != nil:
+		finish.Status, finish.Error = StatusFailed, failureMessage(err)
+	}
+	b.endRunning(ctx, finish.Status)
+	finish.Steps = b.steps
+	// Record the end even when the workflow was cancelled.
+	dctx, _ := workflow.NewDisconnectedContext(short)
+	if ferr := workflow.ExecuteActivity(dctx, ActivityFinishBuild, finish).Get(dctx, nil); ferr != nil {
+		return res, errors.Join(err, ferr)
+	}
+	return res, err
+}
+
+// buildRun is the state of one pipeline run, read by the steps query.
+type buildRun struct {
+	in    BuildPipelineInput
+	steps []Step
+}
+
+// runOnOneWorker runs checkout, build and push in one session, starting over in a new session
+// when the session's worker is lost.
+func (b *buildRun) runOnOneWorker(ctx workflow.Context) (BuildPipelineResult, error) {
+	var err error
+	for attempt := 1; attempt <= sessionAttempts; attempt++ {
+		var res BuildPipelineResult
+		var lost bool
+		res, lost, err = b.runSession(ctx)
+		if !lost {
+			return res, err
+		}
+		workflow.GetLogger(ctx).Warn("build worker lost; starting over on another", "attempt", attempt, "error", err)
+		for i := range b.steps {
+			b.steps[i] = Step{Name: b.steps[i].Name, Status: StatusPending}
+		}
+	}
+	return BuildPipelineResult{}, fmt.Errorf("the build worker was lost %d times: %w", sessionAttempts, err)
+}
+
+// runSession runs the steps in one session. lost reports that the session's worker went away
+// (the session failed while the workflow itself was not cancelled), so the steps may start over.
+func (b *buildRun) runSession(ctx workflow.Context) (res BuildPipelineResult, lost bool, err error) {
+	sctx, err := workflow.CreateSession(ctx, &workflow.SessionOptions{
+		CreationTimeout:  10 * time.Minute,
+		ExecutionTimeout: 2 * time.Hour,
+		HeartbeatTimeout: 20 * time.Second,
+	})
+	if err != nil {
+		return BuildPipelineResult{}, false, err
+	}
+	defer workflow.CompleteSession(sctx)
+	res, err = b.runSteps(ctx, sctx)
+	lost = err != nil && ctx.Err() == nil && workflow.GetSessionInfo(sctx).SessionState == workflow.SessionStateFailed
+	return res, lost, err
+}
+
+// runSteps runs checkout, build and push with the session context sctx.
+func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, error) {
+	quick := workflow.WithActivityOptions(sctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+	})
+	long := workflow.WithActivityOptions(sctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
+	})
+
+	var co CheckoutResult
+	if err := b.step(ctx, StepCheckout, func() error {
+		return workflow.ExecuteActivity(quick, ActivityCheckout, CheckoutInput{BuildID: b.in.BuildID, Repo: b.in.Repo, Commit: b.in.Commit}).Get(ctx, &co)
+	}); err != nil {
+		return BuildPipelineResult{}, err
+	}
+	defer func() {
+		// The workspace goes however the build ends, also when it was cancelled.
+		dctx, _ := workflow.NewDisconnectedContext(quick)
+		_ = workflow.ExecuteActivity(dctx, ActivityRemoveWorkspace, RemoveWorkspaceInput{Workspace: co.Workspace}).Get(dctx, nil)
+	}()
+
+	var img BuildImageResult
+	if err := b.step(ctx, StepBuild, func() error {
+		return workflow.ExecuteActivity(long, ActivityBuildImage, BuildImageInput{
+			BuildID: b.in.BuildID, Workspace: co.Workspace, Dockerfile: b.in.Dockerfile, Context: b.in.Context,
+			CacheRef: b.in.Repository + ":buildcache",
+		}).Get(ctx, &img)
+	}); err != nil {
+		return BuildPipelineResult{}, err
+	}
+
+	var pushed PushImageResult
+	if err := b.step(ctx, StepPush, func() error {
+		return workflow.ExecuteActivity(quick, ActivityPushImage, PushImageInput{
+			BuildID: b.in.BuildID, Layout: img.Layout, Repository: b.in.Repository, Tags: []string{b.in.Commit},
+		}).Get(ctx, &pushed)
+	}); err != nil {
+		return BuildPipelineResult{}, err
+	}
+	return BuildPipelineResult{Digest: pushed.Digest, Size: pushed.Size}, nil
+}
+
+// step runs fn as the named step, recording its state and times.
+func (b *buildRun) step(ctx workflow.Context, name string, fn func() error) error {
+	s := b.find(name)
+	start := workflow.Now(ctx)
+	s.Status, s.StartedAt, s.EndedAt = StatusRunning, &start, nil
+	err := fn()
+	end := workflow.Now(ctx)
+	s.EndedAt = &end
+	switch {
+	case err == nil:
+		s.Status = StatusSucceeded
+	case temporal.IsCanceledError(err):
+		s.Status = StatusCancelled
+	default:
+		s.Status = StatusFailed
+	}
+	return err
+}
+
+// endRunning closes a step still marked running (the pipeline ended under it).
+func (b *buildRun) endRunning(ctx workflow.Context, status string) {
+	now := workflow.Now(ctx)
+	for i := range b.steps {
+		if b.steps[i].Status == StatusRunning {
+			b.steps[i].Status, b.steps[i].EndedAt = status, &now
+		}
+	}
+}
+
+func (b *buildRun) find(name string) *Step {
+	for i := range b.steps {
+		if b.steps[i].Name == name {
+			return &b.steps[i]
+		}
+	}
+	b.steps = append(b.steps, Step{Name: name})
+	return &b.steps[len(b.steps)-1]
+}
+
+// failureMessage is the build's error for the API: the innermost application error's message.
+func failureMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		if app.Type() != "" {
+			return app.Type() + ": " + app.Message()
+		}
+		return app.Message()
+	}
+	return err.Error()
+}
