@@ -56,6 +56,8 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, created 0600 when missing (default <data-dir>/kek.json)")
+	fs.StringVar(&cfg.Build.BuildkitdBinary, "buildkitd", "", "buildkitd to start (default: bin/buildkitd beside slipway, ./bin/buildkitd or on PATH)")
+	fs.StringVar(&cfg.Build.BuildkitAddress, "buildkit-address", "", "use this buildkitd (unix:// or tcp://) instead of starting one")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if err := r.parse(fs, args); err != nil {
 		return err
@@ -109,6 +111,9 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.DB, "db", "", "metadata store DSN: sqlite:///path/slipway.db or postgres://user:pass@host/db (required)")
 	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry host[:port] images are pushed to")
 	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, the same as the server's (required)")
+	fs.StringVar(&cfg.Build.BuildkitAddress, "buildkit-address", "unix:///run/buildkit/buildkitd.sock", "buildkitd to build with")
+	fs.StringVar(&cfg.Build.WorkDir, "work-dir", "", "where build workspaces live (default .slipway/work)")
+	fs.BoolVar(&cfg.Registry.Insecure, "registry-insecure", false, "the registry speaks plain HTTP")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
 	if err := r.parse(fs, args); err != nil {

@@ -27,6 +27,20 @@ type Config struct {
 	// Registry is the OCI registry: for `slipway dev` the listen address of the embedded one, for
 	// the split processes the host[:port] images are pushed to.
 	Registry Registry
+	// Build configures where and how images are built.
+	Build Build
+}
+
+// Build configures the worker's builds.
+type Build struct {
+	// BuildkitAddress is an external buildkitd (unix:// or tcp://). Zero means: `slipway dev` starts
+	// its own from BuildkitdBinary; a split worker uses unix:///run/buildkit/buildkitd.sock.
+	BuildkitAddress string
+	// BuildkitdBinary is the buildkitd `slipway dev` starts. Zero means bin/buildkitd beside the
+	// slipway executable, ./bin/buildkitd, or buildkitd on PATH, the first that exists.
+	BuildkitdBinary string
+	// WorkDir holds the builds' workspaces. Zero means DataDir/work.
+	WorkDir string
 }
 
 // HTTP configures the API listener.
@@ -67,6 +81,8 @@ type ClientTLS struct {
 type Registry struct {
 	// Address is host:port; for `slipway dev` port 0 picks a free port. Zero means 127.0.0.1:5000.
 	Address string
+	// Insecure says the registry speaks plain HTTP (always true for the embedded one).
+	Insecure bool
 }
 
 // WithDefaults returns c with every zero field that has a default filled in.
@@ -88,6 +104,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
+	}
+	if c.Build.WorkDir == "" {
+		c.Build.WorkDir = filepath.Join(c.DataDir, "work")
 	}
 	if c.Registry.Address == "" {
 		c.Registry.Address = "127.0.0.1:5000"

@@ -27,7 +27,8 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(bin, "dev", "--data-dir", dir, "--http", "127.0.0.1:0",
-				"--temporal", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--registry", "127.0.0.1:0")
+				"--temporal", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--registry", "127.0.0.1:0",
+				"--buildkitd", devConfig(dir).Build.BuildkitdBinary)
 			cmd.Env = withoutSlipwayVars(os.Environ())
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr

@@ -22,7 +22,12 @@ import (
 
 // devConfig is a `slipway dev` configuration on dir with every listener on a free port.
 func devConfig(dir string) config.Config {
+	bk, err := filepath.Abs("../bin/buildkitd")
+	if err != nil {
+		panic(err)
+	}
 	return config.Config{
+		Build:    config.Build{BuildkitdBinary: bk},
 		DataDir:  dir,
 		HTTP:     config.HTTP{Address: "127.0.0.1:0"},
 		Temporal: config.Temporal{Address: "127.0.0.1:0", UIAddress: "127.0.0.1:0"},

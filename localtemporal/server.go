@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	enumspb "go.temporal.io/api/enums/v1"
 	"log/slog"
 	"net"
 	"os"
@@ -43,6 +44,9 @@ type Config struct {
 	UIAddress string
 	// Namespaces are registered on start when missing; empty means just "default".
 	Namespaces []string
+	// SearchAttributes are keyword search attributes a namespace is created with, so they are
+	// usable from its first workflow; nil means none.
+	SearchAttributes []string
 	// Logger receives the server's warnings and errors; nil means slog.Default().
 	Logger *slog.Logger
 	// LogLevel is the lowest level of the server's own messages that are logged; zero means Info,
@@ -85,7 +89,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("temporal UI address %q: %w", cfg.UIAddress, err)
 		}
 	}
-	sqlConf, err := prepareDatabase(cfg.DBPath, cfg.Namespaces)
+	sqlConf, err := prepareDatabase(cfg.DBPath, cfg.Namespaces, cfg.SearchAttributes)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +162,7 @@ func (s *Server) startUI(host string, port int) error {
 	return waitListening(s.uiAddress, 10*time.Second)
 }
 
-func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
+func prepareDatabase(path string, namespaces, searchAttributes []string) (*config.SQL, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating temporal data dir: %w", err)
 	}
@@ -180,9 +184,13 @@ func prepareDatabase(path string, namespaces []string) (*config.SQL, error) {
 	if err := forgetMembers(path); err != nil {
 		return nil, err
 	}
+	attrs := make(map[string]enumspb.IndexedValueType, len(searchAttributes))
+	for _, a := range searchAttributes {
+		attrs[a] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
 	nsConfigs := make([]*sqliteschema.NamespaceConfig, 0, len(namespaces))
 	for _, ns := range namespaces {
-		c, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, nil)
+		c, err := sqliteschema.NewNamespaceConfig(clusterName, ns, false, attrs)
 		if err != nil {
 			return nil, fmt.Errorf("namespace %q: %w", ns, err)
 		}

@@ -1,2 +1,5 @@
-// Package server holds slipway's HTTP front door (the Echo REST API, health, readiness and metrics) and must not import workflow or activity internals: it talks to workers only through the Temporal client.
+// Package server holds slipway's HTTP front door (the Echo REST API, build logs, health, readiness and metrics).
+// It talks to workers only through the Temporal client and the store: from workflows it takes only names, IDs and
+// input types, and from activities only gitsource.Resolve, to turn a requested commit into a SHA before a build
+// starts.
 package server

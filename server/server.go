@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
@@ -21,8 +23,16 @@ type Deps struct {
 	Store *store.Store
 	// Keys seals and opens config values; POST /api/v1/keys/rotate rotates it.
 	Keys *secretbox.Keyring
-	// Temporal is the Temporal client. Nil means Temporal is not configured: /readyz then answers 503.
+	// Temporal is the Temporal client. Nil means Temporal is not configured: /readyz then answers 503, and so do
+	// triggering and cancelling builds.
 	Temporal client.Client
+	// Registry is the host:port of the registry images are pushed to; a build of component c of project p is
+	// pushed to Registry + "/" + p + "/" + c. Empty means none is configured: triggering a build answers 503.
+	Registry string
+	// Resolve returns the full SHA of the commit ref names in the Git repository repo (ref is a full or short
+	// SHA, a branch or a tag), with an error wrapping gitsource.ErrUnknownRef when it names none. Nil means
+	// gitsource.Resolve with anonymous access.
+	Resolve func(ctx context.Context, repo, ref string) (string, error)
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
@@ -38,8 +48,16 @@ type Server struct {
 	keys     *secretbox.Keyring
 	temporal client.Client
 	rewrap   func(ctx context.Context) (int, error)
+	registry string
+	resolve  func(ctx context.Context, repo, ref string) (string, error)
 	log      *slog.Logger
 	metrics  *metrics
+
+	// logPoll is how often a followed build log polls the store; tests shorten it.
+	logPoll time.Duration
+	// streamsDone is closed by EndStreams: followed logs end.
+	streamsDone chan struct{}
+	endStreams  sync.Once
 }
 
 // New builds the Server: an *echo.Echo with every route, the request middleware (observation, panic recovery,
@@ -55,11 +73,19 @@ func New(d Deps) *Server {
 		keys:     d.Keys,
 		temporal: d.Temporal,
 		rewrap:   d.Rewrap,
+		registry: d.Registry,
+		resolve:  d.Resolve,
 		log:      d.Logger,
 		metrics:  newMetrics(),
+
+		logPoll:     defaultLogPoll,
+		streamsDone: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.resolve == nil {
+		s.resolve = resolveGit
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {
@@ -76,6 +102,11 @@ func New(d Deps) *Server {
 
 // Handler returns the http.Handler serving the whole API.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// EndStreams ends every followed build log (GET /api/v1/builds/{id}/logs?follow=true) now and each one started
+// later at once. Register it with http.Server.RegisterOnShutdown: Shutdown otherwise waits for those responses,
+// which last as long as their builds, until its deadline.
+func (s *Server) EndStreams() { s.endStreams.Do(func() { close(s.streamsDone) }) }
 
 // routes registers every route with the least role allowed to call it.
 func (s *Server) routes() {
@@ -108,6 +139,13 @@ func (s *Server) routes() {
 	api.GET(configs, s.listConfigs, viewer)
 	api.PUT(configs+"/:key", s.putConfig, developer)
 	api.DELETE(configs+"/:key", s.deleteConfig, developer)
+
+	builds := "/projects/:project/components/:component/builds"
+	api.POST(builds, s.triggerBuild, developer)
+	api.GET(builds, s.listBuilds, viewer)
+	api.GET("/builds/:id", s.getBuild, viewer)
+	api.GET("/builds/:id/logs", s.buildLogs, viewer)
+	api.POST("/builds/:id/cancel", s.cancelBuild, developer)
 
 	api.POST("/tokens", s.createToken, admin)
 	api.GET("/tokens", s.listTokens, admin)

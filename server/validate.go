@@ -65,7 +65,11 @@ func checkRepo(field, repo string) *APIError {
 	}
 	u, err := url.Parse(repo)
 	if err != nil {
-		return invalid(field, "%s %q is not a valid URL: %s", field, repo, err)
+		return invalid(field, "%s is not a valid URL: %s", field, err)
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		// A credential in the URL would travel in workflow inputs and API answers.
+		return invalid(field, "%s must not carry a password or token; give credentials to slipway separately", field)
 	}
 	switch u.Scheme {
 	case "https", "ssh":

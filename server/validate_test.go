@@ -17,6 +17,7 @@ func TestCheckRepo(t *testing.T) {
 		"", "github.com/acme/api", "http://github.com/acme/api", "https://github.com", "https:///acme/api",
 		"ssh://github.com", "file://host/srv/git", "file:///", "git@github.com", "-oProxyCommand=x:y",
 		"https://github.com/acme/api\n", strings.Repeat("a", 3000),
+		"https://x-access-token:ghp_secret@github.com/acme/api.git",
 	}
 	for _, r := range good {
 		if err := checkRepo("repo", r); err != nil {
@@ -26,6 +27,8 @@ func TestCheckRepo(t *testing.T) {
 	for _, r := range bad {
 		if err := checkRepo("repo", r); err == nil || err.Field != "repo" {
 			t.Errorf("checkRepo(%q) = %v, want an error naming repo", r, err)
+		} else if strings.Contains(err.Message, "ghp_secret") {
+			t.Errorf("checkRepo error repeats the credential: %s", err.Message)
 		}
 	}
 }

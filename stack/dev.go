@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // Endpoints are the addresses a running `slipway dev` serves, as written to endpoints.json.
@@ -78,17 +79,18 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	d.onStop("registry journal", func(context.Context) error { return reg.Close() })
-	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, reg, "", ""); err != nil {
+	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, reg, "", "", nil); err != nil {
 		return err
 	}
 
 	ts, err := localtemporal.Start(localtemporal.Config{
-		DBPath:     filepath.Join(cfg.DataDir, "temporal.db"),
-		Address:    cfg.Temporal.Address,
-		UIAddress:  cfg.Temporal.UIAddress,
-		Namespaces: []string{cfg.Temporal.Namespace},
-		Logger:     d.log,
-		LogLevel:   slog.LevelWarn,
+		DBPath:           filepath.Join(cfg.DataDir, "temporal.db"),
+		Address:          cfg.Temporal.Address,
+		UIAddress:        cfg.Temporal.UIAddress,
+		Namespaces:       []string{cfg.Temporal.Namespace},
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           d.log,
+		LogLevel:         slog.LevelWarn,
 	})
 	if err != nil {
 		return err
@@ -103,10 +105,20 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if d.Temporal, err = d.dialTemporal(ctx, tcfg); err != nil {
 		return err
 	}
-	if err := d.startWorker(d.Temporal, d.Store, keys); err != nil {
+	bkAddr := cfg.Build.BuildkitAddress
+	if bkAddr == "" {
+		if bkAddr, err = d.startBuildkitd(ctx, cfg, d.Endpoints.Registry); err != nil {
+			return err
+		}
+	}
+	b, err := builds(cfg, d.Store, bkAddr, d.Endpoints.Registry, true)
+	if err != nil {
 		return err
 	}
-	if d.Endpoints.HTTP, err = d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal); err != nil {
+	if err := d.startWorker(d.Temporal, d.Store, keys, b); err != nil {
+		return err
+	}
+	if d.Endpoints.HTTP, err = d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry); err != nil {
 		return err
 	}
 	return writeJSON(filepath.Join(cfg.DataDir, EndpointsFile), d.Endpoints)

@@ -13,7 +13,8 @@ import (
 
 // serveHTTP listens on address (port 0 picks one), serves h in the background and registers its
 // graceful shutdown. It returns the address actually bound. With cert and key set it serves HTTPS.
-func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key string) (string, error) {
+// onShutdown, when not nil, runs when the graceful shutdown starts (to end long-lived responses).
+func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key string, onShutdown func()) (string, error) {
 	var tlsCfg *tls.Config
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
@@ -34,6 +35,9 @@ func (p *Process) serveHTTP(name, address string, h http.Handler, cert, key stri
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
 	}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

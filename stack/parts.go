@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/server"
@@ -34,8 +35,8 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 	return st, nil
 }
 
-func (p *Process) startWorker(c client.Client, st *store.Store, keys *secretbox.Keyring) error {
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys})
+func (p *Process) startWorker(c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds) error {
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
@@ -44,15 +45,16 @@ func (p *Process) startWorker(c client.Client, st *store.Store, keys *secretbox.
 }
 
 // serveAPI serves the HTTP API and returns its base URL.
-func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client) (string, error) {
+func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry string) (string, error) {
 	api := server.New(server.Deps{
 		Store:    st,
 		Keys:     keys,
 		Temporal: c,
+		Registry: registry,
 		Rewrap:   rewrapViaTemporal(c, keys),
 		Logger:   p.log,
 	})
-	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey)
+	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey, api.EndStreams)
 	if err != nil {
 		return "", err
 	}

@@ -39,7 +39,7 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	if err != nil {
 		return "", err
 	}
-	return p.serveAPI(cfg.HTTP, st, keys, c)
+	return p.serveAPI(cfg.HTTP, st, keys, c, cfg.Registry.Address)
 }
 
 // StartWorker starts `slipway worker`: a Temporal worker against an external Temporal and metadata store.
@@ -64,5 +64,13 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
-	return p.startWorker(c, st, keys)
+	bkAddr := cfg.Build.BuildkitAddress
+	if bkAddr == "" {
+		bkAddr = defaultBuildkitAddress
+	}
+	b, err := builds(cfg, st, bkAddr, cfg.Registry.Address, cfg.Registry.Insecure)
+	if err != nil {
+		return err
+	}
+	return p.startWorker(c, st, keys, b)
 }

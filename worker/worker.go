@@ -13,12 +13,16 @@ import (
 type Deps struct {
 	Store   activities.SealedStore
 	Keyring activities.Keyring
+	// Builds runs the build pipeline's steps; nil registers no build activities (the worker then
+	// only runs workflows and key rotation).
+	Builds *activities.Builds
 }
 
 // New returns a worker polling workflows.TaskQueue with every slipway workflow and activity
-// registered. The caller starts and stops it.
+// registered, with sessions enabled (build steps share one worker's disk). The caller starts and
+// stops it.
 func New(c client.Client, d Deps) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{EnableSessionWorker: d.Builds != nil})
 	Register(w, d)
 	return w
 }
@@ -26,6 +30,19 @@ func New(c client.Client, d Deps) sdkworker.Worker {
 // Register registers every slipway workflow and activity on r under their shared names.
 func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.RotateKeys)
+	r.RegisterWorkflow(workflows.BuildPipeline)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
+	if b := d.Builds; b != nil {
+		for name, fn := range map[string]any{
+			workflows.ActivityStartBuild:      b.StartBuild,
+			workflows.ActivityCheckout:        b.Checkout,
+			workflows.ActivityBuildImage:      b.BuildImage,
+			workflows.ActivityPushImage:       b.PushImage,
+			workflows.ActivityRemoveWorkspace: b.RemoveWorkspace,
+			workflows.ActivityFinishBuild:     b.FinishBuild,
+		} {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}
 }

@@ -8,10 +8,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/slipway-dev/slipway/cli"
 )
 
 func main() {
+	// BuildKit's client logs through logrus; its warnings (such as a file system without fsverity)
+	// say nothing a slipway user can act on, and build errors are returned to slipway anyway.
+	logrus.SetLevel(logrus.ErrorLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts a graceful stop, a second one kills the process at once.
 	context.AfterFunc(ctx, stop)

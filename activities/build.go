@@ -1,0 +1,266 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/activities/buildkit"
+	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/activities/imagepush"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// Stable types of the build activities' non-retryable errors, beside those of the adapters
+// (buildkit.ErrTypeDockerfile, buildkit.ErrTypeBuildStep, imagepush.ErrTypeInvalidLayout, …).
+const (
+	// ErrTypeUnknownCommit means the commit is not in the repository (any more).
+	ErrTypeUnknownCommit = "UnknownCommit"
+	// ErrTypeGitAuth means the Git server refused slipway's credentials.
+	ErrTypeGitAuth = "GitAuthRefused"
+	// ErrTypeBadPath means the component's Dockerfile or context path leaves the repository.
+	ErrTypeBadPath = "InvalidBuildPath"
+)
+
+// BuildStore is the part of the metadata store the build activities use.
+type BuildStore interface {
+	UpdateBuild(ctx context.Context, id string, update func(*store.Build) error) (store.Build, error)
+	AppendBuildLog(ctx context.Context, id string, lines ...string) error
+}
+
+// Builds holds the build pipeline's activities. Checkout, BuildImage, PushImage and RemoveWorkspace
+// run in one worker session: the workspace and the image live on that worker's disk.
+type Builds struct {
+	Store BuildStore
+	// WorkDir holds one workspace per build, WorkDir/<build ID>.
+	WorkDir  string
+	BuildKit *buildkit.Builder
+	Pusher   *imagepush.Pusher
+	// CacheInsecure says the registry BuildKit's cache goes to speaks plain HTTP.
+	CacheInsecure bool
+	// Logger receives what goes wrong around a build (not its log); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (b *Builds) log() *slog.Logger {
+	if b.Logger == nil {
+		return slog.Default()
+	}
+	return b.Logger
+}
+
+// StartBuild marks the build running under the given run. Repeating it is harmless.
+func (b *Builds) StartBuild(ctx context.Context, in workflows.StartBuildInput) error {
+	_, err := b.Store.UpdateBuild(ctx, in.BuildID, func(bd *store.Build) error {
+		if bd.StartedAt == nil {
+			now := time.Now().UTC()
+			bd.StartedAt = &now
+		}
+		bd.Status, bd.RunID = store.BuildRunning, in.RunID
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return temporal.NewNonRetryableApplicationError("starting build "+in.BuildID, "BuildNotStartable", err)
+	}
+	return err
+}
+
+// workspace returns the build's workspace directory.
+func (b *Builds) workspace(buildID string) string { return filepath.Join(b.WorkDir, buildID) }
+
+// Checkout fetches exactly the commit into a fresh workspace.
+func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (workflows.CheckoutResult, error) {
+	ws := b.workspace(in.BuildID)
+	if err := os.RemoveAll(ws); err != nil {
+		return workflows.CheckoutResult{}, fmt.Errorf("clearing workspace: %w", err)
+	}
+	src := filepath.Join(ws, "src")
+	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checking out %s", in.Commit))
+	err := gitsource.Checkout(ctx, in.Repo, in.Commit, src, gitsource.Auth{})
+	switch {
+	case errors.Is(err, gitsource.ErrUnknownRef):
+		return workflows.CheckoutResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnknownCommit, err)
+	case errors.Is(err, gitsource.ErrAuth), errors.Is(err, gitsource.ErrRepoNotFound):
+		return workflows.CheckoutResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGitAuth, err)
+	case err != nil:
+		return workflows.CheckoutResult{}, err
+	}
+	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checked out %s", in.Commit))
+	return workflows.CheckoutResult{Workspace: ws}, nil
+}
+
+// BuildImage builds the workspace's Dockerfile with BuildKit into an OCI layout in the workspace,
+// streaming BuildKit's progress into the build log and heartbeating while it runs. Cancelling the
+// activity cancels the solve.
+func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (workflows.BuildImageResult, error) {
+	src := filepath.Join(in.Workspace, "src")
+	contextDir, err := inside(src, in.Context, ".")
+	if err != nil {
+		return workflows.BuildImageResult{}, err
+	}
+	dockerfile, err := inside(src, in.Dockerfile, "Dockerfile")
+	if err != nil {
+		return workflows.BuildImageResult{}, err
+	}
+	out := filepath.Join(in.Workspace, "image")
+	if err := os.RemoveAll(out); err != nil {
+		return workflows.BuildImageResult{}, fmt.Errorf("clearing image layout: %w", err)
+	}
+	logs := b.newLogSink(ctx, in.BuildID)
+	res, err := b.BuildKit.Build(ctx, buildkit.Request{
+		ContextDir:    contextDir,
+		Dockerfile:    dockerfile,
+		OutputDir:     out,
+		CacheRef:      in.CacheRef,
+		CacheInsecure: b.CacheInsecure,
+	}, func(l buildkit.Line) {
+		logs.add(l.Text)
+		activity.RecordHeartbeat(ctx, l.Text)
+	})
+	if err != nil {
+		logs.add("ERROR: " + err.Error())
+	}
+	logs.close()
+	if err != nil {
+		if typ, permanent := buildkit.Classify(err); permanent {
+			return workflows.BuildImageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
+		}
+		return workflows.BuildImageResult{}, fmt.Errorf("building: %w", err)
+	}
+	return workflows.BuildImageResult{Layout: res.LayoutDir, Digest: res.Digest}, nil
+}
+
+// PushImage pushes the layout by digest and tags it; pushing what the registry has is a no-op.
+func (b *Builds) PushImage(ctx context.Context, in workflows.PushImageInput) (workflows.PushImageResult, error) {
+	res, err := b.Pusher.Push(ctx, in.Layout, in.Repository, in.Tags)
+	if err != nil {
+		if typ, permanent := imagepush.Classify(err); permanent {
+			return workflows.PushImageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
+		}
+		return workflows.PushImageResult{}, err
+	}
+	b.appendLog(ctx, in.BuildID, fmt.Sprintf("pushed %s (%d bytes)", res.Reference, res.Size))
+	return workflows.PushImageResult{Digest: res.Digest, Size: res.Size}, nil
+}
+
+// RemoveWorkspace deletes a workspace of this worker; a missing one is fine.
+func (b *Builds) RemoveWorkspace(ctx context.Context, in workflows.RemoveWorkspaceInput) error {
+	if in.Workspace == "" {
+		return nil
+	}
+	rel, err := filepath.Rel(b.WorkDir, in.Workspace)
+	if err != nil || !filepath.IsLocal(rel) {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("workspace %q is not under the work dir", in.Workspace), ErrTypeBadPath, err)
+	}
+	return os.RemoveAll(in.Workspace)
+}
+
+// FinishBuild records how the build ended. A build already finished stays as it was.
+func (b *Builds) FinishBuild(ctx context.Context, in workflows.FinishBuildInput) error {
+	_, err := b.Store.UpdateBuild(ctx, in.BuildID, func(bd *store.Build) error {
+		now := time.Now().UTC()
+		bd.Status, bd.Digest, bd.ImageSize, bd.Error, bd.EndedAt = in.Status, in.Digest, in.Size, in.Error, &now
+		bd.Steps = make([]store.Step, len(in.Steps))
+		for i, s := range in.Steps {
+			bd.Steps[i] = store.Step(s)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrInvalid) {
+		return nil // finished by an earlier attempt of this activity
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError("finishing build "+in.BuildID, "BuildNotFound", err)
+	}
+	if err == nil && in.Error != "" {
+		b.appendLog(ctx, in.BuildID, "build "+in.Status+": "+in.Error)
+	}
+	return err
+}
+
+// inside joins a path of the repository to its root, refusing one that leaves it; "" means def.
+func inside(root, rel, def string) (string, error) {
+	if rel == "" {
+		rel = def
+	}
+	clean := filepath.Clean(rel)
+	if !filepath.IsLocal(clean) && clean != "." {
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("path %q leaves the repository", rel), ErrTypeBadPath, nil)
+	}
+	return filepath.Join(root, clean), nil
+}
+
+// appendLog adds lines to the build log; a failure to log does not fail the build.
+func (b *Builds) appendLog(ctx context.Context, buildID string, lines ...string) {
+	if err := b.Store.AppendBuildLog(ctx, buildID, lines...); err != nil {
+		b.log().Warn("appending to the build log", "build", buildID, "err", err)
+	}
+}
+
+// logFlushInterval is how long a build's log lines may wait before they are written, in batches.
+const logFlushInterval = 200 * time.Millisecond
+
+// logSink batches a build's log lines into the store, so a chatty build costs one write per interval.
+type logSink struct {
+	b       *Builds
+	ctx     context.Context
+	buildID string
+	mu      sync.Mutex
+	pending []string
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func (b *Builds) newLogSink(ctx context.Context, buildID string) *logSink {
+	s := &logSink{b: b, ctx: context.WithoutCancel(ctx), buildID: buildID, stop: make(chan struct{}), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+func (s *logSink) add(line string) {
+	s.mu.Lock()
+	s.pending = append(s.pending, line)
+	s.mu.Unlock()
+}
+
+func (s *logSink) run() {
+	defer close(s.done)
+	t := time.NewTicker(logFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.flush()
+		case <-s.stop:
+			s.flush()
+			return
+		}
+	}
+}
+
+func (s *logSink) flush() {
+	s.mu.Lock()
+	lines := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if len(lines) > 0 {
+		s.b.appendLog(s.ctx, s.buildID, lines...)
+	}
+}
+
+// close writes what is left and stops the sink.
+func (s *logSink) close() {
+	close(s.stop)
+	<-s.done
+}

@@ -1,0 +1,8 @@
+// Package imagepush pushes the OCI image layout a build left on the worker's disk to a registry,
+// by digest, then tags it: a thin adapter over go-containerregistry. The manifest digest it
+// returns is the build's identity.
+//
+// It leaves retries to its caller (a Temporal activity, whose retry policy owns them) and reports
+// failures that no retry can fix as *Error with a stable Type. It must not import the Temporal
+// SDK, workflows, the store or the server.
+package imagepush

@@ -1,0 +1,529 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// Time limits of the calls a build request makes to Git and Temporal.
+const (
+	// resolveTimeout bounds resolving the requested commit in the component's repository.
+	resolveTimeout = 30 * time.Second
+	// temporalTimeout bounds starting and cancelling a build workflow, and recording the outcome.
+	temporalTimeout = 10 * time.Second
+	// queryTimeout bounds the steps query of a running build; the stored steps are shown after it.
+	queryTimeout = 2 * time.Second
+)
+
+// startAttempts is how many build IDs a trigger tries before giving up (IDs of builds that never started are
+// skipped).
+const startAttempts = 3
+
+// triggerManual is the trigger kind (and SlipwayTrigger search attribute value) of a build started through the API.
+const triggerManual = "manual"
+
+// buildRequest is the body of POST .../builds; an absent body is {}.
+type buildRequest struct {
+	// Commit is a full or short SHA, a branch or a tag; "" means the head of the component's branch.
+	Commit string `json:"commit"`
+	// Rebuild starts a new build of a commit that has been built already, with a new ID.
+	Rebuild bool `json:"rebuild"`
+}
+
+// buildAccepted answers a trigger: 202 for a new build, 200 with Existing for the build the commit already has.
+type buildAccepted struct {
+	ID         string `json:"id"`
+	WorkflowID string `json:"workflowId"`
+	Commit     string `json:"commit"`
+	Status     string `json:"status"`
+	Existing   bool   `json:"existing"`
+}
+
+// buildCancelled answers a cancel: the build as it is now; it becomes cancelled when its workflow ends.
+type buildCancelled struct {
+	ID              string `json:"id"`
+	WorkflowID      string `json:"workflowId"`
+	Status          string `json:"status"`
+	CancelRequested bool   `json:"cancelRequested"`
+}
+
+// requiredConfig is a config or secret the build's component descriptor requires.
+type requiredConfig struct {
+	Name   string `json:"name"`
+	Secret bool   `json:"secret"`
+}
+
+// buildView is a build as the API shows it (GET /api/v1/builds/{id} and the items of the builds list).
+type buildView struct {
+	ID        string        `json:"id"`
+	Project   string        `json:"project"`
+	Component string        `json:"component"`
+	Status    string        `json:"status"`
+	Commit    string        `json:"commit"`
+	Trigger   store.Trigger `json:"trigger"`
+	// Digest is "" until the image is pushed; ImageSize 0.
+	Digest    string       `json:"digest"`
+	ImageSize int64        `json:"imageSize"`
+	Steps     []store.Step `json:"steps"`
+	// Required is always empty until component descriptors are read (a later stage).
+	Required   []requiredConfig `json:"required"`
+	Error      string           `json:"error,omitempty"`
+	WorkflowID string           `json:"workflowId"`
+	RunID      string           `json:"runId,omitempty"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	StartedAt  *time.Time       `json:"startedAt,omitempty"`
+	EndedAt    *time.Time       `json:"endedAt,omitempty"`
+}
+
+func newBuildView(b store.Build) buildView {
+	return buildView{
+		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
+		Trigger: b.Trigger, Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps),
+		Required: []requiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
+		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
+	}
+}
+
+// buildID is the API's ID of the build run by the workflow with this ID: "b-" and 16 hex digits of its SHA-256.
+// Deterministic, so that a repeated trigger finds the build it already made.
+func buildID(workflowID string) string {
+	sum := sha256.Sum256([]byte(workflowID))
+	return "b-" + hex.EncodeToString(sum[:8])
+}
+
+// buildFinished reports whether a build in this status can no longer change.
+func buildFinished(status string) bool {
+	return status == store.BuildSucceeded || status == store.BuildFailed || status == store.BuildCancelled
+}
+
+// neverStarted reports whether b is a build whose workflow the API failed to start: only then is a build failed
+// without a run. Such a build does not count as the commit's build, so the next trigger makes a new one.
+func neverStarted(b store.Build) bool { return b.Status == store.BuildFailed && b.RunID == "" }
+
+// errTemporalUnavailable is the 503 for a build request that needs Temporal when it cannot be reached.
+func errTemporalUnavailable(format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: "temporal_unavailable", Message: fmt.Sprintf(format, args...)}
+}
+
+// temporalUnreachable reports whether err means Temporal did not answer (down, overloaded or too slow), as opposed
+// to answering with a refusal.
+func temporalUnreachable(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// resolveGit is Deps.Resolve's default: gitsource.Resolve with anonymous access.
+func resolveGit(ctx context.Context, repo, ref string) (string, error) {
+	return gitsource.Resolve(ctx, repo, ref, gitsource.Auth{})
+}
+
+// resolveError explains why the commit could not be resolved; gitsource's messages carry no credentials.
+func resolveError(ref string, err error) error {
+	switch {
+	case errors.Is(err, gitsource.ErrUnknownRef):
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: "unknown_commit", Field: "commit",
+			Message: fmt.Sprintf("commit %q names no commit of the component's repository: %s", ref, err)}
+	case errors.Is(err, gitsource.ErrAuth):
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_auth_failed", Field: "repo",
+			Message: fmt.Sprintf("the component's repository refused anonymous access: %s", err)}
+	case errors.Is(err, gitsource.ErrRepoNotFound):
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_not_found", Field: "repo",
+			Message: fmt.Sprintf("the component's repository was not found: %s", err)}
+	}
+	return &APIError{Status: http.StatusBadGateway, Code: "git_unavailable",
+		Message: fmt.Sprintf("the component's repository could not be read; try again: %s", err)}
+}
+
+// triggerBuild answers POST /api/v1/projects/{p}/components/{c}/builds {"commit"?, "rebuild"?}: 202 with the new
+// build, or 200 with "existing": true when the commit has a build already and no rebuild was asked.
+//
+// The build row is created before the workflow is started, under an ID derived from the workflow ID, so a
+// repeated or concurrent trigger finds it; the workflow is started with USE_EXISTING, so it never runs twice.
+// When Temporal cannot start it, the row is marked failed (never left queued) and the next trigger of the commit
+// makes a new build.
+func (s *Server) triggerBuild(c echo.Context) error {
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req buildRequest
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := decodeStrict(data, &req); err != nil {
+			return err
+		}
+	}
+	if req.Commit != "" {
+		if err := checkBranch("commit", req.Commit); err != nil {
+			err.Message = fmt.Sprintf("commit %q is not a valid SHA, branch or tag name", req.Commit)
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	if s.temporal == nil {
+		return errTemporalUnavailable("Temporal is not configured on this server, so builds cannot run")
+	}
+	if s.registry == "" {
+		return &APIError{Status: http.StatusServiceUnavailable, Code: "registry_not_configured",
+			Message: "no image registry is configured on this server, so builds cannot be pushed"}
+	}
+
+	ref := req.Commit
+	if ref == "" {
+		ref = comp.Branch
+	}
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	sha, err := s.resolve(rctx, comp.Repo, ref)
+	cancel()
+	if err != nil {
+		return resolveError(ref, err)
+	}
+
+	trigger := store.Trigger{Kind: triggerManual, Actor: tokenName(c)}
+	attempt := 1
+	if req.Rebuild {
+		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
+		if err != nil {
+			return err
+		}
+		attempt = len(builds) + 1
+	}
+	for range startAttempts {
+		wid := workflows.BuildWorkflowID(comp.Project, comp.Name, sha, attempt)
+		b, err := s.store.CreateBuild(ctx, store.Build{
+			ID: buildID(wid), Project: comp.Project, Component: comp.Name, Commit: sha, Trigger: trigger, WorkflowID: wid,
+		})
+		if err == nil {
+			return s.startBuild(c, comp, b)
+		}
+		if !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		existing, err := s.store.GetBuild(ctx, buildID(wid))
+		if err != nil {
+			return err
+		}
+		if !neverStarted(existing) {
+			return s.answerExisting(c, comp, existing)
+		}
+		// That ID's workflow never started: find the commit's real build, or make one under the next ID.
+		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
+		if err != nil {
+			return err
+		}
+		if !req.Rebuild {
+			for _, b := range builds {
+				if !neverStarted(b) {
+					return s.answerExisting(c, comp, b)
+				}
+			}
+		}
+		attempt = len(builds) + 1
+	}
+	return fmt.Errorf("no free build ID for commit %s of %s/%s after %d attempts", sha, comp.Project, comp.Name, startAttempts)
+}
+
+// answerExisting answers a trigger with the build the commit already has (200, "existing": true). A build still
+// queued without a run may be one whose trigger died between storing it and starting its workflow: its workflow
+// is started (USE_EXISTING makes that a no-op when it runs already), so it cannot stay queued for ever.
+func (s *Server) answerExisting(c echo.Context, comp store.Component, b store.Build) error {
+	if b.Status == store.BuildQueued && b.RunID == "" {
+		if runID, err := s.executeBuild(c.Request().Context(), comp, b); err == nil {
+			s.recordRun(c.Request().Context(), b.ID, runID)
+		} else {
+			s.log.WarnContext(c.Request().Context(), "starting the workflow of a queued build failed",
+				"build", b.ID, "workflow", b.WorkflowID, "error", err)
+		}
+	}
+	return c.JSON(http.StatusOK, buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status, Existing: true})
+}
+
+// startBuild starts the workflow of the build just stored and answers 202. When Temporal cannot start it, the
+// build is marked failed with the reason and the request fails.
+func (s *Server) startBuild(c echo.Context, comp store.Component, b store.Build) error {
+	ctx := c.Request().Context()
+	runID, err := s.executeBuild(ctx, comp, b)
+	if err != nil {
+		var apiErr *APIError
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		switch {
+		case errors.As(err, &started):
+			apiErr = &APIError{Status: http.StatusConflict, Code: "workflow_exists", Message: fmt.Sprintf(
+				"workflow %s has already run (Temporal keeps closed workflows until their retention ends); trigger again to build under a new ID", b.WorkflowID)}
+		case temporalUnreachable(err):
+			apiErr = errTemporalUnavailable("Temporal is unavailable, so the build could not start; try again: %s", err)
+		}
+		s.failUnstarted(ctx, b.ID, err)
+		if apiErr != nil {
+			return apiErr
+		}
+		return err
+	}
+	s.recordRun(ctx, b.ID, runID)
+	return c.JSON(http.StatusAccepted, buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status})
+}
+
+// executeBuild starts (or, with USE_EXISTING, finds) the build's workflow and returns its run ID. The input
+// holds the component's settings as they are now and no secret.
+func (s *Server) executeBuild(ctx context.Context, comp store.Component, b store.Build) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	opts := client.StartWorkflowOptions{
+		ID:                       b.WorkflowID,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProject).ValueSet(b.Project),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrComponent).ValueSet(b.Component),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrCommit).ValueSet(b.Commit),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrTrigger).ValueSet(b.Trigger.Kind),
+		),
+	}
+	in := workflows.BuildPipelineInput{
+		BuildID: b.ID, Project: b.Project, Component: b.Component, Repo: comp.Repo, Commit: b.Commit,
+		Dockerfile: comp.Dockerfile, Context: comp.Context, Repository: s.registry + "/" + b.Project + "/" + b.Component,
+	}
+	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.BuildPipeline, in)
+	if err != nil {
+		return "", fmt.Errorf("starting workflow %s: %w", b.WorkflowID, err)
+	}
+	return run.GetRunID(), nil
+}
+
+// recordRun stores the run ID of the build's workflow unless the worker has already (it records it too, when
+// the run starts). A failure is logged, not returned: the workflow runs whatever the row says.
+func (s *Server) recordRun(ctx context.Context, id, runID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
+	defer cancel()
+	_, err := s.store.UpdateBuild(ctx, id, func(b *store.Build) error {
+		if b.RunID == "" {
+			b.RunID = runID
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrInvalid) { // ErrInvalid: the build has finished already.
+		s.log.WarnContext(ctx, "recording the run of a build failed", "build", id, "run", runID, "error", err)
+	}
+}
+
+// failUnstarted marks a build whose workflow could not be started as failed, so it is not left queued. It runs
+// even when the client has gone away.
+func (s *Server) failUnstarted(ctx context.Context, id string, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
+	defer cancel()
+	_, err := s.store.UpdateBuild(ctx, id, func(b *store.Build) error {
+		now := time.Now().UTC()
+		b.Status, b.Error, b.EndedAt = store.BuildFailed, "the build could not start: "+cause.Error(), &now
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "marking a build that could not start as failed failed", "build", id, "cause", cause, "error", err)
+	}
+}
+
+// buildsOfCommit returns every build of the commit, newest first. It reads the component's whole history: a
+// store query by commit would be cheaper once histories grow.
+func (s *Server) buildsOfCommit(ctx context.Context, project, component, sha string) ([]store.Build, error) {
+	var out []store.Build
+	err := s.scanBuilds(ctx, project, component, "", func(b store.Build) bool {
+		if b.Commit == sha {
+			out = append(out, b)
+		}
+		return true
+	})
+	return out, err
+}
+
+// scanBuilds calls fn with the component's builds newest first, starting after the build with ID after, until fn
+// returns false or the builds run out.
+func (s *Server) scanBuilds(ctx context.Context, project, component, after string, fn func(store.Build) bool) error {
+	const batch = 200
+	for {
+		bs, err := s.store.ListBuilds(ctx, project, component, after, batch)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			if !fn(b) {
+				return nil
+			}
+		}
+		if len(bs) < batch {
+			return nil
+		}
+		after = bs[len(bs)-1].ID
+	}
+}
+
+// getBuild answers GET /api/v1/builds/{id}. While the build is queued or running, its steps come from its
+// workflow's steps query, which is live; when the query fails (no worker, Temporal down) the stored steps are shown.
+func (s *Server) getBuild(c echo.Context) error {
+	ctx := c.Request().Context()
+	b, err := s.store.GetBuild(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v := newBuildView(b)
+	if !buildFinished(b.Status) && s.temporal != nil && b.WorkflowID != "" {
+		steps, err := s.querySteps(ctx, b)
+		if err != nil {
+			s.log.DebugContext(ctx, "build steps query failed; answering with the stored steps", "build", b.ID, "error", err)
+		} else {
+			v.Steps = steps
+		}
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// querySteps asks the build's workflow for its steps.
+func (s *Server) querySteps(ctx context.Context, b store.Build) ([]store.Step, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	val, err := s.temporal.QueryWorkflow(ctx, b.WorkflowID, b.RunID, workflows.QueryBuildSteps)
+	if err != nil {
+		return nil, fmt.Errorf("querying the steps of %s: %w", b.WorkflowID, err)
+	}
+	var ws []workflows.Step
+	if err := val.Get(&ws); err != nil {
+		return nil, fmt.Errorf("decoding the steps of %s: %w", b.WorkflowID, err)
+	}
+	steps := make([]store.Step, 0, len(ws))
+	for _, st := range ws {
+		steps = append(steps, store.Step(st))
+	}
+	return steps, nil
+}
+
+// listBuilds answers GET /api/v1/projects/{p}/components/{c}/builds?limit=&cursor=&status=: newest first; cursor
+// is the ID of the last build of the previous page ("next"); status is one status or several, comma-separated.
+func (s *Server) listBuilds(c echo.Context) error {
+	limit := defaultPageSize
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return invalid("limit", "limit must be a whole number from 1 to %d", maxPageSize)
+		}
+		limit = n
+	}
+	keep := map[string]bool{}
+	if v := c.QueryParam("status"); v != "" {
+		for st := range strings.SplitSeq(v, ",") {
+			switch st = strings.TrimSpace(st); st {
+			case store.BuildQueued, store.BuildRunning, store.BuildSucceeded, store.BuildFailed, store.BuildCancelled:
+				keep[st] = true
+			default:
+				return invalid("status", "status %q is not one of queued, running, succeeded, failed, cancelled", st)
+			}
+		}
+	}
+	ctx := c.Request().Context()
+	p, name := c.Param("project"), c.Param("component")
+	if _, err := s.store.GetComponent(ctx, p, name); err != nil {
+		return err
+	}
+	cursor := c.QueryParam("cursor")
+	if cursor != "" {
+		b, err := s.store.GetBuild(ctx, cursor)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (b.Project != p || b.Component != name) {
+			return invalid("cursor", "cursor is not one this list returned in \"next\"")
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	resp := page[buildView]{Items: []buildView{}}
+	if len(keep) == 0 {
+		bs, err := s.store.ListBuilds(ctx, p, name, cursor, limit+1)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs[:min(len(bs), limit)] {
+			resp.Items = append(resp.Items, newBuildView(b))
+		}
+		if len(bs) > limit {
+			resp.Next = bs[limit-1].ID
+		}
+		return c.JSON(http.StatusOK, resp)
+	}
+	// Filtered: read on until one match past the page shows that there is a next page.
+	err := s.scanBuilds(ctx, p, name, cursor, func(b store.Build) bool {
+		if !keep[b.Status] {
+			return true
+		}
+		if len(resp.Items) == limit {
+			resp.Next = resp.Items[limit-1].ID
+			return false
+		}
+		resp.Items = append(resp.Items, newBuildView(b))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// cancelBuild answers POST /api/v1/builds/{id}/cancel: 202 when cancellation was requested from the build's
+// workflow (the build becomes cancelled when the workflow has stopped its work), 409 when the build has ended.
+func (s *Server) cancelBuild(c echo.Context) error {
+	ctx := c.Request().Context()
+	b, err := s.store.GetBuild(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if buildFinished(b.Status) {
+		return errBuildFinished(b.ID, b.Status)
+	}
+	if s.temporal == nil {
+		return errTemporalUnavailable("Temporal is not configured on this server, so builds cannot be cancelled")
+	}
+	tctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	err = s.temporal.CancelWorkflow(tctx, b.WorkflowID, b.RunID)
+	var notFound *serviceerror.NotFound
+	var already *serviceerror.CancellationAlreadyRequested
+	switch {
+	case errors.As(err, &already):
+		// Asked before: the answer is the same.
+	case errors.As(err, &notFound):
+		return &APIError{Status: http.StatusConflict, Code: "build_finished",
+			Message: fmt.Sprintf("build %s has no running workflow: it has ended (or has not started yet)", b.ID)}
+	case err != nil && temporalUnreachable(err):
+		return errTemporalUnavailable("Temporal is unavailable, so the build could not be cancelled; try again: %s", err)
+	case err != nil:
+		return fmt.Errorf("cancelling workflow %s of build %s: %w", b.WorkflowID, b.ID, err)
+	}
+	return c.JSON(http.StatusAccepted, buildCancelled{ID: b.ID, WorkflowID: b.WorkflowID, Status: b.Status, CancelRequested: true})
+}
+
+// errBuildFinished is the 409 for changing a build that has ended.
+func errBuildFinished(id, status string) *APIError {
+	return &APIError{Status: http.StatusConflict, Code: "build_finished",
+		Message: fmt.Sprintf("build %s has already ended (%s)", id, status)}
+}

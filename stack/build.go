@@ -1,0 +1,83 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/activities/buildkit"
+	"github.com/slipway-dev/slipway/activities/imagepush"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/store"
+)
+
+// defaultBuildkitAddress is where a split worker finds buildkitd when none is configured.
+const defaultBuildkitAddress = "unix:///run/buildkit/buildkitd.sock"
+
+// startBuildkitd starts buildkitd as a child process with its state in dataDir/buildkit, allowed to
+// pull from and push to the plain-HTTP registry, and returns its address.
+func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registry string) (string, error) {
+	bin, err := findBuildkitd(cfg.Build.BuildkitdBinary)
+	if err != nil {
+		return "", err
+	}
+	d, err := buildkit.StartDaemon(ctx, buildkit.DaemonConfig{
+		Binary:             bin,
+		RootDir:            filepath.Join(cfg.DataDir, "buildkit"),
+		InsecureRegistries: []string{registry},
+		Logger:             p.log.With("part", "buildkitd"),
+	})
+	if err != nil {
+		return "", err
+	}
+	p.onStop("buildkitd", d.Stop)
+	return d.Address(), nil
+}
+
+// findBuildkitd returns the buildkitd to run: the one configured, else bin/buildkitd beside the
+// slipway executable, ./bin/buildkitd, or buildkitd on PATH.
+func findBuildkitd(configured string) (string, error) {
+	if configured != "" {
+		if _, err := os.Stat(configured); err != nil {
+			return "", fmt.Errorf("buildkitd %s: %w", configured, err)
+		}
+		return configured, nil
+	}
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "buildkitd"), filepath.Join(filepath.Dir(exe), "..", "bin", "buildkitd"))
+	}
+	candidates = append(candidates, filepath.Join("bin", "buildkitd"))
+	for _, c := range candidates {
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
+			return filepath.Abs(c)
+		}
+	}
+	if path, err := exec.LookPath("buildkitd"); err == nil {
+		return path, nil
+	}
+	return "", errors.New("buildkitd not found: run `make tools` (it builds bin/buildkitd) or pass --buildkitd")
+}
+
+// builds assembles the build activities for a worker using buildkitd at address and pushing to
+// registry.
+func builds(cfg config.Config, st *store.Store, buildkitAddress, registry string, insecure bool) (*activities.Builds, error) {
+	if err := os.MkdirAll(cfg.Build.WorkDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating work dir: %w", err)
+	}
+	var opts []imagepush.Option
+	if insecure {
+		opts = append(opts, imagepush.WithInsecureRegistries(registry))
+	}
+	return &activities.Builds{
+		Store:         st,
+		WorkDir:       cfg.Build.WorkDir,
+		BuildKit:      &buildkit.Builder{Address: buildkitAddress},
+		Pusher:        imagepush.New(opts...),
+		CacheInsecure: insecure,
+	}, nil
+}
