@@ -3,14 +3,19 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./testimages/...
+RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/...
 
 BUILDKITD := bin/buildkitd
 
-.PHONY: run build test lint bench clean tools
+.PHONY: run build test lint bench clean tools deps
 
-run: build tools
+run: build tools deps
 	./$(BIN) dev
+
+# deps installs Debian's runc (buildkitd's runtime) and busybox-static (the offline `busybox` base
+# image) when missing, or says how to when not root.
+deps:
+	@scripts/deps.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway

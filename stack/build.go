@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/imagepush"
@@ -19,7 +21,8 @@ import (
 const defaultBuildkitAddress = "unix:///run/buildkit/buildkitd.sock"
 
 // startBuildkitd starts buildkitd as a child process with its state in dataDir/buildkit, allowed to
-// pull from and push to the plain-HTTP registry, and returns its address.
+// pull from and push to the plain-HTTP registry and using it as docker.io's mirror (so `FROM
+// busybox` finds the image seedBusybox put there), and returns its address.
 func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registry string) (string, error) {
 	bin, err := findBuildkitd(cfg.Build.BuildkitdBinary)
 	if err != nil {
@@ -29,6 +32,7 @@ func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registr
 		Binary:             bin,
 		RootDir:            filepath.Join(cfg.DataDir, "buildkit"),
 		InsecureRegistries: []string{registry},
+		Mirrors:            map[string][]string{"docker.io": {registry}},
 		Logger:             p.log.With("part", "buildkitd"),
 	})
 	if err != nil {
@@ -69,7 +73,7 @@ func builds(cfg config.Config, st *store.Store, buildkitAddress, registry string
 	if err := os.MkdirAll(cfg.Build.WorkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating work dir: %w", err)
 	}
-	var opts []imagepush.Option
+	opts := []imagepush.Option{imagepush.WithProgress(heartbeatPushProgress)}
 	if insecure {
 		opts = append(opts, imagepush.WithInsecureRegistries(registry))
 	}
@@ -80,4 +84,13 @@ func builds(cfg config.Config, st *store.Store, buildkitAddress, registry string
 		Pusher:        imagepush.New(opts...),
 		CacheInsecure: insecure,
 	}, nil
+}
+
+// heartbeatPushProgress heartbeats the push activity with the bytes uploaded so far, so a long
+// push of a big image is not timed out while it makes progress. Outside an activity (a Pusher
+// used directly) it does nothing: activity.RecordHeartbeat panics without an activity context.
+func heartbeatPushProgress(ctx context.Context, done, _ int64) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, done)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/baseimages"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/localtemporal"
 	"github.com/slipway-dev/slipway/ociregistry"
@@ -82,6 +83,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, reg, "", "", nil); err != nil {
 		return err
 	}
+	seedBusybox(ctx, d.log, d.Endpoints.Registry, baseimages.BusyboxBinary)
 
 	ts, err := localtemporal.Start(localtemporal.Config{
 		DBPath:           filepath.Join(cfg.DataDir, "temporal.db"),

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/baseimages"
 	"github.com/slipway-dev/slipway/ociregistry"
-	"github.com/slipway-dev/slipway/testimages"
 )
 
 // buildkitdBinary is the buildkitd `make tools` builds, relative to this package.
@@ -101,10 +101,10 @@ func startEnv(bin string) (_ *testEnv, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := host + "/base/busybox:latest"
-	if _, err := testimages.Busybox(ctx, base); err != nil {
+	if _, err := baseimages.Busybox(ctx, base); err != nil {
 		return nil, err
 	}
-	if _, err := testimages.Busybox(ctx, host+"/library/busybox:latest"); err != nil {
+	if _, err := baseimages.Busybox(ctx, host+"/library/busybox:latest"); err != nil {
 		return nil, err
 	}
 

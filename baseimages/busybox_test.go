@@ -1,4 +1,4 @@
-package testimages
+package baseimages
 
 import (
 	"archive/tar"

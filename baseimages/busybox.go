@@ -1,4 +1,4 @@
-package testimages
+package baseimages
 
 import (
 	"archive/tar"
@@ -85,7 +85,7 @@ func busyboxImage(path string) (v1.Image, error) {
 	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:     layer,
-		History:   v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "slipway testimages: busybox from " + path},
+		History:   v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "slipway baseimages: busybox from " + path},
 		MediaType: types.OCILayer,
 	})
 	if err != nil {
