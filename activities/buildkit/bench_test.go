@@ -27,7 +27,8 @@ COPY app.sh /app/app.sh
 CMD ["/bin/sh", "/app/app.sh"]
 `, e.base, n)
 		files := map[string]string{"Dockerfile": dockerfile, "app.sh": "echo serving\n", "README.md": "v1\n"}
-		req := Request{ContextDir: writeContext(b, files), CacheRef: e.registry + "/bench/app:buildcache-" + n, CacheInsecure: true}
+		req := Request{ContextDir: writeContext(b, files), CacheRef: e.registry + "/bench/app:buildcache-" + n, CacheInsecure: true,
+			BlobCache: filepath.Join(b.TempDir(), "blobs")}
 
 		timed := func(what string, d *time.Duration) Result {
 			start := time.Now()

@@ -53,6 +53,10 @@ type Request struct {
 	// CacheInsecure says the CacheRef registry speaks plain HTTP, as slipway's embedded registry
 	// does.
 	CacheInsecure bool
+	// BlobCache is a directory of image blobs shared by the builds of this machine, on the same
+	// file system as OutputDir: its blobs are hard-linked into OutputDir before the build, so the
+	// exporter writes only new ones, and those are linked back after. Empty means none.
+	BlobCache string
 }
 
 // Result is what a successful build produced.
@@ -87,6 +91,11 @@ func (b *Builder) Build(ctx context.Context, req Request, progress func(Line)) (
 		return Result{}, fmt.Errorf("connecting to buildkitd at %s: %w", b.Address, err)
 	}
 	defer c.Close()
+	if req.BlobCache != "" {
+		if _, err := linkBlobs(req.BlobCache, blobDir(req.OutputDir)); err != nil {
+			return Result{}, fmt.Errorf("sharing cached blobs: %w", err)
+		}
+	}
 
 	if progress == nil {
 		progress = func(Line) {}
@@ -120,6 +129,11 @@ func (b *Builder) Build(ctx context.Context, req Request, progress func(Line)) (
 	digest := resp.ExporterResponse[exptypes.ExporterImageDigestKey]
 	if digest == "" {
 		return Result{}, fmt.Errorf("building %s: buildkitd reported no image digest", req.ContextDir)
+	}
+	if req.BlobCache != "" {
+		if _, err := linkBlobs(blobDir(req.OutputDir), req.BlobCache); err != nil {
+			return Result{}, fmt.Errorf("keeping the image's blobs: %w", err)
+		}
 	}
 	return Result{Digest: digest, LayoutDir: req.OutputDir}, nil
 }
