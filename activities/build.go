@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -27,8 +28,13 @@ const (
 	ErrTypeUnknownCommit = "UnknownCommit"
 	// ErrTypeGitAuth means the Git server refused slipway's credentials.
 	ErrTypeGitAuth = "GitAuthRefused"
-	// ErrTypeBadPath means the component's Dockerfile or context path leaves the repository.
+	// ErrTypeBadPath means the component's Dockerfile or context path leaves the repository, or a
+	// workspace to remove is not one of the worker's.
 	ErrTypeBadPath = "InvalidBuildPath"
+	// ErrTypeBuildNotStartable means the build to start is not in the store or has already ended.
+	ErrTypeBuildNotStartable = "BuildNotStartable"
+	// ErrTypeBuildNotFound means the build to finish is not in the store.
+	ErrTypeBuildNotFound = "BuildNotFound"
 )
 
 // BuildStore is the part of the metadata store the build activities use.
@@ -69,10 +75,14 @@ func (b *Builds) StartBuild(ctx context.Context, in workflows.StartBuildInput) e
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
-		return temporal.NewNonRetryableApplicationError("starting build "+in.BuildID, "BuildNotStartable", err)
+		return temporal.NewNonRetryableApplicationError("starting build "+in.BuildID, ErrTypeBuildNotStartable, err)
 	}
 	return err
 }
+
+// blobCacheDir is the directory in WorkDir holding the image blobs this worker's builds share
+// (build IDs, the workspaces' names, start with "b-").
+const blobCacheDir = "blobs"
 
 // workspace returns the build's workspace directory.
 func (b *Builds) workspace(buildID string) string { return filepath.Join(b.WorkDir, buildID) }
@@ -85,7 +95,9 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 	}
 	src := filepath.Join(ws, "src")
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checking out %s", in.Commit))
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "fetching "+in.Commit) })
 	err := gitsource.Checkout(ctx, in.Repo, in.Commit, src, gitsource.Auth{})
+	stop()
 	switch {
 	case errors.Is(err, gitsource.ErrUnknownRef):
 		return workflows.CheckoutResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnknownCommit, err)
@@ -99,8 +111,9 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 }
 
 // BuildImage builds the workspace's Dockerfile with BuildKit into an OCI layout in the workspace,
-// streaming BuildKit's progress into the build log and heartbeating while it runs. Cancelling the
-// activity cancels the solve.
+// streaming BuildKit's progress into the build log. It heartbeats every heartbeatInterval, with the
+// last progress line, also through a long silent step (a RUN that prints nothing), so Temporal can
+// deliver a cancellation, which cancels the solve.
 func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (workflows.BuildImageResult, error) {
 	src := filepath.Join(in.Workspace, "src")
 	contextDir, err := inside(src, in.Context, ".")
@@ -116,16 +129,21 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		return workflows.BuildImageResult{}, fmt.Errorf("clearing image layout: %w", err)
 	}
 	logs := b.newLogSink(ctx, in.BuildID)
+	var last atomic.Pointer[string]
+	last.Store(new("starting the build"))
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, *last.Load()) })
 	res, err := b.BuildKit.Build(ctx, buildkit.Request{
 		ContextDir:    contextDir,
 		Dockerfile:    dockerfile,
 		OutputDir:     out,
 		CacheRef:      in.CacheRef,
 		CacheInsecure: b.CacheInsecure,
+		BlobCache:     filepath.Join(b.WorkDir, blobCacheDir),
 	}, func(l buildkit.Line) {
 		logs.add(l.Text)
-		activity.RecordHeartbeat(ctx, l.Text)
+		last.Store(&l.Text)
 	})
+	stop()
 	if err != nil {
 		logs.add("ERROR: " + err.Error())
 	}
@@ -152,17 +170,21 @@ func (b *Builds) PushImage(ctx context.Context, in workflows.PushImageInput) (wo
 	return workflows.PushImageResult{Digest: res.Digest, Size: res.Size}, nil
 }
 
-// RemoveWorkspace deletes a workspace of this worker; a missing one is fine.
+// RemoveWorkspace deletes a workspace of this worker, a directory inside WorkDir (never WorkDir
+// itself); a missing one is fine, "" means none.
 func (b *Builds) RemoveWorkspace(ctx context.Context, in workflows.RemoveWorkspaceInput) error {
 	if in.Workspace == "" {
 		return nil
 	}
 	rel, err := filepath.Rel(b.WorkDir, in.Workspace)
-	if err != nil || !filepath.IsLocal(rel) {
+	if err != nil || !filepath.IsLocal(rel) || rel == "." {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("workspace %q is not under the work dir", in.Workspace), ErrTypeBadPath, err)
 	}
-	return os.RemoveAll(in.Workspace)
+	if err := os.RemoveAll(in.Workspace); err != nil {
+		return fmt.Errorf("removing workspace: %w", err)
+	}
+	return nil
 }
 
 // FinishBuild records how the build ended. A build already finished stays as it was.
@@ -180,7 +202,7 @@ func (b *Builds) FinishBuild(ctx context.Context, in workflows.FinishBuildInput)
 		return nil // finished by an earlier attempt of this activity
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError("finishing build "+in.BuildID, "BuildNotFound", err)
+		return temporal.NewNonRetryableApplicationError("finishing build "+in.BuildID, ErrTypeBuildNotFound, err)
 	}
 	if err == nil && in.Error != "" {
 		b.appendLog(ctx, in.BuildID, "build "+in.Status+": "+in.Error)
@@ -199,6 +221,37 @@ func inside(root, rel, def string) (string, error) {
 			fmt.Sprintf("path %q leaves the repository", rel), ErrTypeBadPath, nil)
 	}
 	return filepath.Join(root, clean), nil
+}
+
+// heartbeatInterval is how often a running step heartbeats whatever it is doing: well under the
+// pipeline's heartbeat timeout, so a step that is busy but silent (a RUN that sleeps, a big fetch) is
+// not taken for a lost worker, and often enough that a cancellation, which Temporal delivers in the
+// answer to a heartbeat, reaches the step soon. (The SDK sends heartbeats at most every 80% of the
+// heartbeat timeout, capped by the worker's MaxHeartbeatThrottleInterval.)
+const heartbeatInterval = 5 * time.Second
+
+// heartbeatEvery calls beat at once and then every interval, from another goroutine, until the
+// returned stop is called; stop waits for a beat in progress, so none happens after it returns.
+func heartbeatEvery(interval time.Duration, beat func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			beat()
+			select {
+			case <-t.C:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-done
+	}
 }
 
 // appendLog adds lines to the build log; a failure to log does not fail the build.

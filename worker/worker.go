@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -22,7 +24,13 @@ type Deps struct {
 // registered, with sessions enabled (build steps share one worker's disk). The caller starts and
 // stops it.
 func New(c client.Client, d Deps) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{EnableSessionWorker: d.Builds != nil})
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		EnableSessionWorker: d.Builds != nil,
+		// A cancel reaches an activity in a heartbeat's answer; without a cap the SDK holds
+		// heartbeats for 80% of the heartbeat timeout (48 s for a build), so a cancelled build
+		// would go on that long.
+		MaxHeartbeatThrottleInterval: 3 * time.Second,
+	})
 	Register(w, d)
 	return w
 }

@@ -8,12 +8,15 @@ import (
 
 // TestReplayRecordedHistories replays histories recorded from real runs against the embedded
 // Temporal (integration tests rewrite them with SLIPWAY_RECORD_HISTORIES=1), so a change to a
-// workflow that breaks determinism for runs already in flight fails here.
+// workflow that breaks determinism for runs already in flight fails here. build_pipeline.json is a
+// build whose worker was killed mid-build (integration's TestBuildResumesAfterWorkerKilled): its
+// session failed and the pipeline started over in a new one.
 func TestReplayRecordedHistories(t *testing.T) {
-	for _, file := range []string{"testdata/rotate_keys.json"} {
+	for _, file := range []string{"testdata/rotate_keys.json", "testdata/build_pipeline.json"} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(RotateKeys)
+			r.RegisterWorkflow(BuildPipeline)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("replaying %s: %v", file, err)
 			}
