@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Env looks up an environment variable, like os.LookupEnv.
@@ -24,7 +25,14 @@ type runner struct {
 	env    Env
 	stdout io.Writer
 	stderr io.Writer
+	// backoff is the first wait before a log stream is reopened; 0 means followBackoff.
+	backoff time.Duration
 }
+
+// exitError ends a verb with an exit code and no further message: the verb has already said why.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func commands() map[string]command {
 	return map[string]command{
@@ -33,12 +41,22 @@ func commands() map[string]command {
 		"worker": {"run a Temporal worker against an external Temporal, database and registry", runWorker},
 		"token":  {"manage API tokens: token create --name N --role admin|developer|viewer", runToken},
 		"keys":   {"manage key-encryption keys: keys create --kek-file F | keys rotate", runKeys},
+		"build":  {"build a commit: build <project>/<component> [--commit X] [--rebuild] [--follow]", runBuild},
+		"builds": {"list a component's builds: builds <project>/<component> [--status S] [--limit N] [--all]", runBuilds},
+		"logs":   {"print a build's log: logs [-f|--follow] <build-id>", runLogs},
+		"cancel": {"cancel a build: cancel <build-id>", runCancel},
 	}
 }
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
 	r := &runner{env: env, stdout: stdout, stderr: stderr}
+	return r.run(ctx, args)
+}
+
+// run runs the verb named by args[0] and returns the process exit code.
+func (r *runner) run(ctx context.Context, args []string) int {
+	stderr := r.stderr
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr, cmds)
@@ -53,6 +71,10 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 	if err := cmd.run(ctx, r, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 2
+		}
+		var exit exitError
+		if errors.As(err, &exit) {
+			return exit.code
 		}
 		fmt.Fprintf(stderr, "slipway %s: %v\n", args[0], err)
 		return 1
@@ -82,6 +104,17 @@ func (r *runner) flags(name string) *flag.FlagSet {
 	return fs
 }
 
+// verbFlags is flags for a client verb: -h prints the verb's usage line, such as
+// "logs [-f|--follow] <build-id>", before its flags.
+func (r *runner) verbFlags(name, usage string) *flag.FlagSet {
+	fs := r.flags(name)
+	fs.Usage = func() {
+		fmt.Fprintf(r.stderr, "usage: slipway %s\n\nflags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parse applies SLIPWAY_<FLAG> variables to flags not given on the command line, then the
 // arguments. A variable that does not parse is an error naming it.
 func (r *runner) parse(fs *flag.FlagSet, args []string) error {
@@ -91,11 +124,44 @@ func (r *runner) parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return r.applyEnv(fs)
+}
+
+// parseArgs is parse for a verb that takes exactly the positional arguments named (such as "<build-id>"),
+// which may come before, between or after the flags ("--" ends the flags). It returns them in order.
+func (r *runner) parseArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	if len(pos) < len(names) {
+		return nil, fmt.Errorf("missing %s (see: %s -h)", names[len(pos)], fs.Name())
+	}
+	if len(pos) > len(names) {
+		return nil, fmt.Errorf("unexpected argument %q", pos[len(names)])
+	}
+	return pos, r.applyEnv(fs)
+}
+
+// applyEnv sets each flag not given on the command line from its SLIPWAY_<FLAG> variable, if set. One-letter
+// flags are short forms of long ones and have no variable.
+func (r *runner) applyEnv(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
+		if given[f.Name] || len(f.Name) == 1 || err != nil {
 			return
 		}
 		key := "SLIPWAY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

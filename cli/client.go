@@ -17,11 +17,48 @@ import (
 	"github.com/slipway-dev/slipway/stack"
 )
 
+// requestTimeout bounds one API call, answer included; a followed log (apiClient.stream) has no such bound.
+const requestTimeout = 5 * time.Minute
+
 // apiClient calls the slipway API with a bearer token.
 type apiClient struct {
 	base  string
 	token string
-	http  *http.Client
+	// http has no Timeout: do bounds each call with requestTimeout, stream only by its context.
+	http *http.Client
+}
+
+// apiError is an error answer of the API: {"error": {"code", "message", "field"}}, or, from something else in
+// front of it, any other body.
+type apiError struct {
+	Status               int
+	Code, Message, Field string
+	// Method, Path and Body describe an answer that was not an API error body.
+	Method, Path, Body string
+}
+
+// Error returns the API's message with its code and the HTTP status, or the status and body of another answer.
+func (e *apiError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("%s (%s, HTTP %d)", e.Message, e.Code, e.Status)
+	}
+	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
+}
+
+// temporary reports whether the same request may succeed later: server errors and 429, not other refusals.
+func (e *apiError) temporary() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
+}
+
+// answerError turns an answer with status >= 300 into an *apiError.
+func answerError(method, path string, status int, body []byte) *apiError {
+	var e struct {
+		Error struct{ Code, Message, Field string } `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+		return &apiError{Status: status, Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field}
+	}
+	return &apiError{Status: status, Method: method, Path: path, Body: string(bytes.TrimSpace(body))}
 }
 
 // clientFlags adds --server, --token and --data-dir to fs; connect resolves them.
@@ -58,7 +95,7 @@ func (f *clientFlags) connect() (*apiClient, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return &apiClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+	return &apiClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{}}, nil
 }
 
 // do sends body (when not nil) as JSON and decodes a 2xx answer into out (when not nil). An error
@@ -72,6 +109,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		}
 		rd = bytes.NewReader(b)
 	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return err
@@ -90,13 +129,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return fmt.Errorf("%s %s: reading answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message, Field string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%s, HTTP %d)", e.Error.Message, e.Error.Code, resp.StatusCode)
-		}
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+		return answerError(method, path, resp.StatusCode, b)
 	}
 	if out == nil || len(b) == 0 {
 		return nil
@@ -105,4 +138,27 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		return errors.Join(fmt.Errorf("%s %s: decoding answer", method, path), err)
 	}
 	return nil
+}
+
+// stream GETs path and returns the body of a 2xx answer as it arrives, for the caller to close; an error answer
+// is returned as an *apiError. Only ctx bounds it.
+func (c *apiClient) stream(ctx context.Context, path string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: HTTP %d: reading answer: %w", path, resp.StatusCode, err)
+		}
+		return nil, answerError(http.MethodGet, path, resp.StatusCode, b)
+	}
+	return resp.Body, nil
 }

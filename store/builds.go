@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -208,9 +209,14 @@ func finished(status string) bool {
 	return status == BuildSucceeded || status == BuildFailed || status == BuildCancelled
 }
 
-// AppendBuildLog appends lines to the build's log, numbering them after the last line stored; it fails with
+// AppendBuildLog appends lines to the build's log, numbering them after the last line stored; a text
+// holding newlines is stored as one line per line, so line numbers match what readers count. It fails with
 // ErrNotFound when the build does not exist.
-func (s *Store) AppendBuildLog(ctx context.Context, id string, lines ...string) error {
+func (s *Store) AppendBuildLog(ctx context.Context, id string, texts ...string) error {
+	var lines []string
+	for _, t := range texts {
+		lines = append(lines, strings.Split(strings.TrimSuffix(strings.ReplaceAll(t, "\r\n", "\n"), "\n"), "\n")...)
+	}
 	if len(lines) == 0 {
 		return nil
 	}

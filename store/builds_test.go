@@ -129,14 +129,18 @@ func TestBuildLogAppendAndFollow(t *testing.T) {
 		if err := s.AppendBuildLog(ctx, "b1", "#2 RUN echo hi"); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.AppendBuildLog(ctx, "b1", "ERROR: failed:\r\n  line two\n"); err != nil {
+			t.Fatal(err)
+		}
 		all, err := s.BuildLog(ctx, "b1", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(all) != 3 || all[0].Seq != 1 || all[2].Seq != 3 || all[2].Text != "#2 RUN echo hi" {
+		if len(all) != 5 || all[0].Seq != 1 || all[2].Seq != 3 || all[2].Text != "#2 RUN echo hi" ||
+			all[3].Text != "ERROR: failed:" || all[4].Text != "  line two" {
 			t.Fatalf("log = %+v", all)
 		}
-		tail, err := s.BuildLog(ctx, "b1", 2, 10)
+		tail, err := s.BuildLog(ctx, "b1", 2, 1)
 		if err != nil || len(tail) != 1 || tail[0].Seq != 3 {
 			t.Fatalf("log after 2 = %+v, %v", tail, err)
 		}
