@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/...
+RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/...
 
 BUILDKITD := bin/buildkitd
 

@@ -17,6 +17,8 @@ import (
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/activities/imagepush"
+	"github.com/slipway-dev/slipway/gitcred"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -39,14 +41,21 @@ const (
 
 // BuildStore is the part of the metadata store the build activities use.
 type BuildStore interface {
+	// UpdateBuild changes a build in one transaction.
 	UpdateBuild(ctx context.Context, id string, update func(*store.Build) error) (store.Build, error)
+	// AppendBuildLog adds lines to a build's log.
 	AppendBuildLog(ctx context.Context, id string, lines ...string) error
+	// GetRepoCredential returns a component's sealed Git credential; ErrNotFound when it has none.
+	GetRepoCredential(ctx context.Context, project, component string) (secretbox.Sealed, time.Time, error)
 }
 
 // Builds holds the build pipeline's activities. Checkout, BuildImage, PushImage and RemoveWorkspace
 // run in one worker session: the workspace and the image live on that worker's disk.
 type Builds struct {
 	Store BuildStore
+	// Keyring opens the components' repo credentials (see gitcred). Nil means every repository is read
+	// anonymously.
+	Keyring gitcred.Opener
 	// WorkDir holds one workspace per build, WorkDir/<build ID>.
 	WorkDir  string
 	BuildKit *buildkit.Builder
@@ -94,9 +103,13 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 		return workflows.CheckoutResult{}, fmt.Errorf("clearing workspace: %w", err)
 	}
 	src := filepath.Join(ws, "src")
+	auth, err := b.repoAuth(ctx, in.Project, in.Component)
+	if err != nil {
+		return workflows.CheckoutResult{}, err
+	}
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checking out %s", in.Commit))
 	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "fetching "+in.Commit) })
-	err := gitsource.Checkout(ctx, in.Repo, in.Commit, src, gitsource.Auth{})
+	err = gitsource.Checkout(ctx, in.Repo, in.Commit, src, auth)
 	stop()
 	switch {
 	case errors.Is(err, gitsource.ErrUnknownRef):
@@ -108,6 +121,30 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 	}
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checked out %s", in.Commit))
 	return workflows.CheckoutResult{Workspace: ws}, nil
+}
+
+// repoAuth opens the component's repo credential for a checkout: anonymous access when it has none (or the input
+// names no component, or the worker has no keyring). The credential stays in this activity: it is never logged,
+// returned or part of an error.
+func (b *Builds) repoAuth(ctx context.Context, project, component string) (gitsource.Auth, error) {
+	if project == "" || component == "" || b.Keyring == nil {
+		return gitsource.Auth{}, nil
+	}
+	sealed, _, err := b.Store.GetRepoCredential(ctx, project, component)
+	if errors.Is(err, store.ErrNotFound) {
+		return gitsource.Auth{}, nil
+	}
+	if err != nil {
+		return gitsource.Auth{}, fmt.Errorf("reading the repo credential: %w", err)
+	}
+	cred, err := gitcred.Open(b.Keyring, project, component, sealed)
+	if errors.Is(err, secretbox.ErrDecrypt) {
+		return gitsource.Auth{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndecryptable, err)
+	}
+	if err != nil {
+		return gitsource.Auth{}, err // an unknown KEK may arrive with the next key file reload
+	}
+	return cred.Auth(), nil
 }
 
 // BuildImage builds the workspace's Dockerfile with BuildKit into an OCI layout in the workspace,

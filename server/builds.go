@@ -133,20 +133,20 @@ func temporalUnreachable(err error) bool {
 		errors.Is(err, context.DeadlineExceeded)
 }
 
-// resolveGit is Deps.Resolve's default: gitsource.Resolve with anonymous access.
-func resolveGit(ctx context.Context, repo, ref string) (string, error) {
-	return gitsource.Resolve(ctx, repo, ref, gitsource.Auth{})
-}
-
 // resolveError explains why the commit could not be resolved; gitsource's messages carry no credentials.
-func resolveError(ref string, err error) error {
+// withCredential says whether the component's stored credential was used.
+func resolveError(ref string, withCredential bool, err error) error {
+	access := "anonymous access"
+	if withCredential {
+		access = "the component's repo credential"
+	}
 	switch {
 	case errors.Is(err, gitsource.ErrUnknownRef):
 		return &APIError{Status: http.StatusUnprocessableEntity, Code: "unknown_commit", Field: "commit",
 			Message: fmt.Sprintf("commit %q names no commit of the component's repository: %s", ref, err)}
 	case errors.Is(err, gitsource.ErrAuth):
 		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_auth_failed", Field: "repo",
-			Message: fmt.Sprintf("the component's repository refused anonymous access: %s", err)}
+			Message: fmt.Sprintf("the component's repository refused %s: %s", access, err)}
 	case errors.Is(err, gitsource.ErrRepoNotFound):
 		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_not_found", Field: "repo",
 			Message: fmt.Sprintf("the component's repository was not found: %s", err)}
@@ -196,11 +196,15 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	if ref == "" {
 		ref = comp.Branch
 	}
+	cred, withCredential, err := s.repoCredential(ctx, comp.Project, comp.Name)
+	if err != nil {
+		return err
+	}
 	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	sha, err := s.resolve(rctx, comp.Repo, ref)
+	sha, err := s.resolve(rctx, comp.Repo, ref, cred.Auth())
 	cancel()
 	if err != nil {
-		return resolveError(ref, err)
+		return resolveError(ref, withCredential, err)
 	}
 
 	trigger := store.Trigger{Kind: triggerManual, Actor: tokenName(c)}

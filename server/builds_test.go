@@ -128,7 +128,7 @@ const (
 
 // fakeResolve knows branch main (also as short SHA 1111111), tag v1.0, a ref refused by the server and a ref
 // whose lookup fails in transit.
-func fakeResolve(_ context.Context, repo, ref string) (string, error) {
+func fakeResolve(_ context.Context, repo, ref string, _ gitsource.Auth) (string, error) {
 	switch ref {
 	case "main", "1111111", shaMain:
 		return shaMain, nil
@@ -335,7 +335,7 @@ func TestTriggerResolvesTheComponentBranch(t *testing.T) {
 	var mu sync.Mutex
 	var asked []string
 	e, _ := newBuildEnv(t, func(d *Deps) {
-		d.Resolve = func(ctx context.Context, repo, ref string) (string, error) {
+		d.Resolve = func(ctx context.Context, repo, ref string, _ gitsource.Auth) (string, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			asked = append(asked, repo+" "+ref)

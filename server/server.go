@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
@@ -30,9 +31,9 @@ type Deps struct {
 	// pushed to Registry + "/" + p + "/" + c. Empty means none is configured: triggering a build answers 503.
 	Registry string
 	// Resolve returns the full SHA of the commit ref names in the Git repository repo (ref is a full or short
-	// SHA, a branch or a tag), with an error wrapping gitsource.ErrUnknownRef when it names none. Nil means
-	// gitsource.Resolve with anonymous access.
-	Resolve func(ctx context.Context, repo, ref string) (string, error)
+	// SHA, a branch or a tag), read with auth (the component's repo credential, or anonymous access when it has
+	// none), with an error wrapping gitsource.ErrUnknownRef when it names none. Nil means gitsource.Resolve.
+	Resolve func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
@@ -49,7 +50,7 @@ type Server struct {
 	temporal client.Client
 	rewrap   func(ctx context.Context) (int, error)
 	registry string
-	resolve  func(ctx context.Context, repo, ref string) (string, error)
+	resolve  func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
 	log      *slog.Logger
 	metrics  *metrics
 
@@ -85,7 +86,7 @@ func New(d Deps) *Server {
 		s.log = slog.Default()
 	}
 	if s.resolve == nil {
-		s.resolve = resolveGit
+		s.resolve = gitsource.Resolve
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {
@@ -134,6 +135,12 @@ func (s *Server) routes() {
 	api.GET("/projects/:project/components/:component", s.getComponent, viewer)
 	api.PATCH("/projects/:project/components/:component", s.updateComponent, developer)
 	api.DELETE("/projects/:project/components/:component", s.deleteComponent, developer)
+
+	// A repo credential is never shown, only which parts are set; even that is for developers.
+	repoCredentials := "/projects/:project/components/:component/repo-credentials"
+	api.PUT(repoCredentials, s.putRepoCredential, developer)
+	api.GET(repoCredentials, s.getRepoCredential, developer)
+	api.DELETE(repoCredentials, s.deleteRepoCredential, developer)
 
 	configs := "/projects/:project/components/:component/environments/:environment/configs"
 	api.GET(configs, s.listConfigs, viewer)

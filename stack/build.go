@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/imagepush"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -67,9 +68,9 @@ func findBuildkitd(configured string) (string, error) {
 	return "", errors.New("buildkitd not found: run `make tools` (it builds bin/buildkitd) or pass --buildkitd")
 }
 
-// builds assembles the build activities for a worker using buildkitd at address and pushing to
-// registry.
-func builds(cfg config.Config, st *store.Store, buildkitAddress, registry string, insecure bool) (*activities.Builds, error) {
+// builds assembles the build activities for a worker using buildkitd at address, opening repo
+// credentials with keys and pushing to registry.
+func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildkitAddress, registry string, insecure bool) (*activities.Builds, error) {
 	if err := os.MkdirAll(cfg.Build.WorkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating work dir: %w", err)
 	}
@@ -79,6 +80,7 @@ func builds(cfg config.Config, st *store.Store, buildkitAddress, registry string
 	}
 	return &activities.Builds{
 		Store:         st,
+		Keyring:       keys,
 		WorkDir:       cfg.Build.WorkDir,
 		BuildKit:      &buildkit.Builder{Address: buildkitAddress},
 		Pusher:        imagepush.New(opts...),

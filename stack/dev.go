@@ -113,7 +113,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
-	b, err := builds(cfg, d.Store, bkAddr, d.Endpoints.Registry, true)
+	b, err := builds(cfg, d.Store, keys, bkAddr, d.Endpoints.Registry, true)
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,12 @@ import (
 // defaultRewrapBatch is the batch size RewrapConfigs uses when given batch <= 0.
 const defaultRewrapBatch = 100
 
-// RewrapConfigs walks every stored value in batches of batch rows (batch <= 0 means 100), in key order, and
-// replaces each sealed value by rewrap(v) when rewrap says it changed; each batch is one transaction. It returns
-// how many rows changed. It is idempotent: with a rewrap that reports values under the active KEK as unchanged, a
+// RewrapConfigs walks every stored sealed value, the config values and then the repo credentials, in batches of
+// batch rows (batch <= 0 means 100), in key order, and replaces each sealed value by rewrap(v) when rewrap says it
+// changed; each batch is one transaction. It returns how many rows changed. It is idempotent: with a rewrap that reports values under the active KEK as unchanged, a
 // second run changes nothing.
 //
-// A value replaced by PutConfig while its batch is being rewrapped is left as PutConfig wrote it. When rewrap
+// A value replaced by PutConfig (or PutRepoCredential) while its batch is being rewrapped is left as PutConfig wrote it. When rewrap
 // fails, the batch it failed in is rolled back, earlier batches stay committed, and the error names the value
 // (never its content); the count covers the committed batches.
 func (s *Store) RewrapConfigs(ctx context.Context, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
@@ -51,9 +51,11 @@ func (s *Store) RewrapConfigs(ctx context.Context, batch int, rewrap func(secret
 		}
 		total += n
 		if seen < batch {
-			return total, nil
+			break
 		}
 	}
+	n, err := s.rewrapRepoCredentials(ctx, batch, rewrap)
+	return total + n, err
 }
 
 // rewrapBatch returns up to batch values that sort after last (nil means from the start).

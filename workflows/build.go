@@ -85,11 +85,15 @@ type StartBuildInput struct {
 	RunID   string `json:"runId"`
 }
 
-// CheckoutInput asks for the commit's files in a fresh workspace on the session's worker.
+// CheckoutInput asks for the commit's files in a fresh workspace on the session's worker. It names the component
+// but never carries its repo credential: the activity reads that from the store itself. Project and Component are
+// empty in histories recorded before they were added; the repository is then read anonymously.
 type CheckoutInput struct {
-	BuildID string `json:"buildId"`
-	Repo    string `json:"repo"`
-	Commit  string `json:"commit"`
+	BuildID   string `json:"buildId"`
+	Project   string `json:"project,omitempty"`
+	Component string `json:"component,omitempty"`
+	Repo      string `json:"repo"`
+	Commit    string `json:"commit"`
 }
 
 // CheckoutResult names the workspace (a directory on the session's worker) holding the files.
@@ -243,7 +247,9 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 
 	var co CheckoutResult
 	if err := b.step(ctx, StepCheckout, func() error {
-		return workflow.ExecuteActivity(quick, ActivityCheckout, CheckoutInput{BuildID: b.in.BuildID, Repo: b.in.Repo, Commit: b.in.Commit}).Get(ctx, &co)
+		return workflow.ExecuteActivity(quick, ActivityCheckout, CheckoutInput{
+			BuildID: b.in.BuildID, Project: b.in.Project, Component: b.in.Component, Repo: b.in.Repo, Commit: b.in.Commit,
+		}).Get(ctx, &co)
 	}); err != nil {
 		return BuildPipelineResult{}, err
 	}

@@ -17,6 +17,7 @@ import (
 type fakeBuildActivities struct {
 	mu        sync.Mutex
 	calls     []string
+	checkout  CheckoutInput
 	finished  *FinishBuildInput
 	removed   []string
 	buildErrs []error // returned by successive BuildImage calls; nil entries succeed
@@ -37,6 +38,9 @@ func (f *fakeBuildActivities) register(env *testsuite.TestWorkflowEnvironment) {
 	}, activityName(ActivityStartBuild))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in CheckoutInput) (CheckoutResult, error) {
 		f.called(ActivityCheckout)
+		f.mu.Lock()
+		f.checkout = in
+		f.mu.Unlock()
 		return CheckoutResult{Workspace: "/work/" + in.BuildID}, nil
 	}, activityName(ActivityCheckout))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in BuildImageInput) (BuildImageResult, error) {
@@ -130,6 +134,10 @@ func TestBuildPipelineHappyPath(t *testing.T) {
 	}
 	if strings.Join(f.removed, ",") != "/work/b1" {
 		t.Fatalf("workspaces removed: %v", f.removed)
+	}
+	// The checkout names the component, whose repo credential the activity reads itself.
+	if want := (CheckoutInput{BuildID: "b1", Project: "shop", Component: "api", Repo: "file:///r.git", Commit: "c0ffee"}); f.checkout != want {
+		t.Fatalf("checkout input %+v, want %+v", f.checkout, want)
 	}
 }
 

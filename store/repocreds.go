@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipway-dev/slipway/secretbox"
+)
+
+// RepoCredentialAAD is the associated data a component's Git credential is sealed with: it binds the ciphertext
+// to its project and component, so a sealed credential copied to another component (or to a config) does not open.
+func RepoCredentialAAD(project, component string) []byte {
+	return secretbox.AAD("repo-credential", project, component)
+}
+
+func repoCredentialRef(project, component string) string {
+	return fmt.Sprintf("repo credential of component %q in project %q", component, project)
+}
+
+// PutRepoCredential stores sealed as the component's Git credential, replacing any it had, and returns when it was
+// stored (UTC, microseconds; never before the previous put). It fails with ErrNotFound when the component or the
+// project does not exist and with ErrInvalid when sealed is incomplete.
+func (s *Store) PutRepoCredential(ctx context.Context, project, component string, sealed secretbox.Sealed) (time.Time, error) {
+	ref := repoCredentialRef(project, component)
+	if sealed.KEKID == "" || len(sealed.WrappedKey) == 0 || len(sealed.Ciphertext) == 0 {
+		return time.Time{}, invalid("%s: sealed value is incomplete", ref)
+	}
+	var updated int64
+	err := s.inTx(ctx, func(c conn) error {
+		if err := c.requireComponent(ctx, project, component, lockShare); err != nil {
+			return err
+		}
+		at := toDB(now())
+		err := c.queryRow(ctx, `INSERT INTO repo_credentials
+				(project, component, kek_id, wrapped_key, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project, component) DO UPDATE SET
+				kek_id = excluded.kek_id, wrapped_key = excluded.wrapped_key, ciphertext = excluded.ciphertext,
+				updated_at = CASE WHEN repo_credentials.updated_at < excluded.updated_at
+					THEN excluded.updated_at ELSE repo_credentials.updated_at + 1 END
+			RETURNING updated_at`,
+			project, component, sealed.KEKID, sealed.WrappedKey, sealed.Ciphertext, at).Scan(&updated)
+		if err != nil {
+			return fmt.Errorf("putting %s: %w", ref, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fromDB(updated), nil
+}
+
+// GetRepoCredential returns the component's sealed Git credential and when it was stored. It fails with
+// ErrNotFound when the component has none, or when the component or the project does not exist.
+func (s *Store) GetRepoCredential(ctx context.Context, project, component string) (secretbox.Sealed, time.Time, error) {
+	ref := repoCredentialRef(project, component)
+	var sealed secretbox.Sealed
+	var updated int64
+	err := s.db().queryRow(ctx, `SELECT kek_id, wrapped_key, ciphertext, updated_at FROM repo_credentials
+		WHERE project = ? AND component = ?`, project, component).
+		Scan(&sealed.KEKID, &sealed.WrappedKey, &sealed.Ciphertext, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := s.db().requireComponent(ctx, project, component, lockNone); err != nil {
+			return secretbox.Sealed{}, time.Time{}, err
+		}
+		return secretbox.Sealed{}, time.Time{}, notFound(ref)
+	}
+	if err != nil {
+		return secretbox.Sealed{}, time.Time{}, fmt.Errorf("getting %s: %w", ref, err)
+	}
+	return sealed, fromDB(updated), nil
+}
+
+// DeleteRepoCredential deletes the component's Git credential. It fails with ErrNotFound when the component has
+// none, or when the component or the project does not exist.
+func (s *Store) DeleteRepoCredential(ctx context.Context, project, component string) error {
+	ref := repoCredentialRef(project, component)
+	res, err := s.db().exec(ctx, "DELETE FROM repo_credentials WHERE project = ? AND component = ?", project, component)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", ref, err)
+	}
+	n, err := affected(res)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", ref, err)
+	}
+	if n == 0 {
+		if err := s.db().requireComponent(ctx, project, component, lockNone); err != nil {
+			return err
+		}
+		return notFound(ref)
+	}
+	return nil
+}
+
+// rewrapRepoCredentials is RewrapConfigs' walk over the repo credentials, keyed by (project, component).
+func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
+	type row struct {
+		project, component string
+		sealed             secretbox.Sealed
+	}
+	total := 0
+	var last *row
+	for {
+		var n, seen int
+		err := s.inTx(ctx, func(c conn) error {
+			q, args := "SELECT project, component, kek_id, wrapped_key, ciphertext FROM repo_credentials", []any{}
+			if last != nil {
+				q += " WHERE (project, component) > (?, ?)"
+				args = append(args, last.project, last.component)
+			}
+			q += " ORDER BY project, component LIMIT ?"
+			args = append(args, batch)
+			rows, err := c.query(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("reading a batch: %w", err)
+			}
+			var rs []row
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.project, &r.component, &r.sealed.KEKID, &r.sealed.WrappedKey, &r.sealed.Ciphertext); err != nil {
+					rows.Close()
+					return fmt.Errorf("reading a batch: %w", err)
+				}
+				rs = append(rs, r)
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return fmt.Errorf("reading a batch: %w", err)
+			}
+			seen, n = len(rs), 0
+			for _, r := range rs {
+				ref := repoCredentialRef(r.project, r.component)
+				next, changed, err := rewrap(r.sealed)
+				if err != nil {
+					return fmt.Errorf("%s: %w", ref, err)
+				}
+				if !changed {
+					continue
+				}
+				if next.KEKID == "" || len(next.WrappedKey) == 0 || len(next.Ciphertext) == 0 {
+					return fmt.Errorf("%s: rewrap returned an incomplete sealed value: %w", ref, ErrInvalid)
+				}
+				// As in rewrapOne, the wrapped key detects a concurrent PutRepoCredential.
+				res, err := c.exec(ctx, `UPDATE repo_credentials SET kek_id = ?, wrapped_key = ?, ciphertext = ?
+					WHERE project = ? AND component = ? AND kek_id = ? AND wrapped_key = ?`,
+					next.KEKID, next.WrappedKey, next.Ciphertext, r.project, r.component, r.sealed.KEKID, r.sealed.WrappedKey)
+				if err != nil {
+					return fmt.Errorf("updating %s: %w", ref, err)
+				}
+				k, err := affected(res)
+				if err != nil {
+					return fmt.Errorf("updating %s: %w", ref, err)
+				}
+				n += int(k)
+			}
+			if seen > 0 {
+				last = &rs[seen-1]
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("rewrapping repo credentials: %w", err)
+		}
+		total += n
+		if seen < batch {
+			return total, nil
+		}
+	}
+}
