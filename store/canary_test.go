@@ -37,17 +37,7 @@ func TestSecretsAreNotInTheSQLiteFiles(t *testing.T) {
 
 	check := func(when string) {
 		t.Helper()
-		files, err := filepath.Glob(path + "*")
-		must(t, err)
-		var all []byte
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			must(t, err)
-			all = append(all, b...)
-		}
-		if !bytes.Contains(all, []byte(project)) {
-			t.Fatalf("%s: project name not found in %v: the scan cannot see stored data", when, files)
-		}
+		all := readDBFiles(t, path, project, when)
 		for key, value := range canaries {
 			if bytes.Contains(all, []byte(value)) {
 				t.Errorf("%s: the plaintext of %s is in the database files", when, key)

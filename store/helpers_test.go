@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/slipway-dev/slipway/store/storetest"
@@ -110,4 +112,22 @@ func count(t *testing.T, s *Store, query string, args ...any) int {
 		t.Fatalf("counting %q: %v", query, err)
 	}
 	return n
+}
+
+// readDBFiles returns the bytes of the SQLite database at path and its -wal and -shm files. It fails
+// unless they hold marker (a value stored in the clear), so a scan of them for secrets can see data.
+func readDBFiles(t *testing.T, path, marker, when string) []byte {
+	t.Helper()
+	files, err := filepath.Glob(path + "*")
+	must(t, err)
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		all = append(all, b...)
+	}
+	if !bytes.Contains(all, []byte(marker)) {
+		t.Fatalf("%s: %q not found in %v: the scan cannot see stored data", when, marker, files)
+	}
+	return all
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -150,17 +149,7 @@ func TestRepoCredentialIsNotInTheSQLiteFiles(t *testing.T) {
 	must(t, err)
 	check := func(when string) {
 		t.Helper()
-		files, err := filepath.Glob(path + "*")
-		must(t, err)
-		var all []byte
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			must(t, err)
-			all = append(all, b...)
-		}
-		if !bytes.Contains(all, []byte(project)) {
-			t.Fatalf("%s: project name not found in %v: the scan cannot see stored data", when, files)
-		}
+		all := readDBFiles(t, path, project, when)
 		if bytes.Contains(all, []byte(canary)) {
 			t.Errorf("%s: the Git token is in the database files", when)
 		}
