@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -60,6 +61,20 @@ func (b buildView) duration() (time.Duration, bool) {
 }
 
 // componentPath turns "<project>/<component>" into the component's API path.
+// componentVerb parses a verb whose one argument is <project>/<component> and connects to the API;
+// it returns that argument and the component's API path.
+func (r *runner) componentVerb(fs *flag.FlagSet, args []string, cf *clientFlags) (arg, path string, c *apiClient, err error) {
+	pos, err := r.parseArgs(fs, args, "<project>/<component>")
+	if err != nil {
+		return "", "", nil, err
+	}
+	if path, err = componentPath(pos[0]); err != nil {
+		return "", "", nil, err
+	}
+	c, err = cf.connect()
+	return pos[0], path, c, err
+}
+
 func componentPath(arg string) (string, error) {
 	p, c, ok := strings.Cut(arg, "/")
 	if !ok || p == "" || c == "" || strings.Contains(c, "/") {
@@ -81,15 +96,7 @@ func runBuild(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&commit, "commit", "", "full or short SHA, branch or tag to build (default: head of the component's branch)")
 	fs.BoolVar(&rebuild, "rebuild", false, "build the commit again under a new ID even when it has been built")
 	fs.BoolVar(&follow, "follow", false, "stream the build's log until the build ends; exit 1 unless it succeeded")
-	pos, err := r.parseArgs(fs, args, "<project>/<component>")
-	if err != nil {
-		return err
-	}
-	path, err := componentPath(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := cf.connect()
+	component, path, c, err := r.componentVerb(fs, args, cf)
 	if err != nil {
 		return err
 	}
@@ -114,7 +121,7 @@ func runBuild(ctx context.Context, r *runner, args []string) error {
 	if out.Existing {
 		state = "existing, " + out.Status
 	}
-	fmt.Fprintf(r.stderr, "build %s of %s at %s (%s)\n", out.ID, pos[0], out.Commit, state)
+	fmt.Fprintf(r.stderr, "build %s of %s at %s (%s)\n", out.ID, component, out.Commit, state)
 	if !follow {
 		return nil
 	}
@@ -131,15 +138,7 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&status, "status", "", "only builds in this status (queued, running, succeeded, failed, cancelled; several comma-separated)")
 	fs.IntVar(&limit, "limit", 0, "builds per page (default: the server's, 50)")
 	fs.BoolVar(&all, "all", false, "list every build, page after page")
-	pos, err := r.parseArgs(fs, args, "<project>/<component>")
-	if err != nil {
-		return err
-	}
-	path, err := componentPath(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := cf.connect()
+	component, path, c, err := r.componentVerb(fs, args, cf)
 	if err != nil {
 		return err
 	}
@@ -174,7 +173,7 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 		}
 	}
 	if len(builds) == 0 {
-		fmt.Fprintf(r.stderr, "no builds of %s\n", pos[0])
+		fmt.Fprintf(r.stderr, "no builds of %s\n", component)
 		return nil
 	}
 	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)

@@ -12,19 +12,7 @@ import (
 )
 
 func TestCheckout(t *testing.T) {
-	h := newHistory(t)
-	reachable := newHistory(t)
-	reachable.allowReachableSHA1InWant()
-
-	for _, srv := range []struct {
-		name string
-		h    *history
-		repo string
-	}{
-		{"file URL", h, h.fileURL()},
-		{"path", h, h.dir},
-		{"reachable SHA1 in want", reachable, reachable.fileURL()},
-	} {
+	for _, srv := range servedHistories(t, newHistory(t)) {
 		h := srv.h
 		for _, c := range []struct {
 			name string

@@ -282,3 +282,22 @@ func newHistory(t *testing.T) *history {
 	h.branch("v1", h.c4)
 	return h
 }
+
+// servedHistory is a test history and how a test reaches it.
+type servedHistory struct {
+	name string
+	h    *history
+	repo string
+}
+
+// servedHistories returns h as a file:// URL and as a plain path, and a second history whose
+// server allows fetching any reachable commit by SHA.
+func servedHistories(t *testing.T, h *history) []servedHistory {
+	reachable := newHistory(t)
+	reachable.allowReachableSHA1InWant()
+	return []servedHistory{
+		{"file URL", h, h.fileURL()},
+		{"path", h, h.dir},
+		{"reachable SHA1 in want", reachable, reachable.fileURL()},
+	}
+}

@@ -13,18 +13,9 @@ func TestResolve(t *testing.T) {
 	ambiguous := h.commitWithColliding(h.c4, "amb-a", "amb-b")
 	missing := absentPrefix(t, h)
 
-	reachable := newHistory(t)
-	reachable.allowReachableSHA1InWant()
-
-	for _, srv := range []struct {
-		name string
-		h    *history
-		repo string
-	}{
-		{"file URL", h, h.fileURL()},
-		{"path", h, h.dir},
-		{"reachable SHA1 in want", reachable, reachable.fileURL()},
-	} {
+	served := servedHistories(t, h)
+	reachable := served[2].h
+	for _, srv := range served {
 		h := srv.h
 		ok := []struct {
 			ref  string
