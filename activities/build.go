@@ -17,7 +17,9 @@ import (
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/activities/imagepush"
+	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/gitcred"
+	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
@@ -47,6 +49,10 @@ type BuildStore interface {
 	AppendBuildLog(ctx context.Context, id string, lines ...string) error
 	// GetRepoCredential returns a component's sealed Git credential; ErrNotFound when it has none.
 	GetRepoCredential(ctx context.Context, project, component string) (secretbox.Sealed, time.Time, error)
+	// PutBuildScan keeps a build's scan report and summary.
+	PutBuildScan(ctx context.Context, id string, r scan.Report, sum scan.Summary) error
+	// PutBuildSpec keeps a build's component descriptor and API specs.
+	PutBuildSpec(ctx context.Context, id string, d descriptor.Descriptor, specs []descriptor.Spec) error
 }
 
 // Builds holds the build pipeline's activities. Checkout, BuildImage, PushImage and RemoveWorkspace
@@ -60,6 +66,8 @@ type Builds struct {
 	WorkDir  string
 	BuildKit *buildkit.Builder
 	Pusher   *imagepush.Pusher
+	// Scanner scans images before they are pushed; nil fails every scan (a worker cannot skip it).
+	Scanner ImageScanner
 	// CacheInsecure says the registry BuildKit's cache goes to speaks plain HTTP.
 	CacheInsecure bool
 	// Logger receives what goes wrong around a build (not its log); nil means slog.Default().

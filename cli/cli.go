@@ -45,6 +45,9 @@ func commands() map[string]command {
 		"builds": {"list a component's builds: builds <project>/<component> [--status S] [--limit N] [--all]", runBuilds},
 		"logs":   {"print a build's log: logs [-f|--follow] <build-id>", runLogs},
 		"cancel": {"cancel a build: cancel <build-id>", runCancel},
+
+		// Verbs that talk to the registry rather than the API.
+		"trivy-db": {"publish a Trivy vulnerability DB: trivy-db push <dir> [--registry host:port] [--insecure]", runTrivyDB},
 	}
 }
 

@@ -29,6 +29,22 @@ type Config struct {
 	Registry Registry
 	// Build configures where and how images are built.
 	Build Build
+	// Scan configures how images are scanned before they are pushed.
+	Scan Scan
+}
+
+// Scan configures the Trivy scanner a worker runs.
+type Scan struct {
+	// TrivyBinary is the trivy executable. Zero means bin/trivy beside the slipway executable,
+	// ./bin/trivy, or trivy on PATH, the first that exists.
+	TrivyBinary string
+	// DBRepository is the OCI repository holding Trivy's vulnerability database (Trivy's
+	// --db-repository). Zero means trivy/db:2 in the registry images are pushed to, where
+	// `slipway trivy-db push` puts it.
+	DBRepository string
+	// DBDir is a directory holding trivy.db and metadata.json, used instead of DBRepository. Zero
+	// means the database comes from DBRepository.
+	DBDir string
 }
 
 // Build configures the worker's builds.

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -83,7 +85,11 @@ type buildView struct {
 	Digest    string       `json:"digest"`
 	ImageSize int64        `json:"imageSize"`
 	Steps     []store.Step `json:"steps"`
-	// Required is always empty until component descriptors are read (a later stage).
+	// Scan is the scan in brief (GET /api/v1/builds/{id}/scan has the report); nil until scanned.
+	Scan *scan.Summary `json:"scan,omitempty"`
+	// Descriptor says where the build's endpoints and health checks come from; nil until the spec step ran.
+	Descriptor *descriptorSource `json:"descriptor,omitempty"`
+	// Required names the configs and secrets the build's descriptor requires; empty until the spec step ran.
 	Required   []requiredConfig `json:"required"`
 	Error      string           `json:"error,omitempty"`
 	WorkflowID string           `json:"workflowId"`
@@ -93,13 +99,36 @@ type buildView struct {
 	EndedAt    *time.Time       `json:"endedAt,omitempty"`
 }
 
+// descriptorSource says whether a build's descriptor was read from the repository or made up for want of one.
+type descriptorSource struct {
+	// Source is "repository" or "default".
+	Source    string `json:"source"`
+	Endpoints int    `json:"endpoints"`
+	Note      string `json:"note,omitempty"`
+}
+
 func newBuildView(b store.Build) buildView {
-	return buildView{
+	v := buildView{
 		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
-		Trigger: b.Trigger, Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps),
+		Trigger: b.Trigger, Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps), Scan: b.Scan,
 		Required: []requiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
 		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
 	}
+	if d := b.Descriptor; d != nil {
+		v.Descriptor = &descriptorSource{Source: "repository", Endpoints: len(d.Endpoints)}
+		if d.Default {
+			v.Descriptor.Source = "default"
+			v.Descriptor.Note = "no " + descriptor.Path + " at this commit: endpoints come from the image's EXPOSE; " +
+				"no health check beyond the process running; nothing required"
+		}
+		for _, r := range d.Required.Configs {
+			v.Required = append(v.Required, requiredConfig{Name: r.Name})
+		}
+		for _, r := range d.Required.Secrets {
+			v.Required = append(v.Required, requiredConfig{Name: r.Name, Secret: true})
+		}
+	}
+	return v
 }
 
 // buildID is the API's ID of the build run by the workflow with this ID: "b-" and 16 hex digits of its SHA-256.
@@ -308,9 +337,14 @@ func (s *Server) executeBuild(ctx context.Context, comp store.Component, b store
 			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrTrigger).ValueSet(b.Trigger.Kind),
 		),
 	}
+	project, err := s.store.GetProject(ctx, b.Project)
+	if err != nil {
+		return "", fmt.Errorf("reading the scan policy: %w", err)
+	}
 	in := workflows.BuildPipelineInput{
 		BuildID: b.ID, Project: b.Project, Component: b.Component, Repo: comp.Repo, Commit: b.Commit,
 		Dockerfile: comp.Dockerfile, Context: comp.Context, Repository: s.registry + "/" + b.Project + "/" + b.Component,
+		ScanPolicy: project.ScanPolicy,
 	}
 	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.BuildPipeline, in)
 	if err != nil {
@@ -402,6 +436,15 @@ func (s *Server) getBuild(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// getBuildScan answers GET /api/v1/builds/{id}/scan: the full scan report, 404 until the build was scanned.
+func (s *Server) getBuildScan(c echo.Context) error {
+	r, err := s.store.GetBuildScan(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
 }
 
 // querySteps asks the build's workflow for its steps.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -19,6 +20,13 @@ const (
 // projectRequest is the body of POST /api/v1/projects.
 type projectRequest struct {
 	Name string `json:"name"`
+	// ScanPolicy is optional: zero is the default policy.
+	ScanPolicy scan.Policy `json:"scanPolicy"`
+}
+
+// projectUpdate is the body of PATCH /api/v1/projects/{p}: absent fields stay as they are.
+type projectUpdate struct {
+	ScanPolicy *scan.Policy `json:"scanPolicy"`
 }
 
 // projectResponse is a project with its environments in promotion order.
@@ -50,8 +58,11 @@ func (s *Server) createProject(c echo.Context) error {
 	if err := checkName("name", req.Name); err != nil {
 		return err
 	}
+	if err := req.ScanPolicy.Validate(); err != nil {
+		return invalid("scanPolicy.failOn", "%v", err)
+	}
 	ctx := c.Request().Context()
-	p, err := s.store.CreateProject(ctx, store.Project{Name: req.Name}, defaultEnvironments())
+	p, err := s.store.CreateProject(ctx, store.Project{Name: req.Name, ScanPolicy: req.ScanPolicy}, defaultEnvironments())
 	if err != nil {
 		return withField(err, "name")
 	}
@@ -104,6 +115,35 @@ func (s *Server) getProject(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, projectResponse{Project: p, Environments: nonNil(envs)})
+}
+
+// updateProject answers PATCH /api/v1/projects/{p}: today only the scan policy changes. Builds already
+// started keep the policy they started with.
+func (s *Server) updateProject(c echo.Context) error {
+	var req projectUpdate
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.ScanPolicy != nil {
+		if err := req.ScanPolicy.Validate(); err != nil {
+			return invalid("scanPolicy.failOn", "%v", err)
+		}
+	}
+	ctx := c.Request().Context()
+	p, err := s.store.UpdateProject(ctx, c.Param("project"), func(p *store.Project) error {
+		if req.ScanPolicy != nil {
+			p.ScanPolicy = *req.ScanPolicy
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	envs, err := s.store.ListEnvironments(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, projectResponse{Project: p, Environments: envs})
 }
 
 // deleteProject answers DELETE /api/v1/projects/{p}; everything below the project goes with it.

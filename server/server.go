@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	api.POST("/projects", s.createProject, developer)
 	api.GET("/projects", s.listProjects, viewer)
 	api.GET("/projects/:project", s.getProject, viewer)
+	api.PATCH("/projects/:project", s.updateProject, developer)
 	api.DELETE("/projects/:project", s.deleteProject, developer)
 
 	api.GET("/projects/:project/environments", s.listEnvironments, viewer)
@@ -152,6 +153,9 @@ func (s *Server) routes() {
 	api.GET(builds, s.listBuilds, viewer)
 	api.GET("/builds/:id", s.getBuild, viewer)
 	api.GET("/builds/:id/logs", s.buildLogs, viewer)
+	api.GET("/builds/:id/scan", s.getBuildScan, viewer)
+	api.GET("/builds/:id/endpoints", s.getBuildEndpoints, viewer)
+	api.GET("/builds/:id/endpoints/:endpoint/spec", s.getEndpointSpec, viewer)
 	api.POST("/builds/:id/cancel", s.cancelBuild, developer)
 
 	api.POST("/tokens", s.createToken, admin)

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/imagepush"
+	"github.com/slipway-dev/slipway/activities/trivyscan"
+	"github.com/slipway-dev/slipway/trivydb"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
@@ -25,7 +26,7 @@ const defaultBuildkitAddress = "unix:///run/buildkit/buildkitd.sock"
 // pull from and push to the plain-HTTP registry and using it as docker.io's mirror (so `FROM
 // busybox` finds the image seedBusybox put there), and returns its address.
 func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registry string) (string, error) {
-	bin, err := findBuildkitd(cfg.Build.BuildkitdBinary)
+	bin, err := findTool("buildkitd", cfg.Build.BuildkitdBinary, "--buildkitd")
 	if err != nil {
 		return "", err
 	}
@@ -43,29 +44,29 @@ func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registr
 	return d.Address(), nil
 }
 
-// findBuildkitd returns the buildkitd to run: the one configured, else bin/buildkitd beside the
-// slipway executable, ./bin/buildkitd, or buildkitd on PATH.
-func findBuildkitd(configured string) (string, error) {
+// findTool returns the program name to run: the one configured, else bin/<name> beside the slipway
+// executable, ./bin/<name>, or name on PATH. flag is the option that configures it, for the error.
+func findTool(name, configured, flag string) (string, error) {
 	if configured != "" {
 		if _, err := os.Stat(configured); err != nil {
-			return "", fmt.Errorf("buildkitd %s: %w", configured, err)
+			return "", fmt.Errorf("%s %s: %w", name, configured, err)
 		}
 		return configured, nil
 	}
 	var candidates []string
 	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "buildkitd"), filepath.Join(filepath.Dir(exe), "..", "bin", "buildkitd"))
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), name), filepath.Join(filepath.Dir(exe), "..", "bin", name))
 	}
-	candidates = append(candidates, filepath.Join("bin", "buildkitd"))
+	candidates = append(candidates, filepath.Join("bin", name))
 	for _, c := range candidates {
 		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
 			return filepath.Abs(c)
 		}
 	}
-	if path, err := exec.LookPath("buildkitd"); err == nil {
+	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}
-	return "", errors.New("buildkitd not found: run `make tools` (it builds bin/buildkitd) or pass --buildkitd")
+	return "", fmt.Errorf("%s not found: run `make tools` (it builds bin/%s) or pass %s", name, name, flag)
 }
 
 // builds assembles the build activities for a worker using buildkitd at address, opening repo
@@ -78,13 +79,38 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 	if insecure {
 		opts = append(opts, imagepush.WithInsecureRegistries(registry))
 	}
+	scanner, err := newScanner(cfg, registry, insecure)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Builds{
 		Store:         st,
 		Keyring:       keys,
 		WorkDir:       cfg.Build.WorkDir,
 		BuildKit:      &buildkit.Builder{Address: buildkitAddress},
 		Pusher:        imagepush.New(opts...),
+		Scanner:       scanner,
 		CacheInsecure: insecure,
+	}, nil
+}
+
+// newScanner makes the worker's Trivy scanner, its cache in the work dir, the vulnerability
+// database from cfg.Scan or, by default, trivy/db:2 in registry.
+func newScanner(cfg config.Config, registry string, insecure bool) (*trivyscan.Scanner, error) {
+	bin, err := findTool("trivy", cfg.Scan.TrivyBinary, "--trivy")
+	if err != nil {
+		return nil, err
+	}
+	repo := cfg.Scan.DBRepository
+	if repo == "" {
+		repo = registry + "/" + trivydb.DefaultRepository + ":" + trivydb.DefaultTag
+	}
+	return &trivyscan.Scanner{
+		Binary:       bin,
+		CacheDir:     filepath.Join(cfg.Build.WorkDir, "trivy"),
+		DBDir:        cfg.Scan.DBDir,
+		DBRepository: repo,
+		Insecure:     insecure,
 	}, nil
 }
 

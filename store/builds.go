@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/scan"
 )
 
 // Build states; a build is immutable once succeeded, failed or cancelled.
@@ -55,6 +58,11 @@ type Build struct {
 	ImageSize int64
 	// Steps are the stages in pipeline order; nil means none has started.
 	Steps []Step
+	// Scan summarises the build's scan report; nil until the image was scanned. Set by PutBuildScan only.
+	Scan *scan.Summary
+	// Descriptor is the component descriptor read at the build's commit (or made from the image);
+	// nil until the spec step ran. Set by PutBuildSpec only.
+	Descriptor *descriptor.Descriptor
 	// Error says why a failed build failed; "" otherwise.
 	Error string
 	// WorkflowID and RunID name the Temporal run of the pipeline.
@@ -73,7 +81,7 @@ type LogLine struct {
 }
 
 const buildColumns = "id, project, component, commit_sha, trigger_kind, trigger_detail, status, digest, image_size, " +
-	"steps, error, workflow_id, run_id, created_at, started_at, ended_at"
+	"steps, error, workflow_id, run_id, created_at, started_at, ended_at, scan, descriptor"
 
 func buildRef(id string) string { return fmt.Sprintf("build %q", id) }
 
@@ -96,7 +104,7 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		if err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
+		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 		if isUniqueViolation(err) {
 			return exists(buildRef(b.ID))
 		}
@@ -279,7 +287,7 @@ func buildArgs(b Build) ([]any, error) {
 	}
 	return []any{b.ID, b.Project, b.Component, b.Commit, b.Trigger.Kind, detail, b.Status, b.Digest,
 		b.ImageSize, steps, b.Error, b.WorkflowID, b.RunID, toDB(b.CreatedAt),
-		optionalTime(b.StartedAt), optionalTime(b.EndedAt)}, nil
+		optionalTime(b.StartedAt), optionalTime(b.EndedAt), "{}", ""}, nil
 }
 
 // buildJSON encodes the build's JSON columns: the trigger and the steps (never null).
@@ -308,12 +316,24 @@ func optionalTime(t *time.Time) any {
 
 func scanBuild(row interface{ Scan(...any) error }) (Build, error) {
 	var b Build
-	var kind, detail, steps string
+	var kind, detail, steps, summary, desc string
 	var created int64
 	var started, ended sql.NullInt64
 	if err := row.Scan(&b.ID, &b.Project, &b.Component, &b.Commit, &kind, &detail, &b.Status, &b.Digest,
-		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended); err != nil {
+		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended, &summary, &desc); err != nil {
 		return Build{}, err
+	}
+	if desc != "" {
+		b.Descriptor = new(descriptor.Descriptor)
+		if err := json.Unmarshal([]byte(desc), b.Descriptor); err != nil {
+			return Build{}, fmt.Errorf("decoding descriptor of %s: %w", buildRef(b.ID), err)
+		}
+	}
+	if summary != "{}" {
+		b.Scan = new(scan.Summary)
+		if err := json.Unmarshal([]byte(summary), b.Scan); err != nil {
+			return Build{}, fmt.Errorf("decoding scan summary of %s: %w", buildRef(b.ID), err)
+		}
 	}
 	if err := json.Unmarshal([]byte(detail), &b.Trigger); err != nil {
 		return Build{}, fmt.Errorf("decoding trigger of %s: %w", buildRef(b.ID), err)

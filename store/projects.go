@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -25,9 +26,13 @@ func (s *Store) CreateProject(ctx context.Context, p Project, envs []Environment
 		seen[e.Name] = true
 	}
 	p.CreatedAt = normalize(p.CreatedAt)
-	err := s.inTx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, "INSERT INTO projects (name, created_at) VALUES (?, ?)",
-			p.Name, toDB(p.CreatedAt)); err != nil {
+	policy, err := encodePolicy(p)
+	if err != nil {
+		return Project{}, err
+	}
+	err = s.inTx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, "INSERT INTO projects (name, scan_policy, created_at) VALUES (?, ?, ?)",
+			p.Name, policy, toDB(p.CreatedAt)); err != nil {
 			if isUniqueViolation(err) {
 				return exists(projectRef(p.Name))
 			}
@@ -48,21 +53,82 @@ func (s *Store) CreateProject(ctx context.Context, p Project, envs []Environment
 
 // GetProject returns the project with the given name, or an error wrapping ErrNotFound.
 func (s *Store) GetProject(ctx context.Context, name string) (Project, error) {
-	var created int64
-	err := s.db().queryRow(ctx, "SELECT created_at FROM projects WHERE name = ?", name).Scan(&created)
+	return getProject(ctx, s.db(), name, lockNone)
+}
+
+func getProject(ctx context.Context, c conn, name string, l lock) (Project, error) {
+	p, err := scanProject(c.queryRow(ctx, "SELECT "+projectColumns+" FROM projects WHERE name = ?"+c.d.suffix(l), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, notFound(projectRef(name))
 	}
 	if err != nil {
 		return Project{}, fmt.Errorf("getting %s: %w", projectRef(name), err)
 	}
-	return Project{Name: name, CreatedAt: fromDB(created)}, nil
+	return p, nil
+}
+
+// UpdateProject reads the project, lets update change it and writes it back, in one transaction; update may
+// change only the scan policy. It fails with ErrNotFound when there is no such project and with ErrInvalid when
+// the policy is not valid.
+func (s *Store) UpdateProject(ctx context.Context, name string, update func(*Project) error) (Project, error) {
+	var out Project
+	err := s.inTx(ctx, func(c conn) error {
+		p, err := getProject(ctx, c, name, lockUpdate)
+		if err != nil {
+			return err
+		}
+		orig := p
+		if err := update(&p); err != nil {
+			return err
+		}
+		if p.Name != orig.Name || !p.CreatedAt.Equal(orig.CreatedAt) {
+			return invalid("update of %s changed its identity", projectRef(name))
+		}
+		policy, err := encodePolicy(p)
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "UPDATE projects SET scan_policy = ? WHERE name = ?", policy, name); err != nil {
+			return fmt.Errorf("updating %s: %w", projectRef(name), err)
+		}
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+const projectColumns = "name, scan_policy, created_at"
+
+func scanProject(row interface{ Scan(...any) error }) (Project, error) {
+	var p Project
+	var policy string
+	var created int64
+	if err := row.Scan(&p.Name, &policy, &created); err != nil {
+		return Project{}, err
+	}
+	if err := json.Unmarshal([]byte(policy), &p.ScanPolicy); err != nil {
+		return Project{}, fmt.Errorf("decoding the scan policy of %s: %w", projectRef(p.Name), err)
+	}
+	p.CreatedAt = fromDB(created)
+	return p, nil
+}
+
+// encodePolicy checks and encodes the project's scan policy.
+func encodePolicy(p Project) (string, error) {
+	if err := p.ScanPolicy.Validate(); err != nil {
+		return "", invalid("scan policy of %s: %v", projectRef(p.Name), err)
+	}
+	data, err := json.Marshal(p.ScanPolicy)
+	if err != nil {
+		return "", fmt.Errorf("encoding the scan policy of %s: %w", projectRef(p.Name), err)
+	}
+	return string(data), nil
 }
 
 // ListProjects returns projects ordered by name whose names sort after after ("" means from the start), at most
 // limit of them; limit <= 0 means no limit. Pass the last name of one page as after to get the next.
 func (s *Store) ListProjects(ctx context.Context, after string, limit int) ([]Project, error) {
-	q, args := "SELECT name, created_at FROM projects WHERE name > ? ORDER BY name", []any{after}
+	q, args := "SELECT "+projectColumns+" FROM projects WHERE name > ? ORDER BY name", []any{after}
 	if limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, limit)
@@ -74,12 +140,10 @@ func (s *Store) ListProjects(ctx context.Context, after string, limit int) ([]Pr
 	defer rows.Close()
 	out := []Project{}
 	for rows.Next() {
-		var p Project
-		var created int64
-		if err := rows.Scan(&p.Name, &created); err != nil {
+		p, err := scanProject(rows)
+		if err != nil {
 			return nil, fmt.Errorf("listing projects: %w", err)
 		}
-		p.CreatedAt = fromDB(created)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

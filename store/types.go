@@ -3,6 +3,7 @@ package store
 import (
 	"time"
 
+	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/secretbox"
 )
 
@@ -10,6 +11,9 @@ import (
 type Project struct {
 	// Name is the project's unique name; the store requires it to be non-empty.
 	Name string `json:"name"`
+	// ScanPolicy decides which scan findings stop the project's builds; zero is the default policy
+	// (see scan.Policy).
+	ScanPolicy scan.Policy `json:"scanPolicy"`
 	// CreatedAt is when the project was created (UTC, microseconds). Zero on create means now.
 	CreatedAt time.Time `json:"createdAt"`
 }

@@ -46,7 +46,9 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityStartBuild:      b.StartBuild,
 			workflows.ActivityCheckout:        b.Checkout,
 			workflows.ActivityBuildImage:      b.BuildImage,
+			workflows.ActivityScanImage:       b.ScanImage,
 			workflows.ActivityPushImage:       b.PushImage,
+			workflows.ActivityUpdateSpec:      b.UpdateSpec,
 			workflows.ActivityRemoveWorkspace: b.RemoveWorkspace,
 			workflows.ActivityFinishBuild:     b.FinishBuild,
 		} {

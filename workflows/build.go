@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/slipway-dev/slipway/scan"
 )
 
 // Names of the build activities, registered by the worker under these names.
@@ -14,7 +16,9 @@ const (
 	ActivityStartBuild      = "StartBuild"
 	ActivityCheckout        = "Checkout"
 	ActivityBuildImage      = "BuildImage"
+	ActivityScanImage       = "ScanImage"
 	ActivityPushImage       = "PushImage"
+	ActivityUpdateSpec      = "UpdateSpec"
 	ActivityRemoveWorkspace = "RemoveWorkspace"
 	ActivityFinishBuild     = "FinishBuild"
 )
@@ -71,6 +75,8 @@ type BuildPipelineInput struct {
 	Context    string `json:"context"`
 	// Repository is where the image is pushed, e.g. "127.0.0.1:5000/shop/api".
 	Repository string `json:"repository"`
+	// ScanPolicy is the project's scan policy when the build was triggered; zero is the default policy.
+	ScanPolicy scan.Policy `json:"scanPolicy"`
 }
 
 // BuildPipelineResult is the pushed image.
@@ -117,6 +123,37 @@ type BuildImageResult struct {
 	Digest string `json:"digest"`
 }
 
+// ScanImageInput scans the layout the build left in the workspace, with the repository's
+// .trivyignore (if any), and judges the findings by the policy.
+type ScanImageInput struct {
+	BuildID   string      `json:"buildId"`
+	Workspace string      `json:"workspace"`
+	Layout    string      `json:"layout"`
+	Digest    string      `json:"digest"`
+	Policy    scan.Policy `json:"policy"`
+}
+
+// ScanImageResult is the scan in brief; the report itself is stored with the build.
+type ScanImageResult struct {
+	Summary scan.Summary `json:"summary"`
+}
+
+// UpdateSpecInput reads the component descriptor and API specs from the workspace (or, without a
+// descriptor, the image's exposed ports from the layout) and stores them with the build.
+type UpdateSpecInput struct {
+	BuildID   string `json:"buildId"`
+	Workspace string `json:"workspace"`
+	Layout    string `json:"layout"`
+}
+
+// UpdateSpecResult says what was stored.
+type UpdateSpecResult struct {
+	Endpoints int `json:"endpoints"`
+	Specs     int `json:"specs"`
+	// Default says the repository has no descriptor and one was made from the image.
+	Default bool `json:"default"`
+}
+
 // PushImageInput pushes the layout to the repository, tagged with the commit.
 type PushImageInput struct {
 	BuildID    string   `json:"buildId"`
@@ -150,15 +187,22 @@ type FinishBuildInput struct {
 // worker holding the workspace was lost (the image lives on that worker's disk until pushed).
 const sessionAttempts = 3
 
-// BuildPipeline checks out one commit, builds it with BuildKit and pushes the image, all on one
-// worker (a Temporal session), records each step and the result, and removes the workspace however
-// it ends.
+// versionScanAndSpec is the change that added the scan and spec steps; histories recorded before it
+// replay without them.
+const versionScanAndSpec = "scan-and-spec"
+
+// BuildPipeline checks out one commit, builds it with BuildKit, scans the image with Trivy and
+// pushes it only when the project's scan policy lets it through, then stores its endpoints and API
+// specs, all on one worker (a Temporal session); it records each step and the result, and removes
+// the workspace however it ends.
 func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineResult, error) {
-	b := &buildRun{in: in, steps: []Step{
-		{Name: StepCheckout, Status: StatusPending},
-		{Name: StepBuild, Status: StatusPending},
-		{Name: StepPush, Status: StatusPending},
-	}}
+	b := &buildRun{in: in, scanAndSpec: workflow.GetVersion(ctx, versionScanAndSpec, workflow.DefaultVersion, 1) >= 1}
+	for _, name := range []string{StepCheckout, StepBuild, StepScan, StepPush, StepSpec} {
+		if (name == StepScan || name == StepSpec) && !b.scanAndSpec {
+			continue
+		}
+		b.steps = append(b.steps, Step{Name: name, Status: StatusPending})
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryBuildSteps, func() ([]Step, error) { return b.steps, nil }); err != nil {
 		return BuildPipelineResult{}, err
 	}
@@ -194,6 +238,8 @@ func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineRe
 type buildRun struct {
 	in    BuildPipelineInput
 	steps []Step
+	// scanAndSpec says the run has the scan and spec steps (it began after they were added).
+	scanAndSpec bool
 }
 
 // runOnOneWorker runs checkout, build and push in one session, starting over in a new session
@@ -269,6 +315,17 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 		return BuildPipelineResult{}, err
 	}
 
+	if b.scanAndSpec {
+		// Nothing the scan stops is ever pushed.
+		if err := b.step(ctx, StepScan, func() error {
+			return workflow.ExecuteActivity(long, ActivityScanImage, ScanImageInput{
+				BuildID: b.in.BuildID, Workspace: co.Workspace, Layout: img.Layout, Digest: img.Digest, Policy: b.in.ScanPolicy,
+			}).Get(ctx, nil)
+		}); err != nil {
+			return BuildPipelineResult{}, err
+		}
+	}
+
 	var pushed PushImageResult
 	if err := b.step(ctx, StepPush, func() error {
 		return workflow.ExecuteActivity(quick, ActivityPushImage, PushImageInput{
@@ -277,7 +334,18 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 	}); err != nil {
 		return BuildPipelineResult{}, err
 	}
-	return BuildPipelineResult{Digest: pushed.Digest, Size: pushed.Size}, nil
+	res := BuildPipelineResult{Digest: pushed.Digest, Size: pushed.Size}
+
+	if b.scanAndSpec {
+		if err := b.step(ctx, StepSpec, func() error {
+			return workflow.ExecuteActivity(quick, ActivityUpdateSpec, UpdateSpecInput{
+				BuildID: b.in.BuildID, Workspace: co.Workspace, Layout: img.Layout,
+			}).Get(ctx, nil)
+		}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // step runs fn as the named step, recording its state and times.

@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/slipway-dev/slipway/scan"
 )
 
 // fakeBuildActivities records what the pipeline asked of each activity; each can be made to fail.
@@ -23,6 +25,9 @@ type fakeBuildActivities struct {
 	buildErrs []error // returned by successive BuildImage calls; nil entries succeed
 	buildWait time.Duration
 	onBuild   func()
+	scan      ScanImageInput
+	scanErr   error // returned by ScanImage
+	spec      UpdateSpecInput
 }
 
 func (f *fakeBuildActivities) called(name string) {
@@ -66,6 +71,20 @@ func (f *fakeBuildActivities) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		return BuildImageResult{Layout: in.Workspace + "/image", Digest: "sha256:built"}, nil
 	}, activityName(ActivityBuildImage))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in ScanImageInput) (ScanImageResult, error) {
+		f.called(ActivityScanImage)
+		f.mu.Lock()
+		f.scan = in
+		f.mu.Unlock()
+		return ScanImageResult{Summary: scan.Summary{Passed: f.scanErr == nil}}, f.scanErr
+	}, activityName(ActivityScanImage))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in UpdateSpecInput) (UpdateSpecResult, error) {
+		f.called(ActivityUpdateSpec)
+		f.mu.Lock()
+		f.spec = in
+		f.mu.Unlock()
+		return UpdateSpecResult{Endpoints: 1}, nil
+	}, activityName(ActivityUpdateSpec))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in PushImageInput) (PushImageResult, error) {
 		f.called(ActivityPushImage)
 		if len(in.Tags) != 1 || in.Tags[0] != "c0ffee" {
@@ -98,7 +117,8 @@ func newBuildEnv(t *testing.T, f *fakeBuildActivities) *testsuite.TestWorkflowEn
 }
 
 var buildInput = BuildPipelineInput{BuildID: "b1", Project: "shop", Component: "api", Repo: "file:///r.git",
-	Commit: "c0ffee", Dockerfile: "Dockerfile", Context: ".", Repository: "127.0.0.1:5000/shop/api"}
+	Commit: "c0ffee", Dockerfile: "Dockerfile", Context: ".", Repository: "127.0.0.1:5000/shop/api",
+	ScanPolicy: scan.Policy{FailOn: scan.SeverityHigh}}
 
 func stepStates(steps []Step) string {
 	var parts []string
@@ -124,8 +144,19 @@ func TestBuildPipelineHappyPath(t *testing.T) {
 	if fin == nil || fin.Status != StatusSucceeded || fin.Digest != "sha256:pushed" || fin.Error != "" {
 		t.Fatalf("finish %+v", fin)
 	}
-	if got := stepStates(fin.Steps); got != "checkout=succeeded build=succeeded push=succeeded" {
+	if got := stepStates(fin.Steps); got != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded" {
 		t.Fatalf("steps %s", got)
+	}
+	if got := strings.Join(f.calls, " "); !strings.Contains(got, "BuildImage ScanImage PushImage UpdateSpec RemoveWorkspace") {
+		t.Fatalf("activities ran in order %s", got)
+	}
+	// The scan gets the built image and the policy of trigger time; the spec reads the same workspace.
+	if want := (ScanImageInput{BuildID: "b1", Workspace: "/work/b1", Layout: "/work/b1/image", Digest: "sha256:built",
+		Policy: scan.Policy{FailOn: scan.SeverityHigh}}); f.scan != want {
+		t.Fatalf("scan input %+v, want %+v", f.scan, want)
+	}
+	if want := (UpdateSpecInput{BuildID: "b1", Workspace: "/work/b1", Layout: "/work/b1/image"}); f.spec != want {
+		t.Fatalf("spec input %+v, want %+v", f.spec, want)
 	}
 	for _, s := range fin.Steps {
 		if s.StartedAt == nil || s.EndedAt == nil || s.EndedAt.Before(*s.StartedAt) {
@@ -155,7 +186,7 @@ func TestBuildPipelinePermanentBuildFailure(t *testing.T) {
 	if fin == nil || fin.Status != StatusFailed || !strings.Contains(fin.Error, "InvalidDockerfile: dockerfile parse error") {
 		t.Fatalf("finish %+v", fin)
 	}
-	if got := stepStates(fin.Steps); got != "checkout=succeeded build=failed push=pending" {
+	if got := stepStates(fin.Steps); got != "checkout=succeeded build=failed scan=pending push=pending spec=pending" {
 		t.Fatalf("steps %s", got)
 	}
 	for _, c := range f.calls {
@@ -168,6 +199,34 @@ func TestBuildPipelinePermanentBuildFailure(t *testing.T) {
 	}
 	if len(f.removed) != 1 {
 		t.Fatalf("workspace not removed after failure: %v", f.removed)
+	}
+}
+
+func TestBuildPipelineScanFailureIsNeverPushed(t *testing.T) {
+	f := &fakeBuildActivities{scanErr: temporal.NewNonRetryableApplicationError(
+		"scan policy: CRITICAL CVE-2099-0001 in slipway-fixture-vuln 1.0.0-r0 (fixed in 1.0.1-r0)", "ScanPolicyViolation", nil)}
+	env := newBuildEnv(t, f)
+	env.ExecuteWorkflow(BuildPipeline, buildInput)
+	var app *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != "ScanPolicyViolation" {
+		t.Fatalf("workflow error %v, want ScanPolicyViolation", err)
+	}
+	fin := f.finished
+	if fin == nil || fin.Status != StatusFailed || fin.Digest != "" || !strings.Contains(fin.Error, "CVE-2099-0001") {
+		t.Fatalf("finish %+v", fin)
+	}
+	if got := stepStates(fin.Steps); got != "checkout=succeeded build=succeeded scan=failed push=pending spec=pending" {
+		t.Fatalf("steps %s", got)
+	}
+	calls := strings.Join(f.calls, " ")
+	if strings.Contains(calls, ActivityPushImage) || strings.Contains(calls, ActivityUpdateSpec) {
+		t.Fatalf("after a failed scan the pipeline ran %s", calls)
+	}
+	if n := strings.Count(calls, ActivityScanImage); n != 1 {
+		t.Fatalf("a policy failure was scanned %d times", n)
+	}
+	if len(f.removed) != 1 {
+		t.Fatalf("workspace not removed after a failed scan: %v", f.removed)
 	}
 }
 
@@ -204,13 +263,13 @@ func TestBuildPipelineCancelRecordsAndCleansUp(t *testing.T) {
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("workflow error %v, want cancelled", err)
 	}
-	if got := stepStates(during); got != "checkout=succeeded build=running push=pending" {
+	if got := stepStates(during); got != "checkout=succeeded build=running scan=pending push=pending spec=pending" {
 		t.Fatalf("steps queried while building: %s", got)
 	}
 	if f.finished == nil || f.finished.Status != StatusCancelled {
 		t.Fatalf("finish %+v, want cancelled", f.finished)
 	}
-	if got := stepStates(f.finished.Steps); got != "checkout=succeeded build=cancelled push=pending" {
+	if got := stepStates(f.finished.Steps); got != "checkout=succeeded build=cancelled scan=pending push=pending spec=pending" {
 		t.Fatalf("steps %s", got)
 	}
 	if len(f.removed) != 1 {

@@ -191,3 +191,37 @@ func (c *checker) add(desc v1.Descriptor) {
 		c.size += desc.Size
 	}
 }
+
+// ImageConfig returns the config of the image in the OCI layout at dir (the one readLayout would
+// push; of an index, its first image: the one BuildKit built, before any attestation manifests).
+func ImageConfig(dir string) (*v1.ConfigFile, error) {
+	a, err := readLayout(dir)
+	if err != nil {
+		return nil, err
+	}
+	img, ok := a.manifest.(v1.Image)
+	if idx, isIndex := a.manifest.(v1.ImageIndex); isIndex {
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, invalidLayout(dir, err)
+		}
+		for _, d := range im.Manifests {
+			if d.MediaType.IsImage() {
+				img, err = idx.Image(d.Digest)
+				if err != nil {
+					return nil, invalidLayout(dir, err)
+				}
+				ok = true
+				break
+			}
+		}
+	}
+	if !ok {
+		return nil, invalidLayout(dir, fmt.Errorf("no image in the layout"))
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, invalidLayout(dir, fmt.Errorf("reading the image config: %w", err))
+	}
+	return cfg, nil
+}

@@ -1,0 +1,120 @@
+package descriptor
+
+// Path is where a component's descriptor lives, relative to the root of its repository.
+const Path = ".slipway/component.yaml"
+
+// Endpoint types, spelt as Parse stores them; the descriptor may use any case.
+const (
+	REST    = "REST"
+	GraphQL = "GraphQL"
+	GRPC    = "gRPC"
+	TCP     = "TCP"
+	UDP     = "UDP"
+	WS      = "WS"
+)
+
+// Descriptor is a component's descriptor. Its zero value is a valid descriptor that declares nothing.
+type Descriptor struct {
+	// Endpoints are the network endpoints the component serves, in the order written. Nil means none.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	// Health holds the component's health checks. Its zero value means no checks.
+	Health Health `json:"health"`
+	// Required lists the configs and secrets a deploy must provide. Its zero value requires nothing.
+	Required Required `json:"required"`
+	// Default is true when the descriptor was not read from the repository but synthesised by Default
+	// because the repository has none. Parse never sets it.
+	Default bool `json:"default,omitempty"`
+}
+
+// Endpoint is one network endpoint of a component.
+type Endpoint struct {
+	// Name identifies the endpoint within the component: a DNS-1123 label (lowercase letters, digits
+	// and '-', at most 63 characters), unique among the endpoints.
+	Name string `json:"name"`
+	// Port is the port the component listens on, 1 to 65535.
+	Port int `json:"port"`
+	// Type is one of REST, GraphQL, gRPC, TCP, UDP and WS, spelt as those constants.
+	Type string `json:"type"`
+	// BasePath is the path under which the endpoint serves, starting with '/'. Parse sets it to "/" for
+	// REST, GraphQL and WS endpoints that give none. TCP and UDP endpoints have none; a gRPC endpoint's is
+	// empty unless given.
+	BasePath string `json:"basePath,omitempty"`
+	// SchemaFilePath is the endpoint's API spec, a slash-separated path relative to the repository root
+	// that stays inside it: an OpenAPI 3 or Swagger 2 document for REST, a GraphQL schema for GraphQL, a
+	// .proto file for gRPC. Empty means the endpoint has no spec; other types cannot have one.
+	SchemaFilePath string `json:"schemaFilePath,omitempty"`
+}
+
+// Health holds a component's health checks.
+type Health struct {
+	// Readiness tells when an instance may receive traffic. Nil means no readiness check.
+	Readiness *Probe `json:"readiness,omitempty"`
+	// Liveness tells when an instance must be restarted. Nil means no liveness check.
+	Liveness *Probe `json:"liveness,omitempty"`
+}
+
+// Probe is one health check. Exactly one of HTTP, TCP and Exec is set.
+type Probe struct {
+	// HTTP checks by an HTTP GET that must answer 2xx or 3xx.
+	HTTP *HTTPProbe `json:"http,omitempty"`
+	// TCP checks that a TCP connection can be opened.
+	TCP *TCPProbe `json:"tcp,omitempty"`
+	// Exec checks by running a command in the container, which must exit 0.
+	Exec *ExecProbe `json:"exec,omitempty"`
+	// InitialDelaySeconds is how long to wait after the container starts before the first check,
+	// 0 to 86400. Zero, the default, means check at once.
+	InitialDelaySeconds int `json:"initialDelaySeconds"`
+	// PeriodSeconds is the time between checks, 1 to 86400. Parse sets 10 when it is not given.
+	PeriodSeconds int `json:"periodSeconds"`
+	// TimeoutSeconds is how long one check may take, 1 to 86400. Parse sets 1 when it is not given.
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	// FailureThreshold is how many checks in a row must fail before the probe fails, 1 to 86400.
+	// Parse sets 3 when it is not given.
+	FailureThreshold int `json:"failureThreshold"`
+}
+
+// HTTPProbe checks a component by an HTTP GET.
+type HTTPProbe struct {
+	// Path is the request path, starting with '/'.
+	Path string `json:"path"`
+	// Port is the port to call, 1 to 65535. Parse sets the first endpoint's port when it is not given
+	// (and reports an error when there is no endpoint).
+	Port int `json:"port"`
+}
+
+// TCPProbe checks a component by opening a TCP connection.
+type TCPProbe struct {
+	// Port is the port to connect to, 1 to 65535. Parse sets the first endpoint's port when it is not
+	// given (and reports an error when there is no endpoint).
+	Port int `json:"port"`
+}
+
+// ExecProbe checks a component by running a command in its container.
+type ExecProbe struct {
+	// Command is the program and its arguments, run without a shell. It is never empty.
+	Command []string `json:"command"`
+}
+
+// Required lists the configs and secrets a component needs in the environment it is deployed to.
+type Required struct {
+	// Configs are plain values. Nil means none.
+	Configs []Requirement `json:"configs,omitempty"`
+	// Secrets are values that are write-only through the API. Nil means none.
+	Secrets []Requirement `json:"secrets,omitempty"`
+}
+
+// Requirement is one config or secret a component needs, and how the component receives it: as an
+// environment variable (Env) or as a file (File), never both.
+type Requirement struct {
+	// Name is the value's name in the environment, like an environment variable name
+	// ([A-Za-z_][A-Za-z0-9_]*), unique across configs and secrets.
+	Name string `json:"name"`
+	// Env is the environment variable that receives the value. Parse sets it to Name when File is empty;
+	// it is empty when File is set. Two requirements cannot share an Env.
+	Env string `json:"env,omitempty"`
+	// File is the absolute, clean path where the value is mounted as a file. Empty means the value is
+	// passed in Env. Two requirements cannot share a File.
+	File string `json:"file,omitempty"`
+	// Description says what the value is for. Empty means no description.
+	Description string `json:"description,omitempty"`
+}

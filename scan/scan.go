@@ -1,0 +1,167 @@
+// Package scan holds what slipway knows about an image's security scan: the report (findings and
+// what was and was not scanned), its summary for listings, and the project policy that decides
+// whether a build may go on. It does no scanning itself (see activities/trivyscan).
+package scan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Severities, lowest first, as Trivy names them.
+const (
+	SeverityUnknown  = "UNKNOWN"
+	SeverityLow      = "LOW"
+	SeverityMedium   = "MEDIUM"
+	SeverityHigh     = "HIGH"
+	SeverityCritical = "CRITICAL"
+)
+
+// severities is the severity order, lowest first.
+var severities = []string{SeverityUnknown, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
+// rank places a severity in the order; an unknown name ranks as UNKNOWN.
+func rank(severity string) int {
+	return max(slices.Index(severities, strings.ToUpper(severity)), 0)
+}
+
+// Scanners slipway runs.
+const (
+	ScannerVuln      = "vuln"
+	ScannerSecret    = "secret"
+	ScannerMisconfig = "misconfig"
+)
+
+// ReasonNoVulnDB is why vulnerabilities were not scanned when no vulnerability database could be had.
+const ReasonNoVulnDB = "vulnerability database unavailable"
+
+// Report is one scan of one image.
+type Report struct {
+	// Digest is the image's manifest digest.
+	Digest string `json:"digest"`
+	// Scanner names the scanner and its version, e.g. "trivy 0.74.0".
+	Scanner   string    `json:"scanner"`
+	ScannedAt time.Time `json:"scannedAt"`
+	// OS is the operating system found in the image, e.g. "alpine 3.20.3"; "" when none was detected.
+	OS string `json:"os,omitempty"`
+	// Scanned lists the scanners that ran (Scanner* names).
+	Scanned []string `json:"scanned"`
+	// NotScanned lists what did not run, and why; empty means everything ran.
+	NotScanned []Skipped `json:"notScanned,omitempty"`
+	// VulnDB describes the vulnerability database used; nil when none was.
+	VulnDB *VulnDB `json:"vulnDB,omitempty"`
+	// Cached says the report was taken from the worker's cache of earlier scans of the same image
+	// with the same database and ignore rules.
+	Cached bool `json:"cached,omitempty"`
+
+	Vulnerabilities   []Vulnerability    `json:"vulnerabilities"`
+	Secrets           []Secret           `json:"secrets"`
+	Misconfigurations []Misconfiguration `json:"misconfigurations"`
+}
+
+// Skipped is a scanner that did not run.
+type Skipped struct {
+	Scanner string `json:"scanner"`
+	Reason  string `json:"reason"`
+}
+
+// VulnDB is the vulnerability database a scan used.
+type VulnDB struct {
+	// Source is the OCI repository or directory it came from.
+	Source    string    `json:"source"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Vulnerability is a vulnerable package in the image.
+type Vulnerability struct {
+	ID        string `json:"id"`
+	Package   string `json:"package"`
+	Installed string `json:"installedVersion"`
+	// Fixed is the first version without the vulnerability; "" means no fix is known.
+	Fixed    string `json:"fixedVersion,omitempty"`
+	Severity string `json:"severity"`
+	Title    string `json:"title,omitempty"`
+	// Target is where the package was found, e.g. "alpine 3.20.3" or a lock file's path.
+	Target string `json:"target,omitempty"`
+}
+
+// Secret is a secret found in a file of the image. It never holds the secret itself.
+type Secret struct {
+	RuleID   string `json:"ruleId"`
+	Title    string `json:"title,omitempty"`
+	Severity string `json:"severity"`
+	File     string `json:"file"`
+	// Line is the 1-based line of the file; 0 means unknown.
+	Line int `json:"line,omitempty"`
+}
+
+// Misconfiguration is a failed check of the image's configuration (its Dockerfile, as built).
+type Misconfiguration struct {
+	ID       string `json:"id"`
+	Title    string `json:"title,omitempty"`
+	Severity string `json:"severity"`
+	Message  string `json:"message,omitempty"`
+}
+
+// Counts are findings by severity.
+type Counts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Unknown  int `json:"unknown"`
+}
+
+func (c *Counts) add(severity string) {
+	switch severities[rank(severity)] {
+	case SeverityCritical:
+		c.Critical++
+	case SeverityHigh:
+		c.High++
+	case SeverityMedium:
+		c.Medium++
+	case SeverityLow:
+		c.Low++
+	default:
+		c.Unknown++
+	}
+}
+
+// Summary is a report in brief, kept with the build for listings.
+type Summary struct {
+	// Vulnerabilities counts vulnerabilities by severity.
+	Vulnerabilities Counts `json:"vulnerabilities"`
+	Secrets         int    `json:"secrets"`
+	// Misconfigurations counts failed configuration checks.
+	Misconfigurations int `json:"misconfigurations"`
+	// Passed says the policy let the build go on.
+	Passed bool `json:"passed"`
+	// NotScanned repeats the report's NotScanned.
+	NotScanned []Skipped `json:"notScanned,omitempty"`
+}
+
+// Summarize counts the report's findings; passed is the policy's verdict.
+func (r Report) Summarize(passed bool) Summary {
+	s := Summary{Secrets: len(r.Secrets), Misconfigurations: len(r.Misconfigurations), Passed: passed, NotScanned: r.NotScanned}
+	for _, v := range r.Vulnerabilities {
+		s.Vulnerabilities.add(v.Severity)
+	}
+	return s
+}
+
+// String is the summary on one line, e.g. "C1 H2 M0 L0 secrets:0 misconfig:1 passed".
+func (s Summary) String() string {
+	v := s.Vulnerabilities
+	out := fmt.Sprintf("C%d H%d M%d L%d secrets:%d misconfig:%d", v.Critical, v.High, v.Medium, v.Low, s.Secrets, s.Misconfigurations)
+	for _, n := range s.NotScanned {
+		if n.Scanner == ScannerVuln {
+			out += " no-vuln-db"
+		}
+	}
+	if s.Passed {
+		return out + " passed"
+	}
+	return out + " blocked"
+}

@@ -1,0 +1,8 @@
+// Package trivydb publishes a Trivy vulnerability DB — a directory holding trivy.db and
+// metadata.json — to an OCI registry as the artifact Trivy's `--db-repository` downloads, so scans
+// can run without reaching ghcr.io. By convention slipway keeps it at
+// DefaultRepository:DefaultTag (trivy/db:2) in its own registry.
+//
+// It must not import slipway's API, store or workflows; workflows must not import it (it reads
+// files and uses go-containerregistry).
+package trivydb
