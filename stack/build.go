@@ -13,10 +13,10 @@ import (
 	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/activities/imagepush"
 	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/trivydb"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/trivydb"
 )
 
 // defaultBuildkitAddress is where a split worker finds buildkitd when none is configured.
