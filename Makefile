@@ -3,9 +3,13 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/...
+RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
+             ./scan/... ./descriptor/... ./trivydb/...
 
 BUILDKITD := bin/buildkitd
+TRIVY     := bin/trivy
+TRIVYDB_FIXTURE := bin/trivydb-fixture
+TRIVY_VERSION   := $(shell sed -n 's|^require github.com/aquasecurity/trivy v||p; s|^	github.com/aquasecurity/trivy v||p' tools/trivy/go.mod | head -1)
 
 .PHONY: run build test lint bench clean tools deps
 
@@ -20,16 +24,26 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway
 
-# tools builds the programs slipway runs beside itself from the pinned tools module.
-tools: $(BUILDKITD)
+# tools builds the programs slipway runs beside itself from the pinned tools modules: buildkitd, and
+# Trivy (its own module: it needs GOEXPERIMENT=jsonv2 and takes ~7-9 min cold) with the generator of
+# the small vulnerability database the scan tests use.
+tools: $(BUILDKITD) $(TRIVY) $(TRIVYDB_FIXTURE)
 
 $(BUILDKITD): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BUILDKITD) github.com/moby/buildkit/cmd/buildkitd
 
-# CI_REQUIRE_BUILDKIT makes the BuildKit adapter's tests fail, not skip, without bin/buildkitd.
+$(TRIVY): tools/trivy/go.mod tools/trivy/go.sum
+	cd tools/trivy && GOEXPERIMENT=jsonv2 $(GO) build -ldflags "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$(TRIVY_VERSION)" \
+	  -o ../../$(TRIVY) github.com/aquasecurity/trivy/cmd/trivy
+
+$(TRIVYDB_FIXTURE): tools/trivy/go.mod tools/trivy/go.sum tools/trivy/dbfixture/main.go
+	cd tools/trivy && $(GO) build -o ../../$(TRIVYDB_FIXTURE) ./dbfixture
+
+# CI_REQUIRE_BUILDKIT and CI_REQUIRE_TRIVY make the BuildKit and Trivy tests fail, not skip, without
+# bin/buildkitd and bin/trivy.
 test: lint tools
-	CI_REQUIRE_BUILDKIT=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
+	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 $(GO) test -count=1 -race $(RACE_PKGS)
+	CI_REQUIRE_TRIVY=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
 lint:
 	@out=$$(gofmt -l .); \

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -170,8 +171,15 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		return workflows.BuildImageResult{}, err
 	}
 	out := filepath.Join(in.Workspace, "image")
-	if err := os.RemoveAll(out); err != nil {
-		return workflows.BuildImageResult{}, fmt.Errorf("clearing image layout: %w", err)
+	var cacheDir string
+	if in.CacheRef != "" {
+		// The cache holds every layer: it stays here until the scan lets the image out (PushImage).
+		cacheDir = filepath.Join(in.Workspace, "cache")
+	}
+	for _, dir := range []string{out, filepath.Join(in.Workspace, "cache")} {
+		if err := os.RemoveAll(dir); err != nil {
+			return workflows.BuildImageResult{}, fmt.Errorf("clearing %s: %w", dir, err)
+		}
 	}
 	logs := b.newLogSink(ctx, in.BuildID)
 	var last atomic.Pointer[string]
@@ -182,6 +190,7 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		Dockerfile:    dockerfile,
 		OutputDir:     out,
 		CacheRef:      in.CacheRef,
+		CacheDir:      cacheDir,
 		CacheInsecure: b.CacheInsecure,
 		BlobCache:     filepath.Join(b.WorkDir, blobCacheDir),
 	}, func(l buildkit.Line) {
@@ -199,7 +208,7 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		}
 		return workflows.BuildImageResult{}, fmt.Errorf("building: %w", err)
 	}
-	return workflows.BuildImageResult{Layout: res.LayoutDir, Digest: res.Digest}, nil
+	return workflows.BuildImageResult{Layout: res.LayoutDir, Digest: res.Digest, CacheLayout: cacheDir}, nil
 }
 
 // PushImage pushes the layout by digest and tags it; pushing what the registry has is a no-op.
@@ -212,7 +221,25 @@ func (b *Builds) PushImage(ctx context.Context, in workflows.PushImageInput) (wo
 		return workflows.PushImageResult{}, err
 	}
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("pushed %s (%d bytes)", res.Reference, res.Size))
+	if in.CacheLayout != "" {
+		// The cache only speeds up later builds: failing to push it does not fail this one.
+		cres, err := b.pushCache(ctx, in.CacheLayout, in.CacheRef)
+		if err != nil {
+			b.appendLog(ctx, in.BuildID, "WARNING: pushing the build cache to "+in.CacheRef+": "+err.Error())
+		} else {
+			b.appendLog(ctx, in.BuildID, fmt.Sprintf("pushed the build cache to %s (%d bytes)", in.CacheRef, cres.Size))
+		}
+	}
 	return workflows.PushImageResult{Digest: res.Digest, Size: res.Size}, nil
+}
+
+// pushCache pushes the cache layout to ref, a tag.
+func (b *Builds) pushCache(ctx context.Context, layout, ref string) (imagepush.Result, error) {
+	tag, err := name.NewTag(ref, name.WeakValidation)
+	if err != nil {
+		return imagepush.Result{}, err
+	}
+	return b.Pusher.Push(ctx, layout, tag.Context().String(), []string{tag.TagStr()})
 }
 
 // RemoveWorkspace deletes a workspace of this worker, a directory inside WorkDir (never WorkDir

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/slipway-dev/slipway/scan"
 )
 
 // buildView is a build as the API shows it (GET /api/v1/builds/{id} and the items of a builds list).
@@ -21,10 +23,12 @@ type buildView struct {
 	Commit    string      `json:"commit"`
 	Digest    string      `json:"digest"`
 	Steps     []buildStep `json:"steps"`
-	Error     string      `json:"error"`
-	CreatedAt time.Time   `json:"createdAt"`
-	StartedAt *time.Time  `json:"startedAt"`
-	EndedAt   *time.Time  `json:"endedAt"`
+	// Scan is nil until the image was scanned.
+	Scan      *scan.Summary `json:"scan"`
+	Error     string        `json:"error"`
+	CreatedAt time.Time     `json:"createdAt"`
+	StartedAt *time.Time    `json:"startedAt"`
+	EndedAt   *time.Time    `json:"endedAt"`
 }
 
 // buildStep is one step of a build.
@@ -177,14 +181,18 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tCOMMIT\tDIGEST\tCREATED\tDURATION")
+	fmt.Fprintln(tw, "ID\tSTATUS\tCOMMIT\tDIGEST\tSCAN\tCREATED\tDURATION")
 	for _, b := range builds {
 		d := "-"
 		if v, ok := b.duration(); ok {
 			d = v.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Status, shorten(b.Commit, 12), shortDigest(b.Digest),
-			b.CreatedAt.Format(time.RFC3339), d)
+		summary := "-"
+		if b.Scan != nil {
+			summary = b.Scan.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Status, shorten(b.Commit, 12), shortDigest(b.Digest),
+			summary, b.CreatedAt.Format(time.RFC3339), d)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -362,9 +362,16 @@ func fakeHistory(n int) []map[string]any {
 		b := map[string]any{"id": fmt.Sprintf("b-%d", i), "status": statusSucceeded, "commit": strings.Repeat(strconv.Itoa(i), 40),
 			"digest": fakeDigest, "createdAt": created.Add(time.Duration(i) * time.Hour),
 			"startedAt": created.Add(time.Duration(i)*time.Hour + time.Second), "endedAt": created.Add(time.Duration(i)*time.Hour + 95*time.Second)}
+		b["scan"] = map[string]any{"vulnerabilities": map[string]int{"critical": 0, "high": i}, "secrets": 0, "misconfigurations": 1, "passed": true}
 		if i == n {
 			b["status"], b["digest"] = "running", ""
 			delete(b, "endedAt")
+			delete(b, "scan")
+		}
+		if i == 1 {
+			b["status"], b["digest"] = "failed", ""
+			b["scan"] = map[string]any{"vulnerabilities": map[string]int{"critical": 1}, "secrets": 1, "passed": false,
+				"notScanned": []map[string]string{{"scanner": "vuln", "reason": "vulnerability database unavailable"}}}
 		}
 		out = append(out, b)
 	}
@@ -378,12 +385,12 @@ func TestBuildsPrintsTableAndFollowsCursors(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	want := `ID   STATUS     COMMIT        DIGEST               CREATED               DURATION
-b-5  running    555555555555  -                    2030-01-02T08:04:05Z  -
-b-4  succeeded  444444444444  sha256:fedcba987654  2030-01-02T07:04:05Z  1m34s
-b-3  succeeded  333333333333  sha256:fedcba987654  2030-01-02T06:04:05Z  1m34s
-b-2  succeeded  222222222222  sha256:fedcba987654  2030-01-02T05:04:05Z  1m34s
-b-1  succeeded  111111111111  sha256:fedcba987654  2030-01-02T04:04:05Z  1m34s
+	want := `ID   STATUS     COMMIT        DIGEST               SCAN                                                  CREATED               DURATION
+b-5  running    555555555555  -                    -                                                     2030-01-02T08:04:05Z  -
+b-4  succeeded  444444444444  sha256:fedcba987654  C0 H4 M0 L0 secrets:0 misconfig:1 passed              2030-01-02T07:04:05Z  1m34s
+b-3  succeeded  333333333333  sha256:fedcba987654  C0 H3 M0 L0 secrets:0 misconfig:1 passed              2030-01-02T06:04:05Z  1m34s
+b-2  succeeded  222222222222  sha256:fedcba987654  C0 H2 M0 L0 secrets:0 misconfig:1 passed              2030-01-02T05:04:05Z  1m34s
+b-1  failed     111111111111  -                    C1 H0 M0 L0 secrets:1 misconfig:0 no-vuln-db blocked  2030-01-02T04:04:05Z  1m34s
 `
 	if stdout != want {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", stdout, want)

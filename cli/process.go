@@ -44,6 +44,13 @@ func temporalFlags(fs *flag.FlagSet, t *config.Temporal) {
 	fs.StringVar(&t.TLS.ServerName, "temporal-server-name", "", "name expected in Temporal's certificate (default: host of --temporal-address)")
 }
 
+// scanFlags are the options of the scanner a worker runs.
+func scanFlags(fs *flag.FlagSet, s *config.Scan) {
+	fs.StringVar(&s.TrivyBinary, "trivy", "", "trivy to scan with (default: bin/trivy beside slipway, ./bin/trivy or on PATH)")
+	fs.StringVar(&s.DBRepository, "trivy-db-repository", "", "OCI repository of Trivy's vulnerability database (default <registry>/trivy/db:2)")
+	fs.StringVar(&s.DBDir, "trivy-db-dir", "", "directory holding trivy.db and metadata.json, used instead of --trivy-db-repository")
+}
+
 func runDev(ctx context.Context, r *runner, args []string) error {
 	var cfg config.Config
 	var level string
@@ -59,6 +66,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.Build.BuildkitdBinary, "buildkitd", "", "buildkitd to start (default: bin/buildkitd beside slipway, ./bin/buildkitd or on PATH)")
 	fs.StringVar(&cfg.Build.BuildkitAddress, "buildkit-address", "", "use this buildkitd (unix:// or tcp://) instead of starting one")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	scanFlags(fs, &cfg.Scan)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
@@ -116,6 +124,7 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	fs.BoolVar(&cfg.Registry.Insecure, "registry-insecure", false, "the registry speaks plain HTTP")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
+	scanFlags(fs, &cfg.Scan)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func TestBuildFromLocalGitRepo(t *testing.T) {
 	for _, s := range b.Steps {
 		steps = append(steps, s.Name+"="+s.Status)
 	}
-	if strings.Join(steps, " ") != "checkout=succeeded build=succeeded push=succeeded" {
+	if strings.Join(steps, " ") != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded" {
 		t.Fatalf("steps %v", steps)
 	}
 

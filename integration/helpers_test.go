@@ -26,8 +26,13 @@ func devConfig(dir string) config.Config {
 	if err != nil {
 		panic(err)
 	}
+	trivy, err := filepath.Abs("../bin/trivy")
+	if err != nil {
+		panic(err)
+	}
 	return config.Config{
 		Build:    config.Build{BuildkitdBinary: bk},
+		Scan:     config.Scan{TrivyBinary: trivy},
 		DataDir:  dir,
 		HTTP:     config.HTTP{Address: "127.0.0.1:0"},
 		Temporal: config.Temporal{Address: "127.0.0.1:0", UIAddress: "127.0.0.1:0"},

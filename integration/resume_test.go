@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/activities/buildkit"
+	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/baseimages"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/localtemporal"
@@ -82,7 +83,7 @@ func TestBuildResumesAfterWorkerKilled(t *testing.T) {
 	for _, st := range b.Steps {
 		steps = append(steps, st.Name+"="+st.Status)
 	}
-	if strings.Join(steps, " ") != "checkout=succeeded build=succeeded push=succeeded" {
+	if strings.Join(steps, " ") != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded" {
 		t.Fatalf("steps %v, want all succeeded: those of the run on the second worker", steps)
 	}
 	tagged, err := name.ParseReference(s.registry+"/shop/api:"+commit, name.Insecure)
@@ -163,6 +164,7 @@ type splitBuildStack struct {
 	api      api
 	temporal client.Client
 	workDir  string
+	trivy    string // the trivy binary
 }
 
 func startSplitBuildStack(t *testing.T) *splitBuildStack {
@@ -249,6 +251,7 @@ func startSplitBuildStack(t *testing.T) *splitBuildStack {
 		api:      api{t: t, base: url, token: strings.TrimSpace(string(tok))},
 		temporal: clientFor(t, ts.Address()),
 		workDir:  filepath.Join(dir, "work"),
+		trivy:    trivytest.Binary(t),
 	}
 }
 
@@ -264,6 +267,7 @@ func (s *splitBuildStack) startWorker(t *testing.T, label string) *exec.Cmd {
 		"--registry", s.registry,
 		"--registry-insecure",
 		"--work-dir", s.workDir,
+		"--trivy", s.trivy,
 		"--log-level", "warn",
 	)
 	cmd.Env = withoutSlipwayVars(os.Environ())

@@ -113,7 +113,9 @@ type BuildImageInput struct {
 	Workspace  string `json:"workspace"`
 	Dockerfile string `json:"dockerfile"`
 	Context    string `json:"context"`
-	// CacheRef is the registry reference BuildKit imports and exports its cache with; "" means none.
+	// CacheRef is the registry reference BuildKit imports its cache from; "" means none. The cache of
+	// this build is exported beside the image and pushed there with it, so nothing the scan stops
+	// reaches the registry, not even as cache.
 	CacheRef string `json:"cacheRef"`
 }
 
@@ -121,6 +123,8 @@ type BuildImageInput struct {
 type BuildImageResult struct {
 	Layout string `json:"layout"`
 	Digest string `json:"digest"`
+	// CacheLayout is the build cache exported for CacheRef, an OCI layout; "" means none.
+	CacheLayout string `json:"cacheLayout,omitempty"`
 }
 
 // ScanImageInput scans the layout the build left in the workspace, with the repository's
@@ -154,12 +158,16 @@ type UpdateSpecResult struct {
 	Default bool `json:"default"`
 }
 
-// PushImageInput pushes the layout to the repository, tagged with the commit.
+// PushImageInput pushes the layout to the repository, tagged with the commit, and the build cache
+// to CacheRef.
 type PushImageInput struct {
 	BuildID    string   `json:"buildId"`
 	Layout     string   `json:"layout"`
 	Repository string   `json:"repository"`
 	Tags       []string `json:"tags"`
+	// CacheLayout and CacheRef are the build cache and where it goes; "" means none.
+	CacheLayout string `json:"cacheLayout,omitempty"`
+	CacheRef    string `json:"cacheRef,omitempty"`
 }
 
 // PushImageResult is the pushed image's identity.
@@ -306,10 +314,11 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 	}()
 
 	var img BuildImageResult
+	cacheRef := b.in.Repository + ":buildcache"
 	if err := b.step(ctx, StepBuild, func() error {
 		return workflow.ExecuteActivity(long, ActivityBuildImage, BuildImageInput{
 			BuildID: b.in.BuildID, Workspace: co.Workspace, Dockerfile: b.in.Dockerfile, Context: b.in.Context,
-			CacheRef: b.in.Repository + ":buildcache",
+			CacheRef: cacheRef,
 		}).Get(ctx, &img)
 	}); err != nil {
 		return BuildPipelineResult{}, err
@@ -328,9 +337,11 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 
 	var pushed PushImageResult
 	if err := b.step(ctx, StepPush, func() error {
-		return workflow.ExecuteActivity(quick, ActivityPushImage, PushImageInput{
-			BuildID: b.in.BuildID, Layout: img.Layout, Repository: b.in.Repository, Tags: []string{b.in.Commit},
-		}).Get(ctx, &pushed)
+		in := PushImageInput{BuildID: b.in.BuildID, Layout: img.Layout, Repository: b.in.Repository, Tags: []string{b.in.Commit}}
+		if img.CacheLayout != "" {
+			in.CacheLayout, in.CacheRef = img.CacheLayout, cacheRef
+		}
+		return workflow.ExecuteActivity(quick, ActivityPushImage, in).Get(ctx, &pushed)
 	}); err != nil {
 		return BuildPipelineResult{}, err
 	}

@@ -46,10 +46,14 @@ type Request struct {
 	// layout to the one image.
 	OutputDir string
 	// CacheRef is a registry reference ("host:port/repo:tag") that BuildKit imports cache from
-	// before the build and exports all intermediate layers to after it (mode=max), so a fresh
-	// buildkitd reuses earlier builds. Empty means buildkitd's local cache only. A missing cache
-	// image is not an error.
+	// before the build and, unless CacheDir is set, exports all intermediate layers to after it
+	// (mode=max), so a fresh buildkitd reuses earlier builds. Empty means buildkitd's local cache
+	// only. A missing cache image is not an error.
 	CacheRef string
+	// CacheDir is a directory the cache is exported to instead, as an OCI image layout (mode=max),
+	// for the caller to push to CacheRef once the image may leave the worker. Empty means the
+	// export goes straight to CacheRef.
+	CacheDir string
 	// CacheInsecure says the CacheRef registry speaks plain HTTP, as slipway's embedded registry
 	// does.
 	CacheInsecure bool
@@ -197,6 +201,11 @@ func (b *Builder) solveOpt(req Request) (client.SolveOpt, error) {
 		export["mode"] = "max"
 		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: cache}}
 		opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: export}}
+	}
+	if req.CacheDir != "" {
+		opt.CacheExports = []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{
+			"dest": req.CacheDir, "mode": "max", "image-manifest": "true", "oci-mediatypes": "true",
+		}}}
 	}
 	return opt, nil
 }

@@ -119,6 +119,9 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (scan.Report, error) {
 
 // run runs one trivy scan and returns its JSON report.
 func (s *Scanner) run(ctx context.Context, req Request, db database, scanners []string) ([]byte, error) {
+	if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("making the scan cache dir: %w", err)
+	}
 	tmp, err := os.MkdirTemp(s.CacheDir, "scan-")
 	if err != nil {
 		return nil, fmt.Errorf("making scan dir: %w", err)
@@ -129,7 +132,7 @@ func (s *Scanner) run(ctx context.Context, req Request, db database, scanners []
 		cacheDir = tmp // no database: Trivy needs a cache dir all the same
 	}
 	output := filepath.Join(tmp, "report.json")
-	args := []string{"image", "--input", req.Layout,
+	args := []string{"image", "--input", req.Layout, "--skip-version-check", "--disable-telemetry",
 		"--format", "json", "--output", output, "--no-progress",
 		"--cache-dir", cacheDir, "--cache-backend", "memory",
 		"--skip-db-update", "--skip-java-db-update", "--skip-check-update", "--offline-scan",
@@ -258,7 +261,8 @@ func (s *Scanner) localDatabase() database {
 // update; scans wait for the pull (they hold mu for reading). A failed pull keeps using an earlier copy.
 func (s *Scanner) pulledDatabase(ctx context.Context) database {
 	dir := filepath.Join(s.CacheDir, "repo")
-	args := []string{"image", "--download-db-only", "--no-progress", "--cache-dir", dir, "--db-repository", s.DBRepository}
+	args := []string{"image", "--download-db-only", "--skip-version-check", "--disable-telemetry", "--no-progress",
+		"--cache-dir", dir, "--db-repository", s.DBRepository}
 	if s.Insecure {
 		args = append(args, "--insecure")
 	}
