@@ -74,16 +74,26 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	return f
 }
 
+// devEndpoints reads the endpoints a running slipway dev wrote to <dataDir>/endpoints.json; flag names
+// the option that would have made them unnecessary, for the error.
+func devEndpoints(dataDir, flag string) (stack.Endpoints, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, stack.EndpointsFile))
+	if err != nil {
+		return stack.Endpoints{}, fmt.Errorf("no %s given and no running slipway dev found: %w", flag, err)
+	}
+	var e stack.Endpoints
+	if err := json.Unmarshal(b, &e); err != nil {
+		return stack.Endpoints{}, fmt.Errorf("reading %s: %w", stack.EndpointsFile, err)
+	}
+	return e, nil
+}
+
 func (f *clientFlags) connect() (*apiClient, error) {
 	server := f.server
 	if server == "" {
-		b, err := os.ReadFile(filepath.Join(f.dataDir, stack.EndpointsFile))
+		e, err := devEndpoints(f.dataDir, "--server")
 		if err != nil {
-			return nil, fmt.Errorf("no --server given and no running slipway dev found: %w", err)
-		}
-		var e stack.Endpoints
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", stack.EndpointsFile, err)
+			return nil, err
 		}
 		server = e.HTTP
 	}

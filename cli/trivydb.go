@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -61,13 +59,9 @@ func runTrivyDB(ctx context.Context, r *runner, args []string) error {
 
 // devRegistry returns the registry host:port a running slipway dev wrote to <dataDir>/endpoints.json.
 func devRegistry(dataDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, stack.EndpointsFile))
+	e, err := devEndpoints(dataDir, "--registry")
 	if err != nil {
-		return "", fmt.Errorf("no --registry given and no running slipway dev found: %w", err)
-	}
-	var e stack.Endpoints
-	if err := json.Unmarshal(b, &e); err != nil {
-		return "", fmt.Errorf("reading %s: %w", stack.EndpointsFile, err)
+		return "", err
 	}
 	if e.Registry == "" {
 		return "", fmt.Errorf("%s names no registry: give --registry", filepath.Join(dataDir, stack.EndpointsFile))
