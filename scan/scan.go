@@ -138,13 +138,15 @@ type Summary struct {
 	Misconfigurations int `json:"misconfigurations"`
 	// Passed says the policy let the build go on.
 	Passed bool `json:"passed"`
-	// NotScanned repeats the report's NotScanned.
+	// Scanned and NotScanned repeat the report's: what ran, and what did not and why.
+	Scanned    []string  `json:"scanned"`
 	NotScanned []Skipped `json:"notScanned,omitempty"`
 }
 
 // Summarize counts the report's findings; passed is the policy's verdict.
 func (r Report) Summarize(passed bool) Summary {
-	s := Summary{Secrets: len(r.Secrets), Misconfigurations: len(r.Misconfigurations), Passed: passed, NotScanned: r.NotScanned}
+	s := Summary{Secrets: len(r.Secrets), Misconfigurations: len(r.Misconfigurations), Passed: passed,
+		Scanned: r.Scanned, NotScanned: r.NotScanned}
 	for _, v := range r.Vulnerabilities {
 		s.Vulnerabilities.add(v.Severity)
 	}

@@ -94,7 +94,7 @@ func TestOpenSQLiteSettings(t *testing.T) {
 		for _, pragma := range []struct{ name, want string }{
 			{"journal_mode", "wal"},
 			{"foreign_keys", "1"},
-			{"busy_timeout", "5000"},
+			{"busy_timeout", "15000"},
 		} {
 			var got string
 			must(t, c.QueryRowContext(ctx, "PRAGMA "+pragma.name).Scan(&got))
