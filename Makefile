@@ -17,9 +17,11 @@ run: build tools deps
 	./$(BIN) dev
 
 # deps installs Debian's runc (buildkitd's runtime) and busybox-static (the offline `busybox` base
-# image) when missing, or says how to when not root.
+# image) when missing, or says how to when not root, and makes sure a Docker Engine API answers
+# (the data plane deploys go to), starting Debian's dockerd when none does.
 deps:
 	@scripts/deps.sh
+	@scripts/dockerd.sh || echo "make: no Docker Engine: builds work, deploys will not" >&2
 
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway
@@ -39,10 +41,10 @@ $(TRIVY): tools/trivy/go.mod tools/trivy/go.sum
 $(TRIVYDB_FIXTURE): tools/trivy/go.mod tools/trivy/go.sum tools/trivy/dbfixture/main.go
 	cd tools/trivy && $(GO) build -o ../../$(TRIVYDB_FIXTURE) ./dbfixture
 
-# CI_REQUIRE_BUILDKIT and CI_REQUIRE_TRIVY make the BuildKit and Trivy tests fail, not skip, without
-# bin/buildkitd and bin/trivy.
+# CI_REQUIRE_BUILDKIT, CI_REQUIRE_TRIVY and CI_REQUIRE_DOCKER make the BuildKit, Trivy and Docker
+# tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh).
 test: lint tools
-	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 $(GO) test -count=1 -race $(RACE_PKGS)
+	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -race $(RACE_PKGS)
 	CI_REQUIRE_TRIVY=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
 lint:

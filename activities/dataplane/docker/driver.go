@@ -1,0 +1,294 @@
+// Package docker is the data plane on one machine: the Docker Engine API (Docker, or Podman's
+// compatible socket). Each (project, environment) gets its own bridge network, so containers of
+// different environments cannot reach each other; each release runs as labelled containers of its
+// image, pulled by digest, beside the release it replaces until the deploy activity commits it.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/descriptor"
+)
+
+// labelPort records the port traffic is sent to, so Describe can give an instance's address.
+const labelPort = "dev.slipway.port"
+
+// Driver runs releases on a Docker Engine. Its Client is required.
+type Driver struct {
+	Client *client.Client
+}
+
+var _ dataplane.Driver = (*Driver)(nil)
+
+// New connects to the engine named by DOCKER_HOST (default unix:///var/run/docker.sock),
+// negotiating the API version (Debian's Docker 20.10 speaks 1.41), and checks it answers.
+func New(ctx context.Context) (*Driver, error) {
+	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("no Docker Engine answers at %s (scripts/dockerd.sh starts one): %w", c.DaemonHost(), err)
+	}
+	return &Driver{Client: c}, nil
+}
+
+// NetworkName is the Docker network of an environment of a project. Names are DNS-1123 labels,
+// which hold no '_', so no two (project, environment) pairs share one.
+func NetworkName(project, environment string) string {
+	return "slipway_" + project + "_" + environment
+}
+
+func containerName(r dataplane.Release, i int) string {
+	return fmt.Sprintf("slipway_%s_%s_%s_%s_%d", r.Project, r.Component, r.Environment, r.BuildID, i)
+}
+
+func ownerLabels(project, component, environment string) map[string]string {
+	return map[string]string{
+		dataplane.LabelManaged: "true", dataplane.LabelProject: project,
+		dataplane.LabelComponent: component, dataplane.LabelEnvironment: environment,
+	}
+}
+
+func filters(labels map[string]string) client.Filters {
+	f := client.Filters{}
+	for k, v := range labels {
+		f.Add("label", k+"="+v)
+	}
+	return f
+}
+
+// ensureNetwork creates the environment's network unless it exists.
+func (d *Driver) ensureNetwork(ctx context.Context, project, environment string) (string, error) {
+	name := NetworkName(project, environment)
+	if _, err := d.Client.NetworkInspect(ctx, name, client.NetworkInspectOptions{}); err == nil {
+		return name, nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("inspecting network %s: %w", name, err)
+	}
+	labels := map[string]string{dataplane.LabelManaged: "true", dataplane.LabelProject: project, dataplane.LabelEnvironment: environment}
+	_, err := d.Client.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+	if err != nil && !cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "already exists") {
+		return "", fmt.Errorf("creating network %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// Apply pulls the image by digest and starts the release's containers on the environment's
+// network; containers of this release already there are kept (started if stopped).
+func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
+	net, err := d.ensureNetwork(ctx, r.Project, r.Environment)
+	if err != nil {
+		return nil, err
+	}
+	pull, err := d.Client.ImagePull(ctx, r.Image, client.ImagePullOptions{})
+	if err == nil {
+		err = pull.Wait(ctx)
+		pull.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", r.Image, err)
+	}
+	labels := ownerLabels(r.Project, r.Component, r.Environment)
+	labels[dataplane.LabelBuild], labels[dataplane.LabelDigest] = r.BuildID, r.Digest
+	if len(r.Ports) > 0 {
+		labels[labelPort] = strconv.Itoa(r.Ports[0])
+	}
+	env := make([]string, 0, len(r.Env))
+	for k, v := range r.Env {
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	for i := range max(r.Replicas, 1) {
+		name := containerName(r, i)
+		info, err := d.Client.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+		switch {
+		case err == nil && info.Container.State != nil && info.Container.State.Running:
+			continue
+		case err == nil:
+		case cerrdefs.IsNotFound(err):
+			_, err = d.Client.ContainerCreate(ctx, client.ContainerCreateOptions{
+				Name:   name,
+				Config: &container.Config{Image: r.Image, Env: env, Labels: labels},
+				HostConfig: &container.HostConfig{
+					RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+					Resources:     container.Resources{NanoCPUs: int64(r.CPUs * 1e9), Memory: r.MemoryBytes},
+				},
+				NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+					net: {Aliases: []string{r.Component}},
+				}},
+			})
+			if err != nil && !cerrdefs.IsConflict(err) {
+				return nil, fmt.Errorf("creating container %s: %w", name, err)
+			}
+		default:
+			return nil, fmt.Errorf("inspecting container %s: %w", name, err)
+		}
+		if _, err := d.Client.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", name, err)
+		}
+	}
+	return d.instances(ctx, r.Project, r.Component, r.Environment, r.BuildID)
+}
+
+// WaitReady checks every instance of the release each PeriodSeconds (after InitialDelaySeconds)
+// until all pass, one stops running, or ctx ends; a container that exits fails at once.
+func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(dataplane.Probe)) (dataplane.Probe, error) {
+	period := time.Second
+	if p := r.Readiness; p != nil {
+		if p.PeriodSeconds > 0 {
+			period = time.Duration(p.PeriodSeconds) * time.Second
+		}
+		if err := sleep(ctx, time.Duration(p.InitialDelaySeconds)*time.Second); err != nil {
+			return dataplane.Probe{Message: "waiting out the initial delay"}, err
+		}
+	}
+	for {
+		probe, err := d.checkAll(ctx, r)
+		if beat != nil {
+			beat(probe)
+		}
+		if err != nil || probe.Ready {
+			return probe, err
+		}
+		if err := sleep(ctx, period); err != nil {
+			return probe, err
+		}
+	}
+}
+
+// ErrStopped means an instance of the release stopped while it was checked: it will not get ready.
+var ErrStopped = errors.New("instance stopped")
+
+func (d *Driver) checkAll(ctx context.Context, r dataplane.Release) (dataplane.Probe, error) {
+	insts, err := d.instances(ctx, r.Project, r.Component, r.Environment, r.BuildID)
+	if err != nil {
+		return dataplane.Probe{Message: err.Error(), At: time.Now().UTC()}, err
+	}
+	if len(insts) < max(r.Replicas, 1) {
+		return dataplane.Probe{Message: fmt.Sprintf("%d of %d instances exist", len(insts), max(r.Replicas, 1)), At: time.Now().UTC()}, nil
+	}
+	last := dataplane.Probe{Ready: true, At: time.Now().UTC()}
+	for _, in := range insts {
+		if !in.Running {
+			info, _ := d.Client.ContainerInspect(ctx, in.ID, client.ContainerInspectOptions{})
+			msg := "container " + shortID(in.ID) + " is not running"
+			if s := info.Container.State; s != nil {
+				msg = fmt.Sprintf("container %s %s with code %d", shortID(in.ID), s.Status, s.ExitCode)
+			}
+			return dataplane.Probe{Message: msg, At: time.Now().UTC()}, fmt.Errorf("%w: %s", ErrStopped, msg)
+		}
+		if r.Readiness != nil && r.Readiness.Exec != nil {
+			last = d.execCheck(ctx, in.ID, r.Readiness)
+		} else {
+			host, _, _ := net.SplitHostPort(in.Address)
+			last = dataplane.Check(ctx, r.Readiness, host)
+		}
+		if !last.Ready {
+			return last, nil
+		}
+	}
+	return last, nil
+}
+
+// execCheck runs the probe's command in the container; exit status 0 passes.
+func (d *Driver) execCheck(ctx context.Context, id string, p *descriptor.Probe) dataplane.Probe {
+	now := time.Now().UTC()
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(max(p.TimeoutSeconds, 1))*time.Second)
+	defer cancel()
+	cmd := strings.Join(p.Exec.Command, " ")
+	ex, err := d.Client.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: p.Exec.Command})
+	if err == nil {
+		_, err = d.Client.ExecStart(ctx, ex.ID, client.ExecStartOptions{Detach: true})
+	}
+	for err == nil {
+		var res client.ExecInspectResult
+		res, err = d.Client.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+		if err == nil && !res.Running {
+			return dataplane.Probe{Ready: res.ExitCode == 0, Message: fmt.Sprintf("exec %s: exit %d", cmd, res.ExitCode), At: now}
+		}
+		if err == nil {
+			err = sleep(ctx, 50*time.Millisecond)
+		}
+	}
+	return dataplane.Probe{Message: "exec " + cmd + ": " + err.Error(), At: now}
+}
+
+// Remove stops the build's containers, giving each grace to finish what it serves, and removes them.
+func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
+	insts, err := d.instances(ctx, project, component, environment, buildID)
+	if err != nil {
+		return err
+	}
+	secs := int(grace.Seconds())
+	for _, in := range insts {
+		if _, err := d.Client.ContainerStop(ctx, in.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("stopping container %s: %w", shortID(in.ID), err)
+		}
+		if _, err := d.Client.ContainerRemove(ctx, in.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("removing container %s: %w", shortID(in.ID), err)
+		}
+	}
+	return nil
+}
+
+// Describe lists every instance of the component in the environment, of any build.
+func (d *Driver) Describe(ctx context.Context, project, component, environment string) ([]dataplane.Instance, error) {
+	return d.instances(ctx, project, component, environment, "")
+}
+
+// instances lists the containers of the component in the environment, of one build unless buildID is "".
+func (d *Driver) instances(ctx context.Context, project, component, environment, buildID string) ([]dataplane.Instance, error) {
+	labels := ownerLabels(project, component, environment)
+	if buildID != "" {
+		labels[dataplane.LabelBuild] = buildID
+	}
+	list, err := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filters(labels)})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	netName := NetworkName(project, environment)
+	out := []dataplane.Instance{}
+	for _, c := range list.Items {
+		in := dataplane.Instance{ID: c.ID, BuildID: c.Labels[dataplane.LabelBuild], Digest: c.Labels[dataplane.LabelDigest],
+			Running: c.State == container.StateRunning}
+		if c.NetworkSettings != nil {
+			if ep := c.NetworkSettings.Networks[netName]; ep != nil && ep.IPAddress.IsValid() && c.Labels[labelPort] != "" {
+				in.Address = net.JoinHostPort(ep.IPAddress.String(), c.Labels[labelPort])
+			}
+		}
+		out = append(out, in)
+	}
+	slices.SortFunc(out, func(a, b dataplane.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func shortID(id string) string { return id[:min(len(id), 12)] }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
