@@ -1,0 +1,65 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDeploymentsHistoryAndCurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		mustCreateComponent(t, s, "shop", "api")
+		for _, id := range []string{"b1", "b2"} {
+			if _, err := s.CreateBuild(ctx, newBuild(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := s.CurrentDeployment(ctx, "shop", "api", "development")
+		wantErr(t, err, ErrNotFound, `current release of component "api" in project "shop" in "development": not found`)
+
+		d1, err := s.CreateDeployment(ctx, Deployment{ID: "d1", Project: "shop", Component: "api", Environment: "development",
+			BuildID: "b1", Digest: "sha256:1", Actor: "dev"})
+		must(t, err)
+		if d1.Status != DeploymentQueued || d1.CreatedAt.IsZero() {
+			t.Fatalf("created %+v", d1)
+		}
+		_, err = s.CreateDeployment(ctx, Deployment{ID: "d1", Project: "shop", Component: "api", Environment: "development", BuildID: "b1"})
+		wantErr(t, err, ErrExists, `deployment "d1": already exists`)
+		_, err = s.CreateDeployment(ctx, Deployment{ID: "dx", Project: "shop", Component: "api", Environment: "staging", BuildID: "b1"})
+		wantErr(t, err, ErrNotFound, "")
+		_, err = s.CreateDeployment(ctx, Deployment{ID: "dy", Project: "shop", Component: "api", Environment: "development", BuildID: "nope"})
+		wantErr(t, err, ErrNotFound, `build "nope": not found`)
+
+		end := time.Now().UTC().Truncate(time.Microsecond)
+		_, err = s.UpdateDeployment(ctx, "d1", func(d *Deployment) error {
+			d.Status, d.URL, d.EndedAt = DeploymentSucceeded, "http://127.0.0.1:4000", &end
+			return nil
+		})
+		must(t, err)
+		_, err = s.UpdateDeployment(ctx, "d1", func(d *Deployment) error { d.Message = "again"; return nil })
+		wantErr(t, err, ErrInvalid, `deployment "d1" is succeeded and can no longer change: invalid`)
+
+		d2, err := s.CreateDeployment(ctx, Deployment{ID: "d2", Project: "shop", Component: "api", Environment: "development",
+			BuildID: "b2", Digest: "sha256:2", Actor: "auto"})
+		must(t, err)
+		_, err = s.UpdateDeployment(ctx, d2.ID, func(d *Deployment) error { d.BuildID = "b1"; return nil })
+		wantErr(t, err, ErrInvalid, `update of deployment "d2" changed its identity: invalid`)
+		_, err = s.UpdateDeployment(ctx, d2.ID, func(d *Deployment) error {
+			d.Status, d.Message, d.EndedAt = DeploymentFailed, "GET /healthz: 503", &end
+			return nil
+		})
+		must(t, err)
+
+		cur, err := s.CurrentDeployment(ctx, "shop", "api", "development")
+		must(t, err)
+		if cur.ID != "d1" || cur.URL != "http://127.0.0.1:4000" {
+			t.Fatalf("current %+v, want d1: a failed deployment does not replace it", cur)
+		}
+		list, err := s.ListDeployments(ctx, "shop", "api", "development", 0)
+		must(t, err)
+		if len(list) != 2 || list[0].ID != "d2" || list[0].Message != "GET /healthz: 503" || list[1].Actor != "dev" {
+			t.Fatalf("history %+v", list)
+		}
+	})
+}
