@@ -51,6 +51,11 @@ func scanFlags(fs *flag.FlagSet, s *config.Scan) {
 	fs.StringVar(&s.DBDir, "trivy-db-dir", "", "directory holding trivy.db and metadata.json, used instead of --trivy-db-repository")
 }
 
+// deployFlags are the options of the rollouts a worker runs.
+func deployFlags(fs *flag.FlagSet, d *config.Deploy) {
+	fs.DurationVar(&d.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long a new release may take to get ready before its rollout gives up")
+}
+
 func runDev(ctx context.Context, r *runner, args []string) error {
 	var cfg config.Config
 	var level string
@@ -67,6 +72,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.Build.BuildkitAddress, "buildkit-address", "", "use this buildkitd (unix:// or tcp://) instead of starting one")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	scanFlags(fs, &cfg.Scan)
+	deployFlags(fs, &cfg.Deploy)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +131,7 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
 	scanFlags(fs, &cfg.Scan)
+	deployFlags(fs, &cfg.Deploy)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"time"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -31,6 +32,15 @@ type Config struct {
 	Build Build
 	// Scan configures how images are scanned before they are pushed.
 	Scan Scan
+	// Deploy configures rollouts.
+	Deploy Deploy
+}
+
+// Deploy configures how releases roll out.
+type Deploy struct {
+	// ReadyTimeout is how long a new release may take to pass its readiness check before the rollout
+	// gives up on it (the previous release keeps serving). Zero means two minutes.
+	ReadyTimeout time.Duration
 }
 
 // Scan configures the Trivy scanner a worker runs.

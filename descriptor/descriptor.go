@@ -118,3 +118,20 @@ type Requirement struct {
 	// Description says what the value is for. Empty means no description.
 	Description string `json:"description,omitempty"`
 }
+
+// Missing names the required configs and secrets for which have reports false, configs first, each
+// as "NAME (config)" or "NAME (secret)"; none means everything required is there.
+func (d Descriptor) Missing(have func(name string) bool) []string {
+	var missing []string
+	for _, r := range d.Required.Configs {
+		if !have(r.Name) {
+			missing = append(missing, r.Name+" (config)")
+		}
+	}
+	for _, r := range d.Required.Secrets {
+		if !have(r.Name) {
+			missing = append(missing, r.Name+" (secret)")
+		}
+	}
+	return missing
+}

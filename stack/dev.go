@@ -117,7 +117,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := d.startWorker(d.Temporal, d.Store, keys, b); err != nil {
+	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry); err != nil {
 		return err
 	}
 	if d.Endpoints.HTTP, err = d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry); err != nil {

@@ -9,7 +9,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/activities/dataplane/docker"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/server"
 	"github.com/slipway-dev/slipway/store"
@@ -35,13 +37,39 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 	return st, nil
 }
 
-func (p *Process) startWorker(c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds) error {
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b})
+func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string) error {
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, st, keys, registry)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
 	p.onStop("worker", func(context.Context) error { w.Stop(); return nil })
 	return nil
+}
+
+// deploys assembles the deploy activities: the Docker Engine as data plane when one answers (else
+// deploys fail, saying so, and builds go on), and the entries, pointed back at the releases recorded
+// as serving.
+func (p *Process) deploys(ctx context.Context, cfg config.Deploy, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
+	router := &entry.Router{Logger: p.log.With("part", "entry")}
+	p.onStop("entries", router.Close)
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Registry: registry, ReadyTimeout: cfg.ReadyTimeout, Logger: p.log}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	drv, err := docker.New(dctx)
+	if err != nil {
+		p.log.Warn("no data plane: deployments will fail until a Docker Engine answers and slipway restarts", "err", err)
+		return d
+	}
+	d.Driver = drv
+	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })
+	current, err := st.CurrentDeployments(ctx)
+	if err == nil {
+		err = d.Reattach(ctx, current)
+	}
+	if err != nil {
+		p.log.Warn("pointing entries back at their releases", "err", err)
+	}
+	return d
 }
 
 // serveAPI serves the HTTP API and returns its base URL.

@@ -72,5 +72,5 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
-	return p.startWorker(c, st, keys, b)
+	return p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address)
 }

@@ -191,3 +191,27 @@ func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 	}
 	return d, nil
 }
+
+// CurrentDeployments returns the current release (latest succeeded deployment) of every component in every
+// environment.
+func (s *Store) CurrentDeployments(ctx context.Context) ([]Deployment, error) {
+	rows, err := s.db().query(ctx, "SELECT "+deploymentColumns+" FROM deployments WHERE status = ? ORDER BY ended_at DESC, id DESC",
+		DeploymentSucceeded)
+	if err != nil {
+		return nil, fmt.Errorf("listing current releases: %w", err)
+	}
+	defer rows.Close()
+	seen := map[[3]string]bool{}
+	out := []Deployment{}
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing current releases: %w", err)
+		}
+		if k := [3]string{d.Project, d.Component, d.Environment}; !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out, rows.Err()
+}

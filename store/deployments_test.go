@@ -56,6 +56,11 @@ func TestDeploymentsHistoryAndCurrent(t *testing.T) {
 		if cur.ID != "d1" || cur.URL != "http://127.0.0.1:4000" {
 			t.Fatalf("current %+v, want d1: a failed deployment does not replace it", cur)
 		}
+		all, err := s.CurrentDeployments(ctx)
+		must(t, err)
+		if len(all) != 1 || all[0].ID != "d1" {
+			t.Fatalf("current releases %+v", all)
+		}
 		list, err := s.ListDeployments(ctx, "shop", "api", "development", 0)
 		must(t, err)
 		if len(list) != 2 || list[0].ID != "d2" || list[0].Message != "GET /healthz: 503" || list[1].Actor != "dev" {

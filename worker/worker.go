@@ -18,6 +18,8 @@ type Deps struct {
 	// Builds runs the build pipeline's steps; nil registers no build activities (the worker then
 	// only runs workflows and key rotation).
 	Builds *activities.Builds
+	// Deploys runs deployments; nil registers no deploy activities.
+	Deploys *activities.Deploys
 }
 
 // New returns a worker polling workflows.TaskQueue with every slipway workflow and activity
@@ -39,6 +41,7 @@ func New(c client.Client, d Deps) sdkworker.Worker {
 func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.RotateKeys)
 	r.RegisterWorkflow(workflows.BuildPipeline)
+	r.RegisterWorkflow(workflows.DeployQueue)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -51,6 +54,15 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityUpdateSpec:      b.UpdateSpec,
 			workflows.ActivityRemoveWorkspace: b.RemoveWorkspace,
 			workflows.ActivityFinishBuild:     b.FinishBuild,
+		} {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}
+	if d := d.Deploys; d != nil {
+		for name, fn := range map[string]any{
+			workflows.ActivityCheckRequired:  d.CheckRequired,
+			workflows.ActivityRollout:        d.Rollout,
+			workflows.ActivityFailDeployment: d.FailDeployment,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

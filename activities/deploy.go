@@ -1,0 +1,327 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/entry"
+	"github.com/slipway-dev/slipway/gitcred"
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// Stable types of the deploy activities' non-retryable errors.
+const (
+	// ErrTypeMissingConfig means the environment lacks configs or secrets the build requires; the
+	// message names every one.
+	ErrTypeMissingConfig = "MissingConfig"
+	// ErrTypeNotDeployable means the build cannot be deployed: it did not succeed, or has no image.
+	ErrTypeNotDeployable = "NotDeployable"
+	// ErrTypeNoDataPlane means this worker has no data plane to deploy to (no Docker Engine answered).
+	ErrTypeNoDataPlane = "NoDataPlane"
+)
+
+// DeployStore is the part of the metadata store the deploy activities use.
+type DeployStore interface {
+	GetBuild(ctx context.Context, id string) (store.Build, error)
+	ListConfigs(ctx context.Context, project, component, environment string) ([]store.ConfigValue, error)
+	GetDeployment(ctx context.Context, id string) (store.Deployment, error)
+	UpdateDeployment(ctx context.Context, id string, update func(*store.Deployment) error) (store.Deployment, error)
+	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
+}
+
+// Deploys holds the deploy activities. Rollout runs on the worker whose Router serves the entries.
+type Deploys struct {
+	Store DeployStore
+	// Keyring opens the environment's configs and secrets, only inside Rollout.
+	Keyring gitcred.Opener
+	// Driver is the data plane; nil fails every rollout with ErrTypeNoDataPlane.
+	Driver dataplane.Driver
+	// Router serves the entry addresses.
+	Router *entry.Router
+	// Registry is the host[:port] images are pulled from by digest.
+	Registry string
+	// ReadyTimeout is how long a release may take to get ready; zero means two minutes.
+	ReadyTimeout time.Duration
+	// DrainTimeout is how long requests to the old release may take to finish after the switch, and
+	// the old containers to stop; zero means 30 seconds.
+	DrainTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// CheckRequired fails, non-retryably, naming every config and secret the build's descriptor requires
+// that the environment lacks.
+func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
+	b, err := d.Store.GetBuild(ctx, in.BuildID)
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError("build "+in.BuildID+" does not exist", ErrTypeNotDeployable, err)
+	}
+	if err != nil {
+		return err
+	}
+	if b.Status != store.BuildSucceeded || b.Digest == "" {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status), ErrTypeNotDeployable, nil)
+	}
+	values, err := d.Store.ListConfigs(ctx, in.Project, in.Component, in.Environment)
+	if err != nil {
+		return err
+	}
+	if missing := missingRequired(b.Descriptor, values); len(missing) > 0 {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %s lacks what build %s requires: %s",
+			in.Environment, b.ID, strings.Join(missing, ", ")), ErrTypeMissingConfig, nil)
+	}
+	return nil
+}
+
+// missingRequired names the descriptor's required values the environment lacks, e.g. "GREETING (config)".
+func missingRequired(desc *descriptor.Descriptor, values []store.ConfigValue) []string {
+	if desc == nil {
+		return nil
+	}
+	return desc.Missing(func(name string) bool {
+		return slices.ContainsFunc(values, func(v store.ConfigValue) bool { return v.Key == name })
+	})
+}
+
+// FailDeployment records a deployment that ended before or in its rollout with an error.
+func (d *Deploys) FailDeployment(ctx context.Context, in workflows.FailDeploymentInput) error {
+	_, err := d.Store.UpdateDeployment(ctx, in.DeploymentID, func(dep *store.Deployment) error {
+		now := time.Now().UTC()
+		dep.Status, dep.Message, dep.EndedAt = store.DeploymentFailed, in.Message, &now
+		return nil
+	})
+	if errors.Is(err, store.ErrInvalid) {
+		return nil // already ended
+	}
+	return err
+}
+
+// Rollout starts the deployment's release beside the one serving, waits until it is ready, switches the
+// entry to it, drains and removes the old one. A release that does not get ready is removed and never
+// switched in: the previous release keeps serving and the deployment is recorded failed with the last
+// check. Repeating it (a retried activity) picks up where it stopped; a deployment already ended is
+// answered as recorded.
+func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workflows.RolloutResult, error) {
+	dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	if dep.Status == store.DeploymentSucceeded || dep.Status == store.DeploymentFailed {
+		return workflows.RolloutResult{Status: dep.Status, URL: dep.URL, Message: dep.Message}, nil
+	}
+	if d.Driver == nil {
+		return workflows.RolloutResult{}, temporal.NewNonRetryableApplicationError("this worker has no data plane (no Docker Engine answered when it started)", ErrTypeNoDataPlane, nil)
+	}
+	b, err := d.Store.GetBuild(ctx, dep.BuildID)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	rel, hash, err := d.release(ctx, dep, b)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	dep, err = d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
+		if x.StartedAt == nil {
+			now := time.Now().UTC()
+			x.StartedAt = &now
+		}
+		x.Status, x.ConfigHash = store.DeploymentRunning, hash
+		return nil
+	})
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+
+	var last dataplane.Probe
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, last.Message) })
+	defer stop()
+	insts, err := d.Driver.Apply(ctx, rel)
+	if err != nil {
+		return workflows.RolloutResult{}, fmt.Errorf("starting the release: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, orDefault(d.ReadyTimeout, 2*time.Minute))
+	last, err = d.Driver.WaitReady(wctx, rel, func(p dataplane.Probe) { last = p })
+	cancel()
+	if ctx.Err() != nil {
+		return workflows.RolloutResult{}, ctx.Err()
+	}
+	if !last.Ready {
+		msg := "not ready: " + last.Message
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			msg = "not ready: " + err.Error()
+		}
+		if rerr := d.Driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, dep.BuildID, 0); rerr != nil {
+			return workflows.RolloutResult{}, fmt.Errorf("removing the release that did not get ready: %w", rerr)
+		}
+		return d.end(ctx, dep, store.DeploymentFailed, "", msg+"; the previous release keeps serving")
+	}
+
+	url := ""
+	if len(rel.Ports) > 0 {
+		url, err = d.switchEntry(ctx, dep, insts)
+		if err != nil {
+			return workflows.RolloutResult{}, err
+		}
+	}
+	running, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	old := map[string]bool{}
+	for _, i := range running {
+		if i.BuildID != dep.BuildID {
+			old[i.BuildID] = true
+		}
+	}
+	for id := range old {
+		if err := d.Driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
+			return workflows.RolloutResult{}, fmt.Errorf("removing the previous release %s: %w", id, err)
+		}
+	}
+	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+}
+
+// switchEntry opens the entry (at the address the current release was served at, if any) and switches
+// it to the new instances, draining the old ones.
+func (d *Deploys) switchEntry(ctx context.Context, dep store.Deployment, insts []dataplane.Instance) (string, error) {
+	key := entry.Key{Project: dep.Project, Component: dep.Component, Environment: dep.Environment}
+	addr := ""
+	if cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment); err == nil {
+		addr = strings.TrimPrefix(cur.URL, "http://")
+	}
+	url, err := d.Router.Open(key, addr)
+	if err != nil && addr != "" {
+		url, err = d.Router.Open(key, "") // the recorded port is taken: a new one
+	}
+	if err != nil {
+		return "", err
+	}
+	var addrs []string
+	for _, i := range insts {
+		if i.Address != "" {
+			addrs = append(addrs, i.Address)
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, orDefault(d.DrainTimeout, 30*time.Second))
+	defer cancel()
+	if err := d.Router.Switch(dctx, key, addrs); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return "", err
+	}
+	return url, nil
+}
+
+func (d *Deploys) end(ctx context.Context, dep store.Deployment, status, url, msg string) (workflows.RolloutResult, error) {
+	_, err := d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
+		now := time.Now().UTC()
+		x.Status, x.URL, x.Message, x.EndedAt = status, url, msg, &now
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrInvalid) {
+		return workflows.RolloutResult{}, err
+	}
+	return workflows.RolloutResult{Status: status, URL: url, Message: msg}, nil
+}
+
+// release assembles what the data plane runs, opening the environment's configs and secrets, and a hash
+// of their sealed values (never of the values) that says which configs the release got.
+func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Build) (dataplane.Release, string, error) {
+	desc := descriptor.Descriptor{}
+	if b.Descriptor != nil {
+		desc = *b.Descriptor
+	}
+	values, err := d.Store.ListConfigs(ctx, dep.Project, dep.Component, dep.Environment)
+	if err != nil {
+		return dataplane.Release{}, "", err
+	}
+	envName := map[string]string{}
+	for _, r := range slices.Concat(desc.Required.Configs, desc.Required.Secrets) {
+		if r.File != "" {
+			return dataplane.Release{}, "", temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s is to be mounted as the file %s: the Docker data plane injects environment variables only so far", r.Name, r.File),
+				ErrTypeNotDeployable, nil)
+		}
+		if r.Env != "" {
+			envName[r.Name] = r.Env
+		}
+	}
+	env := map[string]string{}
+	h := sha256.New()
+	for _, v := range values {
+		pt, err := d.Keyring.Open(v.AAD(), v.Sealed)
+		if errors.Is(err, secretbox.ErrDecrypt) {
+			return dataplane.Release{}, "", temporal.NewNonRetryableApplicationError("config "+v.Key+" cannot be decrypted", ErrTypeUndecryptable, err)
+		}
+		if err != nil {
+			return dataplane.Release{}, "", err
+		}
+		name := v.Key
+		if e := envName[v.Key]; e != "" {
+			name = e
+		}
+		env[name] = string(pt)
+		fmt.Fprintf(h, "%s\x00%x\x00", v.Key, v.Sealed.Ciphertext)
+	}
+	var ports []int
+	for _, e := range desc.Endpoints {
+		if e.Type != descriptor.UDP {
+			ports = append(ports, e.Port)
+		}
+	}
+	return dataplane.Release{
+		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
+		Image: d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
+		Env:   env, Ports: ports, Readiness: desc.Health.Readiness,
+	}, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Reattach points every entry back at the release recorded as serving it, after a restart: the
+// containers kept running, the proxy did not.
+func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) error {
+	if d.Driver == nil {
+		return nil
+	}
+	var errs []error
+	for _, dep := range current {
+		if dep.URL == "" {
+			continue
+		}
+		insts, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var addrs []string
+		for _, i := range insts {
+			if i.BuildID == dep.BuildID && i.Address != "" {
+				addrs = append(addrs, i.Address)
+			}
+		}
+		key := entry.Key{Project: dep.Project, Component: dep.Component, Environment: dep.Environment}
+		if _, err := d.Router.Open(key, strings.TrimPrefix(dep.URL, "http://")); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, d.Router.Switch(ctx, key, addrs))
+	}
+	return errors.Join(errs...)
+}

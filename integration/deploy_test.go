@@ -1,0 +1,294 @@
+package integration
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/moby/moby/client"
+
+	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/activities/dataplane/docker"
+	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+type deploymentState struct {
+	ID          string `json:"id"`
+	Environment string `json:"environment"`
+	Build       string `json:"build"`
+	Digest      string `json:"digest"`
+	Status      string `json:"status"`
+	URL         string `json:"url"`
+	Message     string `json:"message"`
+}
+
+// waitDeployment polls the deployments of the component at base (its API path) until deployment id has ended.
+func waitDeployment(t *testing.T, a api, base, id string, within time.Duration) deploymentState {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var out struct {
+			Items []struct {
+				Environment string            `json:"environment"`
+				History     []deploymentState `json:"history"`
+			} `json:"items"`
+		}
+		a.call("GET", base+"/deployments", nil, http.StatusOK, &out)
+		for _, e := range out.Items {
+			for _, d := range e.History {
+				if d.ID == id && (d.Status == "succeeded" || d.Status == "failed") {
+					return d
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment %s not ended after %s: %+v", id, within, out)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// hammer sends requests to url until stopped and counts the failed ones.
+type hammer struct {
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	total    atomic.Int64
+	mu       sync.Mutex
+	failures []string
+}
+
+func startHammer(url string, clients int) *hammer {
+	h := &hammer{stop: make(chan struct{})}
+	for range clients {
+		h.wg.Go(func() {
+			c := &http.Client{Timeout: 5 * time.Second}
+			for {
+				select {
+				case <-h.stop:
+					return
+				default:
+				}
+				resp, err := c.Get(url)
+				h.total.Add(1)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = &statusError{resp.StatusCode}
+					}
+				}
+				if err != nil {
+					h.mu.Lock()
+					h.failures = append(h.failures, err.Error())
+					h.mu.Unlock()
+				}
+			}
+		})
+	}
+	return h
+}
+
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return http.StatusText(e.code) }
+
+func (h *hammer) finish(t *testing.T, what string) {
+	t.Helper()
+	close(h.stop)
+	h.wg.Wait()
+	if len(h.failures) != 0 || h.total.Load() == 0 {
+		t.Fatalf("%s: %d of %d requests failed: %v", what, len(h.failures), h.total.Load(), h.failures[:min(5, len(h.failures))])
+	}
+	t.Logf("%s: %d requests, 0 failed", what, h.total.Load())
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// TestDeployPromoteAndSurviveABadBuild builds examples/hello, deploys it to development, promotes the same
+// digest to production, then rolls out a good and a broken build under load: 0 failed requests through the
+// entry addresses, and production keeps the old release when the broken one never gets ready.
+func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
+	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
+		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
+	}
+	if d, err := docker.New(t.Context()); err != nil {
+		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	} else {
+		d.Client.Close()
+	}
+	dir := t.TempDir()
+	cfg := devConfig(filepath.Join(dir, "data"))
+	cfg.Deploy.ReadyTimeout = 8 * time.Second
+	dev := startDevWith(t, cfg)
+	a := newAPI(t, dev, filepath.Join(dir, "data"))
+	project := "dep" + strings.ToLower(time.Now().Format("150405"))
+	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	t.Cleanup(func() { removeContainersOf(t, project) })
+	base := "/api/v1/projects/" + project + "/components/hello"
+
+	hello := filesUnder(t, filepath.Join("..", "examples", "hello"))
+	src := filepath.Join(dir, "hello")
+	gitRepo(t, src, hello)
+	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src}, http.StatusCreated, nil)
+	build := func() string {
+		var started struct{ ID string }
+		a.call("POST", base+"/builds", map[string]any{"rebuild": true}, http.StatusAccepted, &started)
+		if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
+			t.Fatalf("build %+v", b)
+		}
+		return started.ID
+	}
+	b1 := build()
+
+	// Without its config and secret, the deploy is refused at once, naming both.
+	body := string(a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b1}, http.StatusUnprocessableEntity, nil))
+	if !strings.Contains(body, "GREETING (config)") || !strings.Contains(body, "API_TOKEN (secret)") {
+		t.Fatalf("deploy without configs: %s", body)
+	}
+	for env, greeting := range map[string]string{"development": "hi dev", "production": "hi prod"} {
+		a.call("PUT", base+"/environments/"+env+"/configs/GREETING", map[string]any{"value": greeting}, http.StatusCreated, nil)
+		a.call("PUT", base+"/environments/"+env+"/configs/API_TOKEN", map[string]any{"value": "s3cret-" + env, "secret": true}, http.StatusCreated, nil)
+	}
+
+	var d deploymentState
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b1}, http.StatusAccepted, &d)
+	devDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	if devDep.Status != "succeeded" || devDep.URL == "" {
+		t.Fatalf("development deployment %+v", devDep)
+	}
+	if page := get(t, devDep.URL+"/"); !strings.Contains(page, "hello from slipway") {
+		t.Fatalf("development serves %q", page)
+	}
+
+	a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, &d)
+	prodDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	if prodDep.Status != "succeeded" || prodDep.Environment != "production" || prodDep.Build != b1 || prodDep.Digest != devDep.Digest {
+		t.Fatalf("promotion %+v, want build %s with digest %s", prodDep, b1, devDep.Digest)
+	}
+	if prodDep.URL == devDep.URL {
+		t.Fatal("production shares development's entry")
+	}
+	get(t, prodDep.URL+"/healthz")
+
+	// A good rollout to development under load.
+	b2 := build()
+	h := startHammer(devDep.URL+"/", 4)
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b2}, http.StatusAccepted, &d)
+	if got := waitDeployment(t, a, base, d.ID, 2*time.Minute); got.Status != "succeeded" || got.URL != devDep.URL {
+		t.Fatalf("second development deployment %+v", got)
+	}
+	h.finish(t, "good rollout")
+
+	// A broken build (no /healthz) never replaces production's release.
+	commitChange(t, src, nil, "www/healthz")
+	var started struct{ ID string }
+	a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
+	if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
+		t.Fatalf("broken build %+v", b)
+	}
+	b3 := started.ID
+	h = startHammer(prodDep.URL+"/", 4)
+	a.call("POST", base+"/environments/production/deploy", map[string]any{"build": b3}, http.StatusAccepted, &d)
+	bad := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	h.finish(t, "failed rollout")
+	if bad.Status != "failed" || !strings.Contains(bad.Message, "GET /healthz: 404") {
+		t.Fatalf("broken deployment %+v", bad)
+	}
+	var deps struct {
+		Items []struct {
+			Environment string           `json:"environment"`
+			Current     *deploymentState `json:"current"`
+		} `json:"items"`
+	}
+	a.call("GET", base+"/deployments", nil, http.StatusOK, &deps)
+	if len(deps.Items) != 2 || deps.Items[1].Current == nil || deps.Items[1].Current.Build != b1 {
+		t.Fatalf("production's current release after the broken deploy: %+v", deps.Items)
+	}
+	get(t, prodDep.URL+"/healthz")
+
+	// The deploy workflow's history holds no secret (the activities read and decrypt them themselves).
+	path := filepath.Join(t.TempDir(), "deploy_queue.json")
+	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
+		path = "../workflows/testdata/deploy_queue.json"
+	}
+	recordHistory(t, dev.Temporal, workflows.DeployWorkflowID(project, "hello", "production"), path)
+	if hist, err := os.ReadFile(path); err != nil || strings.Contains(string(hist), "s3cret-") || strings.Contains(string(hist), "hi prod") {
+		t.Fatalf("the deploy history holds a config value (%v)", err)
+	}
+}
+
+// commitChange commits files (path → content) and removes the paths in gone, in the repository at dir.
+func commitChange(t *testing.T, dir string, files map[string]string, gone ...string) string {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wt.Add(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range gone {
+		if _, err := wt.Remove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sha, err := wt.Commit("change", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha.String()
+}
+
+// removeContainersOf removes the containers and networks slipway made for project.
+func removeContainersOf(t *testing.T, project string) {
+	d, err := docker.New(context.Background())
+	if err != nil {
+		return
+	}
+	defer d.Client.Close()
+	ctx := context.Background()
+	f := client.Filters{}
+	f.Add("label", dataplane.LabelProject+"="+project)
+	list, _ := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	for _, c := range list.Items {
+		d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+	}
+	nets, _ := d.Client.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	for _, n := range nets.Items {
+		d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+	}
+}

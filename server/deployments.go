@@ -1,0 +1,294 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// deployBody is the body of POST …/environments/{e}/deploy.
+type deployBody struct {
+	Build string `json:"build"`
+}
+
+// promoteBody is the body of POST …/promote: both optional (see promote).
+type promoteBody struct {
+	Build string `json:"build"`
+	To    string `json:"to"`
+}
+
+// deploymentView is a deployment as the API shows it.
+type deploymentView struct {
+	ID          string     `json:"id"`
+	Environment string     `json:"environment"`
+	Build       string     `json:"build"`
+	Digest      string     `json:"digest"`
+	Status      string     `json:"status"`
+	URL         string     `json:"url,omitempty"`
+	Message     string     `json:"message,omitempty"`
+	Actor       string     `json:"actor,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	DeployedAt  *time.Time `json:"deployedAt,omitempty"`
+}
+
+func newDeploymentView(d store.Deployment) deploymentView {
+	return deploymentView{ID: d.ID, Environment: d.Environment, Build: d.BuildID, Digest: d.Digest, Status: d.Status,
+		URL: d.URL, Message: d.Message, Actor: d.Actor, CreatedAt: d.CreatedAt, DeployedAt: d.EndedAt}
+}
+
+// environmentDeployments is one environment's entry of GET …/deployments.
+type environmentDeployments struct {
+	Environment string           `json:"environment"`
+	Current     *deploymentView  `json:"current"`
+	History     []deploymentView `json:"history"`
+}
+
+// deployBuild answers POST /api/v1/projects/{p}/components/{c}/environments/{e}/deploy {"build"}: a manual
+// deploy or rollback of any succeeded build of the component.
+func (s *Server) deployBuild(c echo.Context) error {
+	var req deployBody
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Build == "" {
+		return invalid("build", "build is required")
+	}
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == c.Param("environment") })
+	if i < 0 {
+		return &APIError{Status: http.StatusNotFound, Code: "not_found", Field: "environment",
+			Message: fmt.Sprintf("environment %q of project %q: not found", c.Param("environment"), comp.Project)}
+	}
+	return s.deploy(c, comp, envs[i], req.Build)
+}
+
+// promote answers POST /api/v1/projects/{p}/components/{c}/promote {"build"?, "to"?}: the build running in
+// one environment goes to the next in the project's order, with the same digest and that environment's
+// configs. Without "to" the target is the environment after the one running "build" (without "build": after
+// the first environment whose release the next one does not run yet). With "to", the build (default: the
+// release of the environment before it) must run in the environment before "to" — unless the token is an
+// admin's, which may skip.
+func (s *Server) promote(c echo.Context) error {
+	var req promoteBody
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	if err != nil {
+		return err
+	}
+	current := make([]string, len(envs)) // the build serving in each environment, "" for none
+	for i, e := range envs {
+		d, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		current[i] = d.BuildID
+	}
+	target := -1
+	switch {
+	case req.To != "":
+		target = slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == req.To })
+		if target < 0 {
+			return invalid("to", "environment %q is not one of project %q's", req.To, comp.Project)
+		}
+		if target == 0 {
+			return invalid("to", "%q is the first environment: builds get there by deploy, not promotion", req.To)
+		}
+	case req.Build != "":
+		for i := len(envs) - 1; i >= 0; i-- {
+			if current[i] == req.Build {
+				target = i + 1
+				break
+			}
+		}
+		if target < 0 {
+			return &APIError{Status: http.StatusConflict, Code: "not_running", Field: "build",
+				Message: fmt.Sprintf("build %s is not running in any environment of %s", req.Build, comp.Name)}
+		}
+	default:
+		for i := 0; i+1 < len(envs); i++ {
+			if current[i] != "" && current[i] != current[i+1] {
+				target = i + 1
+				break
+			}
+		}
+		if target < 0 {
+			return &APIError{Status: http.StatusConflict, Code: "nothing_to_promote",
+				Message: "every environment runs what the one before it runs"}
+		}
+	}
+	if target >= len(envs) {
+		return &APIError{Status: http.StatusConflict, Code: "last_environment", Field: "build",
+			Message: fmt.Sprintf("build %s runs in %s, the last environment", req.Build, envs[len(envs)-1].Name)}
+	}
+	build, source := req.Build, envs[target-1].Name
+	if build == "" {
+		build = current[target-1]
+		if build == "" {
+			return &APIError{Status: http.StatusConflict, Code: "not_running",
+				Message: fmt.Sprintf("nothing runs in %s to promote to %s", source, envs[target].Name)}
+		}
+	}
+	if current[target-1] != build && !s.isAdmin(c) {
+		return &APIError{Status: http.StatusConflict, Code: "not_running", Field: "build",
+			Message: fmt.Sprintf("build %s is not running in %s, the environment before %s (only an admin may skip)", build, source, envs[target].Name)}
+	}
+	return s.deploy(c, comp, envs[target], build)
+}
+
+func (s *Server) isAdmin(c echo.Context) bool {
+	t, _ := c.Get(tokenKey).(store.Token)
+	return t.Role == RoleAdmin
+}
+
+// deploy checks the build can go to the environment, records the deployment and queues it on the
+// environment's deploy workflow (202), or answers why not (nothing is recorded then).
+func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environment, buildID string) error {
+	ctx := c.Request().Context()
+	if env.Production && !s.isAdmin(c) {
+		return &APIError{Status: http.StatusForbidden, Code: "forbidden",
+			Message: fmt.Sprintf("%s is a production environment: deploying there needs an admin token", env.Name)}
+	}
+	b, err := s.store.GetBuild(ctx, buildID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (b.Project != comp.Project || b.Component != comp.Name) {
+		return invalid("build", "build %s is not a build of %s", buildID, comp.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if b.Status != store.BuildSucceeded || b.Digest == "" {
+		return &APIError{Status: http.StatusConflict, Code: "not_deployable", Field: "build",
+			Message: fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status)}
+	}
+	if b.Descriptor != nil {
+		values, err := s.store.ListConfigs(ctx, comp.Project, comp.Name, env.Name)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, v := range values {
+			have[v.Key] = true
+		}
+		if missing := b.Descriptor.Missing(func(n string) bool { return have[n] }); len(missing) > 0 {
+			return &APIError{Status: http.StatusUnprocessableEntity, Code: "missing_config", Field: "build",
+				Message: fmt.Sprintf("environment %s lacks what build %s requires: %v", env.Name, b.ID, missing)}
+		}
+	}
+	if s.temporal == nil {
+		return errTemporalUnavailable("Temporal is not configured: deployments cannot run")
+	}
+	d, err := s.store.CreateDeployment(ctx, store.Deployment{ID: newDeploymentID(), Project: comp.Project, Component: comp.Name,
+		Environment: env.Name, BuildID: b.ID, Digest: b.Digest, Actor: tokenName(c)})
+	if err != nil {
+		return err
+	}
+	if err := s.queueDeployment(ctx, d); err != nil {
+		s.failUnqueued(ctx, d.ID, err)
+		if temporalUnreachable(err) {
+			return errTemporalUnavailable("deployment %s could not be queued: Temporal is unreachable", d.ID)
+		}
+		return err
+	}
+	return c.JSON(http.StatusAccepted, newDeploymentView(d))
+}
+
+// queueDeployment signals the environment's deploy workflow, starting it when it does not run.
+func (s *Server) queueDeployment(ctx context.Context, d store.Deployment) error {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	id := workflows.DeployWorkflowID(d.Project, d.Component, d.Environment)
+	_, err := s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalDeploy,
+		workflows.DeployRequest{DeploymentID: d.ID, BuildID: d.BuildID},
+		client.StartWorkflowOptions{
+			ID: id, TaskQueue: workflows.TaskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProject).ValueSet(d.Project),
+				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrComponent).ValueSet(d.Component),
+				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrEnvironment).ValueSet(d.Environment),
+			),
+		},
+		workflows.DeployQueue, workflows.DeployQueueInput{Project: d.Project, Component: d.Component, Environment: d.Environment})
+	if err != nil {
+		return fmt.Errorf("queueing deployment %s on %s: %w", d.ID, id, err)
+	}
+	return nil
+}
+
+// failUnqueued records a deployment whose workflow could not be signalled as failed, so it does not wait forever.
+func (s *Server) failUnqueued(ctx context.Context, id string, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
+	defer cancel()
+	_, err := s.store.UpdateDeployment(ctx, id, func(d *store.Deployment) error {
+		now := time.Now().UTC()
+		d.Status, d.Message, d.EndedAt = store.DeploymentFailed, "could not be queued: "+cause.Error(), &now
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "recording an unqueued deployment", "deployment", id, "err", err)
+	}
+}
+
+func newDeploymentID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "d-" + hex.EncodeToString(b)
+}
+
+// listDeployments answers GET /api/v1/projects/{p}/components/{c}/deployments: per environment, in
+// promotion order, the current release and the latest deployments.
+func (s *Server) listDeployments(c echo.Context) error {
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	if err != nil {
+		return err
+	}
+	out := page[environmentDeployments]{Items: []environmentDeployments{}}
+	for _, e := range envs {
+		item := environmentDeployments{Environment: e.Name, History: []deploymentView{}}
+		if cur, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name); err == nil {
+			v := newDeploymentView(cur)
+			item.Current = &v
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		hist, err := s.store.ListDeployments(ctx, comp.Project, comp.Name, e.Name, 20)
+		if err != nil {
+			return err
+		}
+		for _, d := range hist {
+			item.History = append(item.History, newDeploymentView(d))
+		}
+		out.Items = append(out.Items, item)
+	}
+	return c.JSON(http.StatusOK, out)
+}

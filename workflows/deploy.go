@@ -1,0 +1,139 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Names of the deploy activities and of the signal that queues a deployment.
+const (
+	ActivityCheckRequired    = "CheckRequired"
+	ActivityRollout          = "Rollout"
+	ActivityFailDeployment   = "FailDeployment"
+	SignalDeploy             = "deploy"
+	deployQueueIdle          = 10 * time.Minute
+	deployQueueContinueAfter = 100
+)
+
+// DeployWorkflowID names the one queue of deployments of a component to an environment, so two never
+// interleave.
+func DeployWorkflowID(project, component, environment string) string {
+	return "deploy/" + project + "/" + component + "/" + environment
+}
+
+// DeployQueueInput names the queue; Pending carries queued requests over a continue-as-new.
+type DeployQueueInput struct {
+	Project     string          `json:"project"`
+	Component   string          `json:"component"`
+	Environment string          `json:"environment"`
+	Pending     []DeployRequest `json:"pending,omitempty"`
+}
+
+// DeployRequest asks for one stored, queued deployment to run. It names the deployment only: the
+// activities read the build and the environment's configs themselves.
+type DeployRequest struct {
+	DeploymentID string `json:"deploymentId"`
+	BuildID      string `json:"buildId"`
+}
+
+// CheckRequiredInput asks whether the environment has every config and secret the build requires.
+type CheckRequiredInput struct {
+	BuildID     string `json:"buildId"`
+	Project     string `json:"project"`
+	Component   string `json:"component"`
+	Environment string `json:"environment"`
+}
+
+// RolloutInput runs a deployment.
+type RolloutInput struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+// RolloutResult is how a deployment ended: "succeeded" (serving at URL) or "failed" (Message says why;
+// the previous release kept serving).
+type RolloutResult struct {
+	Status  string `json:"status"`
+	URL     string `json:"url,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// FailDeploymentInput records a deployment that could not start.
+type FailDeploymentInput struct {
+	DeploymentID string `json:"deploymentId"`
+	Message      string `json:"message"`
+}
+
+// DeployQueue runs the deployments of one component to one environment one at a time, in the order
+// their signals arrived: each checks the environment's required configs and secrets, then rolls out
+// (the rollout itself only ever switches to a ready release). It ends after a quiet while; the next
+// signal-with-start begins a new run.
+func DeployQueue(ctx workflow.Context, in DeployQueueInput) error {
+	ch := workflow.GetSignalChannel(ctx, SignalDeploy)
+	pending := in.Pending
+	receive := func() {
+		for {
+			var req DeployRequest
+			if !ch.ReceiveAsync(&req) {
+				return
+			}
+			pending = append(pending, req)
+		}
+	}
+	for done := 0; ; {
+		receive()
+		if len(pending) == 0 {
+			tctx, cancel := workflow.WithCancel(ctx)
+			timer := workflow.NewTimer(tctx, deployQueueIdle)
+			sel := workflow.NewSelector(ctx)
+			idle := false
+			sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) {})
+			sel.AddFuture(timer, func(workflow.Future) { idle = true })
+			sel.Select(ctx)
+			cancel()
+			receive()
+			if idle && len(pending) == 0 {
+				return nil
+			}
+			continue
+		}
+		req := pending[0]
+		pending = pending[1:]
+		if err := runDeployment(ctx, in, req); err != nil {
+			return err
+		}
+		if done++; done >= deployQueueContinueAfter {
+			receive()
+			in.Pending = pending
+			return workflow.NewContinueAsNewError(ctx, DeployQueue, in)
+		}
+	}
+}
+
+// runDeployment runs one deployment; its failure is the deployment's outcome, recorded, not the queue's.
+func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest) error {
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+	})
+	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
+		BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
+	}).Get(ctx, nil)
+	if err == nil {
+		var res RolloutResult
+		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID}).Get(ctx, &res)
+	}
+	if err == nil {
+		return nil
+	}
+	workflow.GetLogger(ctx).Warn("deployment failed", "deployment", req.DeploymentID, "error", err)
+	return workflow.ExecuteActivity(short, ActivityFailDeployment, FailDeploymentInput{
+		DeploymentID: req.DeploymentID, Message: failureMessage(err),
+	}).Get(ctx, nil)
+}
