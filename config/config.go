@@ -1,12 +1,12 @@
 package config
 
 import (
-	"time"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Config is everything a slipway process needs. `slipway dev` fills it from DataDir and listen
