@@ -36,6 +36,26 @@ type fakeTemporal struct {
 	queries   []string // "workflowID run runID query"
 	cancels   []string // "workflowID run runID"
 	cancelErr error
+	signals   []fakeSignal
+	signalErr error
+}
+
+// fakeSignal is one SignalWithStartWorkflow call.
+type fakeSignal struct {
+	workflowID, signal string
+	arg                any
+	opts               client.StartWorkflowOptions
+}
+
+func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, signal string, arg any,
+	opts client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, fakeSignal{workflowID: workflowID, signal: signal, arg: arg, opts: opts})
+	if f.signalErr != nil {
+		return nil, f.signalErr
+	}
+	return fakeRun{id: workflowID, runID: "run-deploy"}, nil
 }
 
 // fakeStart is one ExecuteWorkflow call.

@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// succeededBuild stores a succeeded build of shop/api requiring GREETING and the secret API_TOKEN.
+func (e *testEnv) succeededBuild(id string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.st.CreateBuild(ctx, store.Build{ID: id, Project: "shop", Component: "api", Commit: shaMain, WorkflowID: "w-" + id}); err != nil {
+		e.t.Fatal(err)
+	}
+	d := descriptor.Descriptor{Required: descriptor.Required{Configs: []descriptor.Requirement{{Name: "GREETING"}},
+		Secrets: []descriptor.Requirement{{Name: "API_TOKEN"}}}}
+	if err := e.st.PutBuildSpec(ctx, id, d, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.UpdateBuild(ctx, id, func(b *store.Build) error {
+		b.Status, b.Digest = store.BuildSucceeded, "sha256:"+strings.Repeat("a", 63)+id[len(id)-1:]
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// serving records build as the release running in env.
+func (e *testEnv) serving(env, build string) {
+	e.t.Helper()
+	ctx := context.Background()
+	id := "d-" + env + "-" + build
+	if _, err := e.st.CreateDeployment(ctx, store.Deployment{ID: id, Project: "shop", Component: "api", Environment: env, BuildID: build}); err != nil {
+		e.t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := e.st.UpdateDeployment(ctx, id, func(d *store.Deployment) error {
+		d.Status, d.URL, d.EndedAt = store.DeploymentSucceeded, "http://127.0.0.1:1", &now
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *testEnv) setConfigs(env string) {
+	e.t.Helper()
+	base := "/api/v1/projects/shop/components/api/environments/" + env + "/configs/"
+	e.must(http.StatusCreated, http.MethodPut, base+"GREETING", e.developer, map[string]any{"value": "hi"}, nil)
+	e.must(http.StatusCreated, http.MethodPut, base+"API_TOKEN", e.developer, map[string]any{"value": "s3cret", "secret": true}, nil)
+}
+
+const apiPath = "/api/v1/projects/shop/components/api"
+
+func TestDeployChecksAndQueues(t *testing.T) {
+	e, fake := newBuildEnv(t)
+	e.succeededBuild("b-1")
+	deploy := apiPath + "/environments/development/deploy"
+
+	rec := e.must(http.StatusUnprocessableEntity, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, nil)
+	if !strings.Contains(rec.Body.String(), "GREETING (config)") || !strings.Contains(rec.Body.String(), "API_TOKEN (secret)") {
+		t.Fatalf("missing configs answer %s", rec.Body)
+	}
+	e.setConfigs("development")
+	e.must(http.StatusUnprocessableEntity, http.MethodPost, deploy, e.developer, map[string]any{}, nil)
+	e.must(http.StatusUnprocessableEntity, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-nope"}, nil)
+	e.must(http.StatusNotFound, http.MethodPost, apiPath+"/environments/staging/deploy", e.developer, map[string]any{"build": "b-1"}, nil)
+	e.must(http.StatusForbidden, http.MethodPost, deploy, e.viewer, map[string]any{"build": "b-1"}, nil)
+
+	var got deploymentView
+	e.must(http.StatusAccepted, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, &got)
+	if got.Status != store.DeploymentQueued || got.Build != "b-1" || got.Environment != "development" || got.Actor != "dev" {
+		t.Fatalf("deployment %+v", got)
+	}
+	if len(fake.signals) != 1 {
+		t.Fatalf("%d signals", len(fake.signals))
+	}
+	sig := fake.signals[0]
+	if sig.workflowID != "deploy/shop/api/development" || sig.signal != workflows.SignalDeploy ||
+		sig.arg != (workflows.DeployRequest{DeploymentID: got.ID, BuildID: "b-1"}) || sig.opts.TaskQueue != workflows.TaskQueue {
+		t.Fatalf("signal %+v", sig)
+	}
+
+	// Production needs an admin.
+	e.setConfigs("production")
+	rec = e.must(http.StatusForbidden, http.MethodPost, apiPath+"/environments/production/deploy", e.developer, map[string]any{"build": "b-1"}, nil)
+	if !strings.Contains(rec.Body.String(), "production environment") {
+		t.Fatalf("developer to production: %s", rec.Body)
+	}
+	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, nil)
+
+	// Temporal down: 503 and the deployment is recorded failed, not left queued.
+	fake.set(func(f *fakeTemporal) { f.signalErr = serviceerror.NewUnavailable("connection refused") })
+	e.must(http.StatusServiceUnavailable, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, nil)
+	hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "development", 0)
+	if err != nil || len(hist) != 2 || hist[0].Status != store.DeploymentFailed || !strings.Contains(hist[0].Message, "could not be queued") {
+		t.Fatalf("history %+v, %v", hist, err)
+	}
+}
+
+func TestPromoteRules(t *testing.T) {
+	e, fake := newBuildEnv(t)
+	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer, map[string]any{"name": "staging"}, nil)
+	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.developer,
+		map[string]any{"order": []string{"development", "staging", "production"}}, nil)
+	for _, env := range []string{"development", "staging", "production"} {
+		e.setConfigs(env)
+	}
+	e.succeededBuild("b-1")
+	e.succeededBuild("b-2")
+	promote := apiPath + "/promote"
+
+	rec := e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{}, nil)
+	if !strings.Contains(rec.Body.String(), "nothing_to_promote") {
+		t.Fatalf("promote with nothing running: %s", rec.Body)
+	}
+	e.serving("development", "b-2")
+	e.serving("staging", "b-1")
+
+	// Default: the first environment whose release the next does not run → development's b-2 to staging.
+	var got deploymentView
+	e.must(http.StatusAccepted, http.MethodPost, promote, e.developer, map[string]any{}, &got)
+	if got.Environment != "staging" || got.Build != "b-2" {
+		t.Fatalf("default promotion %+v", got)
+	}
+	// A build: from where it runs to the next environment; production needs an admin.
+	e.must(http.StatusForbidden, http.MethodPost, promote, e.developer, map[string]any{"build": "b-1"}, nil)
+	e.must(http.StatusAccepted, http.MethodPost, promote, e.admin, map[string]any{"build": "b-1"}, &got)
+	if got.Environment != "production" || got.Build != "b-1" {
+		t.Fatalf("promotion of b-1 %+v", got)
+	}
+	// Skipping an environment: only an admin, and only naming the target.
+	rec = e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{"build": "b-1", "to": "staging"}, nil)
+	if !strings.Contains(rec.Body.String(), "only an admin may skip") {
+		t.Fatalf("developer skipping: %s", rec.Body)
+	}
+	e.serving("production", "b-1")
+	rec = e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{"build": "b-1"}, nil)
+	if !strings.Contains(rec.Body.String(), "last_environment") {
+		t.Fatalf("promoting from the last environment: %s", rec.Body)
+	}
+	e.must(http.StatusUnprocessableEntity, http.MethodPost, promote, e.developer, map[string]any{"to": "development"}, nil)
+	e.must(http.StatusUnprocessableEntity, http.MethodPost, promote, e.developer, map[string]any{"to": "qa"}, nil)
+	e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{"build": "b-9"}, nil)
+	// An admin may send development's build straight to production.
+	e.must(http.StatusAccepted, http.MethodPost, promote, e.admin, map[string]any{"build": "b-2", "to": "production"}, &got)
+	if got.Environment != "production" || got.Build != "b-2" {
+		t.Fatalf("skip %+v", got)
+	}
+	if n := len(fake.signals); n != 3 {
+		t.Fatalf("%d deployments queued, want 3", n)
+	}
+
+	var deps page[environmentDeployments]
+	e.must(http.StatusOK, http.MethodGet, apiPath+"/deployments", e.viewer, nil, &deps)
+	if len(deps.Items) != 3 || deps.Items[0].Environment != "development" || deps.Items[2].Current == nil ||
+		deps.Items[2].Current.Build != "b-1" || len(deps.Items[2].History) != 3 {
+		t.Fatalf("deployments %+v", deps.Items)
+	}
+}
