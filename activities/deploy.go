@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
@@ -41,6 +42,14 @@ type DeployStore interface {
 	GetDeployment(ctx context.Context, id string) (store.Deployment, error)
 	UpdateDeployment(ctx context.Context, id string, update func(*store.Deployment) error) (store.Deployment, error)
 	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
+	ListEnvironments(ctx context.Context, project string) ([]store.Environment, error)
+	CreateDeployment(ctx context.Context, d store.Deployment) (store.Deployment, error)
+}
+
+// Signaller queues deployments on their deploy workflows (client.Client).
+type Signaller interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
 }
 
 // Deploys holds the deploy activities. Rollout runs on the worker whose Router serves the entries.
@@ -52,6 +61,8 @@ type Deploys struct {
 	Driver dataplane.Driver
 	// Router serves the entry addresses.
 	Router *entry.Router
+	// Temporal queues the deployments builds ask for (RequestDeploy).
+	Temporal Signaller
 	// Registry is the host[:port] images are pulled from by digest.
 	Registry string
 	// ReadyTimeout is how long a release may take to get ready; zero means two minutes.
@@ -79,18 +90,63 @@ func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredI
 	if err != nil {
 		return err
 	}
+	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
+		// An auto-deploy queued by its own build, which is about to be recorded succeeded: retried.
+		return fmt.Errorf("build %s is still %s", b.ID, b.Status)
+	}
 	if b.Status != store.BuildSucceeded || b.Digest == "" {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status), ErrTypeNotDeployable, nil)
 	}
-	values, err := d.Store.ListConfigs(ctx, in.Project, in.Component, in.Environment)
+	return d.checkConfigs(ctx, b, in.Environment)
+}
+
+// checkConfigs fails, non-retryably, naming every value the build requires that the environment lacks.
+func (d *Deploys) checkConfigs(ctx context.Context, b store.Build, environment string) error {
+	values, err := d.Store.ListConfigs(ctx, b.Project, b.Component, environment)
 	if err != nil {
 		return err
 	}
 	if missing := missingRequired(b.Descriptor, values); len(missing) > 0 {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %s lacks what build %s requires: %s",
-			in.Environment, b.ID, strings.Join(missing, ", ")), ErrTypeMissingConfig, nil)
+			environment, b.ID, strings.Join(missing, ", ")), ErrTypeMissingConfig, nil)
 	}
 	return nil
+}
+
+// RequestDeploy queues the deployment of a build (pushed, about to be recorded succeeded) to the
+// project's first environment, after checking that environment has every value the build requires:
+// a missing one fails the build, naming it, rather than the release at runtime. Repeating it queues
+// the same deployment again, which then finds it ended or runs it once.
+func (d *Deploys) RequestDeploy(ctx context.Context, in workflows.RequestDeployInput) (workflows.RequestDeployResult, error) {
+	envs, err := d.Store.ListEnvironments(ctx, in.Project)
+	if err != nil {
+		return workflows.RequestDeployResult{}, err
+	}
+	if len(envs) == 0 {
+		return workflows.RequestDeployResult{}, temporal.NewNonRetryableApplicationError("project "+in.Project+" has no environment", ErrTypeNotDeployable, nil)
+	}
+	env := envs[0].Name
+	b, err := d.Store.GetBuild(ctx, in.BuildID)
+	if err != nil {
+		return workflows.RequestDeployResult{}, err
+	}
+	if err := d.checkConfigs(ctx, b, env); err != nil {
+		return workflows.RequestDeployResult{}, err
+	}
+	dep, err := d.Store.CreateDeployment(ctx, store.Deployment{ID: "d-auto-" + strings.TrimPrefix(b.ID, "b-"), Project: in.Project,
+		Component: in.Component, Environment: env, BuildID: b.ID, Digest: in.Digest, Actor: "auto"})
+	if errors.Is(err, store.ErrExists) {
+		dep, err = d.Store.GetDeployment(ctx, "d-auto-"+strings.TrimPrefix(b.ID, "b-"))
+	}
+	if err != nil {
+		return workflows.RequestDeployResult{}, err
+	}
+	id, opts, qin := workflows.DeployStart(dep.Project, dep.Component, dep.Environment)
+	if _, err := d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalDeploy,
+		workflows.DeployRequest{DeploymentID: dep.ID, BuildID: dep.BuildID}, opts, workflows.DeployQueue, qin); err != nil {
+		return workflows.RequestDeployResult{}, fmt.Errorf("queueing deployment %s: %w", dep.ID, err)
+	}
+	return workflows.RequestDeployResult{DeploymentID: dep.ID, Environment: env}, nil
 }
 
 // missingRequired names the descriptor's required values the environment lacks, e.g. "GREETING (config)".

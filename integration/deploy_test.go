@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -154,37 +155,48 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	hello := filesUnder(t, filepath.Join("..", "examples", "hello"))
 	src := filepath.Join(dir, "hello")
 	gitRepo(t, src, hello)
-	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src}, http.StatusCreated, nil)
-	build := func() string {
+	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src, "autoDeploy": true},
+		http.StatusCreated, nil)
+	// build builds the branch head (again) and returns the build and the deployment it queued in development.
+	build := func(wantStatus string) (buildDetail, string) {
 		var started struct{ ID string }
 		a.call("POST", base+"/builds", map[string]any{"rebuild": true}, http.StatusAccepted, &started)
-		if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
-			t.Fatalf("build %+v", b)
+		b := waitBuild(t, a, started.ID, 3*time.Minute)
+		if b.Status != wantStatus {
+			t.Fatalf("build %+v, want %s", b, wantStatus)
 		}
-		return started.ID
+		return b, "d-auto-" + strings.TrimPrefix(b.ID, "b-")
 	}
-	b1 := build()
 
-	// Without its config and secret, the deploy is refused at once, naming both.
-	body := string(a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b1}, http.StatusUnprocessableEntity, nil))
-	if !strings.Contains(body, "GREETING (config)") || !strings.Contains(body, "API_TOKEN (secret)") {
-		t.Fatalf("deploy without configs: %s", body)
+	// Without its config and secret, the auto-build fails at deploy, naming both, and nothing is deployed.
+	failed, _ := build("failed")
+	if !strings.Contains(failed.Error, "MissingConfig") || !strings.Contains(failed.Error, "GREETING (config)") ||
+		!strings.Contains(failed.Error, "API_TOKEN (secret)") {
+		t.Fatalf("auto-build without configs: %+v", failed)
+	}
+	body := string(a.call("POST", base+"/environments/development/deploy", map[string]any{"build": failed.ID}, http.StatusConflict, nil))
+	if !strings.Contains(body, "only a succeeded build") {
+		t.Fatalf("deploying a failed build: %s", body)
 	}
 	for env, greeting := range map[string]string{"development": "hi dev", "production": "hi prod"} {
 		a.call("PUT", base+"/environments/"+env+"/configs/GREETING", map[string]any{"value": greeting}, http.StatusCreated, nil)
 		a.call("PUT", base+"/environments/"+env+"/configs/API_TOKEN", map[string]any{"value": "s3cret-" + env, "secret": true}, http.StatusCreated, nil)
 	}
 
-	var d deploymentState
-	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b1}, http.StatusAccepted, &d)
-	devDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
-	if devDep.Status != "succeeded" || devDep.URL == "" {
+	built, depID := build("succeeded")
+	b1 := built.ID
+	if steps := fmt.Sprint(built.Steps); !strings.Contains(steps, "deploy succeeded") {
+		t.Fatalf("auto-build steps %s", steps)
+	}
+	devDep := waitDeployment(t, a, base, depID, 2*time.Minute)
+	if devDep.Status != "succeeded" || devDep.URL == "" || devDep.Environment != "development" {
 		t.Fatalf("development deployment %+v", devDep)
 	}
 	if page := get(t, devDep.URL+"/"); !strings.Contains(page, "hello from slipway") {
 		t.Fatalf("development serves %q", page)
 	}
 
+	var d deploymentState
 	a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, &d)
 	prodDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
 	if prodDep.Status != "succeeded" || prodDep.Environment != "production" || prodDep.Build != b1 || prodDep.Digest != devDep.Digest {
@@ -195,27 +207,25 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	}
 	get(t, prodDep.URL+"/healthz")
 
-	// A good rollout to development under load.
-	b2 := build()
+	// A good rollout to development (the next auto-build) under load.
 	h := startHammer(devDep.URL+"/", 4)
-	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": b2}, http.StatusAccepted, &d)
-	if got := waitDeployment(t, a, base, d.ID, 2*time.Minute); got.Status != "succeeded" || got.URL != devDep.URL {
+	_, depID = build("succeeded")
+	if got := waitDeployment(t, a, base, depID, 2*time.Minute); got.Status != "succeeded" || got.URL != devDep.URL {
 		t.Fatalf("second development deployment %+v", got)
 	}
 	h.finish(t, "good rollout")
 
-	// A broken build (no /healthz) never replaces production's release.
+	// A broken build (no /healthz) replaces neither development's release nor production's.
 	commitChange(t, src, nil, "www/healthz")
-	var started struct{ ID string }
-	a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
-	if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
-		t.Fatalf("broken build %+v", b)
+	hDev, hProd := startHammer(devDep.URL+"/", 2), startHammer(prodDep.URL+"/", 2)
+	broken, depID := build("succeeded")
+	if bad := waitDeployment(t, a, base, depID, 2*time.Minute); bad.Status != "failed" || !strings.Contains(bad.Message, "GET /healthz: 404") {
+		t.Fatalf("broken auto-deployment %+v", bad)
 	}
-	b3 := started.ID
-	h = startHammer(prodDep.URL+"/", 4)
-	a.call("POST", base+"/environments/production/deploy", map[string]any{"build": b3}, http.StatusAccepted, &d)
+	a.call("POST", base+"/environments/production/deploy", map[string]any{"build": broken.ID}, http.StatusAccepted, &d)
 	bad := waitDeployment(t, a, base, d.ID, 2*time.Minute)
-	h.finish(t, "failed rollout")
+	hDev.finish(t, "failed rollout in development")
+	hProd.finish(t, "failed rollout in production")
 	if bad.Status != "failed" || !strings.Contains(bad.Message, "GET /healthz: 404") {
 		t.Fatalf("broken deployment %+v", bad)
 	}

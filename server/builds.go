@@ -344,7 +344,7 @@ func (s *Server) executeBuild(ctx context.Context, comp store.Component, b store
 	in := workflows.BuildPipelineInput{
 		BuildID: b.ID, Project: b.Project, Component: b.Component, Repo: comp.Repo, Commit: b.Commit,
 		Dockerfile: comp.Dockerfile, Context: comp.Context, Repository: s.registry + "/" + b.Project + "/" + b.Component,
-		ScanPolicy: project.ScanPolicy,
+		ScanPolicy: project.ScanPolicy, AutoDeploy: comp.AutoDeploy,
 	}
 	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.BuildPipeline, in)
 	if err != nil {

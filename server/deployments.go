@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
@@ -222,18 +220,9 @@ func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environm
 func (s *Server) queueDeployment(ctx context.Context, d store.Deployment) error {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	id := workflows.DeployWorkflowID(d.Project, d.Component, d.Environment)
+	id, opts, in := workflows.DeployStart(d.Project, d.Component, d.Environment)
 	_, err := s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalDeploy,
-		workflows.DeployRequest{DeploymentID: d.ID, BuildID: d.BuildID},
-		client.StartWorkflowOptions{
-			ID: id, TaskQueue: workflows.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProject).ValueSet(d.Project),
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrComponent).ValueSet(d.Component),
-				temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrEnvironment).ValueSet(d.Environment),
-			),
-		},
-		workflows.DeployQueue, workflows.DeployQueueInput{Project: d.Project, Component: d.Component, Environment: d.Environment})
+		workflows.DeployRequest{DeploymentID: d.ID, BuildID: d.BuildID}, opts, workflows.DeployQueue, in)
 	if err != nil {
 		return fmt.Errorf("queueing deployment %s on %s: %w", d.ID, id, err)
 	}

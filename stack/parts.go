@@ -38,7 +38,9 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 }
 
 func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string) error {
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, st, keys, registry)})
+	deploys := p.deploys(ctx, cfg.Deploy, st, keys, registry)
+	deploys.Temporal = c
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}

@@ -19,6 +19,7 @@ const (
 	ActivityScanImage       = "ScanImage"
 	ActivityPushImage       = "PushImage"
 	ActivityUpdateSpec      = "UpdateSpec"
+	ActivityRequestDeploy   = "RequestDeploy"
 	ActivityRemoveWorkspace = "RemoveWorkspace"
 	ActivityFinishBuild     = "FinishBuild"
 )
@@ -77,6 +78,23 @@ type BuildPipelineInput struct {
 	Repository string `json:"repository"`
 	// ScanPolicy is the project's scan policy when the build was triggered; zero is the default policy.
 	ScanPolicy scan.Policy `json:"scanPolicy"`
+	// AutoDeploy queues a deployment of the build to the project's first environment once it is done.
+	AutoDeploy bool `json:"autoDeploy,omitempty"`
+}
+
+// RequestDeployInput queues the deployment of a finished build to the project's first environment.
+type RequestDeployInput struct {
+	BuildID   string `json:"buildId"`
+	Project   string `json:"project"`
+	Component string `json:"component"`
+	// Digest is the pushed image's (the build records it only when it ends, after this).
+	Digest string `json:"digest"`
+}
+
+// RequestDeployResult names the deployment queued.
+type RequestDeployResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Environment  string `json:"environment"`
 }
 
 // BuildPipelineResult is the pushed image.
@@ -199,14 +217,18 @@ const sessionAttempts = 3
 // replay without them.
 const versionScanAndSpec = "scan-and-spec"
 
+// versionAutoDeploy is the change that made a build with AutoDeploy queue its deployment.
+const versionAutoDeploy = "auto-deploy"
+
 // BuildPipeline checks out one commit, builds it with BuildKit, scans the image with Trivy and
 // pushes it only when the project's scan policy lets it through, then stores its endpoints and API
 // specs, all on one worker (a Temporal session); it records each step and the result, and removes
 // the workspace however it ends.
 func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineResult, error) {
 	b := &buildRun{in: in, scanAndSpec: workflow.GetVersion(ctx, versionScanAndSpec, workflow.DefaultVersion, 1) >= 1}
-	for _, name := range []string{StepCheckout, StepBuild, StepScan, StepPush, StepSpec} {
-		if (name == StepScan || name == StepSpec) && !b.scanAndSpec {
+	autoDeploy := in.AutoDeploy && workflow.GetVersion(ctx, versionAutoDeploy, workflow.DefaultVersion, 1) >= 1
+	for _, name := range []string{StepCheckout, StepBuild, StepScan, StepPush, StepSpec, StepDeploy} {
+		if (name == StepScan || name == StepSpec) && !b.scanAndSpec || name == StepDeploy && !autoDeploy {
 			continue
 		}
 		b.steps = append(b.steps, Step{Name: name, Status: StatusPending})
@@ -224,6 +246,14 @@ func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineRe
 	}
 
 	res, err := b.runOnOneWorker(ctx)
+	if err == nil && autoDeploy {
+		// Queued, not awaited: the deployment is the deploy queue's; a missing config fails the build.
+		err = b.step(ctx, StepDeploy, func() error {
+			return workflow.ExecuteActivity(short, ActivityRequestDeploy, RequestDeployInput{
+				BuildID: in.BuildID, Project: in.Project, Component: in.Component, Digest: res.Digest,
+			}).Get(ctx, nil)
+		})
+	}
 
 	finish := FinishBuildInput{BuildID: in.BuildID, Status: StatusSucceeded, Digest: res.Digest, Size: res.Size}
 	switch {

@@ -28,6 +28,7 @@ type fakeBuildActivities struct {
 	scan      ScanImageInput
 	scanErr   error // returned by ScanImage
 	spec      UpdateSpecInput
+	deployErr error // returned by RequestDeploy
 }
 
 func (f *fakeBuildActivities) called(name string) {
@@ -85,6 +86,10 @@ func (f *fakeBuildActivities) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Unlock()
 		return UpdateSpecResult{Endpoints: 1}, nil
 	}, activityName(ActivityUpdateSpec))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RequestDeployInput) (RequestDeployResult, error) {
+		f.called(ActivityRequestDeploy)
+		return RequestDeployResult{DeploymentID: "d-auto-1", Environment: "development"}, f.deployErr
+	}, activityName(ActivityRequestDeploy))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in PushImageInput) (PushImageResult, error) {
 		f.called(ActivityPushImage)
 		if len(in.Tags) != 1 || in.Tags[0] != "c0ffee" {
@@ -227,6 +232,36 @@ func TestBuildPipelineScanFailureIsNeverPushed(t *testing.T) {
 	}
 	if len(f.removed) != 1 {
 		t.Fatalf("workspace not removed after a failed scan: %v", f.removed)
+	}
+}
+
+func TestBuildPipelineAutoDeploys(t *testing.T) {
+	in := buildInput
+	in.AutoDeploy = true
+	f := &fakeBuildActivities{}
+	env := newBuildEnv(t, f)
+	env.ExecuteWorkflow(BuildPipeline, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got := stepStates(f.finished.Steps); got != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded deploy=succeeded" {
+		t.Fatalf("steps %s", got)
+	}
+	if got := strings.Join(f.calls, " "); !strings.HasSuffix(got, "UpdateSpec RemoveWorkspace RequestDeploy FinishBuild") {
+		t.Fatalf("calls %s", got)
+	}
+
+	// A missing config in the first environment fails the build, naming it.
+	f = &fakeBuildActivities{deployErr: temporal.NewNonRetryableApplicationError(
+		"environment development lacks what build b1 requires: API_TOKEN (secret)", "MissingConfig", nil)}
+	env = newBuildEnv(t, f)
+	env.ExecuteWorkflow(BuildPipeline, in)
+	if err := env.GetWorkflowError(); err == nil {
+		t.Fatal("a build whose environment lacks a required secret succeeded")
+	}
+	if fin := f.finished; fin.Status != StatusFailed || !strings.Contains(fin.Error, "MissingConfig: environment development lacks") ||
+		stepStates(fin.Steps) != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded deploy=failed" {
+		t.Fatalf("finish %+v", fin)
 	}
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -21,6 +22,20 @@ const (
 // interleave.
 func DeployWorkflowID(project, component, environment string) string {
 	return "deploy/" + project + "/" + component + "/" + environment
+}
+
+// DeployStart is how a deployment is queued: signal SignalDeploy with req to the workflow ID, starting
+// DeployQueue with these options and input when it does not run (client.SignalWithStartWorkflow).
+func DeployStart(project, component, environment string) (string, client.StartWorkflowOptions, DeployQueueInput) {
+	id := DeployWorkflowID(project, component, environment)
+	return id, client.StartWorkflowOptions{
+		ID: id, TaskQueue: TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrProject).ValueSet(project),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrComponent).ValueSet(component),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrEnvironment).ValueSet(environment),
+		),
+	}, DeployQueueInput{Project: project, Component: component, Environment: environment}
 }
 
 // DeployQueueInput names the queue; Pending carries queued requests over a continue-as-new.

@@ -145,13 +145,14 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	return d.instances(ctx, r.Project, r.Component, r.Environment, r.BuildID)
 }
 
-// WaitReady checks every instance of the release each PeriodSeconds (after InitialDelaySeconds)
-// until all pass, one stops running, or ctx ends; a container that exits fails at once.
+// WaitReady checks every instance of the release (after InitialDelaySeconds) every rolloutPoll —
+// or PeriodSeconds, if shorter — until all pass, one stops running, or ctx ends; a container that
+// exits fails at once.
 func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(dataplane.Probe)) (dataplane.Probe, error) {
-	period := time.Second
+	period := rolloutPoll
 	if p := r.Readiness; p != nil {
 		if p.PeriodSeconds > 0 {
-			period = time.Duration(p.PeriodSeconds) * time.Second
+			period = min(period, time.Duration(p.PeriodSeconds)*time.Second)
 		}
 		if err := sleep(ctx, time.Duration(p.InitialDelaySeconds)*time.Second); err != nil {
 			return dataplane.Probe{Message: "waiting out the initial delay"}, err
@@ -170,6 +171,11 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 		}
 	}
 }
+
+// rolloutPoll is how often a rollout checks a new release: a release waiting for traffic is checked
+// more often than its PeriodSeconds (which paces checks once it serves), so a rollout does not wait
+// a whole period after a check that came before the process listened.
+const rolloutPoll = time.Second
 
 // ErrStopped means an instance of the release stopped while it was checked: it will not get ready.
 var ErrStopped = errors.New("instance stopped")
