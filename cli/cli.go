@@ -36,15 +36,18 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 func commands() map[string]command {
 	return map[string]command{
-		"dev":    {"run everything in one process on embedded defaults", runDev},
-		"server": {"run the API against an external Temporal, database and registry", runServer},
-		"worker": {"run a Temporal worker against an external Temporal, database and registry", runWorker},
-		"token":  {"manage API tokens: token create --name N --role admin|developer|viewer", runToken},
-		"keys":   {"manage key-encryption keys: keys create --kek-file F | keys rotate", runKeys},
-		"build":  {"build a commit: build <project>/<component> [--commit X] [--rebuild] [--follow]", runBuild},
-		"builds": {"list a component's builds: builds <project>/<component> [--status S] [--limit N] [--all]", runBuilds},
-		"logs":   {"print a build's log: logs [-f|--follow] <build-id>", runLogs},
-		"cancel": {"cancel a build: cancel <build-id>", runCancel},
+		"dev":         {"run everything in one process on embedded defaults", runDev},
+		"server":      {"run the API against an external Temporal, database and registry", runServer},
+		"worker":      {"run a Temporal worker against an external Temporal, database and registry", runWorker},
+		"token":       {"manage API tokens: token create --name N --role admin|developer|viewer", runToken},
+		"keys":        {"manage key-encryption keys: keys create --kek-file F | keys rotate", runKeys},
+		"build":       {"build a commit: build <project>/<component> [--commit X] [--rebuild] [--follow]", runBuild},
+		"builds":      {"list a component's builds: builds <project>/<component> [--status S] [--limit N] [--all]", runBuilds},
+		"logs":        {"print a build's log: logs [-f|--follow] <build-id>", runLogs},
+		"cancel":      {"cancel a build: cancel <build-id>", runCancel},
+		"deploy":      {"deploy (or roll back to) a build: deploy <project>/<component> --env E --build B [--wait]", runDeploy},
+		"promote":     {"promote a build to the next environment: promote <project>/<component> [--build B] [--to E] [--wait]", runPromote},
+		"deployments": {"what runs where: deployments <project>/<component>", runDeployments},
 
 		// Verbs that talk to the registry rather than the API.
 		"trivy-db": {"publish a Trivy vulnerability DB: trivy-db push <dir> [--registry host:port] [--insecure]", runTrivyDB},
