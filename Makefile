@@ -45,7 +45,7 @@ $(TRIVYDB_FIXTURE): tools/trivy/go.mod tools/trivy/go.sum tools/trivy/dbfixture/
 # tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh).
 test: lint tools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
 lint:
 	@out=$$(gofmt -l .); \

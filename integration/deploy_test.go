@@ -250,6 +250,17 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	if hist, err := os.ReadFile(path); err != nil || strings.Contains(string(hist), "s3cret-") || strings.Contains(string(hist), "hi prod") {
 		t.Fatalf("the deploy history holds a config value (%v)", err)
 	}
+
+	// Stopping slipway leaves the releases running; starting it again serves them at the same addresses.
+	stopDev(t, dev)
+	if _, err := http.Get(prodDep.URL + "/healthz"); err == nil {
+		t.Fatal("the entry still answers with slipway stopped")
+	}
+	startDevWith(t, cfg)
+	get(t, prodDep.URL+"/healthz")
+	if page := get(t, devDep.URL+"/"); !strings.Contains(page, "hello from slipway") {
+		t.Fatalf("development serves %q after the restart", page)
+	}
 }
 
 // commitChange commits files (path → content) and removes the paths in gone, in the repository at dir.
@@ -300,5 +311,78 @@ func removeContainersOf(t *testing.T, project string) {
 	nets, _ := d.Client.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	for _, n := range nets.Items {
 		d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+	}
+}
+
+// TestRolloutResumesAfterWorkerKilled kills the worker while a rollout waits for its release to get ready
+// (the descriptor delays the first check): the rollout picks up on a new worker, reusing the container
+// already started, and the release serves.
+func TestRolloutResumesAfterWorkerKilled(t *testing.T) {
+	if d, err := docker.New(t.Context()); err != nil {
+		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	} else {
+		d.Client.Close()
+	}
+	s := startSplitBuildStack(t)
+	project := "res" + strings.ToLower(time.Now().Format("150405"))
+	t.Cleanup(func() { removeContainersOf(t, project) })
+	src := filepath.Join(t.TempDir(), "src")
+	gitRepo(t, src, map[string]string{
+		"Dockerfile": "FROM " + s.registry + "/base/busybox:latest\nCOPY www /www\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+		"www/healthz": "ok\n",
+		".slipway/component.yaml": "endpoints:\n  - {name: web, port: 8080, type: REST}\n" +
+			"health:\n  readiness:\n    http: {path: /healthz, port: 8080}\n    initialDelaySeconds: 8\n",
+	})
+	a := s.api
+	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	base := "/api/v1/projects/" + project + "/components/web"
+	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "web", "repo": "file://" + src}, http.StatusCreated, nil)
+	first := s.startWorker(t, "first")
+	var started struct{ ID string }
+	a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
+	if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
+		t.Fatalf("build %+v", b)
+	}
+	var d deploymentState
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": started.ID}, http.StatusAccepted, &d)
+
+	// Kill the worker once its rollout has started the release.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var out struct {
+			Items []struct{ History []deploymentState } `json:"items"`
+		}
+		a.call("GET", base+"/deployments", nil, http.StatusOK, &out)
+		if h := out.Items[0].History; len(h) > 0 && h[0].Status == "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment not running after a minute: %+v", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_ = first.Wait()
+	s.startWorker(t, "second")
+
+	got := waitDeployment(t, a, base, d.ID, 3*time.Minute)
+	if got.Status != "succeeded" || got.URL == "" {
+		t.Fatalf("deployment after the worker was killed: %+v", got)
+	}
+	t.Logf("rollout succeeded %s after the worker was killed", time.Since(killed).Round(time.Second))
+	get(t, got.URL+"/healthz")
+	drv, err := docker.New(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Client.Close()
+	if insts, err := drv.Describe(t.Context(), project, "web", "development"); err != nil || len(insts) != 1 {
+		t.Fatalf("instances after the resumed rollout: %+v, %v (want the one container, reused)", insts, err)
 	}
 }

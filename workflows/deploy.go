@@ -134,8 +134,10 @@ func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest)
 	})
 	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		// The rollout heartbeats every 5 s: a worker lost mid-rollout is noticed within 20 s and the
+		// rollout picks up on another (its steps are idempotent).
+		HeartbeatTimeout: 20 * time.Second,
+		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
 		BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
