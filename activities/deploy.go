@@ -309,6 +309,14 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 	if err != nil {
 		return dataplane.Release{}, "", err
 	}
+	envs, err := d.Store.ListEnvironments(ctx, dep.Project)
+	if err != nil {
+		return dataplane.Release{}, "", err
+	}
+	var target store.Environment
+	if i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment }); i >= 0 {
+		target = envs[i]
+	}
 	envName := map[string]string{}
 	for _, r := range slices.Concat(desc.Required.Configs, desc.Required.Secrets) {
 		if r.File != "" {
@@ -347,6 +355,7 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
 		Image: d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
 		Env:   env, Ports: ports, Readiness: desc.Health.Readiness,
+		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,
 	}, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,6 +13,18 @@ import (
 type environmentRequest struct {
 	Name       string `json:"name"`
 	Production bool   `json:"production"`
+	// Replicas, CPUs and MemoryBytes are optional: zero means one instance, no limits.
+	Replicas    int     `json:"replicas"`
+	CPUs        float64 `json:"cpus"`
+	MemoryBytes int64   `json:"memoryBytes"`
+}
+
+// environmentUpdate is the body of PATCH /api/v1/projects/{p}/environments/{e}: absent fields stay.
+type environmentUpdate struct {
+	Production  *bool    `json:"production"`
+	Replicas    *int     `json:"replicas"`
+	CPUs        *float64 `json:"cpus"`
+	MemoryBytes *int64   `json:"memoryBytes"`
 }
 
 // orderRequest is the body of PUT /api/v1/projects/{p}/environments/order: every environment exactly once.
@@ -41,11 +54,55 @@ func (s *Server) createEnvironment(c echo.Context) error {
 		Project:    c.Param("project"),
 		Name:       req.Name,
 		Production: req.Production,
+		Replicas:   req.Replicas, CPUs: req.CPUs, MemoryBytes: req.MemoryBytes,
 	})
 	if err != nil {
-		return withField(err, "name")
+		return withField(err, resourceField(err, "name"))
 	}
 	return c.JSON(http.StatusCreated, env)
+}
+
+// updateEnvironment answers PATCH /api/v1/projects/{p}/environments/{e}; running releases take new replicas
+// and limits at their next deployment.
+func (s *Server) updateEnvironment(c echo.Context) error {
+	var req environmentUpdate
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Production != nil && !s.isAdmin(c) {
+		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: "production",
+			Message: "changing whether an environment is production needs an admin token"}
+	}
+	env, err := s.store.UpdateEnvironment(c.Request().Context(), c.Param("project"), c.Param("environment"), func(e *store.Environment) error {
+		if req.Production != nil {
+			e.Production = *req.Production
+		}
+		if req.Replicas != nil {
+			e.Replicas = *req.Replicas
+		}
+		if req.CPUs != nil {
+			e.CPUs = *req.CPUs
+		}
+		if req.MemoryBytes != nil {
+			e.MemoryBytes = *req.MemoryBytes
+		}
+		return nil
+	})
+	if err != nil {
+		return withField(err, resourceField(err, ""))
+	}
+	return c.JSON(http.StatusOK, env)
+}
+
+// resourceField names the field an invalid environment setting error is about (its message starts with it),
+// else def.
+func resourceField(err error, def string) string {
+	for _, f := range []string{"replicas", "cpus", "memoryBytes"} {
+		if strings.HasPrefix(err.Error(), f+" of ") {
+			return f
+		}
+	}
+	return def
 }
 
 // reorderEnvironments answers PUT /api/v1/projects/{p}/environments/order with the new order.

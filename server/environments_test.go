@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/slipway-dev/slipway/store"
@@ -92,4 +93,34 @@ func TestEnvironmentErrors(t *testing.T) {
 	if got := e.envNames("shop"); !equal(got, []string{"development", "production"}) {
 		t.Errorf("failed reorders changed the order to %v", got)
 	}
+}
+
+func TestEnvironmentSettings(t *testing.T) {
+	e := newTestEnv(t)
+	e.createProject("shop")
+	var env store.Environment
+	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer,
+		map[string]any{"name": "staging", "replicas": 3, "cpus": 0.5, "memoryBytes": 64 << 20}, &env)
+	if env.Replicas != 3 || env.CPUs != 0.5 || env.MemoryBytes != 64<<20 {
+		t.Fatalf("created %+v", env)
+	}
+	rec := e.must(http.StatusUnprocessableEntity, http.MethodPatch, "/api/v1/projects/shop/environments/staging", e.developer,
+		map[string]any{"replicas": 99}, nil)
+	if !strings.Contains(rec.Body.String(), `"field":"replicas"`) {
+		t.Fatalf("bad replicas: %s", rec.Body)
+	}
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/environments/staging", e.developer,
+		map[string]any{"replicas": 2}, &env)
+	if env.Replicas != 2 || env.CPUs != 0.5 {
+		t.Fatalf("patched %+v", env)
+	}
+	// Only an admin may change what is production (deploying there needs one).
+	e.must(http.StatusForbidden, http.MethodPatch, "/api/v1/projects/shop/environments/production", e.developer,
+		map[string]any{"production": false}, nil)
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/environments/staging", e.admin,
+		map[string]any{"production": true}, &env)
+	if !env.Production {
+		t.Fatalf("patched %+v", env)
+	}
+	e.must(http.StatusNotFound, http.MethodPatch, "/api/v1/projects/shop/environments/qa", e.developer, map[string]any{}, nil)
 }

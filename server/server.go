@@ -129,6 +129,7 @@ func (s *Server) routes() {
 
 	api.GET("/projects/:project/environments", s.listEnvironments, viewer)
 	api.POST("/projects/:project/environments", s.createEnvironment, developer)
+	api.PATCH("/projects/:project/environments/:environment", s.updateEnvironment, developer)
 	api.PUT("/projects/:project/environments/order", s.reorderEnvironments, developer)
 
 	api.POST("/projects/:project/components", s.createComponent, developer)

@@ -127,3 +127,34 @@ func TestReorderEnvironments(t *testing.T) {
 		}
 	})
 }
+
+func TestEnvironmentResources(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		_, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "big", Replicas: 21})
+		wantErr(t, err, ErrInvalid, `replicas of environment "big" in project "shop" must be between 0 (one) and 20, got 21: invalid`)
+		e, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "staging", Replicas: 3, CPUs: 0.5, MemoryBytes: 64 << 20})
+		must(t, err)
+		if e.Replicas != 3 || e.CPUs != 0.5 {
+			t.Fatalf("created %+v", e)
+		}
+		up, err := s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error {
+			e.Replicas, e.CPUs, e.MemoryBytes, e.Production = 2, 1.25, 0, true
+			return nil
+		})
+		must(t, err)
+		envs, err := s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		got := envs[len(envs)-1]
+		if got.Name != "staging" || got.Replicas != 2 || got.CPUs != 1.25 || got.MemoryBytes != 0 || !got.Production || up.Replicas != 2 {
+			t.Fatalf("after update %+v", got)
+		}
+		_, err = s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error { e.MemoryBytes = 1024; return nil })
+		wantErr(t, err, ErrInvalid, `memoryBytes of environment "staging" in project "shop" must be 0 (no limit) or at least 6291456, got 1024: invalid`)
+		_, err = s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error { e.Name = "x"; return nil })
+		wantErr(t, err, ErrInvalid, `update of environment "staging" in project "shop" changed its identity: invalid`)
+		_, err = s.UpdateEnvironment(ctx, "shop", "nope", func(e *Environment) error { return nil })
+		wantErr(t, err, ErrNotFound, "")
+	})
+}

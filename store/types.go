@@ -28,6 +28,11 @@ type Environment struct {
 	Production bool `json:"production"`
 	// Position is the 0-based place in the promotion order. It is assigned by the store: ignored on create.
 	Position int `json:"position"`
+	// Replicas is how many instances of each component's release run here; zero means 1.
+	Replicas int `json:"replicas"`
+	// CPUs and MemoryBytes limit each instance; zero means no limit. CPUs is kept to thousandths.
+	CPUs        float64 `json:"cpus,omitempty"`
+	MemoryBytes int64   `json:"memoryBytes,omitempty"`
 	// CreatedAt is when the environment was created (UTC, microseconds). Zero on create means now.
 	CreatedAt time.Time `json:"createdAt"`
 }

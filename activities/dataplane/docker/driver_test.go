@@ -283,3 +283,30 @@ func TestEnvironmentsAreIsolated(t *testing.T) {
 		t.Fatalf("development reached production at %s", prodInsts[0].Address)
 	}
 }
+
+func TestReplicasAndLimits(t *testing.T) {
+	d := newDriver(t)
+	image, digest := webImage(t)
+	r := release(t, "development", "b-1", image, digest)
+	r.Replicas, r.CPUs, r.MemoryBytes = 2, 0.5, 64<<20
+	cleanup(t, d, r.Project)
+	insts, err := d.Apply(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(insts) != 2 || insts[0].Address == insts[1].Address {
+		t.Fatalf("instances %+v, want 2 at different addresses", insts)
+	}
+	if p, err := waitReady(t, d, r, time.Minute); err != nil || !p.Ready {
+		t.Fatalf("readiness %+v, %v", p, err)
+	}
+	for _, in := range insts {
+		info, err := d.Client.ContainerInspect(t.Context(), in.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hc := info.Container.HostConfig; hc.NanoCPUs != 5e8 || hc.Memory != 64<<20 {
+			t.Fatalf("limits: %d nano-CPUs, %d bytes", hc.NanoCPUs, hc.Memory)
+		}
+	}
+}
