@@ -317,18 +317,15 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 	if i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment }); i >= 0 {
 		target = envs[i]
 	}
-	envName := map[string]string{}
+	envName, fileName := map[string]string{}, map[string]string{}
 	for _, r := range slices.Concat(desc.Required.Configs, desc.Required.Secrets) {
 		if r.File != "" {
-			return dataplane.Release{}, "", temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s is to be mounted as the file %s: the Docker data plane injects environment variables only so far", r.Name, r.File),
-				ErrTypeNotDeployable, nil)
-		}
-		if r.Env != "" {
+			fileName[r.Name] = r.File
+		} else if r.Env != "" {
 			envName[r.Name] = r.Env
 		}
 	}
-	env := map[string]string{}
+	env, files := map[string]string{}, map[string][]byte{}
 	h := sha256.New()
 	for _, v := range values {
 		pt, err := d.Keyring.Open(v.AAD(), v.Sealed)
@@ -338,11 +335,14 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 		if err != nil {
 			return dataplane.Release{}, "", err
 		}
-		name := v.Key
-		if e := envName[v.Key]; e != "" {
-			name = e
+		switch {
+		case fileName[v.Key] != "":
+			files[fileName[v.Key]] = pt
+		case envName[v.Key] != "":
+			env[envName[v.Key]] = string(pt)
+		default:
+			env[v.Key] = string(pt)
 		}
-		env[name] = string(pt)
 		fmt.Fprintf(h, "%s\x00%x\x00", v.Key, v.Sealed.Ciphertext)
 	}
 	var ports []int

@@ -33,6 +33,8 @@ type Release struct {
 	Replicas int
 	// Env holds the values injected as environment variables (secrets among them). Nil means none.
 	Env map[string]string
+	// Files holds the values mounted as files, by absolute path (secrets among them). Nil means none.
+	Files map[string][]byte
 	// Ports are the ports the component listens on, from its endpoints; the first is the one
 	// traffic is sent to. Nil means none (nothing is routed to it).
 	Ports []int

@@ -5,10 +5,14 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,11 +142,53 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 		default:
 			return nil, fmt.Errorf("inspecting container %s: %w", name, err)
 		}
+		if err := d.copyFiles(ctx, name, r.Files); err != nil {
+			return nil, err
+		}
 		if _, err := d.Client.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
 			return nil, fmt.Errorf("starting container %s: %w", name, err)
 		}
 	}
 	return d.instances(ctx, r.Project, r.Component, r.Environment, r.BuildID)
+}
+
+// copyFiles writes files (absolute path → content, readable by any user of the container, as the
+// component may not run as root) into the container before it starts.
+func (d *Driver) copyFiles(ctx context.Context, container string, files map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	paths := slices.Sorted(maps.Keys(files))
+	for _, p := range paths {
+		rel := strings.TrimPrefix(path.Clean(p), "/")
+		for dir := path.Dir(rel); dir != "." && !dirs[dir]; dir = path.Dir(dir) {
+			dirs[dir] = true
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		if err := tw.WriteHeader(&tar.Header{Name: dir + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+			return err
+		}
+	}
+	for _, p := range paths {
+		body := files[p]
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(path.Clean(p), "/"), Typeflag: tar.TypeReg, Mode: 0o444, Size: int64(len(body))}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if _, err := d.Client.CopyToContainer(ctx, container, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf}); err != nil {
+		return fmt.Errorf("writing config files into container %s: %w", container, err)
+	}
+	return nil
 }
 
 // WaitReady checks every instance of the release (after InitialDelaySeconds) every rolloutPoll —

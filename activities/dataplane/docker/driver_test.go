@@ -119,6 +119,7 @@ func release(t *testing.T, env, build, image, digest string) dataplane.Release {
 	return dataplane.Release{
 		Project: project, Component: "web", Environment: env, BuildID: build, Image: image, Digest: digest,
 		Env: map[string]string{"GREETING": "hello " + env}, Ports: []int{8080},
+		Files:     map[string][]byte{"/etc/app/token": []byte("s3cret-" + env)},
 		Readiness: &descriptor.Probe{HTTP: &descriptor.HTTPProbe{Path: "/healthz", Port: 8080}, PeriodSeconds: 1, TimeoutSeconds: 1},
 	}
 }
@@ -191,6 +192,9 @@ func TestApplyWaitDescribeRemove(t *testing.T) {
 	// The environment's configs are in the container's environment.
 	if code := execIn(t, d, insts[0].ID, "sh", "-c", `test "$GREETING" = "hello development"`); code != 0 {
 		t.Fatal("GREETING not injected")
+	}
+	if code := execIn(t, d, insts[0].ID, "sh", "-c", `test "$(cat /etc/app/token)" = s3cret-development`); code != 0 {
+		t.Fatal("/etc/app/token not written")
 	}
 	info, err := d.Client.ContainerInspect(t.Context(), insts[0].ID, client.ContainerInspectOptions{})
 	if err != nil {
