@@ -354,7 +354,7 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 	return dataplane.Release{
 		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
 		Image: d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
-		Env:   env, Ports: ports, Readiness: desc.Health.Readiness,
+		Env:   env, Files: files, Ports: ports, Readiness: desc.Health.Readiness,
 		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,
 	}, hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -1,0 +1,231 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/entry"
+	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// fakeDriver runs each build as one httptest server answering its build ID; ready says whether a build
+// passes its readiness check. It records the releases it was given.
+type fakeDriver struct {
+	t        *testing.T
+	mu       sync.Mutex
+	ready    map[string]bool
+	servers  map[string]*httptest.Server
+	releases []dataplane.Release
+	removed  []string
+}
+
+func (f *fakeDriver) Apply(_ context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.releases = append(f.releases, r)
+	srv := f.servers[r.BuildID]
+	if srv == nil {
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, r.BuildID) }))
+		f.t.Cleanup(srv.Close)
+		f.servers[r.BuildID] = srv
+	}
+	return []dataplane.Instance{{ID: r.BuildID, BuildID: r.BuildID, Address: strings.TrimPrefix(srv.URL, "http://"), Running: true}}, nil
+}
+
+func (f *fakeDriver) WaitReady(ctx context.Context, r dataplane.Release, beat func(dataplane.Probe)) (dataplane.Probe, error) {
+	f.mu.Lock()
+	ok := f.ready[r.BuildID]
+	f.mu.Unlock()
+	if ok {
+		return dataplane.Probe{Ready: true, Message: "GET /healthz: 200"}, nil
+	}
+	return dataplane.Probe{Message: "GET /healthz: 503"}, context.DeadlineExceeded
+}
+
+func (f *fakeDriver) Remove(_ context.Context, _, _, _, buildID string, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, buildID)
+	if srv := f.servers[buildID]; srv != nil {
+		srv.Close()
+		delete(f.servers, buildID)
+	}
+	return nil
+}
+
+func (f *fakeDriver) Describe(_ context.Context, _, _, _ string) ([]dataplane.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []dataplane.Instance
+	for id, srv := range f.servers {
+		out = append(out, dataplane.Instance{ID: id, BuildID: id, Address: strings.TrimPrefix(srv.URL, "http://"), Running: true})
+	}
+	return out, nil
+}
+
+// deploysWithStore returns deploy activities on a real store with project shop (development), component api,
+// succeeded builds b-good and b-bad requiring GREETING and the secret API_TOKEN (set, sealed, in development).
+func deploysWithStore(t *testing.T) (*Deploys, *fakeDriver, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	_, st := buildsWithStore(t)
+	keys, err := secretbox.LoadOrCreateKeyring(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := descriptor.Descriptor{Endpoints: []descriptor.Endpoint{{Name: "web", Port: 8080, Type: descriptor.REST}},
+		Required: descriptor.Required{Configs: []descriptor.Requirement{{Name: "GREETING", Env: "GREETING"}},
+			Secrets: []descriptor.Requirement{{Name: "API_TOKEN", File: "/run/secrets/token"}}}}
+	for _, id := range []string{"b-good", "b-bad"} {
+		if _, err := st.CreateBuild(ctx, store.Build{ID: id, Project: "shop", Component: "api", Commit: strings.Repeat("b", 40)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutBuildSpec(ctx, id, desc, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateBuild(ctx, id, func(b *store.Build) error { b.Status, b.Digest = store.BuildSucceeded, "sha256:"+id; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for key, val := range map[string]string{"GREETING": "hi", "API_TOKEN": "s3cret-value"} {
+		v := store.ConfigValue{Project: "shop", Component: "api", Environment: "development", Key: key, Secret: key == "API_TOKEN"}
+		if v.Sealed, err = keys.Seal(v.AAD(), []byte(val)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.PutConfig(ctx, v, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drv := &fakeDriver{t: t, ready: map[string]bool{"b-good": true}, servers: map[string]*httptest.Server{}}
+	router := &entry.Router{}
+	t.Cleanup(func() { router.Close(context.Background()) })
+	return &Deploys{Store: st, Keyring: keys, Driver: drv, Router: router, Registry: "127.0.0.1:5000"}, drv, st
+}
+
+func rollout(t *testing.T, d *Deploys, st *store.Store, id, build string) workflows.RolloutResult {
+	t.Helper()
+	if _, err := st.CreateDeployment(context.Background(), store.Deployment{ID: id, Project: "shop", Component: "api",
+		Environment: "development", BuildID: build, Digest: "sha256:" + build}); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	val, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RolloutResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
+	d, drv, st := deploysWithStore(t)
+	good := rollout(t, d, st, "d-1", "b-good")
+	if good.Status != store.DeploymentSucceeded || good.URL == "" {
+		t.Fatalf("good rollout %+v", good)
+	}
+	if body := httpGet(t, good.URL); body != "b-good" {
+		t.Fatalf("entry serves %q", body)
+	}
+	// The release got the image by digest, its config as an environment variable and its secret as a file.
+	r := drv.releases[0]
+	if r.Image != "127.0.0.1:5000/shop/api@sha256:b-good" || r.Env["GREETING"] != "hi" || string(r.Files["/run/secrets/token"]) != "s3cret-value" ||
+		len(r.Ports) != 1 || r.Ports[0] != 8080 {
+		t.Fatalf("release %+v", r)
+	}
+	if strings.Contains(mustJSON(t, good), "s3cret") {
+		t.Fatal("the rollout's result holds the secret")
+	}
+
+	bad := rollout(t, d, st, "d-2", "b-bad")
+	if bad.Status != store.DeploymentFailed || !strings.Contains(bad.Message, "not ready: GET /healthz: 503") {
+		t.Fatalf("bad rollout %+v", bad)
+	}
+	if body := httpGet(t, good.URL); body != "b-good" {
+		t.Fatalf("after the bad rollout the entry serves %q", body)
+	}
+	if got := strings.Join(drv.removed, ","); got != "b-bad" {
+		t.Fatalf("removed %s, want only the bad release", got)
+	}
+	dep, err := st.GetDeployment(context.Background(), "d-2")
+	if err != nil || dep.Status != store.DeploymentFailed || dep.EndedAt == nil {
+		t.Fatalf("recorded %+v, %v", dep, err)
+	}
+	cur, err := st.CurrentDeployment(context.Background(), "shop", "api", "development")
+	if err != nil || cur.ID != "d-1" || cur.ConfigHash == "" {
+		t.Fatalf("current %+v, %v", cur, err)
+	}
+
+	// A retried rollout of an ended deployment answers as recorded and does nothing.
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	val, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again workflows.RolloutResult
+	val.Get(&again)
+	if again != bad || len(drv.releases) != 2 {
+		t.Fatalf("retried rollout %+v after %d applies", again, len(drv.releases))
+	}
+}
+
+func TestCheckRequiredNamesEveryMissingValue(t *testing.T) {
+	d, _, st := deploysWithStore(t)
+	if _, err := st.CreateEnvironment(context.Background(), store.Environment{Project: "shop", Name: "production"}); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	_, err := env.ExecuteActivity(d.CheckRequired, workflows.CheckRequiredInput{BuildID: "b-good", Project: "shop", Component: "api", Environment: "production"})
+	wantNonRetryable(t, err, ErrTypeMissingConfig)
+	if !strings.Contains(err.Error(), "environment production lacks what build b-good requires: GREETING (config), API_TOKEN (secret)") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := env.ExecuteActivity(d.CheckRequired, workflows.CheckRequiredInput{BuildID: "b-good", Project: "shop", Component: "api", Environment: "development"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.ExecuteActivity(d.CheckRequired, workflows.CheckRequiredInput{BuildID: "b1", Project: "shop", Component: "api", Environment: "development"})
+	if err == nil || strings.Contains(err.Error(), "NotDeployable") {
+		t.Fatalf("a queued build: %v, want a retryable wait", err)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
