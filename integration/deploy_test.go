@@ -331,7 +331,7 @@ func TestRolloutResumesAfterWorkerKilled(t *testing.T) {
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	src := filepath.Join(t.TempDir(), "src")
 	gitRepo(t, src, map[string]string{
-		"Dockerfile": "FROM " + s.registry + "/base/busybox:latest\nCOPY www /www\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+		"Dockerfile":  "FROM " + s.registry + "/base/busybox:latest\nCOPY www /www\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
 		"www/healthz": "ok\n",
 		".slipway/component.yaml": "endpoints:\n  - {name: web, port: 8080, type: REST}\n" +
 			"health:\n  readiness:\n    http: {path: /healthz, port: 8080}\n    initialDelaySeconds: 8\n",
