@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -70,7 +70,6 @@ type Deploys struct {
 	// DrainTimeout is how long requests to the old release may take to finish after the switch, and
 	// the old containers to stop; zero means 30 seconds.
 	DrainTimeout time.Duration
-	Logger       *slog.Logger
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -208,15 +207,16 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		return workflows.RolloutResult{}, err
 	}
 
-	var last dataplane.Probe
-	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, last.Message) })
+	var progress atomic.Pointer[string] // what the heartbeats say
+	progress.Store(new("starting " + dep.BuildID))
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, *progress.Load()) })
 	defer stop()
 	insts, err := d.Driver.Apply(ctx, rel)
 	if err != nil {
 		return workflows.RolloutResult{}, fmt.Errorf("starting the release: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, orDefault(d.ReadyTimeout, 2*time.Minute))
-	last, err = d.Driver.WaitReady(wctx, rel, func(p dataplane.Probe) { last = p })
+	last, err := d.Driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
 	cancel()
 	if ctx.Err() != nil {
 		return workflows.RolloutResult{}, ctx.Err()
@@ -226,8 +226,12 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			msg = "not ready: " + err.Error()
 		}
-		if rerr := d.Driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, dep.BuildID, 0); rerr != nil {
-			return workflows.RolloutResult{}, fmt.Errorf("removing the release that did not get ready: %w", rerr)
+		prev, perr := d.previous(ctx, dep)
+		if perr != nil {
+			return workflows.RolloutResult{}, perr
+		}
+		if rerr := d.Driver.Restore(ctx, rel, prev); rerr != nil {
+			return workflows.RolloutResult{}, fmt.Errorf("restoring the previous release: %w", rerr)
 		}
 		return d.end(ctx, dep, store.DeploymentFailed, "", msg+"; the previous release keeps serving")
 	}
@@ -255,6 +259,27 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+}
+
+// previous is the release serving in the deployment's environment before it (nil when none), as the
+// data plane would run it now: its build, with the environment's configs.
+func (d *Deploys) previous(ctx context.Context, dep store.Deployment) (*dataplane.Release, error) {
+	cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.Store.GetBuild(ctx, cur.BuildID)
+	if err != nil {
+		return nil, err
+	}
+	rel, _, err := d.release(ctx, cur, b)
+	if err != nil {
+		return nil, err
+	}
+	return &rel, nil
 }
 
 // switchEntry opens the entry (at the address the current release was served at, if any) and switches

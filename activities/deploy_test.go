@@ -31,6 +31,7 @@ type fakeDriver struct {
 	servers  map[string]*httptest.Server
 	releases []dataplane.Release
 	removed  []string
+	restored []string
 }
 
 func (f *fakeDriver) Apply(_ context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
@@ -54,6 +55,16 @@ func (f *fakeDriver) WaitReady(ctx context.Context, r dataplane.Release, beat fu
 		return dataplane.Probe{Ready: true, Message: "GET /healthz: 200"}, nil
 	}
 	return dataplane.Probe{Message: "GET /healthz: 503"}, context.DeadlineExceeded
+}
+
+func (f *fakeDriver) Restore(ctx context.Context, failed dataplane.Release, previous *dataplane.Release) error {
+	f.mu.Lock()
+	f.restored = append(f.restored, failed.BuildID)
+	if previous != nil {
+		f.restored = append(f.restored, "to "+previous.BuildID)
+	}
+	f.mu.Unlock()
+	return f.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 }
 
 func (f *fakeDriver) Remove(_ context.Context, _, _, _, buildID string, _ time.Duration) error {
@@ -164,6 +175,9 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	}
 	if got := strings.Join(drv.removed, ","); got != "b-bad" {
 		t.Fatalf("removed %s, want only the bad release", got)
+	}
+	if got := strings.Join(drv.restored, ","); got != "b-bad,to b-good" {
+		t.Fatalf("restored %s, want b-bad undone for b-good", got)
 	}
 	dep, err := st.GetDeployment(context.Background(), "d-2")
 	if err != nil || dep.Status != store.DeploymentFailed || dep.EndedAt == nil {

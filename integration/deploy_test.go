@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,6 +206,10 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	if prodDep.URL == devDep.URL {
 		t.Fatal("production shares development's entry")
 	}
+	// Production's release got production's config.
+	if env := containerEnv(t, project, "production"); !slices.Contains(env, "GREETING=hi prod") || slices.Contains(env, "GREETING=hi dev") {
+		t.Fatalf("production's container environment %v", env)
+	}
 	get(t, prodDep.URL+"/healthz")
 
 	// A good rollout to development (the next auto-build) under load.
@@ -292,6 +297,25 @@ func commitChange(t *testing.T, dir string, files map[string]string, gone ...str
 		t.Fatal(err)
 	}
 	return sha.String()
+}
+
+// containerEnv returns the environment of the (first) container of hello in the project's environment.
+func containerEnv(t *testing.T, project, environment string) []string {
+	t.Helper()
+	d, err := docker.New(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Client.Close()
+	insts, err := d.Describe(t.Context(), project, "hello", environment)
+	if err != nil || len(insts) == 0 {
+		t.Fatalf("instances of hello in %s: %+v, %v", environment, insts, err)
+	}
+	info, err := d.Client.ContainerInspect(t.Context(), insts[0].ID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Container.Config.Env
 }
 
 // removeContainersOf removes the containers and networks slipway made for project.

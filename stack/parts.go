@@ -54,7 +54,7 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 func (p *Process) deploys(ctx context.Context, cfg config.Deploy, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
 	router := &entry.Router{Logger: p.log.With("part", "entry")}
 	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Registry: registry, ReadyTimeout: cfg.ReadyTimeout, Logger: p.log}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)

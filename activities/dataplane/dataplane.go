@@ -75,6 +75,10 @@ type Driver interface {
 	// WaitReady checks the release's instances until all are ready, one stops, or ctx ends, and
 	// returns the last check; it reports progress to beat.
 	WaitReady(ctx context.Context, r Release, beat func(Probe)) (Probe, error)
+	// Restore undoes the Apply of a release that did not get ready, so that previous — the release
+	// serving before, nil when none was — serves as it did: on Docker the new instances are removed
+	// (the old ones never stopped); a driver that replaces instances in place re-applies previous.
+	Restore(ctx context.Context, failed Release, previous *Release) error
 	// Remove stops (draining for up to grace) and removes the instances of build buildID.
 	Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error
 	// Describe lists the instances of the component running in the environment.

@@ -280,6 +280,12 @@ func (d *Driver) execCheck(ctx context.Context, id string, p *descriptor.Probe) 
 	return dataplane.Probe{Message: "exec " + cmd + ": " + err.Error(), At: now}
 }
 
+// Restore removes the failed release's containers at once: the previous release's were never
+// stopped, so they serve as before.
+func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, _ *dataplane.Release) error {
+	return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
+}
+
 // Remove stops the build's containers, giving each grace to finish what it serves, and removes them.
 func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
 	insts, err := d.instances(ctx, project, component, environment, buildID)
