@@ -50,6 +50,28 @@ type backend struct {
 	inflight atomic.Int64
 }
 
+// transport carries every entry's requests to the backends, keeping enough idle connections to each
+// for a busy entry (http.DefaultTransport keeps 2 per host and would dial for most requests).
+var transport = &http.Transport{
+	DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConnsPerHost: 64,
+	IdleConnTimeout:     90 * time.Second,
+}
+
+// buffers are the copy buffers of every entry's proxies, so a request does not allocate its own 32 KiB.
+var buffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
 // ErrNoBackend is what an entry answers (502) while nothing is behind it.
 var ErrNoBackend = errors.New("no release is serving")
 
@@ -117,7 +139,9 @@ func (r *Router) Switch(ctx context.Context, k Key, addrs []string) error {
 			continue
 		}
 		target := &url.URL{Scheme: "http", Host: a}
-		b := &backend{addr: a, proxy: httputil.NewSingleHostReverseProxy(target)}
+		p := httputil.NewSingleHostReverseProxy(target)
+		p.BufferPool, p.Transport = buffers, transport
+		b := &backend{addr: a, proxy: p}
 		next = append(next, b)
 	}
 	e.backends.Store(&next)

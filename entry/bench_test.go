@@ -1,0 +1,45 @@
+package entry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkEntry sends requests through an entry to one backend, in parallel, and directly to the
+// backend for comparison: the cost the proxy adds per request.
+func BenchmarkEntry(b *testing.B) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	var r Router
+	defer r.Close(context.Background())
+	k := Key{"shop", "web", "development"}
+	url, err := r.Open(k, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Switch(b.Context(), k, []string{strings.TrimPrefix(backend.URL, "http://")}); err != nil {
+		b.Fatal(err)
+	}
+	for name, target := range map[string]string{"direct": backend.URL, "entry": url} {
+		b.Run(name, func(b *testing.B) {
+			tr := &http.Transport{MaxIdleConnsPerHost: 64}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr}
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := c.Get(target)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		})
+	}
+}
