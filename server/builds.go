@@ -236,12 +236,24 @@ func (s *Server) triggerBuild(c echo.Context) error {
 		return resolveError(ref, withCredential, err)
 	}
 
-	trigger := store.Trigger{Kind: triggerManual, Actor: tokenName(c)}
+	got, err := s.buildCommit(ctx, comp, sha, store.Trigger{Kind: triggerManual, Actor: tokenName(c)}, req.Rebuild)
+	if err != nil {
+		return err
+	}
+	if got.Existing {
+		return c.JSON(http.StatusOK, got)
+	}
+	return c.JSON(http.StatusAccepted, got)
+}
+
+// buildCommit builds commit sha of the component once: it answers with the commit's build when it has one (Existing,
+// unless rebuild asks for a new one), else stores a build and starts its workflow.
+func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha string, trigger store.Trigger, rebuild bool) (buildAccepted, error) {
 	attempt := 1
-	if req.Rebuild {
+	if rebuild {
 		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
 		if err != nil {
-			return err
+			return buildAccepted{}, err
 		}
 		attempt = len(builds) + 1
 	}
@@ -251,54 +263,53 @@ func (s *Server) triggerBuild(c echo.Context) error {
 			ID: buildID(wid), Project: comp.Project, Component: comp.Name, Commit: sha, Trigger: trigger, WorkflowID: wid,
 		})
 		if err == nil {
-			return s.startBuild(c, comp, b)
+			return s.startBuild(ctx, comp, b)
 		}
 		if !errors.Is(err, store.ErrExists) {
-			return err
+			return buildAccepted{}, err
 		}
 		existing, err := s.store.GetBuild(ctx, buildID(wid))
 		if err != nil {
-			return err
+			return buildAccepted{}, err
 		}
 		if !neverStarted(existing) {
-			return s.answerExisting(c, comp, existing)
+			return s.answerExisting(ctx, comp, existing), nil
 		}
 		// That ID's workflow never started: find the commit's real build, or make one under the next ID.
 		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
 		if err != nil {
-			return err
+			return buildAccepted{}, err
 		}
-		if !req.Rebuild {
+		if !rebuild {
 			for _, b := range builds {
 				if !neverStarted(b) {
-					return s.answerExisting(c, comp, b)
+					return s.answerExisting(ctx, comp, b), nil
 				}
 			}
 		}
 		attempt = len(builds) + 1
 	}
-	return fmt.Errorf("no free build ID for commit %s of %s/%s after %d attempts", sha, comp.Project, comp.Name, startAttempts)
+	return buildAccepted{}, fmt.Errorf("no free build ID for commit %s of %s/%s after %d attempts", sha, comp.Project, comp.Name, startAttempts)
 }
 
-// answerExisting answers a trigger with the build the commit already has (200, "existing": true). A build still
+// answerExisting answers a trigger with the build the commit already has ("existing": true). A build still
 // queued without a run may be one whose trigger died between storing it and starting its workflow: its workflow
 // is started (USE_EXISTING makes that a no-op when it runs already), so it cannot stay queued for ever.
-func (s *Server) answerExisting(c echo.Context, comp store.Component, b store.Build) error {
+func (s *Server) answerExisting(ctx context.Context, comp store.Component, b store.Build) buildAccepted {
 	if b.Status == store.BuildQueued && b.RunID == "" {
-		if runID, err := s.executeBuild(c.Request().Context(), comp, b); err == nil {
-			s.recordRun(c.Request().Context(), b.ID, runID)
+		if runID, err := s.executeBuild(ctx, comp, b); err == nil {
+			s.recordRun(ctx, b.ID, runID)
 		} else {
-			s.log.WarnContext(c.Request().Context(), "starting the workflow of a queued build failed",
+			s.log.WarnContext(ctx, "starting the workflow of a queued build failed",
 				"build", b.ID, "workflow", b.WorkflowID, "error", err)
 		}
 	}
-	return c.JSON(http.StatusOK, buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status, Existing: true})
+	return buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status, Existing: true}
 }
 
-// startBuild starts the workflow of the build just stored and answers 202. When Temporal cannot start it, the
-// build is marked failed with the reason and the request fails.
-func (s *Server) startBuild(c echo.Context, comp store.Component, b store.Build) error {
-	ctx := c.Request().Context()
+// startBuild starts the workflow of the build just stored. When Temporal cannot start it, the build is marked
+// failed with the reason and the request fails.
+func (s *Server) startBuild(ctx context.Context, comp store.Component, b store.Build) (buildAccepted, error) {
 	runID, err := s.executeBuild(ctx, comp, b)
 	if err != nil {
 		var apiErr *APIError
@@ -312,12 +323,12 @@ func (s *Server) startBuild(c echo.Context, comp store.Component, b store.Build)
 		}
 		s.failUnstarted(ctx, b.ID, err)
 		if apiErr != nil {
-			return apiErr
+			return buildAccepted{}, apiErr
 		}
-		return err
+		return buildAccepted{}, err
 	}
 	s.recordRun(ctx, b.ID, runID)
-	return c.JSON(http.StatusAccepted, buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status})
+	return buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status}, nil
 }
 
 // executeBuild starts (or, with USE_EXISTING, finds) the build's workflow and returns its run ID. The input
