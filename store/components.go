@@ -132,3 +132,21 @@ func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	c.CreatedAt, c.UpdatedAt = fromDB(created), fromDB(updated)
 	return c, nil
 }
+
+// ListAutoBuildComponents returns every component, of every project, whose AutoBuild is on, by project and name.
+func (s *Store) ListAutoBuildComponents(ctx context.Context) ([]Component, error) {
+	rows, err := s.db().query(ctx, "SELECT "+componentColumns+" FROM components WHERE auto_build = ? ORDER BY project, name", true)
+	if err != nil {
+		return nil, fmt.Errorf("listing auto-built components: %w", err)
+	}
+	defer rows.Close()
+	out := []Component{}
+	for rows.Next() {
+		c, err := scanComponent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing auto-built components: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

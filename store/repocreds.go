@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/secretbox"
@@ -95,23 +96,41 @@ func (s *Store) DeleteRepoCredential(ctx context.Context, project, component str
 	return nil
 }
 
-// rewrapRepoCredentials is RewrapConfigs' walk over the repo credentials, keyed by (project, component).
-func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
+// sealedTable is a table of sealed values keyed by some columns, walked by RewrapConfigs after the configs.
+type sealedTable struct {
+	name string
+	keys []string
+	// ref names a row by its key values, for errors.
+	ref func(keys []string) string
+}
+
+// sealedTables are the tables RewrapConfigs walks after the configs.
+var sealedTables = []sealedTable{
+	{"repo_credentials", []string{"project", "component"}, func(k []string) string { return repoCredentialRef(k[0], k[1]) }},
+	{"webhooks", []string{"repo"}, func(k []string) string { return webhookRef(k[0]) }},
+}
+
+// rewrapTable is RewrapConfigs' walk over one table of sealed values, in key order.
+func (s *Store) rewrapTable(ctx context.Context, t sealedTable, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
 	type row struct {
-		project, component string
-		sealed             secretbox.Sealed
+		keys   []string
+		sealed secretbox.Sealed
 	}
+	cols := strings.Join(t.keys, ", ")
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(t.keys)), ", ")
 	total := 0
 	var last *row
 	for {
 		var n, seen int
 		err := s.inTx(ctx, func(c conn) error {
-			q, args := "SELECT project, component, kek_id, wrapped_key, ciphertext FROM repo_credentials", []any{}
+			q, args := "SELECT "+cols+", kek_id, wrapped_key, ciphertext FROM "+t.name, []any{}
 			if last != nil {
-				q += " WHERE (project, component) > (?, ?)"
-				args = append(args, last.project, last.component)
+				q += " WHERE (" + cols + ") > (" + marks + ")"
+				for _, k := range last.keys {
+					args = append(args, k)
+				}
 			}
-			q += " ORDER BY project, component LIMIT ?"
+			q += " ORDER BY " + cols + " LIMIT ?"
 			args = append(args, batch)
 			rows, err := c.query(ctx, q, args...)
 			if err != nil {
@@ -119,8 +138,13 @@ func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap fun
 			}
 			var rs []row
 			for rows.Next() {
-				var r row
-				if err := rows.Scan(&r.project, &r.component, &r.sealed.KEKID, &r.sealed.WrappedKey, &r.sealed.Ciphertext); err != nil {
+				r := row{keys: make([]string, len(t.keys))}
+				dest := make([]any, 0, len(t.keys)+3)
+				for i := range r.keys {
+					dest = append(dest, &r.keys[i])
+				}
+				dest = append(dest, &r.sealed.KEKID, &r.sealed.WrappedKey, &r.sealed.Ciphertext)
+				if err := rows.Scan(dest...); err != nil {
 					rows.Close()
 					return fmt.Errorf("reading a batch: %w", err)
 				}
@@ -131,7 +155,7 @@ func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap fun
 			}
 			seen, n = len(rs), 0
 			for _, r := range rs {
-				ref := repoCredentialRef(r.project, r.component)
+				ref := t.ref(r.keys)
 				next, changed, err := rewrap(r.sealed)
 				if err != nil {
 					return fmt.Errorf("%s: %w", ref, err)
@@ -142,10 +166,15 @@ func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap fun
 				if next.KEKID == "" || len(next.WrappedKey) == 0 || len(next.Ciphertext) == 0 {
 					return fmt.Errorf("%s: rewrap returned an incomplete sealed value: %w", ref, ErrInvalid)
 				}
-				// As in rewrapOne, the wrapped key detects a concurrent PutRepoCredential.
-				res, err := c.exec(ctx, `UPDATE repo_credentials SET kek_id = ?, wrapped_key = ?, ciphertext = ?
-					WHERE project = ? AND component = ? AND kek_id = ? AND wrapped_key = ?`,
-					next.KEKID, next.WrappedKey, next.Ciphertext, r.project, r.component, r.sealed.KEKID, r.sealed.WrappedKey)
+				// As in rewrapOne, the wrapped key detects a concurrent put.
+				where := strings.Join(t.keys, " = ? AND ") + " = ?"
+				args := []any{next.KEKID, next.WrappedKey, next.Ciphertext}
+				for _, k := range r.keys {
+					args = append(args, k)
+				}
+				args = append(args, r.sealed.KEKID, r.sealed.WrappedKey)
+				res, err := c.exec(ctx, "UPDATE "+t.name+" SET kek_id = ?, wrapped_key = ?, ciphertext = ? WHERE "+where+
+					" AND kek_id = ? AND wrapped_key = ?", args...)
 				if err != nil {
 					return fmt.Errorf("updating %s: %w", ref, err)
 				}
@@ -161,7 +190,7 @@ func (s *Store) rewrapRepoCredentials(ctx context.Context, batch int, rewrap fun
 			return nil
 		})
 		if err != nil {
-			return total, fmt.Errorf("rewrapping repo credentials: %w", err)
+			return total, fmt.Errorf("rewrapping %s: %w", strings.ReplaceAll(t.name, "_", " "), err)
 		}
 		total += n
 		if seen < batch {

@@ -10,7 +10,8 @@ import (
 // defaultRewrapBatch is the batch size RewrapConfigs uses when given batch <= 0.
 const defaultRewrapBatch = 100
 
-// RewrapConfigs walks every stored sealed value, the config values and then the repo credentials, in batches of
+// RewrapConfigs walks every stored sealed value, the config values and then the repo credentials and webhook
+// secrets, in batches of
 // batch rows (batch <= 0 means 100), in key order, and replaces each sealed value by rewrap(v) when rewrap says it
 // changed; each batch is one transaction. It returns how many rows changed. It is idempotent: with a rewrap that reports values under the active KEK as unchanged, a
 // second run changes nothing.
@@ -54,8 +55,14 @@ func (s *Store) RewrapConfigs(ctx context.Context, batch int, rewrap func(secret
 			break
 		}
 	}
-	n, err := s.rewrapRepoCredentials(ctx, batch, rewrap)
-	return total + n, err
+	for _, t := range sealedTables {
+		n, err := s.rewrapTable(ctx, t, batch, rewrap)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // rewrapBatch returns up to batch values that sort after last (nil means from the start).
