@@ -4,7 +4,7 @@ BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
 RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
-             ./scan/... ./descriptor/... ./trivydb/... ./entry/...
+             ./scan/... ./descriptor/... ./trivydb/... ./entry/... ./webhooks/...
 
 BUILDKITD := bin/buildkitd
 TRIVY     := bin/trivy
