@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/webhooks"
 )
 
 // Component defaults applied when a field is absent, empty or (in PATCH) null.
@@ -20,13 +23,14 @@ const (
 
 // componentFields is the body of POST and PATCH .../components[/{c}]; a nil field was not given.
 type componentFields struct {
-	Name       *string `json:"name"`
-	Repo       *string `json:"repo"`
-	Branch     *string `json:"branch"`
-	Dockerfile *string `json:"dockerfile"`
-	Context    *string `json:"context"`
-	AutoBuild  *bool   `json:"autoBuild"`
-	AutoDeploy *bool   `json:"autoDeploy"`
+	Name       *string   `json:"name"`
+	Repo       *string   `json:"repo"`
+	Branch     *string   `json:"branch"`
+	Dockerfile *string   `json:"dockerfile"`
+	Context    *string   `json:"context"`
+	AutoBuild  *bool     `json:"autoBuild"`
+	AutoDeploy *bool     `json:"autoDeploy"`
+	Paths      *[]string `json:"paths"`
 }
 
 // applyTo copies the given fields onto c (the merge of JSON merge patch).
@@ -45,6 +49,9 @@ func (f componentFields) applyTo(c *store.Component) {
 	}
 	if f.AutoDeploy != nil {
 		c.AutoDeploy = *f.AutoDeploy
+	}
+	if f.Paths != nil {
+		c.Paths = *f.Paths
 	}
 }
 
@@ -75,6 +82,8 @@ func (f *componentFields) nullsToZero(data []byte) error {
 			f.AutoBuild = &off
 		case "autoDeploy":
 			f.AutoDeploy = &off
+		case "paths":
+			f.Paths = &[]string{}
 		}
 	}
 	return nil
@@ -103,7 +112,44 @@ func checkComponent(c *store.Component) *APIError {
 	if err := checkRepoPath("dockerfile", c.Dockerfile, true); err != nil {
 		return err
 	}
+	if err := checkPaths(c.Paths); err != nil {
+		return err
+	}
 	return checkRepoPath("context", c.Context, false)
+}
+
+// maxPathFilters bounds a component's path filters.
+const maxPathFilters = 50
+
+// checkPaths validates path filters: relative, slash-separated patterns path.Match understands.
+func checkPaths(paths []string) *APIError {
+	if len(paths) > maxPathFilters {
+		return invalid("paths", "at most %d path filters, got %d", maxPathFilters, len(paths))
+	}
+	for i, p := range paths {
+		if p == "" || strings.HasPrefix(p, "/") {
+			return invalid(fmt.Sprintf("paths[%d]", i), "path filter %q must be a non-empty path relative to the repository root", p)
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return invalid(fmt.Sprintf("paths[%d]", i), "path filter %q is not a valid pattern: %v", p, err)
+		}
+	}
+	return nil
+}
+
+// webhookFor keeps the repository's webhook in step with the component's auto-build: made (and shown) when
+// it is on, released when no component builds that repository automatically any more.
+func (s *Server) webhookFor(c echo.Context, comp store.Component, before *store.Component) (*webhookInfo, error) {
+	ctx := c.Request().Context()
+	if before != nil && before.AutoBuild && (!comp.AutoBuild || webhooks.RepoKey(before.Repo) != webhooks.RepoKey(comp.Repo)) {
+		if err := s.releaseWebhook(ctx, before.Repo); err != nil {
+			return nil, err
+		}
+	}
+	if !comp.AutoBuild {
+		return nil, nil
+	}
+	return s.ensureWebhook(ctx, comp, c.Scheme()+"://"+c.Request().Host)
 }
 
 // createComponent answers POST /api/v1/projects/{p}/components.
@@ -124,7 +170,11 @@ func (s *Server) createComponent(c echo.Context) error {
 	if err != nil {
 		return withField(err, "name")
 	}
-	return c.JSON(http.StatusCreated, created)
+	hook, err := s.webhookFor(c, created, nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, componentResponse{Component: created, Webhook: hook})
 }
 
 // listComponents answers GET /api/v1/projects/{p}/components, by name.
@@ -167,6 +217,7 @@ func (s *Server) updateComponent(c echo.Context) error {
 	if f.Name != nil && *f.Name != comp.Name {
 		return invalid("name", "name cannot be changed (it is %q); create a new component instead", comp.Name)
 	}
+	before := comp
 	f.applyTo(&comp)
 	if err := checkComponent(&comp); err != nil {
 		return err
@@ -175,13 +226,27 @@ func (s *Server) updateComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, updated)
+	hook, err := s.webhookFor(c, updated, &before)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, componentResponse{Component: updated, Webhook: hook})
 }
 
 // deleteComponent answers DELETE /api/v1/projects/{p}/components/{c}.
 func (s *Server) deleteComponent(c echo.Context) error {
-	if err := s.store.DeleteComponent(c.Request().Context(), c.Param("project"), c.Param("component")); err != nil {
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
 		return err
+	}
+	if err := s.store.DeleteComponent(ctx, comp.Project, comp.Name); err != nil {
+		return err
+	}
+	if comp.AutoBuild {
+		if err := s.releaseWebhook(ctx, comp.Repo); err != nil {
+			return err
+		}
 	}
 	return c.NoContent(http.StatusNoContent)
 }

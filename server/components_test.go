@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/slipway-dev/slipway/store"
@@ -171,7 +172,7 @@ func TestPatchComponentErrorsChangeNothing(t *testing.T) {
 
 	var after store.Component
 	e.must(http.StatusOK, http.MethodGet, path, e.viewer, nil, &after)
-	if after != before {
+	if !reflect.DeepEqual(after, before) {
 		t.Errorf("failed patches changed the component:\n before %+v\n after  %+v", before, after)
 	}
 }

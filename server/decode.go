@@ -9,22 +9,35 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
 
-// maxBodyBytes is the largest request body accepted (1 MiB).
-const maxBodyBytes = 1 << 20
+// maxBodyBytes is the largest request body accepted (1 MiB), but for webhook deliveries, which may be as
+// large as GitHub sends (25 MB).
+const (
+	maxBodyBytes    = 1 << 20
+	maxWebhookBytes = 25 << 20
+)
+
+// bodyLimit is the largest body accepted on path.
+func bodyLimit(path string) int64 {
+	if strings.HasPrefix(path, "/webhooks/") {
+		return maxWebhookBytes
+	}
+	return maxBodyBytes
+}
 
 // unknownFieldRE finds the field name in encoding/json's "unknown field" error.
 var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]*)"`)
 
-// errBodyTooLarge is the 413 for a body over maxBodyBytes.
-func errBodyTooLarge() *APIError {
+// errBodyTooLarge is the 413 for a body over limit bytes.
+func errBodyTooLarge(limit int64) *APIError {
 	return &APIError{
 		Status:  http.StatusRequestEntityTooLarge,
 		Code:    "body_too_large",
-		Message: fmt.Sprintf("request body is larger than %d bytes", maxBodyBytes),
+		Message: fmt.Sprintf("request body is larger than %d bytes", limit),
 	}
 }
 
@@ -33,14 +46,15 @@ func malformed(format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: fmt.Sprintf(format, args...)}
 }
 
-// limitBody refuses bodies over maxBodyBytes: at once when Content-Length says so, otherwise while reading.
+// limitBody refuses bodies over bodyLimit: at once when Content-Length says so, otherwise while reading.
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.ContentLength > maxBodyBytes {
-			return errBodyTooLarge()
+		limit := bodyLimit(req.URL.Path)
+		if req.ContentLength > limit {
+			return errBodyTooLarge(limit)
 		}
-		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxBodyBytes)
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
 		return next(c)
 	}
 }
@@ -51,7 +65,7 @@ func readBody(c echo.Context) ([]byte, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge()
+			return nil, errBodyTooLarge(tooLarge.Limit)
 		}
 		return nil, fmt.Errorf("reading request body: %w", err)
 	}

@@ -94,7 +94,7 @@ func classify(err error) *APIError {
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return errBodyTooLarge()
+		return errBodyTooLarge(tooLarge.Limit)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):

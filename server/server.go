@@ -37,6 +37,8 @@ type Deps struct {
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
+	// Webhooks says how Git hosts reach slipway and whether it registers webhooks on GitHub itself.
+	Webhooks WebhookConfig
 	// Logger receives one line per request (never a request body). Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -51,6 +53,7 @@ type Server struct {
 	rewrap   func(ctx context.Context) (int, error)
 	registry string
 	resolve  func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
+	webhooks WebhookConfig
 	log      *slog.Logger
 	metrics  *metrics
 
@@ -76,6 +79,7 @@ func New(d Deps) *Server {
 		rewrap:   d.Rewrap,
 		registry: d.Registry,
 		resolve:  d.Resolve,
+		webhooks: d.Webhooks,
 		log:      d.Logger,
 		metrics:  newMetrics(),
 
@@ -115,6 +119,9 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
+	// Webhook deliveries carry no token: their signature (or GitLab's token) authenticates them.
+	e.POST("/webhooks/github", s.githubWebhook)
+	e.POST("/webhooks/gitlab", s.gitlabWebhook)
 
 	// Authentication is per route, not group middleware: a group middleware makes Echo answer 404 instead of
 	// 405 for a known path with the wrong method.

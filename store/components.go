@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-const componentColumns = "project, name, repo, branch, dockerfile, context, auto_build, auto_deploy, created_at, updated_at"
+const componentColumns = "project, name, repo, branch, dockerfile, context, auto_build, auto_deploy, created_at, updated_at, paths"
 
 // CreateComponent stores c with CreatedAt and UpdatedAt set to now and returns it as stored. It fails with
 // ErrNotFound when the project does not exist, ErrExists when the name is taken in the project and ErrInvalid
@@ -23,9 +24,9 @@ func (s *Store) CreateComponent(ctx context.Context, c Component) (Component, er
 		if err := tx.requireProject(ctx, c.Project, lockShare); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "INSERT INTO components ("+componentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.exec(ctx, "INSERT INTO components ("+componentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			c.Project, c.Name, c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy,
-			toDB(c.CreatedAt), toDB(c.UpdatedAt))
+			toDB(c.CreatedAt), toDB(c.UpdatedAt), pathsJSON(c.Paths))
 		if isUniqueViolation(err) {
 			return exists(componentRef(c.Project, c.Name))
 		}
@@ -89,11 +90,11 @@ func (s *Store) ListComponents(ctx context.Context, project string) ([]Component
 func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, error) {
 	t := toDB(now())
 	row := s.db().queryRow(ctx, `UPDATE components
-		SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?,
+		SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?, paths = ?,
 			updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
 		WHERE project = ? AND name = ?
 		RETURNING `+componentColumns,
-		c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, t, t, c.Project, c.Name)
+		c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, pathsJSON(c.Paths), t, t, c.Project, c.Name)
 	out, err := scanComponent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Component{}, s.db().preferMissingProject(ctx, c.Project, notFound(componentRef(c.Project, c.Name)))
@@ -125,12 +126,28 @@ func (s *Store) DeleteComponent(ctx context.Context, project, name string) error
 func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	var c Component
 	var created, updated int64
+	var paths string
 	if err := row.Scan(&c.Project, &c.Name, &c.Repo, &c.Branch, &c.Dockerfile, &c.Context,
-		&c.AutoBuild, &c.AutoDeploy, &created, &updated); err != nil {
+		&c.AutoBuild, &c.AutoDeploy, &created, &updated, &paths); err != nil {
 		return Component{}, err
+	}
+	if err := json.Unmarshal([]byte(paths), &c.Paths); err != nil {
+		return Component{}, fmt.Errorf("decoding the path filters of %s: %w", componentRef(c.Project, c.Name), err)
+	}
+	if len(c.Paths) == 0 {
+		c.Paths = nil
 	}
 	c.CreatedAt, c.UpdatedAt = fromDB(created), fromDB(updated)
 	return c, nil
+}
+
+// pathsJSON encodes path filters for the paths column; nil is "[]".
+func pathsJSON(paths []string) string {
+	if len(paths) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(paths) // a []string always encodes
+	return string(b)
 }
 
 // ListAutoBuildComponents returns every component, of every project, whose AutoBuild is on, by project and name.

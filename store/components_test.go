@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -23,12 +24,12 @@ func TestComponentLifecycle(t *testing.T) {
 		}
 		want := in
 		want.CreatedAt, want.UpdatedAt = c.CreatedAt, c.UpdatedAt
-		if c != want {
+		if !reflect.DeepEqual(c, want) {
 			t.Errorf("CreateComponent = %+v, want %+v", c, want)
 		}
 		got, err := s.GetComponent(ctx, "shop", "api")
 		must(t, err)
-		if got != c {
+		if !reflect.DeepEqual(got, c) {
 			t.Errorf("GetComponent = %+v, want %+v", got, c)
 		}
 
@@ -48,7 +49,7 @@ func TestComponentLifecycle(t *testing.T) {
 		if !slices.Equal(names, []string{"admin", "api", "web"}) {
 			t.Errorf("ListComponents = %v, want by name", names)
 		}
-		if list[1] != c {
+		if !reflect.DeepEqual(list[1], c) {
 			t.Errorf("listed %+v, want %+v", list[1], c)
 		}
 
@@ -60,10 +61,10 @@ func TestComponentLifecycle(t *testing.T) {
 			t.Errorf("after update CreatedAt %v (was %v), UpdatedAt %v (was %v)", u.CreatedAt, c.CreatedAt, u.UpdatedAt, c.UpdatedAt)
 		}
 		upd.CreatedAt, upd.UpdatedAt = u.CreatedAt, u.UpdatedAt
-		if u != upd {
+		if !reflect.DeepEqual(u, upd) {
 			t.Errorf("UpdateComponent = %+v, want %+v", u, upd)
 		}
-		if got, _ := s.GetComponent(ctx, "shop", "api"); got != u {
+		if got, _ := s.GetComponent(ctx, "shop", "api"); !reflect.DeepEqual(got, u) {
 			t.Errorf("after update GetComponent = %+v, want %+v", got, u)
 		}
 		// Updates in quick succession still move UpdatedAt forward.

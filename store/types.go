@@ -55,6 +55,9 @@ type Component struct {
 	AutoBuild bool `json:"autoBuild"`
 	// AutoDeploy deploys every successful build to the first environment; false means deploys are by hand.
 	AutoDeploy bool `json:"autoDeploy"`
+	// Paths filters auto-builds: a push builds only when a changed file matches one (a path.Match pattern, or
+	// a directory ending in "/"). Nil means every push builds.
+	Paths []string `json:"paths"`
 	// CreatedAt is set by the store on create (UTC, microseconds); ignored as input.
 	CreatedAt time.Time `json:"createdAt"`
 	// UpdatedAt is set by the store on create and moved forward by every update; ignored as input.
