@@ -24,10 +24,10 @@ const ghRepo = "https://github.com/acme/shop-api.git"
 func pushBody(ref, sha string, changed ...string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"ref": ref, "after": sha, "deleted": false,
-		"repository": map[string]any{"clone_url": ghRepo, "ssh_url": "git@github.com:acme/shop-api.git", "html_url": "https://github.com/acme/shop-api"},
-		"pusher":     map[string]any{"name": "ada"},
+		"repository":  map[string]any{"clone_url": ghRepo, "ssh_url": "git@github.com:acme/shop-api.git", "html_url": "https://github.com/acme/shop-api"},
+		"pusher":      map[string]any{"name": "ada"},
 		"head_commit": map[string]any{"message": "Fix the greeting"},
-		"commits":    []any{map[string]any{"added": changed, "modified": []string{}, "removed": []string{}}},
+		"commits":     []any{map[string]any{"added": changed, "modified": []string{}, "removed": []string{}}},
 	})
 	return b
 }
