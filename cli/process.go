@@ -56,6 +56,13 @@ func deployFlags(fs *flag.FlagSet, d *config.Deploy) {
 	fs.DurationVar(&d.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long a new release may take to get ready before its rollout gives up")
 }
 
+// webhookFlags are the options of how Git hosts reach the API.
+func webhookFlags(fs *flag.FlagSet, h *config.HTTP) {
+	fs.StringVar(&h.PublicURL, "public-url", "", "base URL Git hosts deliver webhooks to (default: the API's address)")
+	fs.StringVar(&h.GitHubAPI, "github-api", "", "GitHub REST API base URL (default https://api.github.com; Enterprise: https://host/api/v3)")
+	fs.StringVar(&h.GitHubToken, "github-token", "", "token that may manage repository webhooks (default: webhooks are added by hand)")
+}
+
 func runDev(ctx context.Context, r *runner, args []string) error {
 	var cfg config.Config
 	var level string
@@ -73,6 +80,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	scanFlags(fs, &cfg.Scan)
 	deployFlags(fs, &cfg.Deploy)
+	webhookFlags(fs, &cfg.HTTP)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
@@ -103,6 +111,7 @@ func runServer(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", ".slipway", "where the first admin token is written when the store has none")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
+	webhookFlags(fs, &cfg.HTTP)
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}

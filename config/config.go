@@ -75,6 +75,14 @@ type HTTP struct {
 	Address string
 	// TLSCert and TLSKey are PEM files; when both are set the API is served over HTTPS only.
 	TLSCert, TLSKey string
+	// PublicURL is the base URL Git hosts deliver webhooks to. Zero means the address the API serves at.
+	PublicURL string
+	// GitHubAPI is the GitHub REST API base URL (GitHub Enterprise: https://host/api/v3). Zero means
+	// https://api.github.com.
+	GitHubAPI string
+	// GitHubToken lets slipway create and delete repository webhooks on GitHub. Zero means webhooks are
+	// added by hand (the API shows the URL and secret once).
+	GitHubToken string
 }
 
 // Temporal configures the connection to Temporal.

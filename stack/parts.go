@@ -82,6 +82,7 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Temporal: c,
 		Registry: registry,
 		Rewrap:   rewrapViaTemporal(c, keys),
+		Webhooks: server.WebhookConfig{PublicURL: cfg.PublicURL, GitHubAPI: cfg.GitHubAPI, GitHubToken: cfg.GitHubToken},
 		Logger:   p.log,
 	})
 	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey, api.EndStreams)
