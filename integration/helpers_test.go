@@ -45,7 +45,7 @@ func startDev(t *testing.T, dir string) *stack.Dev {
 	return startDevWith(t, devConfig(dir))
 }
 
-func startDevWith(t *testing.T, cfg config.Config) *stack.Dev {
+func startDevWith(t testing.TB, cfg config.Config) *stack.Dev {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dev, err := stack.StartDev(context.Background(), cfg, log)
@@ -69,7 +69,7 @@ func stopDev(t *testing.T, dev *stack.Dev) time.Duration {
 }
 
 // testWriter sends log lines to t.Log so they show only for failing tests.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -78,12 +78,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // api calls the API of a running dev stack with its admin token.
 type api struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
 
-func newAPI(t *testing.T, dev *stack.Dev, dir string) api {
+func newAPI(t testing.TB, dev *stack.Dev, dir string) api {
 	tok, err := os.ReadFile(filepath.Join(dir, stack.AdminTokenFile))
 	if err != nil {
 		t.Fatal(err)

@@ -259,6 +259,10 @@ func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha stri
 	}
 	for range startAttempts {
 		wid := workflows.BuildWorkflowID(comp.Project, comp.Name, sha, attempt)
+		// Most triggers of a commit that has a build (redeliveries, a second webhook) end here, on a read.
+		if existing, err := s.store.GetBuild(ctx, buildID(wid)); err == nil && !neverStarted(existing) && !rebuild {
+			return s.answerExisting(ctx, comp, existing), nil
+		}
 		b, err := s.store.CreateBuild(ctx, store.Build{
 			ID: buildID(wid), Project: comp.Project, Component: comp.Name, Commit: sha, Trigger: trigger, WorkflowID: wid,
 		})
@@ -293,10 +297,13 @@ func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha stri
 }
 
 // answerExisting answers a trigger with the build the commit already has ("existing": true). A build still
-// queued without a run may be one whose trigger died between storing it and starting its workflow: its workflow
-// is started (USE_EXISTING makes that a no-op when it runs already), so it cannot stay queued for ever.
+// queued without a run long after it was stored may be one whose trigger died between storing it and starting
+// its workflow: its workflow is started (USE_EXISTING makes that a no-op when it runs already), so it cannot stay
+// queued for ever.
 func (s *Server) answerExisting(ctx context.Context, comp store.Component, b store.Build) buildAccepted {
-	if b.Status == store.BuildQueued && b.RunID == "" {
+	// A build queued moments ago is its trigger's to start (which is under way): only one left queued longer
+	// than a start can take is started here.
+	if b.Status == store.BuildQueued && b.RunID == "" && time.Since(b.CreatedAt) >= s.queuedGrace {
 		if runID, err := s.executeBuild(ctx, comp, b); err == nil {
 			s.recordRun(ctx, b.ID, runID)
 		} else {
@@ -341,6 +348,9 @@ func (s *Server) executeBuild(ctx context.Context, comp store.Component, b store
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// With a worker in this process (slipway dev) the first workflow task runs at once, skipping a trip
+		// through Temporal's matching; elsewhere this does nothing.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProject).ValueSet(b.Project),
 			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrComponent).ValueSet(b.Component),

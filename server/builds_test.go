@@ -440,6 +440,7 @@ func TestTriggerWithoutTemporalOrRegistry(t *testing.T) {
 
 func TestTriggerStartsAQueuedBuildLeftWithoutRun(t *testing.T) {
 	e, fake := newBuildEnv(t)
+	e.srv.queuedGrace = 0 // the build below was left queued long ago
 	// As if the API died between storing the build and starting its workflow.
 	wid := workflows.BuildWorkflowID("shop", "api", shaMain, 1)
 	if _, err := e.st.CreateBuild(context.Background(), store.Build{ID: buildID(wid), Project: "shop", Component: "api",

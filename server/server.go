@@ -59,6 +59,9 @@ type Server struct {
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
+	// queuedGrace is how long a build may stay queued without a run before another trigger of its commit starts
+	// its workflow (its own trigger may still be starting it); tests shorten it.
+	queuedGrace time.Duration
 	// streamsDone is closed by EndStreams: followed logs end.
 	streamsDone chan struct{}
 	endStreams  sync.Once
@@ -84,6 +87,7 @@ func New(d Deps) *Server {
 		metrics:  newMetrics(),
 
 		logPoll:     defaultLogPoll,
+		queuedGrace: temporalTimeout,
 		streamsDone: make(chan struct{}),
 	}
 	if s.log == nil {

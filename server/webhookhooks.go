@@ -62,13 +62,14 @@ func (w WebhookConfig) githubHost() string {
 	return strings.ToLower(u.Hostname())
 }
 
-// provider says which delivery endpoint a repository's host uses.
+// provider says which delivery endpoint a repository's host uses: GitLab's for a host named so, else
+// GitHub's (whose signed deliveries Gitea and Forgejo send too).
 func (s *Server) provider(repo string) string {
 	host, _, _ := strings.Cut(repo, "/")
-	if host == s.webhooks.githubHost() {
-		return webhooks.GitHub
+	if host != s.webhooks.githubHost() && strings.Contains(host, "gitlab") {
+		return webhooks.GitLab
 	}
-	return webhooks.GitLab
+	return webhooks.GitHub
 }
 
 // ensureWebhook gives the component's repository a webhook secret unless it has one and, for a GitHub
