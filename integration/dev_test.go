@@ -84,8 +84,8 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 		Rewrapped int    `json:"rewrapped"`
 	}
 	a.call("POST", "/api/v1/keys/rotate", nil, http.StatusOK, &rot)
-	if rot.Rewrapped != 2 {
-		t.Fatalf("rotation re-wrapped %d values, want 2", rot.Rewrapped)
+	if rot.Rewrapped != 3 { // the two configs and the webhook secret of the auto-built component's repository
+		t.Fatalf("rotation re-wrapped %d values, want 3", rot.Rewrapped)
 	}
 	rotationID := workflows.RotateKeysWorkflowID(rot.Active)
 	waitForWorkflow(t, dev.Temporal, rotationID)
@@ -139,8 +139,8 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	waitForWorkflow(t, dev.Temporal, rotationID)
 
 	a.call("POST", "/api/v1/keys/rotate", nil, http.StatusOK, &rot)
-	if rot.Rewrapped != 2 {
-		t.Fatalf("second rotation re-wrapped %d values, want 2", rot.Rewrapped)
+	if rot.Rewrapped != 3 {
+		t.Fatalf("second rotation re-wrapped %d values, want 3", rot.Rewrapped)
 	}
 	checkConfigs(t, a, cfgPath)
 }
