@@ -146,10 +146,23 @@ func (s *Server) updateProject(c echo.Context) error {
 	return c.JSON(http.StatusOK, projectResponse{Project: p, Environments: envs})
 }
 
-// deleteProject answers DELETE /api/v1/projects/{p}; everything below the project goes with it.
+// deleteProject answers DELETE /api/v1/projects/{p}; everything below the project goes with it, and the webhooks
+// of repositories no other project builds automatically.
 func (s *Server) deleteProject(c echo.Context) error {
-	if err := s.store.DeleteProject(c.Request().Context(), c.Param("project")); err != nil {
+	ctx := c.Request().Context()
+	comps, err := s.store.ListComponents(ctx, c.Param("project"))
+	if err != nil {
 		return err
+	}
+	if err := s.store.DeleteProject(ctx, c.Param("project")); err != nil {
+		return err
+	}
+	for _, comp := range comps {
+		if comp.AutoBuild {
+			if err := s.releaseWebhook(ctx, comp.Repo); err != nil {
+				return err
+			}
+		}
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -271,4 +271,14 @@ func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 	if _, err := e.st.GetWebhook(t.Context(), webhooks.RepoKey(repo)); err == nil {
 		t.Fatal("the webhook is still stored")
 	}
+
+	// Deleting the project of the last auto-built component of a repository deletes its webhook too.
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/components/web", e.developer, map[string]any{"autoBuild": true}, nil)
+	e.must(http.StatusNoContent, http.MethodDelete, "/api/v1/projects/shop", e.developer, nil, nil)
+	if got := gh.calls[len(gh.calls)-1]; got != "DELETE /api/v3/repos/acme/shop-api/hooks/4242" {
+		t.Fatalf("last GitHub call %s", got)
+	}
+	if _, err := e.st.GetWebhook(t.Context(), webhooks.RepoKey(repo)); err == nil {
+		t.Fatal("the webhook outlived its project")
+	}
 }
