@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,7 +207,7 @@ func (e *entryPoint) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		b.inflight.Add(1)
 		// A switch may have happened between the load and the Add: if b is gone, its drain may
 		// already have seen it idle, so send the request to the current backends instead.
-		if !contains(*e.backends.Load(), b) {
+		if !slices.Contains(*e.backends.Load(), b) {
 			b.inflight.Add(-1)
 			continue
 		}
@@ -214,13 +215,4 @@ func (e *entryPoint) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		b.inflight.Add(-1)
 		return
 	}
-}
-
-func contains(bs []*backend, b *backend) bool {
-	for _, x := range bs {
-		if x == b {
-			return true
-		}
-	}
-	return false
 }

@@ -135,14 +135,7 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
 		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
 	}
-	if d, err := docker.New(t.Context()); err != nil {
-		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	} else {
-		d.Client.Close()
-	}
+	dockerEngine(t)
 	dir := t.TempDir()
 	cfg := devConfig(filepath.Join(dir, "data"))
 	cfg.Deploy.ReadyTimeout = 8 * time.Second
@@ -302,11 +295,7 @@ func commitChange(t *testing.T, dir string, files map[string]string, gone ...str
 // containerEnv returns the environment of the (first) container of hello in the project's environment.
 func containerEnv(t *testing.T, project, environment string) []string {
 	t.Helper()
-	d, err := docker.New(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Client.Close()
+	d := dockerEngine(t)
 	insts, err := d.Describe(t.Context(), project, "hello", environment)
 	if err != nil || len(insts) == 0 {
 		t.Fatalf("instances of hello in %s: %+v, %v", environment, insts, err)
@@ -316,6 +305,21 @@ func containerEnv(t *testing.T, project, environment string) []string {
 		t.Fatal(err)
 	}
 	return info.Container.Config.Env
+}
+
+// dockerEngine connects to the machine's Docker Engine, closing the connection when the test ends; without one
+// the test is skipped, unless CI_REQUIRE_DOCKER=1 makes it fail.
+func dockerEngine(t testing.TB) *docker.Driver {
+	t.Helper()
+	d, err := docker.New(t.Context())
+	if err != nil {
+		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(func() { d.Client.Close() })
+	return d
 }
 
 // removeContainersOf removes the containers and networks slipway made for project.
@@ -342,14 +346,7 @@ func removeContainersOf(t *testing.T, project string) {
 // (the descriptor delays the first check): the rollout picks up on a new worker, reusing the container
 // already started, and the release serves.
 func TestRolloutResumesAfterWorkerKilled(t *testing.T) {
-	if d, err := docker.New(t.Context()); err != nil {
-		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	} else {
-		d.Client.Close()
-	}
+	dockerEngine(t)
 	s := startSplitBuildStack(t)
 	project := "res" + strings.ToLower(time.Now().Format("150405"))
 	t.Cleanup(func() { removeContainersOf(t, project) })
@@ -401,12 +398,7 @@ func TestRolloutResumesAfterWorkerKilled(t *testing.T) {
 	}
 	t.Logf("rollout succeeded %s after the worker was killed", time.Since(killed).Round(time.Second))
 	get(t, got.URL+"/healthz")
-	drv, err := docker.New(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Client.Close()
-	if insts, err := drv.Describe(t.Context(), project, "web", "development"); err != nil || len(insts) != 1 {
+	if insts, err := dockerEngine(t).Describe(t.Context(), project, "web", "development"); err != nil || len(insts) != 1 {
 		t.Fatalf("instances after the resumed rollout: %+v, %v (want the one container, reused)", insts, err)
 	}
 }

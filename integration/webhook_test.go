@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/dataplane/docker"
 	"github.com/slipway-dev/slipway/baseimages"
 	"github.com/slipway-dev/slipway/webhooks"
 )
@@ -62,14 +61,7 @@ func TestSignedPushBuildsAndDeploysOnce(t *testing.T) {
 	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
 		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
 	}
-	if d, err := docker.New(t.Context()); err != nil {
-		if os.Getenv("CI_REQUIRE_DOCKER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	} else {
-		d.Client.Close()
-	}
+	dockerEngine(t)
 	dir := t.TempDir()
 	dev := startDev(t, filepath.Join(dir, "data"))
 	a := newAPI(t, dev, filepath.Join(dir, "data"))

@@ -63,12 +63,7 @@ func (s *Server) deployBuild(c echo.Context) error {
 	if req.Build == "" {
 		return invalid("build", "build is required")
 	}
-	ctx := c.Request().Context()
-	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
-	if err != nil {
-		return err
-	}
-	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	comp, envs, err := s.componentEnvironments(c)
 	if err != nil {
 		return err
 	}
@@ -92,11 +87,7 @@ func (s *Server) promote(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
-	if err != nil {
-		return err
-	}
-	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	comp, envs, err := s.componentEnvironments(c)
 	if err != nil {
 		return err
 	}
@@ -158,6 +149,17 @@ func (s *Server) promote(c echo.Context) error {
 			Message: fmt.Sprintf("build %s is not running in %s, the environment before %s (only an admin may skip)", build, source, envs[target].Name)}
 	}
 	return s.deploy(c, comp, envs[target], build)
+}
+
+// componentEnvironments returns the route's component and its project's environments in promotion order.
+func (s *Server) componentEnvironments(c echo.Context) (store.Component, []store.Environment, error) {
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return store.Component{}, nil, err
+	}
+	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	return comp, envs, err
 }
 
 func (s *Server) isAdmin(c echo.Context) bool {
@@ -253,11 +255,7 @@ func newDeploymentID() string {
 // promotion order, the current release and the latest deployments.
 func (s *Server) listDeployments(c echo.Context) error {
 	ctx := c.Request().Context()
-	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
-	if err != nil {
-		return err
-	}
-	envs, err := s.store.ListEnvironments(ctx, comp.Project)
+	comp, envs, err := s.componentEnvironments(c)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -164,7 +165,7 @@ func ownerRepo(repo string) string {
 }
 
 func (s *Server) githubDo(ctx context.Context, method, path string, body any, out any) error {
-	var rd *bytes.Reader
+	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -172,13 +173,7 @@ func (s *Server) githubDo(ctx context.Context, method, path string, body any, ou
 		}
 		rd = bytes.NewReader(b)
 	}
-	var req *http.Request
-	var err error
-	if rd != nil {
-		req, err = http.NewRequestWithContext(ctx, method, s.webhooks.githubAPI()+path, rd)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, method, s.webhooks.githubAPI()+path, nil)
-	}
+	req, err := http.NewRequestWithContext(ctx, method, s.webhooks.githubAPI()+path, rd)
 	if err != nil {
 		return err
 	}

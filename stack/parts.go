@@ -38,9 +38,7 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 }
 
 func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string) error {
-	deploys := p.deploys(ctx, cfg.Deploy, st, keys, registry)
-	deploys.Temporal = c
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys})
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, c, st, keys, registry)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
@@ -51,10 +49,10 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 // deploys assembles the deploy activities: the Docker Engine as data plane when one answers (else
 // deploys fail, saying so, and builds go on), and the entries, pointed back at the releases recorded
 // as serving.
-func (p *Process) deploys(ctx context.Context, cfg config.Deploy, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
+func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
 	router := &entry.Router{Logger: p.log.With("part", "entry")}
 	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)

@@ -182,12 +182,9 @@ func (s *Store) ListBuilds(ctx context.Context, project, component, after string
 func (s *Store) UpdateBuild(ctx context.Context, id string, update func(*Build) error) (Build, error) {
 	var out Build
 	err := s.inTx(ctx, func(c conn) error {
-		b, err := getBuild(ctx, c, id, lockUpdate)
+		b, err := changeableBuild(ctx, c, id)
 		if err != nil {
 			return err
-		}
-		if finished(b.Status) {
-			return invalid("%s is %s and can no longer change", buildRef(id), b.Status)
 		}
 		orig := b
 		if err := update(&b); err != nil {
@@ -211,6 +208,19 @@ func (s *Store) UpdateBuild(ctx context.Context, id string, update func(*Build) 
 		return nil
 	})
 	return out, err
+}
+
+// changeableBuild reads the build for update in c's transaction, failing with ErrNotFound when there is none and
+// with ErrInvalid when it has finished (a finished build is immutable).
+func changeableBuild(ctx context.Context, c conn, id string) (Build, error) {
+	b, err := getBuild(ctx, c, id, lockUpdate)
+	if err != nil {
+		return Build{}, err
+	}
+	if finished(b.Status) {
+		return Build{}, invalid("%s is %s and can no longer change", buildRef(id), b.Status)
+	}
+	return b, nil
 }
 
 func finished(status string) bool {

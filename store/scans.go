@@ -22,12 +22,8 @@ func (s *Store) PutBuildScan(ctx context.Context, id string, r scan.Report, sum 
 		return fmt.Errorf("encoding the scan summary of %s: %w", buildRef(id), err)
 	}
 	return s.inTx(ctx, func(c conn) error {
-		b, err := getBuild(ctx, c, id, lockUpdate)
-		if err != nil {
+		if _, err := changeableBuild(ctx, c, id); err != nil {
 			return err
-		}
-		if finished(b.Status) {
-			return invalid("%s is %s and can no longer change", buildRef(id), b.Status)
 		}
 		if _, err := c.exec(ctx, "DELETE FROM build_scans WHERE build_id = ?", id); err != nil {
 			return fmt.Errorf("replacing the scan report of %s: %w", buildRef(id), err)

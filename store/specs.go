@@ -19,12 +19,8 @@ func (s *Store) PutBuildSpec(ctx context.Context, id string, d descriptor.Descri
 		return fmt.Errorf("encoding the descriptor of %s: %w", buildRef(id), err)
 	}
 	return s.inTx(ctx, func(c conn) error {
-		b, err := getBuild(ctx, c, id, lockUpdate)
-		if err != nil {
+		if _, err := changeableBuild(ctx, c, id); err != nil {
 			return err
-		}
-		if finished(b.Status) {
-			return invalid("%s is %s and can no longer change", buildRef(id), b.Status)
 		}
 		if _, err := c.exec(ctx, "DELETE FROM build_specs WHERE build_id = ?", id); err != nil {
 			return fmt.Errorf("replacing the specs of %s: %w", buildRef(id), err)
