@@ -3,7 +3,10 @@
 #   runc            the OCI runtime buildkitd runs build steps with (required: no builds without it);
 #   busybox-static  a static /bin/busybox, from which `slipway dev` seeds the `busybox` base image
 #                   (nothing can be pulled from the internet here); without it `FROM busybox` needs
-#                   internet access, so its absence is only a warning.
+#                   internet access, so its absence is only a warning;
+#   etcd-server     /usr/bin/etcd, the store of the Kubernetes control plane the data-plane tests
+#                   start (activities/dataplane/kubernetes/kubetest); without it they skip, so its
+#                   absence is only a warning too.
 # As root it installs them with apt-get. Otherwise, or without apt-get, it prints what to install;
 # it then fails only when runc is missing.
 #
@@ -34,6 +37,7 @@ have_static_busybox() {
 missing=()
 have_runc || missing+=(runc)
 have_static_busybox || missing+=(busybox-static)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -50,7 +54,11 @@ else
 	how="your distribution's packages for: ${missing[*]} (Debian names)"
 fi
 if have_runc; then
-	log "warning: no static /bin/busybox, so \`slipway dev\` cannot seed the busybox base image and \`FROM busybox\` needs internet access; install it with: $how"
+	[[ " ${missing[*]} " == *" busybox-static "* ]] &&
+		log "warning: no static /bin/busybox, so \`slipway dev\` cannot seed the busybox base image and \`FROM busybox\` needs internet access"
+	[[ " ${missing[*]} " == *" etcd-server "* ]] &&
+		log "warning: no etcd, so the Kubernetes data-plane tests skip"
+	log "install with: $how"
 	exit 0
 fi
 log "slipway needs ${missing[*]} and cannot install them without root; install with: $how"
