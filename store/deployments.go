@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/slipway-dev/slipway/secretbox"
 )
 
 // Deployment states. A deployment is immutable once succeeded or failed.
@@ -32,15 +34,36 @@ type Deployment struct {
 	Message string
 	// Actor is who asked: an API token's name, or "auto" for a build's auto-deploy.
 	Actor string
+	// ReleaseConfig is the exact config the release got — the JSON of its env vars and files, sealed with
+	// DeploymentConfigAAD(ID) — written by the deploy activity; nil means not recorded.
+	ReleaseConfig *secretbox.Sealed
 	// CreatedAt is set by the store; StartedAt and EndedAt are nil until then.
 	CreatedAt          time.Time
 	StartedAt, EndedAt *time.Time
 }
 
 const deploymentColumns = "id, project, component, environment, build_id, digest, status, url, config_hash, message, " +
-	"actor, created_at, started_at, ended_at"
+	"actor, created_at, started_at, ended_at, release_kek_id, release_wrapped_key, release_ciphertext"
 
 func deploymentRef(id string) string { return fmt.Sprintf("deployment %q", id) }
+
+func deploymentConfigRef(id string) string { return fmt.Sprintf("release config of deployment %q", id) }
+
+// DeploymentConfigAAD is the associated data a deployment's ReleaseConfig is sealed with: it binds the ciphertext
+// to the deployment, so a release config copied to another deployment does not open.
+func DeploymentConfigAAD(id string) []byte { return secretbox.AAD("deployment-config", id) }
+
+// releaseConfigArgs returns the column values of a ReleaseConfig (NULLs for nil), or ErrInvalid when it is
+// incomplete.
+func releaseConfigArgs(id string, rc *secretbox.Sealed) ([]any, error) {
+	if rc == nil {
+		return []any{nil, nil, nil}, nil
+	}
+	if rc.KEKID == "" || len(rc.WrappedKey) == 0 || len(rc.Ciphertext) == 0 {
+		return nil, invalid("%s: sealed value is incomplete", deploymentConfigRef(id))
+	}
+	return []any{rc.KEKID, rc.WrappedKey, rc.Ciphertext}, nil
+}
 
 // CreateDeployment stores d, queued, with CreatedAt now. It fails with ErrNotFound when the component,
 // environment or build does not exist, ErrExists when the ID is taken and ErrInvalid when the ID or build is empty.
@@ -51,8 +74,12 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 	if d.Status == "" {
 		d.Status = DeploymentQueued
 	}
+	release, err := releaseConfigArgs(d.ID, d.ReleaseConfig)
+	if err != nil {
+		return Deployment{}, err
+	}
 	d.CreatedAt = now()
-	err := s.inTx(ctx, func(c conn) error {
+	err = s.inTx(ctx, func(c conn) error {
 		if err := c.requireComponent(ctx, d.Project, d.Component, lockShare); err != nil {
 			return err
 		}
@@ -62,9 +89,10 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 		if _, err := getBuild(ctx, c, d.BuildID, lockShare); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, "INSERT INTO deployments ("+deploymentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			d.ID, d.Project, d.Component, d.Environment, d.BuildID, d.Digest, d.Status, d.URL, d.ConfigHash, d.Message,
-			d.Actor, toDB(d.CreatedAt), optionalTime(d.StartedAt), optionalTime(d.EndedAt))
+		args := append([]any{d.ID, d.Project, d.Component, d.Environment, d.BuildID, d.Digest, d.Status, d.URL,
+			d.ConfigHash, d.Message, d.Actor, toDB(d.CreatedAt), optionalTime(d.StartedAt), optionalTime(d.EndedAt)}, release...)
+		_, err := c.exec(ctx, "INSERT INTO deployments ("+deploymentColumns+
+			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 		if isUniqueViolation(err) {
 			return exists(deploymentRef(d.ID))
 		}
@@ -96,8 +124,8 @@ func getDeployment(ctx context.Context, c conn, id string, l lock) (Deployment, 
 }
 
 // UpdateDeployment reads the deployment, lets update change its state and writes it back, in one transaction.
-// update may change only Status, URL, ConfigHash, Message, StartedAt and EndedAt. A succeeded or failed
-// deployment is immutable: updating it fails with ErrInvalid.
+// update may change only Status, URL, ConfigHash, Message, StartedAt, EndedAt and ReleaseConfig (which must be
+// nil or complete). A succeeded or failed deployment is immutable: updating it fails with ErrInvalid.
 func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*Deployment) error) (Deployment, error) {
 	var out Deployment
 	err := s.inTx(ctx, func(c conn) error {
@@ -116,9 +144,15 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 			d.BuildID != orig.BuildID || d.Digest != orig.Digest || d.Actor != orig.Actor || !d.CreatedAt.Equal(orig.CreatedAt) {
 			return invalid("update of %s changed its identity", deploymentRef(id))
 		}
+		release, err := releaseConfigArgs(id, d.ReleaseConfig)
+		if err != nil {
+			return err
+		}
+		args := append([]any{d.Status, d.URL, d.ConfigHash, d.Message, optionalTime(d.StartedAt), optionalTime(d.EndedAt)},
+			release...)
 		if _, err := c.exec(ctx, `UPDATE deployments SET status = ?, url = ?, config_hash = ?, message = ?, started_at = ?,
-			ended_at = ? WHERE id = ?`, d.Status, d.URL, d.ConfigHash, d.Message, optionalTime(d.StartedAt),
-			optionalTime(d.EndedAt), id); err != nil {
+			ended_at = ?, release_kek_id = ?, release_wrapped_key = ?, release_ciphertext = ? WHERE id = ?`,
+			append(args, id)...); err != nil {
 			return fmt.Errorf("updating %s: %w", deploymentRef(id), err)
 		}
 		out = d
@@ -176,9 +210,16 @@ func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var created int64
 	var started, ended sql.NullInt64
+	var releaseKEK sql.NullString
+	var release secretbox.Sealed
 	if err := row.Scan(&d.ID, &d.Project, &d.Component, &d.Environment, &d.BuildID, &d.Digest, &d.Status, &d.URL,
-		&d.ConfigHash, &d.Message, &d.Actor, &created, &started, &ended); err != nil {
+		&d.ConfigHash, &d.Message, &d.Actor, &created, &started, &ended, &releaseKEK, &release.WrappedKey,
+		&release.Ciphertext); err != nil {
 		return Deployment{}, err
+	}
+	if releaseKEK.Valid {
+		release.KEKID = releaseKEK.String
+		d.ReleaseConfig = &release
 	}
 	d.CreatedAt = fromDB(created)
 	if started.Valid {

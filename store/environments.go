@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 )
 
@@ -83,8 +86,9 @@ func (s *Store) ReorderEnvironments(ctx context.Context, project string, order [
 }
 
 // UpdateEnvironment reads the environment, lets update change it and writes it back, in one transaction; update
-// may change Production, Replicas, CPUs and MemoryBytes. It fails with ErrNotFound when there is no such
-// environment and with ErrInvalid when a value is out of range.
+// may change Production, Replicas, CPUs, MemoryBytes, DataPlane, Kubernetes and DeployTimeoutSeconds (not
+// Kubernetes.HasKubeconfig: the environment it returns says whether a kubeconfig is stored). It fails with
+// ErrNotFound when there is no such environment and with ErrInvalid, naming the field, when a value is out of range.
 func (s *Store) UpdateEnvironment(ctx context.Context, project, name string, update func(*Environment) error) (Environment, error) {
 	var out Environment
 	err := s.inTx(ctx, func(c conn) error {
@@ -104,12 +108,28 @@ func (s *Store) UpdateEnvironment(ctx context.Context, project, name string, upd
 		if e.Name != orig.Name || e.Project != orig.Project || e.Position != orig.Position || !e.CreatedAt.Equal(orig.CreatedAt) {
 			return invalid("update of %s changed its identity", environmentRef(project, name))
 		}
+		normalizeDataPlane(&e)
 		if err := checkResources(e); err != nil {
 			return err
 		}
-		if _, err := c.exec(ctx, `UPDATE environments SET production = ?, replicas = ?, cpu_millis = ?, memory_bytes = ?
-			WHERE project = ? AND name = ?`, e.Production, e.Replicas, int64(e.CPUs*1000), e.MemoryBytes, project, name); err != nil {
+		binding, err := bindingJSON(e.Kubernetes)
+		if err != nil {
 			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
+		}
+		if _, err := c.exec(ctx, `UPDATE environments SET production = ?, replicas = ?, cpu_millis = ?, memory_bytes = ?,
+			data_plane = ?, kubernetes = ?, deploy_timeout_s = ? WHERE project = ? AND name = ?`,
+			e.Production, e.Replicas, int64(e.CPUs*1000), e.MemoryBytes, e.DataPlane, binding, e.DeployTimeoutSeconds,
+			project, name); err != nil {
+			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
+		}
+		if e.Kubernetes != nil {
+			has, err := hasKubeconfig(ctx, c, project, name)
+			if err != nil {
+				return err
+			}
+			k := *e.Kubernetes
+			k.HasKubeconfig = has
+			e.Kubernetes = &k
 		}
 		out = e
 		return nil
@@ -123,7 +143,24 @@ const (
 	MaxCPUs     = 64
 	// MinMemoryBytes is the least memory limit Docker accepts (6 MiB).
 	MinMemoryBytes = 6 << 20
+	// MaxDeployTimeoutSeconds is the longest DeployTimeoutSeconds (an hour).
+	MaxDeployTimeoutSeconds = 3600
 )
+
+// labelRE is a DNS-1123 label (at most 63 characters, checked apart): a Kubernetes namespace name.
+var labelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func isLabel(s string) bool { return len(s) <= 63 && labelRE.MatchString(s) }
+
+// normalizeDataPlane stores "" as DataPlaneDocker and gives a kubernetes environment a binding.
+func normalizeDataPlane(e *Environment) {
+	if e.DataPlane == "" {
+		e.DataPlane = DataPlaneDocker
+	}
+	if e.DataPlane == DataPlaneKubernetes && e.Kubernetes == nil {
+		e.Kubernetes = &KubernetesBinding{}
+	}
+}
 
 // checkResources fails with ErrInvalid, naming the field, when a setting of e is out of range.
 func checkResources(e Environment) error {
@@ -134,8 +171,68 @@ func checkResources(e Environment) error {
 		return invalid("cpus of %s must be between 0 (no limit) and %d, got %g", environmentRef(e.Project, e.Name), MaxCPUs, e.CPUs)
 	case e.MemoryBytes < 0 || e.MemoryBytes > 0 && e.MemoryBytes < MinMemoryBytes:
 		return invalid("memoryBytes of %s must be 0 (no limit) or at least %d, got %d", environmentRef(e.Project, e.Name), MinMemoryBytes, e.MemoryBytes)
+	case e.DeployTimeoutSeconds < 0 || e.DeployTimeoutSeconds > MaxDeployTimeoutSeconds:
+		return invalid("deployTimeoutSeconds of %s must be between 0 (the worker's --ready-timeout) and %d, got %d",
+			environmentRef(e.Project, e.Name), MaxDeployTimeoutSeconds, e.DeployTimeoutSeconds)
+	}
+	return checkDataPlane(e)
+}
+
+// checkDataPlane fails with ErrInvalid, naming the field, when e's data plane or its binding is not valid.
+func checkDataPlane(e Environment) error {
+	ref := environmentRef(e.Project, e.Name)
+	switch e.DataPlane {
+	case "", DataPlaneDocker:
+		if e.Kubernetes != nil {
+			return invalid("kubernetes of %s is only for the %q data plane, not %q", ref, DataPlaneKubernetes, DataPlaneDocker)
+		}
+		return nil
+	case DataPlaneKubernetes:
+	default:
+		return invalid("dataPlane of %s must be %q or %q, got %q", ref, DataPlaneDocker, DataPlaneKubernetes, e.DataPlane)
+	}
+	k := e.Kubernetes
+	if k == nil {
+		return nil
+	}
+	if k.Namespace != "" && !isLabel(k.Namespace) {
+		return invalid("kubernetes.namespace of %s must be a DNS-1123 label of at most 63 characters, got %q", ref, k.Namespace)
+	}
+	for _, ns := range k.IngressNamespaces {
+		if !isLabel(ns) {
+			return invalid("kubernetes.ingressNamespaces of %s must be DNS-1123 labels of at most 63 characters, got %q", ref, ns)
+		}
+	}
+	surge, unavailable := 1, 0
+	if k.MaxSurge != nil {
+		surge = *k.MaxSurge
+	}
+	if k.MaxUnavailable != nil {
+		unavailable = *k.MaxUnavailable
+	}
+	switch {
+	case surge < 0:
+		return invalid("kubernetes.maxSurge of %s must not be negative, got %d", ref, surge)
+	case unavailable < 0:
+		return invalid("kubernetes.maxUnavailable of %s must not be negative, got %d", ref, unavailable)
+	case surge == 0 && unavailable == 0:
+		return invalid("kubernetes.maxUnavailable of %s must be above 0 when maxSurge is 0, or a rolling update cannot progress", ref)
 	}
 	return nil
+}
+
+// bindingJSON encodes a binding for the kubernetes column, without HasKubeconfig (which is not stored); nil is NULL.
+func bindingJSON(k *KubernetesBinding) (sql.NullString, error) {
+	if k == nil {
+		return sql.NullString{}, nil
+	}
+	stored := *k
+	stored.HasKubeconfig = false
+	b, err := json.Marshal(stored)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("encoding the kubernetes binding: %w", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
 }
 
 // checkPermutation fails with ErrInvalid unless order names every environment in current exactly once.
@@ -165,12 +262,23 @@ func checkPermutation(project string, current []Environment, order []string) err
 // insertEnvironment inserts e into project at position and returns it as stored.
 func insertEnvironment(ctx context.Context, c conn, project string, e Environment, position int) (Environment, error) {
 	e.Project, e.Position, e.CreatedAt = project, position, normalize(e.CreatedAt)
+	normalizeDataPlane(&e)
 	if err := checkResources(e); err != nil {
 		return Environment{}, err
 	}
+	binding, err := bindingJSON(e.Kubernetes)
+	if err != nil {
+		return Environment{}, fmt.Errorf("creating %s: %w", environmentRef(project, e.Name), err)
+	}
+	if e.Kubernetes != nil {
+		k := *e.Kubernetes
+		k.HasKubeconfig = false // a new environment has none
+		e.Kubernetes = &k
+	}
 	if _, err := c.exec(ctx, `INSERT INTO environments (project, name, production, position, created_at, replicas, cpu_millis,
-		memory_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, project, e.Name, e.Production, position, toDB(e.CreatedAt),
-		e.Replicas, int64(e.CPUs*1000), e.MemoryBytes); err != nil {
+		memory_bytes, data_plane, kubernetes, deploy_timeout_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		project, e.Name, e.Production, position, toDB(e.CreatedAt), e.Replicas, int64(e.CPUs*1000), e.MemoryBytes,
+		e.DataPlane, binding, e.DeployTimeoutSeconds); err != nil {
 		if isUniqueViolation(err) {
 			return Environment{}, exists(environmentRef(project, e.Name))
 		}
@@ -181,7 +289,9 @@ func insertEnvironment(ctx context.Context, c conn, project string, e Environmen
 
 // listEnvironments returns the project's environments in promotion order.
 func listEnvironments(ctx context.Context, c conn, project string) ([]Environment, error) {
-	rows, err := c.query(ctx, `SELECT name, production, position, created_at, replicas, cpu_millis, memory_bytes
+	rows, err := c.query(ctx, `SELECT name, production, position, created_at, replicas, cpu_millis, memory_bytes,
+			data_plane, kubernetes, deploy_timeout_s, (SELECT COUNT(*) FROM environment_kubeconfigs k
+				WHERE k.project = environments.project AND k.environment = environments.name)
 		FROM environments WHERE project = ? ORDER BY position`, project)
 	if err != nil {
 		return nil, fmt.Errorf("listing environments of %s: %w", projectRef(project), err)
@@ -191,10 +301,23 @@ func listEnvironments(ctx context.Context, c conn, project string) ([]Environmen
 	for rows.Next() {
 		e := Environment{Project: project}
 		var created, cpuMillis int64
-		if err := rows.Scan(&e.Name, &e.Production, &e.Position, &created, &e.Replicas, &cpuMillis, &e.MemoryBytes); err != nil {
+		var binding sql.NullString
+		var kubeconfigs int
+		if err := rows.Scan(&e.Name, &e.Production, &e.Position, &created, &e.Replicas, &cpuMillis, &e.MemoryBytes,
+			&e.DataPlane, &binding, &e.DeployTimeoutSeconds, &kubeconfigs); err != nil {
 			return nil, fmt.Errorf("listing environments of %s: %w", projectRef(project), err)
 		}
 		e.CreatedAt, e.CPUs = fromDB(created), float64(cpuMillis)/1000
+		if binding.Valid {
+			e.Kubernetes = &KubernetesBinding{}
+			if err := json.Unmarshal([]byte(binding.String), e.Kubernetes); err != nil {
+				return nil, fmt.Errorf("reading the kubernetes binding of %s: %w", environmentRef(project, e.Name), err)
+			}
+		}
+		normalizeDataPlane(&e)
+		if e.Kubernetes != nil {
+			e.Kubernetes.HasKubeconfig = kubeconfigs > 0
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -157,4 +158,126 @@ func TestEnvironmentResources(t *testing.T) {
 		_, err = s.UpdateEnvironment(ctx, "shop", "nope", func(e *Environment) error { return nil })
 		wantErr(t, err, ErrNotFound, "")
 	})
+}
+
+func TestEnvironmentDataPlane(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		envs, err := s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if d := envs[0]; d.DataPlane != DataPlaneDocker || d.Kubernetes != nil || d.DeployTimeoutSeconds != 0 {
+			t.Fatalf("a new environment is %+v, want docker without a binding", d)
+		}
+
+		surge, unavailable := 2, 1
+		want := KubernetesBinding{Context: "prod", Namespace: "shop-live", IngressNamespaces: []string{"ingress-nginx", "monitoring"},
+			MaxSurge: &surge, MaxUnavailable: &unavailable}
+		up, err := s.UpdateEnvironment(ctx, "shop", "production", func(e *Environment) error {
+			k := want
+			k.HasKubeconfig = true // ignored on write
+			e.DataPlane, e.Kubernetes, e.DeployTimeoutSeconds = DataPlaneKubernetes, &k, 600
+			return nil
+		})
+		must(t, err)
+		envs, err = s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		for _, got := range []Environment{up, envs[1]} {
+			if got.DataPlane != DataPlaneKubernetes || got.DeployTimeoutSeconds != 600 || got.Kubernetes == nil {
+				t.Fatalf("after update %+v", got)
+			}
+			k := *got.Kubernetes
+			if k.Context != want.Context || k.Namespace != want.Namespace || k.InCluster ||
+				!slices.Equal(k.IngressNamespaces, want.IngressNamespaces) || *k.MaxSurge != 2 || *k.MaxUnavailable != 1 || k.HasKubeconfig {
+				t.Errorf("binding %+v, want %+v without a kubeconfig", k, want)
+			}
+		}
+
+		// Kubernetes without a binding reads back with an empty one; "" is docker; created environments keep theirs.
+		e, err := s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "k", DataPlane: DataPlaneKubernetes, DeployTimeoutSeconds: 30})
+		must(t, err)
+		if e.Kubernetes == nil || e.DeployTimeoutSeconds != 30 {
+			t.Fatalf("created %+v", e)
+		}
+		e, err = s.CreateEnvironment(ctx, Environment{Project: "shop", Name: "in", DataPlane: DataPlaneKubernetes,
+			Kubernetes: &KubernetesBinding{InCluster: true}})
+		must(t, err)
+		envs, err = s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if k := envs[2].Kubernetes; k == nil || !reflect.DeepEqual(*k, KubernetesBinding{}) {
+			t.Errorf("kubernetes without a binding reads back as %+v", k)
+		}
+		if k := envs[3].Kubernetes; k == nil || !k.InCluster {
+			t.Errorf("in-cluster environment reads back as %+v", k)
+		}
+
+		// Back to docker drops the binding.
+		up, err = s.UpdateEnvironment(ctx, "shop", "production", func(e *Environment) error {
+			e.DataPlane, e.Kubernetes = "", nil
+			return nil
+		})
+		must(t, err)
+		envs, err = s.ListEnvironments(ctx, "shop")
+		must(t, err)
+		if up.DataPlane != DataPlaneDocker || envs[1].DataPlane != DataPlaneDocker || envs[1].Kubernetes != nil || envs[1].DeployTimeoutSeconds != 600 {
+			t.Errorf("back to docker: returned %+v, listed %+v", up, envs[1])
+		}
+	})
+}
+
+func TestEnvironmentDataPlaneInvalid(t *testing.T) {
+	zero, minus := 0, -1
+	for _, tc := range []struct {
+		name string
+		set  func(e *Environment)
+		msg  string
+	}{
+		{"unknown data plane", func(e *Environment) { e.DataPlane = "nomad" },
+			`dataPlane of environment "development" in project "shop" must be "docker" or "kubernetes", got "nomad": invalid`},
+		{"binding on docker", func(e *Environment) { e.Kubernetes = &KubernetesBinding{InCluster: true} },
+			`kubernetes of environment "development" in project "shop" is only for the "kubernetes" data plane, not "docker": invalid`},
+		{"namespace", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{Namespace: "Shop_Live"}
+		},
+			`kubernetes.namespace of environment "development" in project "shop" must be a DNS-1123 label of at most 63 characters, got "Shop_Live": invalid`},
+		{"long namespace", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{Namespace: strings.Repeat("a", 64)}
+		}, ""},
+		{"ingress namespace", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{IngressNamespaces: []string{"ingress-nginx", ""}}
+		}, `kubernetes.ingressNamespaces of environment "development" in project "shop" must be DNS-1123 labels of at most 63 characters, got "": invalid`},
+		{"negative surge", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{MaxSurge: &minus}
+		},
+			`kubernetes.maxSurge of environment "development" in project "shop" must not be negative, got -1: invalid`},
+		{"negative unavailable", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{MaxUnavailable: &minus}
+		}, `kubernetes.maxUnavailable of environment "development" in project "shop" must not be negative, got -1: invalid`},
+		{"both zero", func(e *Environment) {
+			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{MaxSurge: &zero}
+		},
+			`kubernetes.maxUnavailable of environment "development" in project "shop" must be above 0 when maxSurge is 0, or a rolling update cannot progress: invalid`},
+		{"timeout", func(e *Environment) { e.DeployTimeoutSeconds = 3601 },
+			`deployTimeoutSeconds of environment "development" in project "shop" must be between 0 (the worker's --ready-timeout) and 3600, got 3601: invalid`},
+		{"negative timeout", func(e *Environment) { e.DeployTimeoutSeconds = -1 }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, s *Store) {
+				ctx := t.Context()
+				mustCreateProject(t, s, "shop")
+				_, err := s.UpdateEnvironment(ctx, "shop", "development", func(e *Environment) error { tc.set(e); return nil })
+				wantErr(t, err, ErrInvalid, tc.msg)
+				e := Environment{Project: "shop", Name: "development"}
+				tc.set(&e)
+				e.Name = "qa"
+				_, err = s.CreateEnvironment(ctx, e)
+				wantErr(t, err, ErrInvalid, strings.ReplaceAll(tc.msg, `"development"`, `"qa"`))
+				envs, err := s.ListEnvironments(ctx, "shop")
+				must(t, err)
+				if d := envs[0]; len(envs) != 2 || d.DataPlane != DataPlaneDocker || d.Kubernetes != nil || d.DeployTimeoutSeconds != 0 {
+					t.Errorf("a refused change was stored: %+v", envs)
+				}
+			})
+		})
+	}
 }

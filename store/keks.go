@@ -9,7 +9,11 @@ import (
 // with, sorted; empty when nothing is stored. A process checks them against its keyring on start,
 // so a lost or wrong key file is found before any value fails to open.
 func (s *Store) KEKIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db().query(ctx, "SELECT kek_id FROM configs UNION SELECT kek_id FROM repo_credentials UNION SELECT kek_id FROM webhooks ORDER BY kek_id")
+	q := "SELECT kek_id FROM configs"
+	for _, t := range sealedTables {
+		q += " UNION SELECT " + t.prefix + "kek_id FROM " + t.name + " WHERE " + t.present()
+	}
+	rows, err := s.db().query(ctx, q+" ORDER BY 1")
 	if err != nil {
 		return nil, fmt.Errorf("listing KEK IDs in use: %w", err)
 	}

@@ -102,13 +102,26 @@ type sealedTable struct {
 	keys []string
 	// ref names a row by its key values, for errors.
 	ref func(keys []string) string
+	// prefix starts the names of the sealed value's columns: <prefix>kek_id, <prefix>wrapped_key and
+	// <prefix>ciphertext. With a prefix the columns may be NULL, and rows where they are hold no sealed value.
+	prefix string
 }
 
 // sealedTables are the tables RewrapConfigs walks after the configs.
 var sealedTables = []sealedTable{
-	{"repo_credentials", []string{"project", "component"}, func(k []string) string { return repoCredentialRef(k[0], k[1]) }},
-	{"webhooks", []string{"repo"}, func(k []string) string { return webhookRef(k[0]) }},
+	{"repo_credentials", []string{"project", "component"}, func(k []string) string { return repoCredentialRef(k[0], k[1]) }, ""},
+	{"webhooks", []string{"repo"}, func(k []string) string { return webhookRef(k[0]) }, ""},
+	{"environment_kubeconfigs", []string{"project", "environment"}, func(k []string) string { return kubeconfigRef(k[0], k[1]) }, ""},
+	{"deployments", []string{"id"}, func(k []string) string { return deploymentConfigRef(k[0]) }, "release_"},
 }
+
+// sealedColumns returns the table's sealed-value columns, "kek_id, wrapped_key, ciphertext" with its prefix.
+func (t sealedTable) sealedColumns() string {
+	return t.prefix + "kek_id, " + t.prefix + "wrapped_key, " + t.prefix + "ciphertext"
+}
+
+// present is a condition selecting the rows that hold a sealed value.
+func (t sealedTable) present() string { return t.prefix + "kek_id IS NOT NULL" }
 
 // rewrapTable is RewrapConfigs' walk over one table of sealed values, in key order.
 func (s *Store) rewrapTable(ctx context.Context, t sealedTable, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
@@ -123,9 +136,9 @@ func (s *Store) rewrapTable(ctx context.Context, t sealedTable, batch int, rewra
 	for {
 		var n, seen int
 		err := s.inTx(ctx, func(c conn) error {
-			q, args := "SELECT "+cols+", kek_id, wrapped_key, ciphertext FROM "+t.name, []any{}
+			q, args := "SELECT "+cols+", "+t.sealedColumns()+" FROM "+t.name+" WHERE "+t.present(), []any{}
 			if last != nil {
-				q += " WHERE (" + cols + ") > (" + marks + ")"
+				q += " AND (" + cols + ") > (" + marks + ")"
 				for _, k := range last.keys {
 					args = append(args, k)
 				}
@@ -173,8 +186,9 @@ func (s *Store) rewrapTable(ctx context.Context, t sealedTable, batch int, rewra
 					args = append(args, k)
 				}
 				args = append(args, r.sealed.KEKID, r.sealed.WrappedKey)
-				res, err := c.exec(ctx, "UPDATE "+t.name+" SET kek_id = ?, wrapped_key = ?, ciphertext = ? WHERE "+where+
-					" AND kek_id = ? AND wrapped_key = ?", args...)
+				p := t.prefix
+				res, err := c.exec(ctx, "UPDATE "+t.name+" SET "+p+"kek_id = ?, "+p+"wrapped_key = ?, "+p+"ciphertext = ? WHERE "+
+					where+" AND "+p+"kek_id = ? AND "+p+"wrapped_key = ?", args...)
 				if err != nil {
 					return fmt.Errorf("updating %s: %w", ref, err)
 				}

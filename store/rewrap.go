@@ -10,15 +10,15 @@ import (
 // defaultRewrapBatch is the batch size RewrapConfigs uses when given batch <= 0.
 const defaultRewrapBatch = 100
 
-// RewrapConfigs walks every stored sealed value, the config values and then the repo credentials and webhook
-// secrets, in batches of
-// batch rows (batch <= 0 means 100), in key order, and replaces each sealed value by rewrap(v) when rewrap says it
-// changed; each batch is one transaction. It returns how many rows changed. It is idempotent: with a rewrap that reports values under the active KEK as unchanged, a
-// second run changes nothing.
+// RewrapConfigs walks every stored sealed value — the config values, then the repo credentials, webhook secrets,
+// kubeconfigs and deployments' release configs (see sealedTables) — in batches of batch rows (batch <= 0 means
+// 100), in key order, and replaces each sealed value by rewrap(v) when rewrap says it changed; each batch is one
+// transaction. It returns how many rows changed. It is idempotent: with a rewrap that reports values under the
+// active KEK as unchanged, a second run changes nothing.
 //
-// A value replaced by PutConfig (or PutRepoCredential) while its batch is being rewrapped is left as PutConfig wrote it. When rewrap
-// fails, the batch it failed in is rolled back, earlier batches stay committed, and the error names the value
-// (never its content); the count covers the committed batches.
+// A value replaced by PutConfig (or PutRepoCredential, PutKubeconfig, UpdateDeployment, …) while its batch is being
+// rewrapped is left as that put wrote it. When rewrap fails, the batch it failed in is rolled back, earlier batches
+// stay committed, and the error names the value (never its content); the count covers the committed batches.
 func (s *Store) RewrapConfigs(ctx context.Context, batch int, rewrap func(secretbox.Sealed) (secretbox.Sealed, bool, error)) (int, error) {
 	if batch <= 0 {
 		batch = defaultRewrapBatch

@@ -33,8 +33,52 @@ type Environment struct {
 	// CPUs and MemoryBytes limit each instance; zero means no limit. CPUs is kept to thousandths.
 	CPUs        float64 `json:"cpus,omitempty"`
 	MemoryBytes int64   `json:"memoryBytes,omitempty"`
+	// DataPlane is where the environment's releases run: DataPlaneDocker ("docker", also what "" means) — the
+	// worker's Docker Engine — or DataPlaneKubernetes ("kubernetes"). The store reads "" back as "docker".
+	DataPlane string `json:"dataPlane"`
+	// Kubernetes is how a "kubernetes" data plane is reached and what it runs with; nil for docker. The store
+	// reads it back non-nil for kubernetes.
+	Kubernetes *KubernetesBinding `json:"kubernetes,omitempty"`
+	// DeployTimeoutSeconds is how long a release may take to get ready here; zero means the worker's
+	// --ready-timeout. At most MaxDeployTimeoutSeconds.
+	DeployTimeoutSeconds int `json:"deployTimeoutSeconds,omitempty"`
 	// CreatedAt is when the environment was created (UTC, microseconds). Zero on create means now.
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Data planes an environment's releases run on.
+const (
+	// DataPlaneDocker is the worker's Docker Engine (Docker or Podman); "" means it too.
+	DataPlaneDocker = "docker"
+	// DataPlaneKubernetes is a Kubernetes cluster, reached as the environment's KubernetesBinding says.
+	DataPlaneKubernetes = "kubernetes"
+)
+
+// KubernetesBinding is the cluster an environment deploys to. Its kubeconfig is stored apart, sealed
+// (see Store.PutKubeconfig).
+type KubernetesBinding struct {
+	// Context is the kubeconfig context used; "" means the kubeconfig's current context.
+	Context string `json:"context,omitempty"`
+	// InCluster uses the worker's own service account instead of a kubeconfig; false means the kubeconfig.
+	InCluster bool `json:"inCluster,omitempty"`
+	// Namespace is where the environment's releases run (a DNS-1123 label); "" means
+	// "slipway-<project>-<environment>".
+	Namespace string `json:"namespace,omitempty"`
+	// IngressNamespaces are the namespaces besides its own whose pods may reach the environment's pods (an
+	// ingress controller's, say); nil means none.
+	IngressNamespaces []string `json:"ingressNamespaces,omitempty"`
+	// MaxSurge and MaxUnavailable shape rolling updates; nil means 1 and 0. Neither is negative and they are
+	// not both 0.
+	MaxSurge       *int `json:"maxSurge,omitempty"`
+	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
+	// HasKubeconfig says a kubeconfig is stored (set by the store on read; ignored on write).
+	HasKubeconfig bool `json:"hasKubeconfig"`
+}
+
+// KubeconfigAAD is the associated data an environment's kubeconfig is sealed with: it binds the ciphertext to its
+// project and environment, so a sealed kubeconfig copied to another environment does not open.
+func KubeconfigAAD(project, environment string) []byte {
+	return secretbox.AAD("kubeconfig", project, environment)
 }
 
 // Component is one deployable unit of a project: a Git repository and branch and how to build its image.
