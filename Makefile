@@ -9,6 +9,10 @@ RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workfl
 BUILDKITD := bin/buildkitd
 TRIVY     := bin/trivy
 TRIVYDB_FIXTURE := bin/trivydb-fixture
+# The Kubernetes control plane of the data-plane tests (activities/dataplane/kubernetes/kubetest);
+# its etcd is Debian's etcd-server (scripts/deps.sh).
+KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler
+KWOK      := bin/kwok
 TRIVY_VERSION   := $(shell sed -n 's|^require github.com/aquasecurity/trivy v||p; s|^	github.com/aquasecurity/trivy v||p' tools/trivy/go.mod | head -1)
 
 .PHONY: run build test lint bench clean tools deps
@@ -26,10 +30,11 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway
 
-# tools builds the programs slipway runs beside itself from the pinned tools modules: buildkitd, and
+# tools builds the programs slipway runs beside itself from the pinned tools modules: buildkitd,
 # Trivy (its own module: it needs GOEXPERIMENT=jsonv2 and takes ~7-9 min cold) with the generator of
-# the small vulnerability database the scan tests use.
-tools: $(BUILDKITD) $(TRIVY) $(TRIVYDB_FIXTURE)
+# the small vulnerability database the scan tests use, and the Kubernetes control plane with kwok
+# (tools/kube; cold, kube-apiserver takes ~6 min, the others ~2 min each).
+tools: $(BUILDKITD) $(TRIVY) $(TRIVYDB_FIXTURE) $(KUBE_BINS) $(KWOK)
 
 $(BUILDKITD): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BUILDKITD) github.com/moby/buildkit/cmd/buildkitd
@@ -41,10 +46,17 @@ $(TRIVY): tools/trivy/go.mod tools/trivy/go.sum
 $(TRIVYDB_FIXTURE): tools/trivy/go.mod tools/trivy/go.sum tools/trivy/dbfixture/main.go
 	cd tools/trivy && $(GO) build -o ../../$(TRIVYDB_FIXTURE) ./dbfixture
 
+$(KUBE_BINS): bin/%: tools/kube/go.mod tools/kube/go.sum
+	cd tools/kube && $(GO) build -o ../../$@ k8s.io/kubernetes/cmd/$*
+
+$(KWOK): tools/kube/go.mod tools/kube/go.sum
+	cd tools/kube && $(GO) build -o ../../$(KWOK) sigs.k8s.io/kwok/cmd/kwok
+
 # CI_REQUIRE_BUILDKIT, CI_REQUIRE_TRIVY and CI_REQUIRE_DOCKER make the BuildKit, Trivy and Docker
-# tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh).
+# tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh);
+# CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
 test: lint tools
-	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -race $(RACE_PKGS)
+	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
 	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
 lint:
