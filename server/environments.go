@@ -25,6 +25,59 @@ type environmentUpdate struct {
 	Replicas    *int     `json:"replicas"`
 	CPUs        *float64 `json:"cpus"`
 	MemoryBytes *int64   `json:"memoryBytes"`
+	// DataPlane, Kubernetes and Kubeconfig need an admin token. Switching to "docker" drops the binding and
+	// deletes the kubeconfig.
+	DataPlane  *string           `json:"dataPlane"`
+	Kubernetes *kubernetesUpdate `json:"kubernetes"`
+	// Kubeconfig is the kubeconfig's YAML, sealed and never shown again; "" deletes the stored one.
+	Kubeconfig           *string `json:"kubeconfig"`
+	DeployTimeoutSeconds *int    `json:"deployTimeoutSeconds"`
+}
+
+// kubernetesUpdate changes an environment's store.KubernetesBinding: absent fields stay.
+type kubernetesUpdate struct {
+	Context           *string   `json:"context"`
+	InCluster         *bool     `json:"inCluster"`
+	Namespace         *string   `json:"namespace"`
+	IngressNamespaces *[]string `json:"ingressNamespaces"`
+	MaxSurge          *int      `json:"maxSurge"`
+	MaxUnavailable    *int      `json:"maxUnavailable"`
+}
+
+// apply sets the fields u has on k.
+func (u kubernetesUpdate) apply(k *store.KubernetesBinding) {
+	if u.Context != nil {
+		k.Context = *u.Context
+	}
+	if u.InCluster != nil {
+		k.InCluster = *u.InCluster
+	}
+	if u.Namespace != nil {
+		k.Namespace = *u.Namespace
+	}
+	if u.IngressNamespaces != nil {
+		k.IngressNamespaces = *u.IngressNamespaces
+	}
+	if u.MaxSurge != nil {
+		k.MaxSurge = u.MaxSurge
+	}
+	if u.MaxUnavailable != nil {
+		k.MaxUnavailable = u.MaxUnavailable
+	}
+}
+
+// bindingField names the first field of u that changes the data plane or how it is reached, which only an admin
+// may; "" when none does.
+func (u environmentUpdate) bindingField() string {
+	switch {
+	case u.DataPlane != nil:
+		return "dataPlane"
+	case u.Kubernetes != nil:
+		return "kubernetes"
+	case u.Kubeconfig != nil:
+		return "kubeconfig"
+	}
+	return ""
 }
 
 // orderRequest is the body of PUT /api/v1/projects/{p}/environments/order: every environment exactly once.
@@ -62,8 +115,10 @@ func (s *Server) createEnvironment(c echo.Context) error {
 	return c.JSON(http.StatusCreated, env)
 }
 
-// updateEnvironment answers PATCH /api/v1/projects/{p}/environments/{e}; running releases take new replicas
-// and limits at their next deployment.
+// updateEnvironment answers PATCH /api/v1/projects/{p}/environments/{e}; running releases take new replicas,
+// limits and data plane at their next deployment. A kubeconfig is checked (it parses; the context used, its
+// cluster and user are in it) before anything is stored, and is never answered, logged or named in an error by
+// content.
 func (s *Server) updateEnvironment(c echo.Context) error {
 	var req environmentUpdate
 	if err := bind(c, &req); err != nil {
@@ -73,7 +128,16 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: "production",
 			Message: "changing whether an environment is production needs an admin token"}
 	}
-	env, err := s.store.UpdateEnvironment(c.Request().Context(), c.Param("project"), c.Param("environment"), func(e *store.Environment) error {
+	if field := req.bindingField(); field != "" && !s.isAdmin(c) {
+		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field,
+			Message: "changing an environment's data plane, its kubernetes binding or kubeconfig needs an admin token"}
+	}
+	ctx, p, name := c.Request().Context(), c.Param("project"), c.Param("environment")
+	kc, err := s.kubeconfigChange(ctx, p, name, req)
+	if err != nil {
+		return err
+	}
+	env, err := s.store.UpdateEnvironment(ctx, p, name, func(e *store.Environment) error {
 		if req.Production != nil {
 			e.Production = *req.Production
 		}
@@ -86,10 +150,19 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		if req.MemoryBytes != nil {
 			e.MemoryBytes = *req.MemoryBytes
 		}
-		return nil
+		if req.DeployTimeoutSeconds != nil {
+			e.DeployTimeoutSeconds = *req.DeployTimeoutSeconds
+		}
+		return kc.apply(e, req)
 	})
 	if err != nil {
 		return withField(err, resourceField(err, ""))
+	}
+	if err := kc.save(ctx, s.store, p, name); err != nil {
+		return err
+	}
+	if env.Kubernetes != nil {
+		env.Kubernetes.HasKubeconfig = kc.has(env)
 	}
 	return c.JSON(http.StatusOK, env)
 }
@@ -97,7 +170,8 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 // resourceField names the field an invalid environment setting error is about (its message starts with it),
 // else def.
 func resourceField(err error, def string) string {
-	for _, f := range []string{"replicas", "cpus", "memoryBytes"} {
+	for _, f := range []string{"replicas", "cpus", "memoryBytes", "deployTimeoutSeconds", "dataPlane", "kubernetes.namespace",
+		"kubernetes.ingressNamespaces", "kubernetes.maxSurge", "kubernetes.maxUnavailable", "kubernetes"} {
 		if strings.HasPrefix(err.Error(), f+" of ") {
 			return f
 		}
