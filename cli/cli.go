@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"deploy":      {"deploy (or roll back to) a build: deploy <project>/<component> --env E --build B [--wait]", runDeploy},
 		"promote":     {"promote a build to the next environment: promote <project>/<component> [--build B] [--to E] [--wait]", runPromote},
 		"deployments": {"what runs where: deployments <project>/<component>", runDeployments},
+		"env":         {"environments and where they deploy: env list <project> | env set <project>/<environment> [flags]", runEnv},
 
 		// Verbs that talk to the registry rather than the API.
 		"trivy-db": {"publish a Trivy vulnerability DB: trivy-db push <dir> [--registry host:port] [--insecure]", runTrivyDB},
