@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/gitcred"
@@ -40,6 +42,7 @@ type DeployStore interface {
 	GetBuild(ctx context.Context, id string) (store.Build, error)
 	ListConfigs(ctx context.Context, project, component, environment string) ([]store.ConfigValue, error)
 	GetDeployment(ctx context.Context, id string) (store.Deployment, error)
+	GetKubeconfig(ctx context.Context, project, environment string) (secretbox.Sealed, error)
 	UpdateDeployment(ctx context.Context, id string, update func(*store.Deployment) error) (store.Deployment, error)
 	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
 	ListEnvironments(ctx context.Context, project string) ([]store.Environment, error)
@@ -55,10 +58,18 @@ type Signaller interface {
 // Deploys holds the deploy activities. Rollout runs on the worker whose Router serves the entries.
 type Deploys struct {
 	Store DeployStore
-	// Keyring opens the environment's configs and secrets, only inside Rollout.
-	Keyring gitcred.Opener
-	// Driver is the data plane; nil fails every rollout with ErrTypeNoDataPlane.
+	// Keyring opens the environment's configs and secrets and its cluster's kubeconfig, and seals the
+	// configs each release got (Deployment.ReleaseConfig), only inside the deploy activities.
+	Keyring interface {
+		gitcred.Opener
+		gitcred.Sealer
+	}
+	// Driver is the data plane of environments on "docker"; nil fails their rollouts with
+	// ErrTypeNoDataPlane.
 	Driver dataplane.Driver
+	// Kubernetes reaches the clusters of environments on "kubernetes"; nil fails their rollouts with
+	// ErrTypeNoDataPlane.
+	Kubernetes *kubernetes.Clients
 	// Router serves the entry addresses.
 	Router *entry.Router
 	// Temporal queues the deployments builds ask for (RequestDeploy).
@@ -184,23 +195,35 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if dep.Status == store.DeploymentSucceeded || dep.Status == store.DeploymentFailed {
 		return workflows.RolloutResult{Status: dep.Status, URL: dep.URL, Message: dep.Message}, nil
 	}
-	if d.Driver == nil {
-		return workflows.RolloutResult{}, temporal.NewNonRetryableApplicationError("this worker has no data plane (no Docker Engine answered when it started)", ErrTypeNoDataPlane, nil)
+	env, err := d.environment(ctx, dep.Project, dep.Environment)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	timeout := orDefault(time.Duration(env.DeployTimeoutSeconds)*time.Second, orDefault(d.ReadyTimeout, 2*time.Minute))
+	driver, err := d.DriverFor(ctx, env, timeout)
+	if err != nil {
+		return workflows.RolloutResult{}, err
 	}
 	b, err := d.Store.GetBuild(ctx, dep.BuildID)
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	rel, hash, err := d.release(ctx, dep, b)
+	rel, hash, err := d.release(ctx, dep, b, env)
 	if err != nil {
 		return workflows.RolloutResult{}, err
+	}
+	sealed := dep.ReleaseConfig
+	if sealed == nil {
+		if sealed, err = d.sealConfig(dep.ID, rel); err != nil {
+			return workflows.RolloutResult{}, err
+		}
 	}
 	dep, err = d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
 		if x.StartedAt == nil {
 			now := time.Now().UTC()
 			x.StartedAt = &now
 		}
-		x.Status, x.ConfigHash = store.DeploymentRunning, hash
+		x.Status, x.ConfigHash, x.ReleaseConfig = store.DeploymentRunning, hash, sealed
 		return nil
 	})
 	if err != nil {
@@ -211,12 +234,17 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	progress.Store(new("starting " + dep.BuildID))
 	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, *progress.Load()) })
 	defer stop()
-	insts, err := d.Driver.Apply(ctx, rel)
+	insts, err := driver.Apply(ctx, rel)
 	if err != nil {
 		return workflows.RolloutResult{}, fmt.Errorf("starting the release: %w", err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, orDefault(d.ReadyTimeout, 2*time.Minute))
-	last, err := d.Driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
+	wait := timeout
+	if _, ok := driver.(dataplane.SelfRouted); ok {
+		// The cluster judges the progress deadline itself; give its verdict time to arrive.
+		wait += 15 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	last, err := driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
 	cancel()
 	if ctx.Err() != nil {
 		return workflows.RolloutResult{}, ctx.Err()
@@ -226,24 +254,32 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			msg = "not ready: " + err.Error()
 		}
-		prev, perr := d.previous(ctx, dep)
+		prev, perr := d.previous(ctx, dep, env)
 		if perr != nil {
 			return workflows.RolloutResult{}, perr
 		}
-		if rerr := d.Driver.Restore(ctx, rel, prev); rerr != nil {
+		progress.Store(new("restoring the previous release"))
+		if rerr := driver.Restore(ctx, rel, prev); rerr != nil {
 			return workflows.RolloutResult{}, fmt.Errorf("restoring the previous release: %w", rerr)
 		}
-		return d.end(ctx, dep, store.DeploymentFailed, "", msg+"; the previous release keeps serving")
+		if prev != nil {
+			msg += "; rolled back: the previous release " + prev.BuildID + " keeps serving"
+		} else {
+			msg += "; removed: nothing served before"
+		}
+		return d.end(ctx, dep, store.DeploymentFailed, "", msg)
 	}
 
 	url := ""
-	if len(rel.Ports) > 0 {
+	if sr, ok := driver.(dataplane.SelfRouted); ok {
+		url = sr.URL(rel)
+	} else if rel.Port() > 0 {
 		url, err = d.switchEntry(ctx, dep, insts)
 		if err != nil {
 			return workflows.RolloutResult{}, err
 		}
 	}
-	running, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
+	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
@@ -254,16 +290,16 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	for id := range old {
-		if err := d.Driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
+		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
 			return workflows.RolloutResult{}, fmt.Errorf("removing the previous release %s: %w", id, err)
 		}
 	}
 	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
 }
 
-// previous is the release serving in the deployment's environment before it (nil when none), as the
-// data plane would run it now: its build, with the environment's configs.
-func (d *Deploys) previous(ctx context.Context, dep store.Deployment) (*dataplane.Release, error) {
+// previous is the release serving in the deployment's environment before it (nil when none): its
+// build with the configs it was released with when they were recorded, else the environment's.
+func (d *Deploys) previous(ctx context.Context, dep store.Deployment, env store.Environment) (*dataplane.Release, error) {
 	cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -275,11 +311,79 @@ func (d *Deploys) previous(ctx context.Context, dep store.Deployment) (*dataplan
 	if err != nil {
 		return nil, err
 	}
-	rel, _, err := d.release(ctx, cur, b)
+	rel, _, err := d.release(ctx, cur, b, env)
 	if err != nil {
 		return nil, err
 	}
 	return &rel, nil
+}
+
+// environment reads the environment a deployment goes to.
+func (d *Deploys) environment(ctx context.Context, project, name string) (store.Environment, error) {
+	envs, err := d.Store.ListEnvironments(ctx, project)
+	if err != nil {
+		return store.Environment{}, err
+	}
+	i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == name })
+	if i < 0 {
+		return store.Environment{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("project %s has no environment %s", project, name), ErrTypeNotDeployable, nil)
+	}
+	return envs[i], nil
+}
+
+// DriverFor returns the data plane the environment is bound to; a kubernetes one judges rollouts
+// against timeout as their progress deadline.
+func (d *Deploys) DriverFor(ctx context.Context, env store.Environment, timeout time.Duration) (dataplane.Driver, error) {
+	if env.DataPlane != store.DataPlaneKubernetes {
+		if d.Driver == nil {
+			return nil, temporal.NewNonRetryableApplicationError("this worker has no data plane (no Docker Engine answered when it started)", ErrTypeNoDataPlane, nil)
+		}
+		return d.Driver, nil
+	}
+	if d.Kubernetes == nil {
+		return nil, temporal.NewNonRetryableApplicationError("this worker does not deploy to Kubernetes", ErrTypeNoDataPlane, nil)
+	}
+	b := kubernetes.Binding{ProgressDeadline: timeout}
+	if k := env.Kubernetes; k != nil {
+		b.Context, b.InCluster, b.Namespace, b.IngressNamespaces = k.Context, k.InCluster, k.Namespace, k.IngressNamespaces
+		b.MaxSurge, b.MaxUnavailable = k.MaxSurge, k.MaxUnavailable
+	}
+	if !b.InCluster {
+		sealed, err := d.Store.GetKubeconfig(ctx, env.Project, env.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, temporal.NewNonRetryableApplicationError("environment "+env.Name+" on kubernetes has no kubeconfig", ErrTypeNoDataPlane, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if b.Kubeconfig, err = d.Keyring.Open(store.KubeconfigAAD(env.Project, env.Name), sealed); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("the kubeconfig of environment "+env.Name+" cannot be decrypted", ErrTypeUndecryptable, err)
+		}
+	}
+	drv, err := d.Kubernetes.Driver(b)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("environment "+env.Name+": "+err.Error(), ErrTypeNoDataPlane, err)
+	}
+	return drv, nil
+}
+
+// releaseConfig is what a release got from its environment's configs, sealed into its deployment.
+type releaseConfig struct {
+	Env   map[string]string `json:"env,omitempty"`
+	Files map[string][]byte `json:"files,omitempty"`
+}
+
+func (d *Deploys) sealConfig(deploymentID string, rel dataplane.Release) (*secretbox.Sealed, error) {
+	plain, err := json.Marshal(releaseConfig{Env: rel.Env, Files: rel.Files})
+	if err != nil {
+		return nil, err
+	}
+	s, err := d.Keyring.Seal(store.DeploymentConfigAAD(deploymentID), plain)
+	if err != nil {
+		return nil, fmt.Errorf("sealing the configs of deployment %s: %w", deploymentID, err)
+	}
+	return &s, nil
 }
 
 // switchEntry opens the entry (at the address the current release was served at, if any) and switches
@@ -323,24 +427,36 @@ func (d *Deploys) end(ctx context.Context, dep store.Deployment, status, url, ms
 	return workflows.RolloutResult{Status: status, URL: url, Message: msg}, nil
 }
 
-// release assembles what the data plane runs, opening the environment's configs and secrets, and a hash
-// of their sealed values (never of the values) that says which configs the release got.
-func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Build) (dataplane.Release, string, error) {
+// release assembles what the data plane runs: the configs recorded with the deployment when they
+// were (a retried or restored release gets exactly those), else the environment's configs and
+// secrets, opened, and a hash of their sealed values (never of the values) that says which they were.
+func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Build, target store.Environment) (dataplane.Release, string, error) {
 	desc := descriptor.Descriptor{}
 	if b.Descriptor != nil {
 		desc = *b.Descriptor
 	}
+	rel := dataplane.Release{
+		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
+		Image:  d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
+		Commit: b.Commit, Endpoints: desc.Endpoints,
+		Readiness: desc.Health.Readiness, Liveness: desc.Health.Liveness,
+		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,
+	}
+	if dep.ReleaseConfig != nil {
+		plain, err := d.Keyring.Open(store.DeploymentConfigAAD(dep.ID), *dep.ReleaseConfig)
+		if err != nil {
+			return dataplane.Release{}, "", temporal.NewNonRetryableApplicationError("the configs of deployment "+dep.ID+" cannot be decrypted", ErrTypeUndecryptable, err)
+		}
+		var rc releaseConfig
+		if err := json.Unmarshal(plain, &rc); err != nil {
+			return dataplane.Release{}, "", temporal.NewNonRetryableApplicationError("the configs of deployment "+dep.ID+" do not decode", ErrTypeUndecryptable, err)
+		}
+		rel.Env, rel.Files = rc.Env, rc.Files
+		return rel, dep.ConfigHash, nil
+	}
 	values, err := d.Store.ListConfigs(ctx, dep.Project, dep.Component, dep.Environment)
 	if err != nil {
 		return dataplane.Release{}, "", err
-	}
-	envs, err := d.Store.ListEnvironments(ctx, dep.Project)
-	if err != nil {
-		return dataplane.Release{}, "", err
-	}
-	var target store.Environment
-	if i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment }); i >= 0 {
-		target = envs[i]
 	}
 	envName, fileName := map[string]string{}, map[string]string{}
 	for _, r := range slices.Concat(desc.Required.Configs, desc.Required.Secrets) {
@@ -370,18 +486,8 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 		}
 		fmt.Fprintf(h, "%s\x00%x\x00", v.Key, v.Sealed.Ciphertext)
 	}
-	var ports []int
-	for _, e := range desc.Endpoints {
-		if e.Type != descriptor.UDP {
-			ports = append(ports, e.Port)
-		}
-	}
-	return dataplane.Release{
-		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
-		Image: d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
-		Env:   env, Files: files, Ports: ports, Readiness: desc.Health.Readiness,
-		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,
-	}, hex.EncodeToString(h.Sum(nil))[:16], nil
+	rel.Env, rel.Files = env, files
+	return rel, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // Reattach points every entry back at the release recorded as serving it, after a restart: the
@@ -394,6 +500,9 @@ func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) erro
 	for _, dep := range current {
 		if dep.URL == "" {
 			continue
+		}
+		if env, err := d.environment(ctx, dep.Project, dep.Environment); err != nil || env.DataPlane == store.DataPlaneKubernetes {
+			continue // served by its cluster, not by an entry
 		}
 		insts, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 		if err != nil {

@@ -159,7 +159,7 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	// The release got the image by digest, its config as an environment variable and its secret as a file.
 	r := drv.releases[0]
 	if r.Image != "127.0.0.1:5000/shop/api@sha256:b-good" || r.Env["GREETING"] != "hi" || string(r.Files["/run/secrets/token"]) != "s3cret-value" ||
-		len(r.Ports) != 1 || r.Ports[0] != 8080 {
+		r.Port() != 8080 {
 		t.Fatalf("release %+v", r)
 	}
 	if strings.Contains(mustJSON(t, good), "s3cret") {

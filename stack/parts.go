@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-dev/slipway/activities"
 	"github.com/slipway-dev/slipway/activities/dataplane/docker"
+	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/secretbox"
@@ -52,7 +53,8 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
 	router := &entry.Router{Logger: p.log.With("part", "entry")}
 	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout,
+		Kubernetes: &kubernetes.Clients{}}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)

@@ -27,23 +27,34 @@ const (
 type Release struct {
 	Project, Component, Environment string
 	// BuildID is the build released; Image is its image by digest ("host:port/p/c@sha256:…") and
-	// Digest that digest.
-	BuildID, Image, Digest string
+	// Digest that digest; Commit is the commit it was built from ("" when unknown).
+	BuildID, Image, Digest, Commit string
 	// Replicas is how many instances run; zero means 1.
 	Replicas int
 	// Env holds the values injected as environment variables (secrets among them). Nil means none.
 	Env map[string]string
 	// Files holds the values mounted as files, by absolute path (secrets among them). Nil means none.
 	Files map[string][]byte
-	// Ports are the ports the component listens on, from its endpoints; the first is the one
-	// traffic is sent to. Nil means none (nothing is routed to it).
-	Ports []int
+	// Endpoints are what the component serves, from its descriptor; the first TCP-borne one (see
+	// Port) is where traffic is sent. Nil means none (nothing is routed to it).
+	Endpoints []descriptor.Endpoint
 	// Readiness is the check an instance must pass before it takes traffic; nil means it is ready
-	// once its process runs.
-	Readiness *descriptor.Probe
+	// once its process runs. Liveness is the check that restarts an instance where the data plane
+	// can (Kubernetes); nil means none.
+	Readiness, Liveness *descriptor.Probe
 	// CPUs and MemoryBytes limit each instance; zero means no limit.
 	CPUs        float64
 	MemoryBytes int64
+}
+
+// Port is the port traffic is sent to: that of the first endpoint not over UDP; zero when none.
+func (r Release) Port() int {
+	for _, e := range r.Endpoints {
+		if e.Type != descriptor.UDP {
+			return e.Port
+		}
+	}
+	return 0
 }
 
 // Instance is one running copy of a release.
@@ -83,4 +94,23 @@ type Driver interface {
 	Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error
 	// Describe lists the instances of the component running in the environment.
 	Describe(ctx context.Context, project, component, environment string) ([]Instance, error)
+}
+
+// SelfRouted is a Driver whose data plane routes traffic to a release itself (a Kubernetes
+// Service) rather than through slipway's entry proxy.
+type SelfRouted interface {
+	// URL is where the release is reached on its data plane; "" when it serves no endpoint.
+	URL(r Release) string
+}
+
+// Drift is what changed on the data plane behind slipway's back.
+type Drift struct {
+	// Detected says something changed; Message says what, by whom and when.
+	Detected bool   `json:"detected"`
+	Message  string `json:"message,omitempty"`
+}
+
+// DriftDetector is a Driver that can tell whether what runs was changed by hand.
+type DriftDetector interface {
+	Drift(ctx context.Context, project, component, environment string) (Drift, error)
 }

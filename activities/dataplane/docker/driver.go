@@ -109,8 +109,8 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	}
 	labels := ownerLabels(r.Project, r.Component, r.Environment)
 	labels[dataplane.LabelBuild], labels[dataplane.LabelDigest] = r.BuildID, r.Digest
-	if len(r.Ports) > 0 {
-		labels[labelPort] = strconv.Itoa(r.Ports[0])
+	if port := r.Port(); port > 0 {
+		labels[labelPort] = strconv.Itoa(port)
 	}
 	env := make([]string, 0, len(r.Env))
 	for k, v := range r.Env {

@@ -118,7 +118,7 @@ func release(t *testing.T, env, build, image, digest string) dataplane.Release {
 	}, project)
 	return dataplane.Release{
 		Project: project, Component: "web", Environment: env, BuildID: build, Image: image, Digest: digest,
-		Env: map[string]string{"GREETING": "hello " + env}, Ports: []int{8080},
+		Env: map[string]string{"GREETING": "hello " + env}, Endpoints: []descriptor.Endpoint{{Name: "web", Port: 8080, Type: descriptor.REST}},
 		Files:     map[string][]byte{"/etc/app/token": []byte("s3cret-" + env)},
 		Readiness: &descriptor.Probe{HTTP: &descriptor.HTTPProbe{Path: "/healthz", Port: 8080}, PeriodSeconds: 1, TimeoutSeconds: 1},
 	}

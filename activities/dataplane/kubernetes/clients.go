@@ -1,0 +1,102 @@
+package kubernetes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Binding is how an environment reaches its cluster and what its releases run with there.
+type Binding struct {
+	// Kubeconfig is the kubeconfig file's content, Context the context used in it ("" means its
+	// current context). Ignored with InCluster, which uses the process's own service account.
+	Kubeconfig []byte
+	Context    string
+	InCluster  bool
+	// Namespace, IngressNamespaces, MaxSurge, MaxUnavailable and ProgressDeadline are the Driver's.
+	Namespace         string
+	IngressNamespaces []string
+	MaxSurge          *int
+	MaxUnavailable    *int
+	ProgressDeadline  time.Duration
+}
+
+// Clients keeps one client per cluster, so environments on the same cluster share connections.
+// The zero value is ready to use.
+type Clients struct {
+	mu    sync.Mutex
+	byKey map[string]k8s.Interface
+	// inCluster is the process's own config; nil means rest.InClusterConfig.
+	inCluster func() (*rest.Config, error)
+}
+
+// Driver returns the driver of an environment bound by b.
+func (c *Clients) Driver(b Binding) (*Driver, error) {
+	client, err := c.client(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{Client: client, Namespace: b.Namespace, IngressNamespaces: b.IngressNamespaces,
+		MaxSurge: b.MaxSurge, MaxUnavailable: b.MaxUnavailable, ProgressDeadline: b.ProgressDeadline}, nil
+}
+
+func (c *Clients) client(b Binding) (k8s.Interface, error) {
+	key := "in-cluster"
+	if !b.InCluster {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00%s", b.Context, b.Kubeconfig)
+		key = hex.EncodeToString(h.Sum(nil))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.byKey[key]; ok {
+		return cl, nil
+	}
+	cfg, err := c.restConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := k8s.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	if c.byKey == nil {
+		c.byKey = map[string]k8s.Interface{}
+	}
+	c.byKey[key] = cl
+	return cl, nil
+}
+
+// restConfig reads the binding's kubeconfig. Its errors never quote the kubeconfig.
+func (c *Clients) restConfig(b Binding) (*rest.Config, error) {
+	if b.InCluster {
+		get := c.inCluster
+		if get == nil {
+			get = rest.InClusterConfig
+		}
+		cfg, err := get()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster kubernetes config: %w", err)
+		}
+		return cfg, nil
+	}
+	if len(b.Kubeconfig) == 0 {
+		return nil, fmt.Errorf("no kubeconfig stored")
+	}
+	raw, err := clientcmd.Load(b.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("the stored kubeconfig does not parse")
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, b.Context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig context %q: %w", b.Context, err)
+	}
+	cfg.UserAgent = "slipway"
+	return cfg, nil
+}
