@@ -32,6 +32,7 @@ type fakeDriver struct {
 	releases []dataplane.Release
 	removed  []string
 	restored []string
+	previous []dataplane.Release // the releases Restore went back to
 }
 
 func (f *fakeDriver) Apply(_ context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
@@ -62,6 +63,7 @@ func (f *fakeDriver) Restore(ctx context.Context, failed dataplane.Release, prev
 	f.restored = append(f.restored, failed.BuildID)
 	if previous != nil {
 		f.restored = append(f.restored, "to "+previous.BuildID)
+		f.previous = append(f.previous, *previous)
 	}
 	f.mu.Unlock()
 	return f.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
@@ -200,6 +202,42 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	val.Get(&again)
 	if again != bad || len(drv.releases) != 2 {
 		t.Fatalf("retried rollout %+v after %d applies", again, len(drv.releases))
+	}
+}
+
+func TestRestoreGetsTheConfigsThePreviousReleaseRanWith(t *testing.T) {
+	ctx := context.Background()
+	d, drv, st := deploysWithStore(t)
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+		t.Fatalf("first rollout %+v", res)
+	}
+	dep, err := st.GetDeployment(ctx, "d-1")
+	if err != nil || dep.ReleaseConfig == nil {
+		t.Fatalf("deployment d-1 recorded no release config: %+v, %v", dep, err)
+	}
+	if strings.Contains(string(dep.ReleaseConfig.Ciphertext), "s3cret") {
+		t.Fatal("the recorded release config is not sealed")
+	}
+	// The environment's config changes after d-1; the failed d-2 must go back to what d-1 ran with.
+	v := store.ConfigValue{Project: "shop", Component: "api", Environment: "development", Key: "GREETING"}
+	if v.Sealed, err = d.Keyring.Seal(v.AAD(), []byte("hola")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutConfig(ctx, v, false); err != nil {
+		t.Fatal(err)
+	}
+	if res := rollout(t, d, st, "d-2", "b-bad"); res.Status != store.DeploymentFailed || !strings.Contains(res.Message, "rolled back") {
+		t.Fatalf("bad rollout %+v", res)
+	}
+	if len(drv.previous) != 1 {
+		t.Fatalf("restored to %d releases", len(drv.previous))
+	}
+	prev := drv.previous[0]
+	if prev.BuildID != "b-good" || prev.Env["GREETING"] != "hi" || string(prev.Files["/run/secrets/token"]) != "s3cret-value" {
+		t.Fatalf("restored to %s with GREETING=%q, want b-good with the recorded GREETING=hi", prev.BuildID, prev.Env["GREETING"])
+	}
+	if got := drv.releases[1].Env["GREETING"]; got != "hola" {
+		t.Fatalf("the new release got GREETING=%q, want the current hola", got)
 	}
 }
 
