@@ -172,7 +172,7 @@ func TestEnvironmentKubernetesBinding(t *testing.T) {
 		http.StatusUnprocessableEntity, "invalid", "kubernetes.maxUnavailable")
 	wantError(t, e.do(http.MethodPatch, path, e.admin, map[string]any{"dataPlane": "nomad"}),
 		http.StatusUnprocessableEntity, "invalid", "dataPlane")
-	wantError(t, e.do(http.MethodPatch, path, e.developer, map[string]any{"deployTimeoutSeconds": 3601}),
+	wantError(t, e.do(http.MethodPatch, path, e.developer, map[string]any{"deployTimeoutSeconds": 1201}),
 		http.StatusUnprocessableEntity, "invalid", "deployTimeoutSeconds")
 	e.patchEnv(http.StatusOK, "production", e.developer, map[string]any{"deployTimeoutSeconds": 120, "replicas": 2}, &env)
 	if env.DeployTimeoutSeconds != 120 || env.Kubernetes == nil || !env.Kubernetes.HasKubeconfig {

@@ -143,8 +143,9 @@ const (
 	MaxCPUs     = 64
 	// MinMemoryBytes is the least memory limit Docker accepts (6 MiB).
 	MinMemoryBytes = 6 << 20
-	// MaxDeployTimeoutSeconds is the longest DeployTimeoutSeconds (an hour).
-	MaxDeployTimeoutSeconds = 3600
+	// MaxDeployTimeoutSeconds is the longest DeployTimeoutSeconds (20 minutes): a failed rollout
+	// waits that long, then restores the previous release, all within the Rollout activity's 30.
+	MaxDeployTimeoutSeconds = 1200
 )
 
 // labelRE is a DNS-1123 label (at most 63 characters, checked apart): a Kubernetes namespace name.

@@ -257,8 +257,8 @@ func TestEnvironmentDataPlaneInvalid(t *testing.T) {
 			e.DataPlane, e.Kubernetes = DataPlaneKubernetes, &KubernetesBinding{MaxSurge: &zero}
 		},
 			`kubernetes.maxUnavailable of environment "development" in project "shop" must be above 0 when maxSurge is 0, or a rolling update cannot progress: invalid`},
-		{"timeout", func(e *Environment) { e.DeployTimeoutSeconds = 3601 },
-			`deployTimeoutSeconds of environment "development" in project "shop" must be between 0 (the worker's --ready-timeout) and 3600, got 3601: invalid`},
+		{"timeout", func(e *Environment) { e.DeployTimeoutSeconds = 1201 },
+			`deployTimeoutSeconds of environment "development" in project "shop" must be between 0 (the worker's --ready-timeout) and 1200, got 1201: invalid`},
 		{"negative timeout", func(e *Environment) { e.DeployTimeoutSeconds = -1 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
