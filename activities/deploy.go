@@ -368,6 +368,27 @@ func (d *Deploys) DriverFor(ctx context.Context, env store.Environment, timeout 
 	return drv, nil
 }
 
+// Drift reports what was changed by hand on the data plane of env since component's current release
+// was deployed there; nil when the data plane does not tell (docker).
+func (d *Deploys) Drift(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error) {
+	if env.DataPlane != store.DataPlaneKubernetes {
+		return nil, nil
+	}
+	drv, err := d.DriverFor(ctx, env, 0)
+	if err != nil {
+		return nil, err
+	}
+	dd, ok := drv.(dataplane.DriftDetector)
+	if !ok {
+		return nil, nil
+	}
+	drift, err := dd.Drift(ctx, env.Project, component, env.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &drift, nil
+}
+
 // releaseConfig is what a release got from its environment's configs, sealed into its deployment.
 type releaseConfig struct {
 	Env   map[string]string `json:"env,omitempty"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -48,10 +49,17 @@ func newDeploymentView(d store.Deployment) deploymentView {
 
 // environmentDeployments is one environment's entry of GET …/deployments.
 type environmentDeployments struct {
-	Environment string           `json:"environment"`
-	Current     *deploymentView  `json:"current"`
-	History     []deploymentView `json:"history"`
+	Environment string          `json:"environment"`
+	Current     *deploymentView `json:"current"`
+	// Drift is what changed by hand on the data plane since the current release was deployed; absent
+	// when the data plane is not checked (docker), DriftError when it could not be read.
+	Drift      *dataplane.Drift `json:"drift,omitempty"`
+	DriftError string           `json:"driftError,omitempty"`
+	History    []deploymentView `json:"history"`
 }
+
+// driftTimeout bounds how long GET …/deployments waits for a data plane's answer about drift.
+const driftTimeout = 3 * time.Second
 
 // deployBuild answers POST /api/v1/projects/{p}/components/{c}/environments/{e}/deploy {"build"}: a manual
 // deploy or rollback of any succeeded build of the component.
@@ -265,6 +273,14 @@ func (s *Server) listDeployments(c echo.Context) error {
 		if cur, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name); err == nil {
 			v := newDeploymentView(cur)
 			item.Current = &v
+			if s.drift != nil {
+				dctx, cancel := context.WithTimeout(ctx, driftTimeout)
+				item.Drift, err = s.drift(dctx, e, comp.Name)
+				cancel()
+				if err != nil {
+					item.DriftError = err.Error()
+				}
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
@@ -164,5 +166,35 @@ func TestPromoteRules(t *testing.T) {
 	if len(deps.Items) != 3 || deps.Items[0].Environment != "development" || deps.Items[2].Current == nil ||
 		deps.Items[2].Current.Build != "b-1" || len(deps.Items[2].History) != 3 {
 		t.Fatalf("deployments %+v", deps.Items)
+	}
+}
+
+func TestDeploymentsShowDrift(t *testing.T) {
+	var asked []string
+	e, _ := newBuildEnv(t, func(d *Deps) {
+		d.Drift = func(_ context.Context, env store.Environment, component string) (*dataplane.Drift, error) {
+			asked = append(asked, env.Name+"/"+component)
+			switch env.Name {
+			case "development":
+				return &dataplane.Drift{Detected: true, Message: "spec.replicas changed by kubectl-scale"}, nil
+			default:
+				return nil, errors.New("cluster unreachable")
+			}
+		}
+	})
+	e.succeededBuild("b-1")
+	e.serving("development", "b-1")
+	e.serving("production", "b-1")
+	var deps page[environmentDeployments]
+	e.must(http.StatusOK, http.MethodGet, apiPath+"/deployments", e.viewer, nil, &deps)
+	dev, prod := deps.Items[0], deps.Items[1]
+	if dev.Drift == nil || !dev.Drift.Detected || dev.Drift.Message != "spec.replicas changed by kubectl-scale" {
+		t.Fatalf("development drift %+v", dev.Drift)
+	}
+	if prod.Drift != nil || prod.DriftError != "cluster unreachable" {
+		t.Fatalf("production drift %+v, error %q", prod.Drift, prod.DriftError)
+	}
+	if strings.Join(asked, ",") != "development/api,production/api" {
+		t.Fatalf("drift asked for %v: only environments with a current release are checked", asked)
 	}
 }

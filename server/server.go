@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
@@ -37,6 +38,9 @@ type Deps struct {
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
+	// Drift tells whether the release of component running in env was changed on its data plane behind
+	// slipway's back; nil (Drift or its answer) means it is not checked. GET …/deployments shows it.
+	Drift func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)
 	// Webhooks says how Git hosts reach slipway and whether it registers webhooks on GitHub itself.
 	Webhooks WebhookConfig
 	// Logger receives one line per request (never a request body). Nil means slog.Default().
@@ -54,6 +58,7 @@ type Server struct {
 	registry string
 	resolve  func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
 	webhooks WebhookConfig
+	drift    func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)
 	log      *slog.Logger
 	metrics  *metrics
 
@@ -83,6 +88,7 @@ func New(d Deps) *Server {
 		registry: d.Registry,
 		resolve:  d.Resolve,
 		webhooks: d.Webhooks,
+		drift:    d.Drift,
 		log:      d.Logger,
 		metrics:  newMetrics(),
 

@@ -82,6 +82,8 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Temporal: c,
 		Registry: registry,
 		Rewrap:   rewrapViaTemporal(c, keys),
+		// The API reads drift on the clusters itself, so it shows it in a process without a worker too.
+		Drift:    (&activities.Deploys{Store: st, Keyring: keys, Kubernetes: &kubernetes.Clients{}}).Drift,
 		Webhooks: server.WebhookConfig{PublicURL: cfg.PublicURL, GitHubAPI: cfg.GitHubAPI, GitHubToken: cfg.GitHubToken},
 		Logger:   p.log,
 	})
