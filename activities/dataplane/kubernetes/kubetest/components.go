@@ -80,6 +80,10 @@ func (c *ControlPlane) run(ctx context.Context, bins tools) error {
 		// 1.37 refuses to publish a loopback address as the kubernetes service's endpoint; nothing
 		// in the cluster dials it (kwok's pods run nowhere), so the endpoint is left out.
 		"--endpoint-reconciler-type=none",
+		// etcd 3.4 cannot report watch progress, so the API server must not turn watches from
+		// resource version 0 into watch-list streams, which it would then refuse: kwok's watches
+		// all start at 0 and would only see changes when they relist, seconds apart.
+		"--feature-gates=WatchList=false",
 		// What a test cluster of one client does not need, and costs start time or requests.
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",

@@ -33,9 +33,6 @@ func (c *ControlPlane) exec(bin string, args ...string) (*process, error) {
 	defer out.Close() // the child holds its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = c.dir
-	if name == "kwok" {
-		cmd.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=false")
-	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so a terminal's Ctrl-C reaches only the test, which stops the
 	// components in order; and killed should the test binary die without stopping it.
