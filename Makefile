@@ -11,7 +11,7 @@ TRIVY     := bin/trivy
 TRIVYDB_FIXTURE := bin/trivydb-fixture
 # The Kubernetes control plane of the data-plane tests (activities/dataplane/kubernetes/kubetest);
 # its etcd is Debian's etcd-server (scripts/deps.sh).
-KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler
+KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler bin/kubectl
 KWOK      := bin/kwok
 TRIVY_VERSION   := $(shell sed -n 's|^require github.com/aquasecurity/trivy v||p; s|^	github.com/aquasecurity/trivy v||p' tools/trivy/go.mod | head -1)
 
@@ -57,7 +57,7 @@ $(KWOK): tools/kube/go.mod tools/kube/go.sum
 # CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
 test: lint tools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
 
 lint:
 	@out=$$(gofmt -l .); \

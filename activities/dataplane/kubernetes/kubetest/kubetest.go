@@ -25,7 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// UnhealthyImageMarker is what makes a pod unhealthy: when one of its containers' image contains
+// UnhealthyImageMarker is what makes a pod unhealthy: when one of its containers' image, or the path
+// of its HTTP readiness probe (a build is marked so by its descriptor), contains
 // it, kwok sets the pod Running with its Ready condition False, for good.
 const UnhealthyImageMarker = "unhealthy"
 
