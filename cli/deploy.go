@@ -28,6 +28,11 @@ type environmentDeployments struct {
 	Environment string           `json:"environment"`
 	Current     *deploymentView  `json:"current"`
 	History     []deploymentView `json:"history"`
+	Drift       *struct {
+		Detected bool   `json:"detected"`
+		Message  string `json:"message"`
+	} `json:"drift"`
+	DriftError string `json:"driftError"`
 }
 
 // deployPoll is how often --wait asks how a deployment is going.
@@ -146,5 +151,17 @@ func runDeployments(ctx context.Context, r *runner, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, build, digest, url, at, last)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// What was changed by hand on a cluster, below the table: it is rare and needs reading in full.
+	for _, e := range page.Items {
+		switch {
+		case e.Drift != nil && e.Drift.Detected:
+			fmt.Fprintf(r.stdout, "drift in %s: %s\n", e.Environment, e.Drift.Message)
+		case e.DriftError != "":
+			fmt.Fprintf(r.stdout, "drift in %s not checked: %s\n", e.Environment, e.DriftError)
+		}
+	}
+	return nil
 }

@@ -45,7 +45,8 @@ func (f *fakeDeployAPI) start(t *testing.T) *httptest.Server {
 			"url": "http://127.0.0.1:4000", "message": "not ready: GET /healthz: 404", "deployedAt": "2030-01-02T03:04:05Z"}
 		json.NewEncoder(w).Encode(map[string]any{"items": []any{
 			map[string]any{"environment": "development", "current": nil, "history": []any{}},
-			map[string]any{"environment": "production", "current": d, "history": []any{d}},
+			map[string]any{"environment": "production", "current": d, "history": []any{d},
+				"drift": map[string]any{"detected": true, "message": "spec.replicas changed by kubectl-scale"}},
 		}})
 	})
 	srv := httptest.NewServer(mux)
@@ -71,7 +72,8 @@ func TestDeployPromoteAndDeployments(t *testing.T) {
 	code, stdout, _ = runCLI(t, srv, "deployments", "shop/api")
 	want := "ENVIRONMENT  BUILD  DIGEST               URL                    DEPLOYED              LAST\n" +
 		"development  -      -                    -                      -                     -\n" +
-		"production   b-1    sha256:fedcba987654  http://127.0.0.1:4000  2030-01-02T03:04:05Z  succeeded b-1\n"
+		"production   b-1    sha256:fedcba987654  http://127.0.0.1:4000  2030-01-02T03:04:05Z  succeeded b-1\n" +
+		"drift in production: spec.replicas changed by kubectl-scale\n"
 	if code != 0 || stdout != want {
 		t.Fatalf("deployments: exit %d\n%s\nwant\n%s", code, stdout, want)
 	}
