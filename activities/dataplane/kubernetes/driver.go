@@ -31,6 +31,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/descriptor"
@@ -316,7 +317,8 @@ func (d *Driver) applyServices(ctx context.Context, ns string, r dataplane.Relea
 }
 
 // overwrite replaces the spec of a Deployment that others changed with the one slipway applied, so
-// fields they added (which an apply leaves alone, not being slipway's) go too.
+// fields they added (which an apply leaves alone, not being slipway's) go too. The controller
+// writes the Deployment's status meanwhile, so a conflict is read again and retried.
 func (d *Driver) overwrite(ctx context.Context, live *appsv1.Deployment, want *appsv1ac.DeploymentApplyConfiguration) error {
 	raw, err := json.Marshal(want)
 	if err != nil {
@@ -326,10 +328,21 @@ func (d *Driver) overwrite(ctx context.Context, live *appsv1.Deployment, want *a
 	if err := json.Unmarshal(raw, &typed); err != nil {
 		return err
 	}
-	next := live.DeepCopy()
-	next.Spec = typed.Spec
-	next.Labels, next.Annotations = mergeOwned(live.Labels, typed.Labels), mergeOwned(live.Annotations, typed.Annotations)
-	if _, err := d.Client.AppsV1().Deployments(live.Namespace).Update(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	deployments := d.Client.AppsV1().Deployments(live.Namespace)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		next := live.DeepCopy()
+		next.Spec = typed.Spec
+		next.Labels, next.Annotations = mergeOwned(live.Labels, typed.Labels), mergeOwned(live.Annotations, typed.Annotations)
+		_, err := deployments.Update(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager})
+		if apierrors.IsConflict(err) {
+			if live, err = deployments.Get(ctx, live.Name, metav1.GetOptions{}); err != nil {
+				return err
+			}
+			return apierrors.NewConflict(appsv1.Resource("deployments"), live.Name, errors.New("changed meanwhile"))
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("overwriting the hand-changed deployment %s/%s: %w", live.Namespace, live.Name, err)
 	}
 	return nil
