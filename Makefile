@@ -57,7 +57,7 @@ $(KWOK): tools/kube/go.mod tools/kube/go.sum
 # CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
 test: lint tools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./deploy/... ./integration/...
 
 lint:
 	@out=$$(gofmt -l .); \
