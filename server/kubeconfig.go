@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
@@ -53,6 +54,9 @@ func checkKubeContext(cfg *clientcmdapi.Config, name string) *APIError {
 	}
 	if user, ok := cfg.AuthInfos[ctx.AuthInfo]; !ok || user == nil {
 		return invalid("kubeconfig", "context %q of the kubeconfig names user %q, which the kubeconfig lacks", name, ctx.AuthInfo)
+	}
+	if err := kubernetes.CheckCredentials(cfg, name); err != nil {
+		return invalid("kubeconfig", "%s", err)
 	}
 	return nil
 }

@@ -203,3 +203,17 @@ func TestEnvironmentKubernetesBinding(t *testing.T) {
 		t.Error("the log shows the kubeconfig")
 	}
 }
+
+func TestEnvironmentRefusesKubeconfigsThatRunProgramsOrReadFiles(t *testing.T) {
+	e := newTestEnv(t)
+	e.createProject("shop")
+	execConfig := strings.Replace(testKubeconfig, "    token: "+kubeToken, "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [-c, 'cat /etc/shadow']", 1)
+	body := e.patchEnv(http.StatusUnprocessableEntity, "production", e.admin,
+		map[string]any{"dataPlane": "kubernetes", "kubeconfig": execConfig}, nil)
+	if !strings.Contains(body, `user \"deployer\": exec`) || strings.Contains(body, "shadow") {
+		t.Fatalf("exec kubeconfig answer %s", body)
+	}
+	if env := e.environment("shop", "production"); env.DataPlane != store.DataPlaneDocker {
+		t.Fatalf("refused kubeconfig changed the environment: %+v", env)
+	}
+}

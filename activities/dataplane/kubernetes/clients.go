@@ -4,12 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Binding is how an environment reaches its cluster and what its releases run with there.
@@ -93,10 +96,53 @@ func (c *Clients) restConfig(b Binding) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the stored kubeconfig does not parse")
 	}
+	if err := CheckCredentials(raw, b.Context); err != nil {
+		return nil, err
+	}
 	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, b.Context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig context %q: %w", b.Context, err)
 	}
 	cfg.UserAgent = "slipway"
+	// No call may hang a rollout: its heartbeat would keep it alive until the activity's deadline.
+	cfg.Timeout = requestTimeout
 	return cfg, nil
+}
+
+// requestTimeout bounds one call to a cluster's API.
+const requestTimeout = 30 * time.Second
+
+// CheckCredentials refuses a kubeconfig whose context (its current one when context is "") reaches its
+// cluster with anything but inline credentials: an exec plugin or auth provider would run a program on
+// slipway's machines, and a file path (token file, certificate or key file, CA file) would send that
+// machine's file — its own service account token, say — to whatever server the kubeconfig names.
+// Inline data (token, client-certificate-data, client-key-data, certificate-authority-data) is fine.
+func CheckCredentials(cfg *clientcmdapi.Config, context string) error {
+	if context == "" {
+		context = cfg.CurrentContext
+	}
+	c, ok := cfg.Contexts[context]
+	if !ok || c == nil {
+		return fmt.Errorf("kubeconfig has no context %q", context)
+	}
+	var refused []string
+	if u := cfg.AuthInfos[c.AuthInfo]; u != nil {
+		for what, set := range map[string]bool{
+			"exec": u.Exec != nil, "auth-provider": u.AuthProvider != nil, "tokenFile": u.TokenFile != "",
+			"client-certificate": u.ClientCertificate != "", "client-key": u.ClientKey != "",
+		} {
+			if set {
+				refused = append(refused, fmt.Sprintf("user %q: %s", c.AuthInfo, what))
+			}
+		}
+	}
+	if cl := cfg.Clusters[c.Cluster]; cl != nil && cl.CertificateAuthority != "" {
+		refused = append(refused, fmt.Sprintf("cluster %q: certificate-authority", c.Cluster))
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		return fmt.Errorf("kubeconfig context %q refers to programs or files (%s): slipway takes only inline credentials "+
+			"(token, client-certificate-data, client-key-data, certificate-authority-data), or inCluster", context, strings.Join(refused, ", "))
+	}
+	return nil
 }
