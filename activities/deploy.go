@@ -35,6 +35,9 @@ const (
 	ErrTypeNotDeployable = "NotDeployable"
 	// ErrTypeNoDataPlane means this worker has no data plane to deploy to (no Docker Engine answered).
 	ErrTypeNoDataPlane = "NoDataPlane"
+	// ErrTypeDataPlaneRefused means the data plane refused the release for good: it is invalid there, or
+	// slipway may not touch what it would have to (RBAC), or it belongs to another environment.
+	ErrTypeDataPlaneRefused = "DataPlaneRefused"
 )
 
 // DeployStore is the part of the metadata store the deploy activities use.
@@ -232,42 +235,47 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 
 	var progress atomic.Pointer[string] // what the heartbeats say
 	progress.Store(new("starting " + dep.BuildID))
+	// A previous attempt that got as far as restoring said so in its last heartbeat: this one restores
+	// at once rather than rolling the release that failed out again.
+	var failed string
+	if activity.HasHeartbeatDetails(ctx) {
+		var said string
+		if activity.GetHeartbeatDetails(ctx, &said) == nil {
+			failed, _ = strings.CutPrefix(said, restoringAfter)
+			if failed != "" {
+				progress.Store(&said)
+			}
+		}
+	}
 	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, *progress.Load()) })
 	defer stop()
-	insts, err := driver.Apply(ctx, rel)
-	if err != nil {
-		return workflows.RolloutResult{}, fmt.Errorf("starting the release: %w", err)
+	var insts []dataplane.Instance
+	var last dataplane.Probe
+	if failed == "" {
+		if insts, err = driver.Apply(ctx, rel); err != nil {
+			return workflows.RolloutResult{}, classifyDataPlane(fmt.Errorf("starting the release: %w", err))
+		}
+		wait := timeout
+		if _, ok := driver.(dataplane.SelfRouted); ok {
+			// The cluster judges the progress deadline itself; give its verdict time to arrive.
+			wait += 15 * time.Second
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		last, err = driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
+		cancel()
+		if ctx.Err() != nil {
+			return workflows.RolloutResult{}, ctx.Err()
+		}
+		if !last.Ready {
+			failed = "not ready: " + last.Message
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(last.Message, err.Error()) {
+				failed = "not ready: " + err.Error()
+			}
+		}
 	}
-	wait := timeout
-	if _, ok := driver.(dataplane.SelfRouted); ok {
-		// The cluster judges the progress deadline itself; give its verdict time to arrive.
-		wait += 15 * time.Second
-	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	last, err := driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
-	cancel()
-	if ctx.Err() != nil {
-		return workflows.RolloutResult{}, ctx.Err()
-	}
-	if !last.Ready {
-		msg := "not ready: " + last.Message
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			msg = "not ready: " + err.Error()
-		}
-		prev, perr := d.previous(ctx, dep, env)
-		if perr != nil {
-			return workflows.RolloutResult{}, perr
-		}
-		progress.Store(new("restoring the previous release"))
-		if rerr := driver.Restore(ctx, rel, prev); rerr != nil {
-			return workflows.RolloutResult{}, fmt.Errorf("restoring the previous release: %w", rerr)
-		}
-		if prev != nil {
-			msg += "; rolled back: the previous release " + prev.BuildID + " keeps serving"
-		} else {
-			msg += "; removed: nothing served before"
-		}
-		return d.end(ctx, dep, store.DeploymentFailed, "", msg)
+	if failed != "" {
+		progress.Store(new(restoringAfter + failed))
+		return d.restore(ctx, driver, dep, env, rel, failed)
 	}
 
 	url := ""
@@ -295,6 +303,43 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+}
+
+// restoringAfter begins the heartbeat of a rollout restoring the previous release; the not-ready
+// message follows it.
+const restoringAfter = "restoring the previous release after: "
+
+// restore undoes a release that did not get ready so the previous one serves, and records the
+// deployment failed with why. The Docker driver only removes the new containers (the old ones never
+// stopped), so it goes on without the previous release when that cannot be read; a driver that
+// replaces releases in place needs it.
+func (d *Deploys) restore(ctx context.Context, driver dataplane.Driver, dep store.Deployment, env store.Environment,
+	rel dataplane.Release, failed string) (workflows.RolloutResult, error) {
+	prev, err := d.previous(ctx, dep, env)
+	if err != nil {
+		if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
+			return workflows.RolloutResult{}, err
+		}
+		activity.GetLogger(ctx).Warn("reading the previous release", "deployment", dep.ID, "error", err)
+		prev = nil
+	}
+	if err := driver.Restore(ctx, rel, prev); err != nil {
+		return workflows.RolloutResult{}, classifyDataPlane(fmt.Errorf("restoring the previous release: %w", err))
+	}
+	msg := failed + "; removed: nothing served before"
+	if prev != nil {
+		msg = failed + "; rolled back: the previous release " + prev.BuildID + " keeps serving"
+	}
+	return d.end(ctx, dep, store.DeploymentFailed, "", msg)
+}
+
+// classifyDataPlane makes an answer of the data plane that will not change (dataplane.ErrRefused)
+// non-retryable.
+func classifyDataPlane(err error) error {
+	if errors.Is(err, dataplane.ErrRefused) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDataPlaneRefused, nil)
+	}
+	return err
 }
 
 // previous is the release serving in the deployment's environment before it (nil when none): its
@@ -363,7 +408,7 @@ func (d *Deploys) DriverFor(ctx context.Context, env store.Environment, timeout 
 	}
 	drv, err := d.Kubernetes.Driver(b)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("environment "+env.Name+": "+err.Error(), ErrTypeNoDataPlane, err)
+		return nil, temporal.NewNonRetryableApplicationError("environment "+env.Name+": "+err.Error(), ErrTypeNoDataPlane, nil)
 	}
 	return drv, nil
 }
@@ -522,7 +567,12 @@ func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) erro
 		if dep.URL == "" {
 			continue
 		}
-		if env, err := d.environment(ctx, dep.Project, dep.Environment); err != nil || env.DataPlane == store.DataPlaneKubernetes {
+		env, err := d.environment(ctx, dep.Project, dep.Environment)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if env.DataPlane == store.DataPlaneKubernetes {
 			continue // served by its cluster, not by an entry
 		}
 		insts, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)

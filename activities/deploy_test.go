@@ -281,3 +281,38 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestRetriedRolloutThatWasRestoringRestoresWithoutRollingOutAgain(t *testing.T) {
+	ctx := context.Background()
+	d, drv, st := deploysWithStore(t)
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+		t.Fatalf("first rollout %+v", res)
+	}
+	if _, err := st.CreateDeployment(ctx, store.Deployment{ID: "d-2", Project: "shop", Component: "api",
+		Environment: "development", BuildID: "b-bad", Digest: "sha256:b-bad"}); err != nil {
+		t.Fatal(err)
+	}
+	applies := len(drv.releases)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	// The attempt before died while restoring, as its last heartbeat said.
+	env.SetHeartbeatDetails(restoringAfter + "not ready: GET /healthz: 503")
+	val, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RolloutResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(drv.releases) != applies {
+		t.Fatalf("the retried rollout applied the failed release again (%d applies)", len(drv.releases)-applies)
+	}
+	if res.Status != store.DeploymentFailed || res.Message != "not ready: GET /healthz: 503; rolled back: the previous release b-good keeps serving" {
+		t.Fatalf("retried rollout %+v", res)
+	}
+	if got := strings.Join(drv.restored, ","); got != "b-bad,to b-good" {
+		t.Fatalf("restored %s", got)
+	}
+}

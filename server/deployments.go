@@ -278,7 +278,9 @@ func (s *Server) listDeployments(c echo.Context) error {
 				item.Drift, err = s.drift(dctx, e, comp.Name)
 				cancel()
 				if err != nil {
-					item.DriftError = err.Error()
+					// The cluster's own words may name its internal addresses: they go to the log only.
+					s.log.WarnContext(ctx, "reading drift", "project", comp.Project, "component", comp.Name, "environment", e.Name, "error", err)
+					item.DriftError = "the data plane of " + e.Name + " could not be read (see slipway's log)"
 				}
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {

@@ -191,7 +191,7 @@ func TestDeploymentsShowDrift(t *testing.T) {
 	if dev.Drift == nil || !dev.Drift.Detected || dev.Drift.Message != "spec.replicas changed by kubectl-scale" {
 		t.Fatalf("development drift %+v", dev.Drift)
 	}
-	if prod.Drift != nil || prod.DriftError != "cluster unreachable" {
+	if prod.Drift != nil || prod.DriftError != "the data plane of production could not be read (see slipway's log)" {
 		t.Fatalf("production drift %+v, error %q", prod.Drift, prod.DriftError)
 	}
 	if strings.Join(asked, ",") != "development/api,production/api" {

@@ -6,6 +6,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/slipway-dev/slipway/descriptor"
@@ -20,6 +21,10 @@ const (
 	LabelBuild       = "dev.slipway.build"
 	LabelDigest      = "dev.slipway.digest"
 )
+
+// ErrRefused marks a data plane's answer that asking again will not change: the release is invalid
+// there, or slipway may not touch what it would have to. The deploy activity does not retry it.
+var ErrRefused = errors.New("refused by the data plane")
 
 // Release is one build of a component to run in one environment. It holds the environment's
 // configs and secrets in clear: it lives only inside the deploy activity and is never logged,
@@ -112,5 +117,7 @@ type Drift struct {
 
 // DriftDetector is a Driver that can tell whether what runs was changed by hand.
 type DriftDetector interface {
+	// Drift reports what of the component's release in the environment was changed behind
+	// slipway's back since slipway applied it; a zero Drift means nothing was.
 	Drift(ctx context.Context, project, component, environment string) (Drift, error)
 }

@@ -36,7 +36,7 @@ func clusterRelease(project, env, build, image string, config map[string]string)
 func replicaSets(t *testing.T, c k8s.Interface, ns string) map[string]appsv1.ReplicaSet {
 	t.Helper()
 	list, err := c.AppsV1().ReplicaSets(ns).List(context.Background(), metav1.ListOptions{
-		LabelSelector: labels.SelectorFromSet(selector("api")).String()})
+		LabelSelector: labels.SelectorFromSet(selector("shop", "api", "dev")).String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestClusterRolloutPromoteRestoreAndDrift(t *testing.T) {
 	if len(rss) != 1 || rss["b-1"].Status.ReadyReplicas != 2 {
 		t.Fatalf("replica sets after the first deploy: %d, b-1 ready %d", len(rss), rss["b-1"].Status.ReadyReplicas)
 	}
-	pods, err := c.CoreV1().Pods(nsDev).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector("api")).String()})
+	pods, err := c.CoreV1().Pods(nsDev).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(selector("shop", "api", "dev")).String()})
 	if err != nil {
 		t.Fatal(err)
 	}

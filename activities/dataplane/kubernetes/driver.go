@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -103,9 +104,11 @@ func ownerLabels(project, component, environment string) map[string]string {
 	}
 }
 
-// selector picks a component's pods; it never changes (a Deployment's selector cannot).
-func selector(component string) map[string]string {
-	return map[string]string{dataplane.LabelManaged: "true", dataplane.LabelComponent: component}
+// selector picks the pods of a component of a project's environment — all the labels that make it
+// slipway's, so a namespace shared by mistake never mixes two — and never changes (a Deployment's
+// selector cannot).
+func selector(project, component, environment string) map[string]string {
+	return ownerLabels(project, component, environment)
 }
 
 func apply() metav1.ApplyOptions { return metav1.ApplyOptions{FieldManager: FieldManager, Force: true} }
@@ -115,6 +118,9 @@ func apply() metav1.ApplyOptions { return metav1.ApplyOptions{FieldManager: Fiel
 // A Deployment changed by hand gets slipway's spec back whole, the hand-made fields included.
 func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
 	ns := d.namespace(r.Project, r.Environment)
+	if err := d.checkOwner(ctx, ns, r); err != nil {
+		return nil, err
+	}
 	if err := d.applyNamespace(ctx, ns, r.Project, r.Environment); err != nil {
 		return nil, err
 	}
@@ -122,26 +128,72 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err != nil {
 		return nil, err
 	}
+	// The Services go first: should one be refused, no new pods roll meanwhile.
+	if err := d.applyServices(ctx, ns, r); err != nil {
+		return nil, err
+	}
 	want := d.deployment(ns, r, secret)
 	got, err := d.Client.AppsV1().Deployments(ns).Apply(ctx, want, apply())
 	if err != nil {
-		return nil, fmt.Errorf("applying deployment %s/%s: %w", ns, r.Component, err)
+		return nil, refused(fmt.Errorf("applying deployment %s/%s: %w", ns, r.Component, err))
 	}
 	if len(foreignSpecManagers(got)) > 0 {
 		if err := d.overwrite(ctx, got, want); err != nil {
 			return nil, err
 		}
 	}
-	if err := d.applyServices(ctx, ns, r); err != nil {
-		return nil, err
-	}
 	return nil, nil
+}
+
+// checkOwner refuses to apply into a namespace or over a Deployment that belongs to another project or
+// environment (two bindings naming one namespace, or default names that meet, "a-b"/"c" and "a"/"b-c").
+func (d *Driver) checkOwner(ctx context.Context, ns string, r dataplane.Release) error {
+	owned := func(what string, l map[string]string) error {
+		if l[dataplane.LabelManaged] != "true" {
+			return nil
+		}
+		if p, e := l[dataplane.LabelProject], l[dataplane.LabelEnvironment]; p != r.Project || e != r.Environment {
+			return fmt.Errorf("%w: %s belongs to environment %s of project %s, not %s of %s",
+				dataplane.ErrRefused, what, e, p, r.Environment, r.Project)
+		}
+		return nil
+	}
+	n, err := d.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		if err := owned("namespace "+ns, n.Labels); err != nil {
+			return err
+		}
+	case !apierrors.IsNotFound(err):
+		return refused(fmt.Errorf("reading namespace %s: %w", ns, err))
+	}
+	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, r.Component, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return owned("deployment "+ns+"/"+r.Component, dep.Labels)
+	case apierrors.IsNotFound(err):
+		return nil
+	}
+	return refused(fmt.Errorf("reading deployment %s/%s: %w", ns, r.Component, err))
+}
+
+// refused marks an error the cluster will answer the same way however often it is asked — the object is
+// invalid, or slipway may not touch it — as dataplane.ErrRefused.
+func refused(err error) error {
+	if isRefused(err) {
+		return fmt.Errorf("%w: %w", dataplane.ErrRefused, err)
+	}
+	return err
+}
+
+func isRefused(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsBadRequest(err)
 }
 
 func (d *Driver) applyNamespace(ctx context.Context, ns, project, environment string) error {
 	l := map[string]string{dataplane.LabelManaged: "true", dataplane.LabelProject: project, dataplane.LabelEnvironment: environment}
 	if _, err := d.Client.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns).WithLabels(l), apply()); err != nil {
-		return fmt.Errorf("applying namespace %s: %w", ns, err)
+		return refused(fmt.Errorf("applying namespace %s: %w", ns, err))
 	}
 	peers := []*networkingv1ac.NetworkPolicyPeerApplyConfiguration{
 		networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()),
@@ -150,12 +202,13 @@ func (d *Driver) applyNamespace(ctx context.Context, ns, project, environment st
 		peers = append(peers, networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(
 			metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: other})))
 	}
+	// It isolates slipway's pods (what else runs in a namespace shared with them is not its to fence).
 	np := networkingv1ac.NetworkPolicy(isolationPolicy, ns).WithLabels(l).WithSpec(networkingv1ac.NetworkPolicySpec().
-		WithPodSelector(metav1ac.LabelSelector()).
+		WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{dataplane.LabelManaged: "true"})).
 		WithPolicyTypes("Ingress").
 		WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(peers...)))
 	if _, err := d.Client.NetworkingV1().NetworkPolicies(ns).Apply(ctx, np, apply()); err != nil {
-		return fmt.Errorf("applying network policy %s/%s: %w", ns, isolationPolicy, err)
+		return refused(fmt.Errorf("applying network policy %s/%s: %w", ns, isolationPolicy, err))
 	}
 	return nil
 }
@@ -185,7 +238,11 @@ func (d *Driver) applySecret(ctx context.Context, ns string, r dataplane.Release
 		WithType(corev1.SecretTypeOpaque).WithImmutable(true).WithData(data)
 	if _, err := d.Client.CoreV1().Secrets(ns).Apply(ctx, s, apply()); err != nil {
 		// Never wrap the object: the error names the Secret, not its values.
-		return "", fmt.Errorf("applying the config secret %s/%s: %s", ns, name, apierrors.ReasonForError(err))
+		msg := fmt.Errorf("applying the config secret %s/%s: %s", ns, name, apierrors.ReasonForError(err))
+		if isRefused(err) {
+			msg = fmt.Errorf("%w: %w", dataplane.ErrRefused, msg)
+		}
+		return "", msg
 	}
 	return name, nil
 }
@@ -205,7 +262,7 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string) *apps
 		if e.Type == descriptor.UDP {
 			proto = corev1.ProtocolUDP
 		}
-		c.WithPorts(corev1ac.ContainerPort().WithName(portName(e.Name)).WithContainerPort(int32(e.Port)).WithProtocol(proto))
+		c.WithPorts(corev1ac.ContainerPort().WithName(portName(e)).WithContainerPort(int32(e.Port)).WithProtocol(proto))
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValueFrom(corev1ac.EnvVarSource().
@@ -246,7 +303,7 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string) *apps
 		WithAnnotations(annotations).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(int32(max(r.Replicas, 1))).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector(r.Component))).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector(r.Project, r.Component, r.Environment))).
 			WithProgressDeadlineSeconds(int32(max(deadline/time.Second, 1))).
 			WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
@@ -256,13 +313,18 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string) *apps
 				WithSpec(pod)))
 }
 
-// portName is an endpoint's name as a container port name (at most 15 characters).
-func portName(endpoint string) string {
-	if len(endpoint) <= 15 {
-		return endpoint
+// portName is an endpoint's name as a container port name: at most 15 characters, a letter among
+// them and no "--" (an IANA service name); one that cannot be is named by its port.
+func portName(e descriptor.Endpoint) string {
+	name := e.Name
+	if len(name) > 15 {
+		h := sha256.Sum256([]byte(name))
+		name = strings.TrimRight(name[:9], "-") + "-" + hex.EncodeToString(h[:])[:5]
 	}
-	h := sha256.Sum256([]byte(endpoint))
-	return strings.TrimRight(endpoint[:9], "-") + "-" + hex.EncodeToString(h[:])[:5]
+	if len(validation.IsValidPortName(name)) > 0 {
+		return "port-" + strconv.Itoa(e.Port)
+	}
+	return name
 }
 
 func resources(r dataplane.Release) corev1.ResourceList {
@@ -295,8 +357,15 @@ func probe(p *descriptor.Probe) *corev1ac.ProbeApplyConfiguration {
 	return out
 }
 
-// ServiceName is the Service of a component's endpoint.
-func ServiceName(component, endpoint string) string { return label(component + "-" + endpoint) }
+// ServiceName is the Service of a component's endpoint: "<component>-<endpoint>", with "svc-" before
+// it when that starts with a digit (a Service's name must start with a letter).
+func ServiceName(component, endpoint string) string {
+	name := component + "-" + endpoint
+	if name[0] >= '0' && name[0] <= '9' {
+		name = "svc-" + name
+	}
+	return label(name)
+}
 
 func (d *Driver) applyServices(ctx context.Context, ns string, r dataplane.Release) error {
 	for _, e := range r.Endpoints {
@@ -306,11 +375,11 @@ func (d *Driver) applyServices(ctx context.Context, ns string, r dataplane.Relea
 		}
 		name := ServiceName(r.Component, e.Name)
 		svc := corev1ac.Service(name, ns).WithLabels(ownerLabels(r.Project, r.Component, r.Environment)).
-			WithSpec(corev1ac.ServiceSpec().WithSelector(selector(r.Component)).WithPorts(
-				corev1ac.ServicePort().WithName(portName(e.Name)).WithPort(int32(e.Port)).
+			WithSpec(corev1ac.ServiceSpec().WithSelector(selector(r.Project, r.Component, r.Environment)).WithPorts(
+				corev1ac.ServicePort().WithName(portName(e)).WithPort(int32(e.Port)).
 					WithTargetPort(intstr.FromInt(e.Port)).WithProtocol(proto)))
 		if _, err := d.Client.CoreV1().Services(ns).Apply(ctx, svc, apply()); err != nil {
-			return fmt.Errorf("applying service %s/%s: %w", ns, name, err)
+			return refused(fmt.Errorf("applying service %s/%s: %w", ns, name, err))
 		}
 	}
 	return nil
@@ -380,6 +449,9 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 		switch {
 		case errors.Is(err, ErrProgressDeadline) || errors.Is(err, ErrReplaced):
 			return p, err
+		case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			// The Deployment was deleted by hand, or slipway may not read it: waiting will not help.
+			return p, refused(fmt.Errorf("reading deployment %s/%s: %w", ns, r.Component, err))
 		case err == nil:
 			last = p
 			if beat != nil {
@@ -388,8 +460,10 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 			if p.Ready {
 				return p, nil
 			}
+		default:
+			// The API server did not answer: read again at the next tick, saying so meanwhile.
+			last.Message, last.At = "reading the rollout: "+err.Error(), p.At
 		}
-		// Any other error is the API server's, read again at the next tick.
 		select {
 		case <-ctx.Done():
 			return last, ctx.Err()
@@ -481,7 +555,7 @@ func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting deployment %s/%s: %w", ns, failed.Component, err)
 		}
-		return nil
+		return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 	}
 	if _, err := d.Apply(ctx, *previous); err != nil {
 		return err
@@ -489,11 +563,13 @@ func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous
 	if p, err := d.WaitReady(ctx, *previous, nil); err != nil {
 		return fmt.Errorf("restoring %s: %s: %w", previous.BuildID, p.Message, err)
 	}
-	return nil
+	// The failed release's Secret holds values nothing runs with any more.
+	return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 }
 
-// Remove deletes the component's config Secrets the Deployment no longer refers to. The pods of the
-// build went with the rollout; buildID and grace are the Docker driver's concern.
+// Remove deletes the component's config Secrets the Deployment no longer refers to (all of them when
+// it is gone), so replaced secret values do not linger in the cluster. The pods of the build went
+// with the rollout; buildID and grace are the Docker driver's concern.
 func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
 	ns := d.namespace(project, environment)
 	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, component, metav1.GetOptions{})
@@ -574,7 +650,8 @@ func (d *Driver) Drift(ctx context.Context, project, component, environment stri
 func foreignSpecManagers(dep *appsv1.Deployment) []string {
 	var out []string
 	for _, m := range dep.ManagedFields {
-		if m.Manager == FieldManager || m.Subresource != "" || m.FieldsV1 == nil {
+		// The status is the controller's; a scale (kubectl scale, an autoscaler) is a change of spec.
+		if m.Manager == FieldManager || m.Subresource == "status" || m.FieldsV1 == nil {
 			continue
 		}
 		var fields map[string]map[string]json.RawMessage

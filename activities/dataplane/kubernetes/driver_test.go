@@ -56,7 +56,7 @@ func TestApplyWritesNamespacePolicySecretDeploymentAndServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(np.Spec.PodSelector.MatchLabels) != 0 || len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 2 {
+	if np.Spec.PodSelector.MatchLabels[dataplane.LabelManaged] != "true" || len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 2 {
 		t.Fatalf("network policy spec = %+v", np.Spec)
 	}
 	from := np.Spec.Ingress[0].From
@@ -310,11 +310,13 @@ func TestDriftReportsForeignSpecManagers(t *testing.T) {
 		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
 			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:annotations":{}}}`)}},
 		{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &when, FieldsV1: &metav1.FieldsV1{Raw: []byte(raw)}},
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "scale",
+			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}},
 	}}}
 	got := foreignSpecManagers(dep)
-	want := "spec.replicas, spec.template changed by kubectl-edit at 2026-11-26T13:04:05Z"
-	if len(got) != 1 || got[0] != want {
-		t.Fatalf("foreignSpecManagers = %q, want [%q]", got, want)
+	want := []string{"spec.replicas, spec.template changed by kubectl-edit at 2026-11-26T13:04:05Z", "spec.replicas changed by kubectl"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("foreignSpecManagers = %q, want %q", got, want)
 	}
 
 	ctx := context.Background()
@@ -330,7 +332,46 @@ func TestLongNamesStayLabels(t *testing.T) {
 	if len(ns) > 63 || ns == Namespace(strings.Repeat("p", 40), strings.Repeat("e", 39)) {
 		t.Errorf("namespace %q (%d)", ns, len(ns))
 	}
-	if n := portName("metrics-for-prometheus"); len(n) > 15 || n == portName("metrics-for-prometheus2") {
+	long := descriptor.Endpoint{Name: "metrics-for-prometheus", Port: 9090}
+	if n := portName(long); len(n) > 15 || n == portName(descriptor.Endpoint{Name: "metrics-for-prometheus2", Port: 9090}) {
 		t.Errorf("port name %q", n)
 	}
+	// Endpoint names a DNS label allows but a port name does not: all digits, "--".
+	for _, name := range []string{"80", "a--b"} {
+		if n := portName(descriptor.Endpoint{Name: name, Port: 8080}); n != "port-8080" {
+			t.Errorf("port name of endpoint %q = %q", name, n)
+		}
+	}
+	if n := ServiceName("1api", "web"); n != "svc-1api-web" {
+		t.Errorf("service name %q: must start with a letter", n)
+	}
+}
+
+func TestApplyRefusesWhatBelongsToAnotherEnvironment(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	// "a-b"/"c" and "a"/"b-c" meet in one default namespace name.
+	first := clusterOwnerRelease("a-b", "c")
+	second := clusterOwnerRelease("a", "b-c")
+	if Namespace(first.Project, first.Environment) != Namespace(second.Project, second.Environment) {
+		t.Skip("the default names no longer meet")
+	}
+	d := &Driver{Client: c}
+	if _, err := d.Apply(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Apply(ctx, second)
+	if !errors.Is(err, dataplane.ErrRefused) || !strings.Contains(err.Error(), "belongs to environment c of project a-b") {
+		t.Fatalf("Apply into another environment's namespace: %v", err)
+	}
+	dep, _ := c.AppsV1().Deployments(Namespace("a", "b-c")).Get(ctx, "api", metav1.GetOptions{})
+	if dep.Labels[dataplane.LabelProject] != "a-b" {
+		t.Fatalf("the first environment's deployment was taken over: %v", dep.Labels)
+	}
+}
+
+func clusterOwnerRelease(project, env string) dataplane.Release {
+	r := release("b-1", nil)
+	r.Project, r.Environment = project, env
+	return r
 }
