@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
@@ -226,7 +227,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 			now := time.Now().UTC()
 			x.StartedAt = &now
 		}
-		x.Status, x.ConfigHash, x.ReleaseConfig = store.DeploymentRunning, hash, sealed
+		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = store.DeploymentRunning, hash, sealed, plane(env.DataPlane)
 		return nil
 	})
 	if err != nil {
@@ -287,6 +288,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 			return workflows.RolloutResult{}, err
 		}
 	}
+	d.leaveOtherPlane(ctx, activity.GetLogger(ctx), dep, env)
 	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 	if err != nil {
 		return workflows.RolloutResult{}, err
@@ -352,6 +354,9 @@ func (d *Deploys) previous(ctx context.Context, dep store.Deployment, env store.
 	if err != nil {
 		return nil, err
 	}
+	if plane(cur.DataPlane) != plane(env.DataPlane) {
+		return nil, nil // it ran on the data plane the environment left: nothing of it to go back to here
+	}
 	b, err := d.Store.GetBuild(ctx, cur.BuildID)
 	if err != nil {
 		return nil, err
@@ -361,6 +366,39 @@ func (d *Deploys) previous(ctx context.Context, dep store.Deployment, env store.
 		return nil, err
 	}
 	return &rel, nil
+}
+
+// plane is a data plane's name, "" (recorded before there was a choice) being docker.
+func plane(name string) string {
+	if name == "" {
+		return store.DataPlaneDocker
+	}
+	return name
+}
+
+// leaveOtherPlane stops the release an environment ran on the worker's Docker Engine before it moved to
+// another data plane, once the first release there serves: its containers (and the values in them)
+// go, and its entry serves nothing. A release that ran on a cluster the environment left is not
+// reachable any more (its kubeconfig went with the binding); it is logged.
+func (d *Deploys) leaveOtherPlane(ctx context.Context, log log.Logger, dep store.Deployment, env store.Environment) {
+	cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment)
+	if err != nil || plane(cur.DataPlane) == plane(env.DataPlane) {
+		return
+	}
+	if plane(cur.DataPlane) != store.DataPlaneDocker || d.Driver == nil {
+		log.Warn("the release of the data plane the environment left is not removed: remove it by hand",
+			"deployment", cur.ID, "dataPlane", cur.DataPlane)
+		return
+	}
+	if err := d.Driver.Remove(ctx, cur.Project, cur.Component, cur.Environment, cur.BuildID, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
+		log.Warn("removing the Docker release the environment left", "deployment", cur.ID, "error", err)
+	}
+	key := entry.Key{Project: cur.Project, Component: cur.Component, Environment: cur.Environment}
+	if d.Router != nil && len(d.Router.Backends(key)) > 0 {
+		if err := d.Router.Switch(ctx, key, nil); err != nil {
+			log.Warn("emptying the entry the environment left", "deployment", cur.ID, "error", err)
+		}
+	}
 }
 
 // environment reads the environment a deployment goes to.

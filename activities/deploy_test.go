@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
@@ -314,5 +316,29 @@ func TestRetriedRolloutThatWasRestoringRestoresWithoutRollingOutAgain(t *testing
 	}
 	if got := strings.Join(drv.restored, ","); got != "b-bad,to b-good" {
 		t.Fatalf("restored %s", got)
+	}
+}
+
+func TestAnEnvironmentThatChangedDataPlaneRestoresNothingOfTheOldOneAndLeavesIt(t *testing.T) {
+	ctx := context.Background()
+	d, drv, st := deploysWithStore(t)
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+		t.Fatalf("first rollout %+v", res)
+	}
+	cur, err := st.CurrentDeployment(ctx, "shop", "api", "development")
+	if err != nil || cur.DataPlane != store.DataPlaneDocker {
+		t.Fatalf("the docker rollout recorded data plane %q (%v)", cur.DataPlane, err)
+	}
+	onCluster := store.Environment{Project: "shop", Name: "development", DataPlane: store.DataPlaneKubernetes}
+	next := store.Deployment{ID: "d-2", Project: "shop", Component: "api", Environment: "development", BuildID: "b-good"}
+	if prev, err := d.previous(ctx, next, onCluster); err != nil || prev != nil {
+		t.Fatalf("previous on the cluster = %+v, %v; want none: b-good ran on docker", prev, err)
+	}
+	if prev, err := d.previous(ctx, next, store.Environment{Project: "shop", Name: "development"}); err != nil || prev == nil {
+		t.Fatalf("previous on docker = %+v, %v", prev, err)
+	}
+	d.leaveOtherPlane(ctx, log.NewStructuredLogger(slog.Default()), next, onCluster)
+	if got := strings.Join(drv.removed, ","); got != "b-good" {
+		t.Fatalf("removed %q, want the docker release the environment left", got)
 	}
 }

@@ -34,6 +34,9 @@ type Deployment struct {
 	Message string
 	// Actor is who asked: an API token's name, or "auto" for a build's auto-deploy.
 	Actor string
+	// DataPlane is the data plane the release ran on (an Environment's DataPlane), set by the deploy
+	// activity when the rollout starts; "" for deployments recorded before there was a choice: docker.
+	DataPlane string
 	// ReleaseConfig is the exact config the release got — the JSON of its env vars and files, sealed with
 	// DeploymentConfigAAD(ID) — written by the deploy activity; nil means not recorded.
 	ReleaseConfig *secretbox.Sealed
@@ -43,7 +46,7 @@ type Deployment struct {
 }
 
 const deploymentColumns = "id, project, component, environment, build_id, digest, status, url, config_hash, message, " +
-	"actor, created_at, started_at, ended_at, release_kek_id, release_wrapped_key, release_ciphertext"
+	"actor, created_at, started_at, ended_at, release_kek_id, release_wrapped_key, release_ciphertext, data_plane"
 
 func deploymentRef(id string) string { return fmt.Sprintf("deployment %q", id) }
 
@@ -92,7 +95,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 		args := append([]any{d.ID, d.Project, d.Component, d.Environment, d.BuildID, d.Digest, d.Status, d.URL,
 			d.ConfigHash, d.Message, d.Actor, toDB(d.CreatedAt), optionalTime(d.StartedAt), optionalTime(d.EndedAt)}, release...)
 		_, err := c.exec(ctx, "INSERT INTO deployments ("+deploymentColumns+
-			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
+			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append(args, d.DataPlane)...)
 		if isUniqueViolation(err) {
 			return exists(deploymentRef(d.ID))
 		}
@@ -151,8 +154,8 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 		args := append([]any{d.Status, d.URL, d.ConfigHash, d.Message, optionalTime(d.StartedAt), optionalTime(d.EndedAt)},
 			release...)
 		if _, err := c.exec(ctx, `UPDATE deployments SET status = ?, url = ?, config_hash = ?, message = ?, started_at = ?,
-			ended_at = ?, release_kek_id = ?, release_wrapped_key = ?, release_ciphertext = ? WHERE id = ?`,
-			append(args, id)...); err != nil {
+			ended_at = ?, release_kek_id = ?, release_wrapped_key = ?, release_ciphertext = ?, data_plane = ? WHERE id = ?`,
+			append(args, d.DataPlane, id)...); err != nil {
 			return fmt.Errorf("updating %s: %w", deploymentRef(id), err)
 		}
 		out = d
@@ -214,7 +217,7 @@ func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 	var release secretbox.Sealed
 	if err := row.Scan(&d.ID, &d.Project, &d.Component, &d.Environment, &d.BuildID, &d.Digest, &d.Status, &d.URL,
 		&d.ConfigHash, &d.Message, &d.Actor, &created, &started, &ended, &releaseKEK, &release.WrappedKey,
-		&release.Ciphertext); err != nil {
+		&release.Ciphertext, &d.DataPlane); err != nil {
 		return Deployment{}, err
 	}
 	if releaseKEK.Valid {

@@ -96,7 +96,7 @@ func TestDeploymentReleaseConfig(t *testing.T) {
 		rc := fakeSealed("kek-1", "release")
 		end := time.Now().UTC().Truncate(time.Microsecond)
 		up, err := s.UpdateDeployment(ctx, "d1", func(d *Deployment) error {
-			d.Status, d.ReleaseConfig, d.EndedAt = DeploymentSucceeded, &rc, &end
+			d.Status, d.ReleaseConfig, d.EndedAt, d.DataPlane = DeploymentSucceeded, &rc, &end, DataPlaneKubernetes
 			return nil
 		})
 		must(t, err)
@@ -116,9 +116,15 @@ func TestDeploymentReleaseConfig(t *testing.T) {
 				string(got.ReleaseConfig.Ciphertext) != "ct-release" {
 				t.Errorf("%s read back with release config %+v", got.ID, got.ReleaseConfig)
 			}
+			if got.DataPlane != DataPlaneKubernetes {
+				t.Errorf("%s read back on data plane %q", got.ID, got.DataPlane)
+			}
 		}
 		d2, err := s.GetDeployment(ctx, "d2")
 		must(t, err)
+		if d2.DataPlane != "" {
+			t.Errorf("d2 on data plane %q, want none recorded", d2.DataPlane)
+		}
 		if d2.ReleaseConfig != nil || list[0].ReleaseConfig != nil {
 			t.Errorf("d2 has release config %+v after an update that did not set one", d2.ReleaseConfig)
 		}
