@@ -242,8 +242,8 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if activity.HasHeartbeatDetails(ctx) {
 		var said string
 		if activity.GetHeartbeatDetails(ctx, &said) == nil {
-			failed, _ = strings.CutPrefix(said, restoringAfter)
-			if failed != "" {
+			if rest, ok := strings.CutPrefix(said, restoringAfter); ok {
+				failed = rest
 				progress.Store(&said)
 			}
 		}

@@ -342,3 +342,27 @@ func TestAnEnvironmentThatChangedDataPlaneRestoresNothingOfTheOldOneAndLeavesIt(
 		t.Fatalf("removed %q, want the docker release the environment left", got)
 	}
 }
+
+func TestRetriedRolloutThatWasStartingRollsOut(t *testing.T) {
+	d, drv, st := deploysWithStore(t)
+	if _, err := st.CreateDeployment(context.Background(), store.Deployment{ID: "d-1", Project: "shop", Component: "api",
+		Environment: "development", BuildID: "b-good", Digest: "sha256:b-good"}); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	// The attempt before died while its release got ready (a worker killed, say).
+	env.SetHeartbeatDetails("starting b-good")
+	val, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RolloutResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != store.DeploymentSucceeded || len(drv.releases) != 1 || len(drv.restored) != 0 {
+		t.Fatalf("retried rollout %+v after %d applies, restored %v", res, len(drv.releases), drv.restored)
+	}
+}

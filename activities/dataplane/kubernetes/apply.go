@@ -67,11 +67,13 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 // checkOwner refuses to apply into a namespace or over a Deployment that belongs to another project or
 // environment (two bindings naming one namespace, or default names that meet, "a-b"/"c" and "a"/"b-c").
 func (d *Driver) checkOwner(ctx context.Context, ns string, r dataplane.Release) error {
+	// A namespace the platform team made for slipway may carry no owner yet; one slipway labelled does.
 	owned := func(what string, l map[string]string) error {
-		if l[dataplane.LabelManaged] != "true" {
+		p, e := l[dataplane.LabelProject], l[dataplane.LabelEnvironment]
+		if p == "" && e == "" {
 			return nil
 		}
-		if p, e := l[dataplane.LabelProject], l[dataplane.LabelEnvironment]; p != r.Project || e != r.Environment {
+		if p != r.Project || e != r.Environment {
 			return fmt.Errorf("%w: %s belongs to environment %s of project %s, not %s of %s",
 				dataplane.ErrRefused, what, e, p, r.Environment, r.Project)
 		}
