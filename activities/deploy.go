@@ -289,6 +289,13 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	d.leaveOtherPlane(ctx, activity.GetLogger(ctx), dep, env)
+	if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
+		// The cluster replaced the old pods itself: what is left of the old releases is their config.
+		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, "", 0); err != nil {
+			return workflows.RolloutResult{}, fmt.Errorf("removing what the previous releases left: %w", err)
+		}
+		return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	}
 	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 	if err != nil {
 		return workflows.RolloutResult{}, err

@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes/kubetest"
 	"github.com/slipway-dev/slipway/baseimages"
@@ -107,6 +108,12 @@ func TestDeployPromoteAndRestoreOnKubernetes(t *testing.T) {
 	devNow, err := kc.AppsV1().Deployments(nsDev).Get(t.Context(), "hello", metav1.GetOptions{})
 	if err != nil || devNow.Spec.Template.Annotations[kubernetes.AnnotationBuild] != b1.ID || devNow.Status.AvailableReplicas != 1 {
 		t.Fatalf("development after the failed rollout of %s runs %v (%v)", broken.ID, devNow.Spec.Template.Annotations, err)
+	}
+
+	// Only the config of the release serving is left in the cluster.
+	secrets, err := kc.CoreV1().Secrets(nsDev).List(t.Context(), metav1.ListOptions{LabelSelector: dataplane.LabelComponent + "=hello"})
+	if err != nil || len(secrets.Items) != 1 || secrets.Items[0].Name != devNow.Spec.Template.Annotations[kubernetes.AnnotationConfig] {
+		t.Fatalf("config secrets in development: %d (%v), want only the serving release's", len(secrets.Items), err)
 	}
 
 	// No drift after slipway's own changes; the deploy history holds no config value.
