@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -267,33 +268,44 @@ func (s *Server) listDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := page[environmentDeployments]{Items: []environmentDeployments{}}
-	for _, e := range envs {
-		item := environmentDeployments{Environment: e.Name, History: []deploymentView{}}
+	out := page[environmentDeployments]{Items: make([]environmentDeployments, len(envs))}
+	var drifts sync.WaitGroup
+	for i, e := range envs {
+		item := &out.Items[i]
+		item.Environment, item.History = e.Name, []deploymentView{}
 		if cur, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name); err == nil {
 			v := newDeploymentView(cur)
 			item.Current = &v
 			if s.drift != nil {
-				dctx, cancel := context.WithTimeout(ctx, driftTimeout)
-				item.Drift, err = s.drift(dctx, e, comp.Name)
-				cancel()
-				if err != nil {
-					// The cluster's own words may name its internal addresses: they go to the log only.
-					s.log.WarnContext(ctx, "reading drift", "project", comp.Project, "component", comp.Name, "environment", e.Name, "error", err)
-					item.DriftError = "the data plane of " + e.Name + " could not be read (see slipway's log)"
-				}
+				// Each data plane is asked at once: the answer waits for the slowest, not for their sum.
+				drifts.Go(func() { item.Drift, item.DriftError = s.readDrift(ctx, comp, e) })
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
+			drifts.Wait()
 			return err
 		}
 		hist, err := s.store.ListDeployments(ctx, comp.Project, comp.Name, e.Name, 20)
 		if err != nil {
+			drifts.Wait()
 			return err
 		}
 		for _, d := range hist {
 			item.History = append(item.History, newDeploymentView(d))
 		}
-		out.Items = append(out.Items, item)
 	}
+	drifts.Wait()
 	return c.JSON(http.StatusOK, out)
+}
+
+// readDrift asks the data plane of e whether comp's release there was changed by hand, within driftTimeout.
+// The cluster's own words may name its internal addresses: they go to the log only.
+func (s *Server) readDrift(ctx context.Context, comp store.Component, e store.Environment) (*dataplane.Drift, string) {
+	dctx, cancel := context.WithTimeout(ctx, driftTimeout)
+	defer cancel()
+	drift, err := s.drift(dctx, e, comp.Name)
+	if err != nil {
+		s.log.WarnContext(ctx, "reading drift", "project", comp.Project, "component", comp.Name, "environment", e.Name, "error", err)
+		return nil, "the data plane of " + e.Name + " could not be read (see slipway's log)"
+	}
+	return drift, ""
 }

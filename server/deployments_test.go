@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,10 +172,13 @@ func TestPromoteRules(t *testing.T) {
 }
 
 func TestDeploymentsShowDrift(t *testing.T) {
+	var mu sync.Mutex
 	var asked []string
 	e, _ := newBuildEnv(t, func(d *Deps) {
 		d.Drift = func(_ context.Context, env store.Environment, component string) (*dataplane.Drift, error) {
+			mu.Lock()
 			asked = append(asked, env.Name+"/"+component)
+			mu.Unlock()
 			switch env.Name {
 			case "development":
 				return &dataplane.Drift{Detected: true, Message: "spec.replicas changed by kubectl-scale"}, nil
@@ -194,6 +199,7 @@ func TestDeploymentsShowDrift(t *testing.T) {
 	if prod.Drift != nil || prod.DriftError != "the data plane of production could not be read (see slipway's log)" {
 		t.Fatalf("production drift %+v, error %q", prod.Drift, prod.DriftError)
 	}
+	slices.Sort(asked)
 	if strings.Join(asked, ",") != "development/api,production/api" {
 		t.Fatalf("drift asked for %v: only environments with a current release are checked", asked)
 	}
