@@ -15,7 +15,7 @@ KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler b
 KWOK      := bin/kwok
 TRIVY_VERSION   := $(shell sed -n 's|^require github.com/aquasecurity/trivy v||p; s|^	github.com/aquasecurity/trivy v||p' tools/trivy/go.mod | head -1)
 
-.PHONY: run build test lint bench clean tools deps
+.PHONY: run build test lint bench clean tools testtools deps
 
 run: build tools deps
 	./$(BIN) dev
@@ -30,11 +30,14 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/slipway
 
-# tools builds the programs slipway runs beside itself from the pinned tools modules: buildkitd,
-# Trivy (its own module: it needs GOEXPERIMENT=jsonv2 and takes ~7-9 min cold) with the generator of
-# the small vulnerability database the scan tests use, and the Kubernetes control plane with kwok
-# (tools/kube; cold, kube-apiserver takes ~6 min, the others ~2 min each).
-tools: $(BUILDKITD) $(TRIVY) $(TRIVYDB_FIXTURE) $(KUBE_BINS) $(KWOK)
+# tools builds the programs slipway runs beside itself from the pinned tools modules: buildkitd and
+# Trivy (its own module: it needs GOEXPERIMENT=jsonv2 and takes ~7-9 min cold).
+tools: $(BUILDKITD) $(TRIVY)
+
+# testtools builds what only the tests run: the generator of the small vulnerability database the
+# scan tests use, and the Kubernetes control plane with kwok (tools/kube; cold, kube-apiserver takes
+# ~6 min, the others ~2 min each), so `make run` does not wait for them.
+testtools: $(TRIVYDB_FIXTURE) $(KUBE_BINS) $(KWOK)
 
 $(BUILDKITD): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BUILDKITD) github.com/moby/buildkit/cmd/buildkitd
@@ -55,7 +58,7 @@ $(KWOK): tools/kube/go.mod tools/kube/go.sum
 # CI_REQUIRE_BUILDKIT, CI_REQUIRE_TRIVY and CI_REQUIRE_DOCKER make the BuildKit, Trivy and Docker
 # tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh);
 # CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
-test: lint tools
+test: lint tools testtools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
 	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./deploy/... ./integration/...
 

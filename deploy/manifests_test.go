@@ -53,14 +53,14 @@ func root() string {
 	return filepath.Join(filepath.Dir(file), "..")
 }
 
-// kubectl returns bin/kubectl (`make tools`). Without it the test is skipped, unless
+// kubectl returns bin/kubectl (`make testtools`). Without it the test is skipped, unless
 // CI_REQUIRE_KUBE=1 makes it fail.
 func kubectl(tb testing.TB) string {
 	tb.Helper()
 	path := filepath.Join(root(), "bin", "kubectl")
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI_REQUIRE_KUBE") == "1" {
-			tb.Fatalf("%s missing and CI_REQUIRE_KUBE=1: run `make tools`", path)
+			tb.Fatalf("%s missing and CI_REQUIRE_KUBE=1: run `make testtools`", path)
 		}
 		tb.Skipf("%s missing: run `make tools`", path)
 	}

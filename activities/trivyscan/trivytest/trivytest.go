@@ -1,5 +1,5 @@
 // Package trivytest holds what tests of the scan stage share: the pinned Trivy binary and the
-// fixture vulnerability database from `make tools`, and the files of a vulnerable, a secret-bearing
+// fixture vulnerability database from `make tools` and `make testtools`, and the files of a vulnerable, a secret-bearing
 // and a clean image, as OCI layouts or as files to COPY in a Dockerfile.
 package trivytest
 
@@ -68,9 +68,9 @@ func tool(tb testing.TB, name string) string {
 	path := filepath.Join(root(), "bin", name)
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI_REQUIRE_TRIVY") == "1" {
-			tb.Fatalf("%s missing and CI_REQUIRE_TRIVY=1: run `make tools`", path)
+			tb.Fatalf("%s missing and CI_REQUIRE_TRIVY=1: run `make tools testtools`", path)
 		}
-		tb.Skipf("%s missing: run `make tools`", path)
+		tb.Skipf("%s missing: run `make tools testtools`", path)
 	}
 	return path
 }

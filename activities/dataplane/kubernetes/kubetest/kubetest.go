@@ -1,7 +1,7 @@
 // Package kubetest runs a real Kubernetes control plane for tests: etcd, kube-apiserver,
 // kube-controller-manager and kube-scheduler, with kwok playing the kubelet of fake nodes, so
 // Deployments roll out, ReplicaSets scale and pods get scheduled and become Ready without a
-// container runtime. The Kubernetes programs are the pinned ones `make tools` builds into bin/
+// container runtime. The Kubernetes programs are the pinned ones `make testtools` builds into bin/
 // (tools/kube); etcd is Debian's etcd-server (scripts/deps.sh). Without them tests skip, unless
 // CI_REQUIRE_KUBE=1 makes them fail.
 //
@@ -179,7 +179,7 @@ func binaries(tb testing.TB) tools {
 	var missing []string
 	for _, p := range []string{t.apiserver, t.controllerManager, t.scheduler, t.kwok} {
 		if _, err := os.Stat(p); err != nil {
-			missing = append(missing, p+" (run `make tools`)")
+			missing = append(missing, p+" (run `make testtools`)")
 		}
 	}
 	etcd, err := exec.LookPath("etcd")
