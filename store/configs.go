@@ -22,7 +22,7 @@ func (s *Store) PutConfig(ctx context.Context, v ConfigValue, keepKind bool) (Co
 		return ConfigValue{}, false, invalid("config key of component %q in environment %q of project %q is empty",
 			v.Component, v.Environment, v.Project)
 	}
-	if v.Sealed.KEKID == "" || len(v.Sealed.WrappedKey) == 0 || len(v.Sealed.Ciphertext) == 0 {
+	if incomplete(v.Sealed) {
 		return ConfigValue{}, false, invalid("%s: sealed value is incomplete", ref)
 	}
 	var created bool
@@ -130,23 +130,10 @@ func (s *Store) ListConfigs(ctx context.Context, project, component, environment
 // DeleteConfig deletes one value. It fails with ErrNotFound when the value, or the component, environment or
 // project it would belong to, does not exist.
 func (s *Store) DeleteConfig(ctx context.Context, project, component, environment, key string) error {
-	ref := configRef(project, component, environment, key)
-	res, err := s.db().exec(ctx, "DELETE FROM configs WHERE project = ? AND component = ? AND environment = ? AND key = ?",
+	return s.deleteOne(ctx, configRef(project, component, environment, key),
+		func(c conn) error { return c.requireConfigParents(ctx, project, component, environment, lockNone) },
+		"DELETE FROM configs WHERE project = ? AND component = ? AND environment = ? AND key = ?",
 		project, component, environment, key)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	if n == 0 {
-		if err := s.db().requireConfigParents(ctx, project, component, environment, lockNone); err != nil {
-			return err
-		}
-		return notFound(ref)
-	}
-	return nil
 }
 
 // scanConfig reads one row of configColumns.

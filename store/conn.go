@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/slipway-dev/slipway/secretbox"
 )
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -52,6 +54,32 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 }
 
 // affected returns how many rows res changed.
+// incomplete says s lacks a part every sealed value has: a KEK ID, a wrapped key or a ciphertext.
+func incomplete(s secretbox.Sealed) bool {
+	return s.KEKID == "" || len(s.WrappedKey) == 0 || len(s.Ciphertext) == 0
+}
+
+// deleteOne runs query, a DELETE of the one row ref names. When it deleted nothing, it fails with
+// what requireOwner says (the row's project, component or environment is missing), else with
+// ErrNotFound for ref.
+func (s *Store) deleteOne(ctx context.Context, ref string, requireOwner func(conn) error, query string, args ...any) error {
+	res, err := s.db().exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", ref, err)
+	}
+	n, err := affected(res)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", ref, err)
+	}
+	if n == 0 {
+		if err := requireOwner(s.db()); err != nil {
+			return err
+		}
+		return notFound(ref)
+	}
+	return nil
+}
+
 func affected(res sql.Result) (int64, error) {
 	n, err := res.RowsAffected()
 	if err != nil {

@@ -62,7 +62,7 @@ func releaseConfigArgs(id string, rc *secretbox.Sealed) ([]any, error) {
 	if rc == nil {
 		return []any{nil, nil, nil}, nil
 	}
-	if rc.KEKID == "" || len(rc.WrappedKey) == 0 || len(rc.Ciphertext) == 0 {
+	if incomplete(*rc) {
 		return nil, invalid("%s: sealed value is incomplete", deploymentConfigRef(id))
 	}
 	return []any{rc.KEKID, rc.WrappedKey, rc.Ciphertext}, nil

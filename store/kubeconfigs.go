@@ -18,7 +18,7 @@ func kubeconfigRef(project, environment string) string {
 // incomplete.
 func (s *Store) PutKubeconfig(ctx context.Context, project, environment string, sealed secretbox.Sealed) error {
 	ref := kubeconfigRef(project, environment)
-	if sealed.KEKID == "" || len(sealed.WrappedKey) == 0 || len(sealed.Ciphertext) == 0 {
+	if incomplete(sealed) {
 		return invalid("%s: sealed value is incomplete", ref)
 	}
 	return s.inTx(ctx, func(c conn) error {
@@ -58,22 +58,9 @@ func (s *Store) GetKubeconfig(ctx context.Context, project, environment string) 
 // DeleteKubeconfig deletes the environment's kubeconfig. It fails with ErrNotFound when the environment has none,
 // or when the environment or the project does not exist. Deleting the environment or its project deletes it too.
 func (s *Store) DeleteKubeconfig(ctx context.Context, project, environment string) error {
-	ref := kubeconfigRef(project, environment)
-	res, err := s.db().exec(ctx, "DELETE FROM environment_kubeconfigs WHERE project = ? AND environment = ?", project, environment)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	if n == 0 {
-		if err := s.db().requireEnvironment(ctx, project, environment, lockNone); err != nil {
-			return err
-		}
-		return notFound(ref)
-	}
-	return nil
+	return s.deleteOne(ctx, kubeconfigRef(project, environment),
+		func(c conn) error { return c.requireEnvironment(ctx, project, environment, lockNone) },
+		"DELETE FROM environment_kubeconfigs WHERE project = ? AND environment = ?", project, environment)
 }
 
 // hasKubeconfig reports whether the environment has a kubeconfig stored.

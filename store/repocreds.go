@@ -26,7 +26,7 @@ func repoCredentialRef(project, component string) string {
 // project does not exist and with ErrInvalid when sealed is incomplete.
 func (s *Store) PutRepoCredential(ctx context.Context, project, component string, sealed secretbox.Sealed) (time.Time, error) {
 	ref := repoCredentialRef(project, component)
-	if sealed.KEKID == "" || len(sealed.WrappedKey) == 0 || len(sealed.Ciphertext) == 0 {
+	if incomplete(sealed) {
 		return time.Time{}, invalid("%s: sealed value is incomplete", ref)
 	}
 	var updated int64
@@ -78,22 +78,9 @@ func (s *Store) GetRepoCredential(ctx context.Context, project, component string
 // DeleteRepoCredential deletes the component's Git credential. It fails with ErrNotFound when the component has
 // none, or when the component or the project does not exist.
 func (s *Store) DeleteRepoCredential(ctx context.Context, project, component string) error {
-	ref := repoCredentialRef(project, component)
-	res, err := s.db().exec(ctx, "DELETE FROM repo_credentials WHERE project = ? AND component = ?", project, component)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	if n == 0 {
-		if err := s.db().requireComponent(ctx, project, component, lockNone); err != nil {
-			return err
-		}
-		return notFound(ref)
-	}
-	return nil
+	return s.deleteOne(ctx, repoCredentialRef(project, component),
+		func(c conn) error { return c.requireComponent(ctx, project, component, lockNone) },
+		"DELETE FROM repo_credentials WHERE project = ? AND component = ?", project, component)
 }
 
 // sealedTable is a table of sealed values keyed by some columns, walked by RewrapConfigs after the configs.
@@ -176,7 +163,7 @@ func (s *Store) rewrapTable(ctx context.Context, t sealedTable, batch int, rewra
 				if !changed {
 					continue
 				}
-				if next.KEKID == "" || len(next.WrappedKey) == 0 || len(next.Ciphertext) == 0 {
+				if incomplete(next) {
 					return fmt.Errorf("%s: rewrap returned an incomplete sealed value: %w", ref, ErrInvalid)
 				}
 				// As in rewrapOne, the wrapped key detects a concurrent put.

@@ -103,7 +103,7 @@ func rewrapOne(ctx context.Context, c conn, v ConfigValue, rewrap func(secretbox
 	if !changed {
 		return false, nil
 	}
-	if next.KEKID == "" || len(next.WrappedKey) == 0 || len(next.Ciphertext) == 0 {
+	if incomplete(next) {
 		return false, fmt.Errorf("%s: rewrap returned an incomplete sealed value: %w", ref, ErrInvalid)
 	}
 	// The wrapped key is fresh random bytes on every put, so comparing it detects a concurrent PutConfig.

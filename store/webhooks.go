@@ -31,7 +31,7 @@ func webhookRef(repo string) string { return fmt.Sprintf("webhook of %q", repo) 
 // CreateWebhook stores w unless its repository has one; it returns the repository's webhook either way and
 // whether it was created.
 func (s *Store) CreateWebhook(ctx context.Context, w Webhook) (Webhook, bool, error) {
-	if w.Repo == "" || w.Secret.KEKID == "" || len(w.Secret.WrappedKey) == 0 || len(w.Secret.Ciphertext) == 0 {
+	if w.Repo == "" || incomplete(w.Secret) {
 		return Webhook{}, false, invalid("webhook needs a repository and a sealed secret")
 	}
 	w.CreatedAt = now()
