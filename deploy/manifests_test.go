@@ -357,7 +357,7 @@ func TestManifestsOnControlPlane(t *testing.T) {
 		if o.GetKind() != "Deployment" {
 			continue
 		}
-		eventually(t, 60*time.Second, "Deployment "+o.GetNamespace()+"/"+o.GetName()+" available", func() error {
+		kubetest.Eventually(t, 60*time.Second, "Deployment "+o.GetNamespace()+"/"+o.GetName()+" available", func() error {
 			d, err := admin.AppsV1().Deployments(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -539,28 +539,6 @@ func runDriver(t *testing.T, admin *rest.Config, cluster k8s.Interface) {
 		_, err := outside.Apply(ctx, b1)
 		if !apierrors.IsForbidden(err) {
 			t.Errorf("Apply in namespace %s as the worker: %v, want forbidden", ns, err)
-		}
-	}
-}
-
-// eventually calls check until it returns nil, failing t when timeout passes first.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %s for %s: %v", timeout, what, err)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		case <-tick.C:
 		}
 	}
 }

@@ -101,6 +101,29 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// Eventually calls check every 100 ms until it returns nil, failing tb with check's last error when
+// timeout passes first (or when tb's context ends). what names what is waited for.
+func Eventually(tb testing.TB, timeout time.Duration, what string, check func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("waiting %s for %s: %v", timeout, what, err)
+		}
+		select {
+		case <-tb.Context().Done():
+			tb.Fatal(tb.Context().Err())
+		case <-tick.C:
+		}
+	}
+}
+
 // Client returns a clientset for c, as an administrator.
 func (c *ControlPlane) Client(tb testing.TB) kubernetes.Interface {
 	tb.Helper()

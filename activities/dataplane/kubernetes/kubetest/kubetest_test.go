@@ -66,7 +66,7 @@ func TestControlPlaneRollsOutDeployments(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eventually(t, 60*time.Second, "the Deployment Available with 2 Ready pods on kwok nodes", func() error {
+	kubetest.Eventually(t, 60*time.Second, "the Deployment Available with 2 Ready pods on kwok nodes", func() error {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func TestControlPlaneRollsOutDeployments(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eventually(t, 60*time.Second, "the rollout past its progress deadline", func() error {
+	kubetest.Eventually(t, 60*time.Second, "the rollout past its progress deadline", func() error {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func TestControlPlaneRollsOutDeployments(t *testing.T) {
 	// kwok starts the surge pod of the unhealthy image, maybe after the deadline on a busy machine;
 	// once it runs, it is never Ready.
 	var surge corev1.Pod
-	eventually(t, 30*time.Second, "the pod of the unhealthy image Running", func() error {
+	kubetest.Eventually(t, 30*time.Second, "the pod of the unhealthy image Running", func() error {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -154,26 +154,6 @@ func TestControlPlaneRollsOutDeployments(t *testing.T) {
 	})
 	if podReady(&surge) {
 		t.Errorf("pod %s of the unhealthy image is Ready", surge.Name)
-	}
-}
-
-// eventually polls check until it returns nil, failing t with its last error after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting %s for %s: %v", timeout, what, err)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 
