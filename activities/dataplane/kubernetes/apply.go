@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -43,15 +42,15 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err := d.applyNamespace(ctx, ns, r.Project, r.Environment); err != nil {
 		return nil, err
 	}
-	secret, err := d.applySecret(ctx, ns, r)
-	if err != nil {
+	secret, data, files := configData(r)
+	if err := d.applySecret(ctx, ns, r, secret, data); err != nil {
 		return nil, err
 	}
 	// The Services go first: should one be refused, no new pods roll meanwhile.
 	if err := d.applyServices(ctx, ns, r); err != nil {
 		return nil, err
 	}
-	want := d.deployment(ns, r, secret)
+	want := d.deployment(ns, r, secret, files)
 	got, err := d.Client.AppsV1().Deployments(ns).Apply(ctx, want, apply())
 	if err != nil {
 		return nil, refused(fmt.Errorf("applying deployment %s/%s: %w", ns, r.Component, err))
@@ -151,10 +150,10 @@ func configData(r dataplane.Release) (name string, data map[string][]byte, files
 	return label(r.Component + "-config-" + hex.EncodeToString(h.Sum(nil))[:10]), data, files
 }
 
-// applySecret writes the release's configs as an immutable Secret named by their hash, so a change
-// of config rolls the pods and restoring a release restores exactly the configs it ran with.
-func (d *Driver) applySecret(ctx context.Context, ns string, r dataplane.Release) (string, error) {
-	name, data, _ := configData(r)
+// applySecret writes the release's configs (configData) as the immutable Secret name, named by their
+// hash, so a change of config rolls the pods and restoring a release restores exactly the configs it
+// ran with.
+func (d *Driver) applySecret(ctx context.Context, ns string, r dataplane.Release, name string, data map[string][]byte) error {
 	s := corev1ac.Secret(name, ns).WithLabels(ownerLabels(r.Project, r.Component, r.Environment)).
 		WithType(corev1.SecretTypeOpaque).WithImmutable(true).WithData(data)
 	if _, err := d.Client.CoreV1().Secrets(ns).Apply(ctx, s, apply()); err != nil {
@@ -163,13 +162,14 @@ func (d *Driver) applySecret(ctx context.Context, ns string, r dataplane.Release
 		if isRefused(err) {
 			msg = fmt.Errorf("%w: %w", dataplane.ErrRefused, msg)
 		}
-		return "", msg
+		return msg
 	}
-	return name, nil
+	return nil
 }
 
-func (d *Driver) deployment(ns string, r dataplane.Release, secret string) *appsv1ac.DeploymentApplyConfiguration {
-	_, _, files := configData(r)
+// deployment is the component's Deployment running r with its configs from Secret secret, the files
+// in it at the paths files lists (configData).
+func (d *Driver) deployment(ns string, r dataplane.Release, secret string, files []string) *appsv1ac.DeploymentApplyConfiguration {
 	annotations := map[string]string{AnnotationBuild: r.BuildID, AnnotationDigest: r.Digest, AnnotationConfig: secret}
 	if r.Commit != "" {
 		annotations[AnnotationCommit] = r.Commit
@@ -237,11 +237,7 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string) *apps
 // portName is an endpoint's name as a container port name: at most 15 characters, a letter among
 // them and no "--" (an IANA service name); one that cannot be is named by its port.
 func portName(e descriptor.Endpoint) string {
-	name := e.Name
-	if len(name) > 15 {
-		h := sha256.Sum256([]byte(name))
-		name = strings.TrimRight(name[:9], "-") + "-" + hex.EncodeToString(h[:])[:5]
-	}
+	name := shorten(e.Name, 15, 5)
 	if len(validation.IsValidPortName(name)) > 0 {
 		return "port-" + strconv.Itoa(e.Port)
 	}
