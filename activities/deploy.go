@@ -609,16 +609,8 @@ func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) erro
 	}
 	var errs []error
 	for _, dep := range current {
-		if dep.URL == "" {
-			continue
-		}
-		env, err := d.environment(ctx, dep.Project, dep.Environment)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if env.DataPlane == store.DataPlaneKubernetes {
-			continue // served by its cluster, not by an entry
+		if dep.URL == "" || plane(dep.DataPlane) != store.DataPlaneDocker {
+			continue // nothing served, or served by its cluster rather than by an entry
 		}
 		insts, err := d.Driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 		if err != nil {
