@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -48,9 +49,12 @@ type Scan struct {
 	// TrivyBinary is the trivy executable. Zero means bin/trivy beside the slipway executable,
 	// ./bin/trivy, or trivy on PATH, the first that exists.
 	TrivyBinary string
-	// DBRepository is the OCI repository holding Trivy's vulnerability database (Trivy's
-	// --db-repository). Zero means trivy/db:2 in the registry images are pushed to, where
-	// `slipway trivy-db push` puts it.
+	// DBRepository is a comma-separated list of OCI repositories holding Trivy's vulnerability
+	// database (as Trivy's --db-repository; no tag means tag 2), tried in order at each hourly
+	// refresh: the first that has a database wins, one that does not answer within a few seconds is
+	// left out until the next refresh. Zero means Trivy's own, mirror.gcr.io/aquasec/trivy-db:2 then
+	// ghcr.io/aquasecurity/trivy-db:2, then, as the offline mirror, trivy/db:2 in the registry
+	// images are pushed to, where `slipway trivy-db push` puts it.
 	DBRepository string
 	// DBDir is a directory holding trivy.db and metadata.json, used instead of DBRepository. Zero
 	// means the database comes from DBRepository.
@@ -119,16 +123,38 @@ type Registry struct {
 	Insecure bool
 }
 
-// WithDefaults returns c with every zero field that has a default filled in.
-func (c Config) WithDefaults() Config {
+// Resolve returns c with every zero field that has a default filled in and every path made
+// absolute against the working directory, so that nothing below cmd/ joins a relative path twice
+// (a workspace under a relative work dir, say) or depends on where it runs.
+func (c Config) Resolve() (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = ".slipway"
 	}
+	var err error
+	abs := func(p *string) {
+		if *p != "" && err == nil {
+			*p, err = filepath.Abs(*p)
+		}
+	}
+	abs(&c.DataDir)
 	if c.DB == "" {
 		c.DB = "sqlite://" + filepath.Join(c.DataDir, "slipway.db")
+	} else if path, ok := strings.CutPrefix(c.DB, "sqlite://"); ok && path != "" {
+		abs(&path)
+		c.DB = "sqlite://" + path
 	}
 	if c.KEKFile == "" {
 		c.KEKFile = filepath.Join(c.DataDir, "kek.json")
+	}
+	if c.Build.WorkDir == "" {
+		c.Build.WorkDir = filepath.Join(c.DataDir, "work")
+	}
+	for _, p := range []*string{&c.KEKFile, &c.Build.WorkDir, &c.Build.BuildkitdBinary, &c.Scan.TrivyBinary, &c.Scan.DBDir,
+		&c.HTTP.TLSCert, &c.HTTP.TLSKey, &c.Temporal.TLS.CA, &c.Temporal.TLS.Cert, &c.Temporal.TLS.Key} {
+		abs(p)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("making the configured paths absolute: %w", err)
 	}
 	if c.HTTP.Address == "" {
 		c.HTTP.Address = "127.0.0.1:8080"
@@ -139,13 +165,10 @@ func (c Config) WithDefaults() Config {
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
 	}
-	if c.Build.WorkDir == "" {
-		c.Build.WorkDir = filepath.Join(c.DataDir, "work")
-	}
 	if c.Registry.Address == "" {
 		c.Registry.Address = "127.0.0.1:5000"
 	}
-	return c
+	return c, nil
 }
 
 // Config returns the *tls.Config for the Temporal connection, or nil for plaintext.

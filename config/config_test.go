@@ -33,12 +33,55 @@ func TestClientTLS(t *testing.T) {
 	}
 }
 
-func TestWithDefaultsDerivesPathsFromDataDir(t *testing.T) {
-	c := Config{DataDir: "/var/lib/slipway"}.WithDefaults()
-	if c.DB != "sqlite:///var/lib/slipway/slipway.db" || c.KEKFile != "/var/lib/slipway/kek.json" {
+func TestResolveDerivesPathsFromDataDir(t *testing.T) {
+	c, err := Config{DataDir: "/var/lib/slipway"}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB != "sqlite:///var/lib/slipway/slipway.db" || c.KEKFile != "/var/lib/slipway/kek.json" || c.Build.WorkDir != "/var/lib/slipway/work" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c := (Config{DB: "postgres://db/slipway"}).WithDefaults(); c.DB != "postgres://db/slipway" || c.DataDir != ".slipway" {
+	c, err = Config{DB: "postgres://db/slipway"}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wd, _ := os.Getwd(); c.DB != "postgres://db/slipway" || c.DataDir != filepath.Join(wd, ".slipway") {
 		t.Fatalf("given DB replaced or data dir not defaulted: %+v", c)
+	}
+}
+
+// A relative data dir (make run's default) and relative files given by flag become absolute against the
+// working directory: a workspace path is never joined to a relative work dir twice.
+func TestResolveMakesEveryPathAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Config{
+		DataDir: ".slipway", DB: "sqlite://state/s.db", KEKFile: "keys/kek.json",
+		Build:    Build{WorkDir: "w", BuildkitdBinary: "bin/buildkitd"},
+		Scan:     Scan{TrivyBinary: "bin/trivy", DBDir: "db"},
+		HTTP:     HTTP{TLSCert: "c.pem", TLSKey: "k.pem"},
+		Temporal: Temporal{TLS: ClientTLS{CA: "ca.pem", Cert: "tc.pem", Key: "tk.pem"}},
+	}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{
+		"data dir": c.DataDir, "db": strings.TrimPrefix(c.DB, "sqlite://"), "kek file": c.KEKFile, "work dir": c.Build.WorkDir,
+		"buildkitd": c.Build.BuildkitdBinary, "trivy": c.Scan.TrivyBinary, "trivy db dir": c.Scan.DBDir,
+		"tls cert": c.HTTP.TLSCert, "tls key": c.HTTP.TLSKey,
+		"temporal ca": c.Temporal.TLS.CA, "temporal cert": c.Temporal.TLS.Cert, "temporal key": c.Temporal.TLS.Key,
+	} {
+		if !filepath.IsAbs(got) || !strings.HasPrefix(got, wd+string(filepath.Separator)) {
+			t.Errorf("%s = %q, want absolute under %s", name, got, wd)
+		}
+	}
+	c, err = Config{}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Build.WorkDir != filepath.Join(wd, ".slipway", "work") || c.Scan.DBDir != "" || c.HTTP.TLSCert != "" {
+		t.Fatalf("zero config resolved to %+v: want the work dir under ./.slipway and unset paths left unset", c)
 	}
 }

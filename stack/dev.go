@@ -52,8 +52,11 @@ type Dev struct {
 // StartDev starts every part on cfg's data dir and writes endpoints.json. On error nothing is left
 // running.
 func StartDev(ctx context.Context, cfg config.Config, log *slog.Logger) (*Dev, error) {
-	cfg = cfg.WithDefaults()
 	d := &Dev{Process: newProcess(log)}
+	cfg, err := cfg.Resolve()
+	if err != nil {
+		return d, err
+	}
 	return d, d.stopOnError(d.start(ctx, cfg))
 }
 

@@ -12,9 +12,12 @@ import (
 // StartServer starts `slipway server`: the API against an external Temporal and metadata store. When
 // the store holds no token yet it creates an admin token in cfg.DataDir. It returns the API's URL.
 func StartServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, string, error) {
-	cfg = cfg.WithDefaults()
 	proc := newProcess(log)
 	p := &proc
+	cfg, err := cfg.Resolve()
+	if err != nil {
+		return p, "", err
+	}
 	url, err := p.startServer(ctx, cfg)
 	return p, url, p.stopOnError(err)
 }
@@ -44,9 +47,12 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 
 // StartWorker starts `slipway worker`: a Temporal worker against an external Temporal and metadata store.
 func StartWorker(ctx context.Context, cfg config.Config, log *slog.Logger) (*Process, error) {
-	cfg = cfg.WithDefaults()
 	proc := newProcess(log)
 	p := &proc
+	cfg, err := cfg.Resolve()
+	if err != nil {
+		return p, err
+	}
 	return p, p.stopOnError(p.startWorkerProcess(ctx, cfg))
 }
 
