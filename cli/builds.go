@@ -24,11 +24,13 @@ type buildView struct {
 	Digest    string      `json:"digest"`
 	Steps     []buildStep `json:"steps"`
 	// Scan is nil until the image was scanned.
-	Scan      *scan.Summary `json:"scan"`
-	Error     string        `json:"error"`
-	CreatedAt time.Time     `json:"createdAt"`
-	StartedAt *time.Time    `json:"startedAt"`
-	EndedAt   *time.Time    `json:"endedAt"`
+	Scan  *scan.Summary `json:"scan"`
+	Error string        `json:"error"`
+	// SupersededBy is the rebuild of the same commit that is the commit's build now; "" for the current one.
+	SupersededBy string     `json:"supersededBy"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	StartedAt    *time.Time `json:"startedAt"`
+	EndedAt      *time.Time `json:"endedAt"`
 }
 
 // buildStep is one step of a build.
@@ -191,7 +193,11 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 		if b.Scan != nil {
 			summary = b.Scan.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Status, shorten(b.Commit, 12), shortDigest(b.Digest),
+		status := b.Status
+		if b.SupersededBy != "" {
+			status += " (rebuilt: " + b.SupersededBy + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, status, shorten(b.Commit, 12), shortDigest(b.Digest),
 			summary, b.CreatedAt.Format(time.RFC3339), d)
 	}
 	if err := tw.Flush(); err != nil {

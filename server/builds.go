@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,13 +91,16 @@ type buildView struct {
 	// Descriptor says where the build's endpoints and health checks come from; nil until the spec step ran.
 	Descriptor *descriptorSource `json:"descriptor,omitempty"`
 	// Required names the configs and secrets the build's descriptor requires; empty until the spec step ran.
-	Required   []requiredConfig `json:"required"`
-	Error      string           `json:"error,omitempty"`
-	WorkflowID string           `json:"workflowId"`
-	RunID      string           `json:"runId,omitempty"`
-	CreatedAt  time.Time        `json:"createdAt"`
-	StartedAt  *time.Time       `json:"startedAt,omitempty"`
-	EndedAt    *time.Time       `json:"endedAt,omitempty"`
+	Required []requiredConfig `json:"required"`
+	Error    string           `json:"error,omitempty"`
+	// SupersededBy names the newer run of the same commit (a rebuild) that is the commit's build now; "" when
+	// this is the commit's current build.
+	SupersededBy string     `json:"supersededBy,omitempty"`
+	WorkflowID   string     `json:"workflowId"`
+	RunID        string     `json:"runId,omitempty"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	StartedAt    *time.Time `json:"startedAt,omitempty"`
+	EndedAt      *time.Time `json:"endedAt,omitempty"`
 }
 
 // descriptorSource says whether a build's descriptor was read from the repository or made up for want of one.
@@ -246,23 +250,20 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, got)
 }
 
-// buildCommit builds commit sha of the component once: it answers with the commit's build when it has one (Existing,
-// unless rebuild asks for a new one), else stores a build and starts its workflow.
+// buildCommit builds commit sha of the component once: it answers with the commit's newest build when it has one
+// (Existing, unless rebuild asks for a new one), else stores a build and starts its workflow. A rebuild is the
+// commit's next attempt; builds whose workflow never started do not count as the commit's build.
 func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha string, trigger store.Trigger, rebuild bool) (buildAccepted, error) {
-	attempt := 1
-	if rebuild {
-		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
+	for range startAttempts {
+		// Most triggers of a commit that has a build (redeliveries, a second webhook) end here, on a read.
+		builds, err := s.store.BuildsOfCommits(ctx, comp.Project, comp.Name, sha)
 		if err != nil {
 			return buildAccepted{}, err
 		}
-		attempt = len(builds) + 1
-	}
-	for range startAttempts {
-		wid := workflows.BuildWorkflowID(comp.Project, comp.Name, sha, attempt)
-		// Most triggers of a commit that has a build (redeliveries, a second webhook) end here, on a read.
-		if existing, err := s.store.GetBuild(ctx, buildID(wid)); err == nil && !neverStarted(existing) && !rebuild {
-			return s.answerExisting(ctx, comp, existing), nil
+		if newest, ok := newestRun(builds); ok && !rebuild {
+			return s.answerExisting(ctx, comp, newest), nil
 		}
+		wid := workflows.BuildWorkflowID(comp.Project, comp.Name, sha, len(builds)+1)
 		b, err := s.store.CreateBuild(ctx, store.Build{
 			ID: buildID(wid), Project: comp.Project, Component: comp.Name, Commit: sha, Trigger: trigger, WorkflowID: wid,
 		})
@@ -272,6 +273,7 @@ func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha stri
 		if !errors.Is(err, store.ErrExists) {
 			return buildAccepted{}, err
 		}
+		// A concurrent trigger stored this attempt first: it is the answer, unless its workflow never started.
 		existing, err := s.store.GetBuild(ctx, buildID(wid))
 		if err != nil {
 			return buildAccepted{}, err
@@ -279,21 +281,18 @@ func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha stri
 		if !neverStarted(existing) {
 			return s.answerExisting(ctx, comp, existing), nil
 		}
-		// That ID's workflow never started: find the commit's real build, or make one under the next ID.
-		builds, err := s.buildsOfCommit(ctx, comp.Project, comp.Name, sha)
-		if err != nil {
-			return buildAccepted{}, err
-		}
-		if !rebuild {
-			for _, b := range builds {
-				if !neverStarted(b) {
-					return s.answerExisting(ctx, comp, b), nil
-				}
-			}
-		}
-		attempt = len(builds) + 1
 	}
 	return buildAccepted{}, fmt.Errorf("no free build ID for commit %s of %s/%s after %d attempts", sha, comp.Project, comp.Name, startAttempts)
+}
+
+// newestRun returns the newest of a commit's builds (given newest first) that is not one whose workflow never
+// started: the commit's current build.
+func newestRun(builds []store.Build) (store.Build, bool) {
+	i := slices.IndexFunc(builds, func(b store.Build) bool { return !neverStarted(b) })
+	if i < 0 {
+		return store.Build{}, false
+	}
+	return builds[i], true
 }
 
 // answerExisting answers a trigger with the build the commit already has ("existing": true). A build still
@@ -405,19 +404,6 @@ func (s *Server) failUnstarted(ctx context.Context, id string, cause error) {
 	}
 }
 
-// buildsOfCommit returns every build of the commit, newest first. It reads the component's whole history: a
-// store query by commit would be cheaper once histories grow.
-func (s *Server) buildsOfCommit(ctx context.Context, project, component, sha string) ([]store.Build, error) {
-	var out []store.Build
-	err := s.scanBuilds(ctx, project, component, "", func(b store.Build) bool {
-		if b.Commit == sha {
-			out = append(out, b)
-		}
-		return true
-	})
-	return out, err
-}
-
 // scanBuilds calls fn with the component's builds newest first, starting after the build with ID after, until fn
 // returns false or the builds run out.
 func (s *Server) scanBuilds(ctx context.Context, project, component, after string, fn func(store.Build) bool) error {
@@ -447,7 +433,11 @@ func (s *Server) getBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := newBuildView(b)
+	views := []buildView{newBuildView(b)}
+	if err := s.markSuperseded(ctx, b.Project, b.Component, views); err != nil {
+		return err
+	}
+	v := views[0]
 	if !buildFinished(b.Status) && s.temporal != nil && b.WorkflowID != "" {
 		steps, err := s.querySteps(ctx, b)
 		if err != nil {
@@ -537,6 +527,9 @@ func (s *Server) listBuilds(c echo.Context) error {
 		if len(bs) > limit {
 			resp.Next = bs[limit-1].ID
 		}
+		if err := s.markSuperseded(ctx, p, name, resp.Items); err != nil {
+			return err
+		}
 		return c.JSON(http.StatusOK, resp)
 	}
 	// Filtered: read on until one match past the page shows that there is a next page.
@@ -554,7 +547,32 @@ func (s *Server) listBuilds(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.markSuperseded(ctx, p, name, resp.Items); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// markSuperseded sets SupersededBy on the views (builds of one component) that a newer run of their commit
+// replaced, with one read of those commits' builds.
+func (s *Server) markSuperseded(ctx context.Context, project, component string, views []buildView) error {
+	var commits []string
+	for _, v := range views {
+		if !slices.Contains(commits, v.Commit) {
+			commits = append(commits, v.Commit)
+		}
+	}
+	runs, err := s.store.BuildsOfCommits(ctx, project, component, commits...)
+	if err != nil {
+		return err
+	}
+	for i, v := range views {
+		of := slices.DeleteFunc(slices.Clone(runs), func(b store.Build) bool { return b.Commit != v.Commit })
+		if current, ok := newestRun(of); ok && current.ID != v.ID {
+			views[i].SupersededBy = current.ID
+		}
+	}
+	return nil
 }
 
 // cancelBuild answers POST /api/v1/builds/{id}/cancel: 202 when cancellation was requested from the build's

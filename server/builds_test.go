@@ -320,9 +320,24 @@ func TestRebuildGetsNewID(t *testing.T) {
 	if len(starts) != 3 || starts[2].opts.ID != third.WorkflowID || starts[2].args[0].(workflows.BuildPipelineInput).BuildID != third.ID {
 		t.Errorf("starts %+v", starts)
 	}
-	// Without rebuild, the commit's first build is the answer.
-	if again := e.trigger(http.StatusOK, nil); again.ID != first.ID {
-		t.Errorf("trigger after rebuilds answered %+v, want %s", again, first.ID)
+	// Without rebuild, the commit's newest run is the answer: the rebuild is the commit's build now.
+	if again := e.trigger(http.StatusOK, nil); again.ID != third.ID || !again.Existing {
+		t.Errorf("trigger after rebuilds answered %+v, want existing %s", again, third.ID)
+	}
+	// The list and the detail say which run of the commit is current.
+	var list page[buildView]
+	e.must(http.StatusOK, http.MethodGet, triggerPath, e.viewer, nil, &list)
+	superseded := map[string]string{}
+	for _, b := range list.Items {
+		superseded[b.ID] = b.SupersededBy
+	}
+	if len(list.Items) != 3 || superseded[third.ID] != "" || superseded[second.ID] != third.ID || superseded[first.ID] != third.ID {
+		t.Errorf("list marks superseded runs %v, want %s and %s superseded by %s", superseded, first.ID, second.ID, third.ID)
+	}
+	var detail buildView
+	e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/"+first.ID, e.viewer, nil, &detail)
+	if detail.SupersededBy != third.ID {
+		t.Errorf("detail of the first run says supersededBy %q, want %s", detail.SupersededBy, third.ID)
 	}
 	// A rebuild of a commit never built is its first build.
 	if tag := e.trigger(http.StatusAccepted, map[string]any{"commit": "v1.0", "rebuild": true}); tag.WorkflowID != "build/shop/api/"+shaTag {

@@ -157,21 +157,41 @@ func (s *Store) ListBuilds(ctx context.Context, project, component, after string
 	}
 	query += " ORDER BY created_at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
+	return queryBuilds(ctx, c, "listing builds of "+componentRef(project, component), query, args...)
+}
+
+// BuildsOfCommits returns the component's builds of the given commits (full SHAs), newest first: every run of
+// each, rebuilds before the runs they replaced. No commit given returns none.
+func (s *Store) BuildsOfCommits(ctx context.Context, project, component string, commits ...string) ([]Build, error) {
+	if len(commits) == 0 {
+		return []Build{}, nil
+	}
+	query := "SELECT " + buildColumns + " FROM builds WHERE project = ? AND component = ? AND commit_sha IN (?" +
+		strings.Repeat(", ?", len(commits)-1) + ") ORDER BY created_at DESC, id DESC"
+	args := []any{project, component}
+	for _, c := range commits {
+		args = append(args, c)
+	}
+	return queryBuilds(ctx, s.db(), "listing builds of commits of "+componentRef(project, component), query, args...)
+}
+
+// queryBuilds returns the builds query selects (buildColumns), in its order; doing names the work in errors.
+func queryBuilds(ctx context.Context, c conn, doing, query string, args ...any) ([]Build, error) {
 	rows, err := c.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing builds of %s: %w", componentRef(project, component), err)
+		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
 	defer rows.Close()
 	out := []Build{}
 	for rows.Next() {
 		b, err := scanBuild(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing builds of %s: %w", componentRef(project, component), err)
+			return nil, fmt.Errorf("%s: %w", doing, err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing builds of %s: %w", componentRef(project, component), err)
+		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
 	return out, nil
 }

@@ -115,6 +115,44 @@ func TestListBuildsNewestFirstWithCursor(t *testing.T) {
 	})
 }
 
+func TestBuildsOfCommitsNewestFirst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		mustCreateProject(t, s, "shop")
+		mustCreateComponent(t, s, "shop", "api")
+		mustCreateComponent(t, s, "shop", "web")
+		a, b := "aaaa", "bbbb"
+		for i, commit := range []string{a, b, a, a} {
+			bd := newBuild(fmt.Sprintf("b%d", i))
+			bd.Commit = commit
+			if _, err := s.CreateBuild(ctx, bd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := newBuild("w0")
+		other.Component, other.Commit = "web", a
+		if _, err := s.CreateBuild(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(bs []Build) string {
+			var out []string
+			for _, b := range bs {
+				out = append(out, b.ID)
+			}
+			return fmt.Sprint(out)
+		}
+		if got, err := s.BuildsOfCommits(ctx, "shop", "api", a); err != nil || ids(got) != "[b3 b2 b0]" {
+			t.Fatalf("builds of %s = %s, %v; want the rebuilds first and nothing of web", a, ids(got), err)
+		}
+		if got, err := s.BuildsOfCommits(ctx, "shop", "api", a, b); err != nil || ids(got) != "[b3 b2 b1 b0]" {
+			t.Fatalf("builds of both = %s, %v", ids(got), err)
+		}
+		if got, err := s.BuildsOfCommits(ctx, "shop", "api"); err != nil || len(got) != 0 {
+			t.Fatalf("builds of no commit = %s, %v", ids(got), err)
+		}
+	})
+}
+
 func TestBuildLogAppendAndFollow(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
