@@ -94,6 +94,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// autoActor is the actor of the deployments builds queue of themselves (auto-deploy).
+const autoActor = "auto"
+
 // CheckRequired fails, non-retryably, naming every config and secret the build's descriptor requires
 // that the environment lacks.
 func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
@@ -105,7 +108,17 @@ func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredI
 		return err
 	}
 	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
-		// An auto-deploy queued by its own build, which is about to be recorded succeeded: retried.
+		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
+		// deployment records the digest; the build is recorded succeeded only after this step of its own.
+		if in.DeploymentID != "" {
+			dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
+			if err != nil {
+				return err
+			}
+			if dep.BuildID == b.ID && dep.Actor == autoActor && dep.Digest != "" {
+				return d.checkConfigs(ctx, b, in.Environment)
+			}
+		}
 		return fmt.Errorf("build %s is still %s", b.ID, b.Status)
 	}
 	if b.Status != store.BuildSucceeded || b.Digest == "" {
@@ -148,7 +161,7 @@ func (d *Deploys) RequestDeploy(ctx context.Context, in workflows.RequestDeployI
 		return workflows.RequestDeployResult{}, err
 	}
 	dep, err := d.Store.CreateDeployment(ctx, store.Deployment{ID: "d-auto-" + strings.TrimPrefix(b.ID, "b-"), Project: in.Project,
-		Component: in.Component, Environment: env, BuildID: b.ID, Digest: in.Digest, Actor: "auto"})
+		Component: in.Component, Environment: env, BuildID: b.ID, Digest: in.Digest, Actor: autoActor})
 	if errors.Is(err, store.ErrExists) {
 		dep, err = d.Store.GetDeployment(ctx, "d-auto-"+strings.TrimPrefix(b.ID, "b-"))
 	}
@@ -546,9 +559,15 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 	if b.Descriptor != nil {
 		desc = *b.Descriptor
 	}
+	// The deployment records the digest it deploys; a build's own auto-deploy runs before the build is
+	// recorded with it.
+	digest := dep.Digest
+	if digest == "" {
+		digest = b.Digest
+	}
 	rel := dataplane.Release{
-		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: b.Digest,
-		Image:  d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + b.Digest,
+		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: digest,
+		Image:  d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + digest,
 		Commit: b.Commit, Endpoints: desc.Endpoints,
 		Readiness: desc.Health.Readiness, Liveness: desc.Health.Liveness,
 		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,

@@ -265,6 +265,55 @@ func TestCheckRequiredNamesEveryMissingValue(t *testing.T) {
 	}
 }
 
+// A build's own auto-deploy is queued after its push and spec steps but before the build is recorded
+// succeeded: it is checked (and rolled out, with the digest its deployment recorded) at once, not retried.
+func TestCheckRequiredPassesTheRunningBuildsOwnAutoDeploy(t *testing.T) {
+	ctx := context.Background()
+	d, drv, st := deploysWithStore(t)
+	desc := descriptor.Descriptor{Endpoints: []descriptor.Endpoint{{Name: "web", Port: 8080, Type: descriptor.REST}},
+		Required: descriptor.Required{Configs: []descriptor.Requirement{{Name: "GREETING", Env: "GREETING"}}}}
+	if _, err := st.CreateBuild(ctx, store.Build{ID: "b-run", Project: "shop", Component: "api", Commit: strings.Repeat("c", 40)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutBuildSpec(ctx, "b-run", desc, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateBuild(ctx, "b-run", func(b *store.Build) error { b.Status = store.BuildRunning; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range []store.Deployment{
+		{ID: "d-auto-run", Project: "shop", Component: "api", Environment: "development", BuildID: "b-run", Digest: "sha256:run", Actor: autoActor},
+		{ID: "d-other", Project: "shop", Component: "api", Environment: "development", BuildID: "b-good", Digest: "sha256:b-good", Actor: "admin"},
+	} {
+		if _, err := st.CreateDeployment(ctx, dep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	in := workflows.CheckRequiredInput{DeploymentID: "d-auto-run", BuildID: "b-run", Project: "shop", Component: "api", Environment: "development"}
+	if _, err := env.ExecuteActivity(d.CheckRequired, in); err != nil {
+		t.Fatalf("the running build's own auto-deploy: %v, want it checked at once", err)
+	}
+	in.DeploymentID = "d-other"
+	if _, err := env.ExecuteActivity(d.CheckRequired, in); err == nil || strings.Contains(err.Error(), "NotDeployable") {
+		t.Fatalf("a running build under another build's deployment: %v, want a retryable wait", err)
+	}
+	drv.ready["b-run"] = true
+	res, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-auto-run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out workflows.RolloutResult
+	if err := res.Get(&out); err != nil || out.Status != store.DeploymentSucceeded {
+		t.Fatalf("rollout of the running build's auto-deploy = %+v, %v", out, err)
+	}
+	if rel := drv.releases[len(drv.releases)-1]; rel.Digest != "sha256:run" || !strings.HasSuffix(rel.Image, "@sha256:run") {
+		t.Fatalf("released %s (%s), want the digest the deployment recorded", rel.Image, rel.Digest)
+	}
+}
+
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)

@@ -54,11 +54,14 @@ type DeployRequest struct {
 }
 
 // CheckRequiredInput asks whether the environment has every config and secret the build requires.
+// DeploymentID names the deployment asking ("" in histories recorded before it was added): a build's own
+// auto-deploy is checked while the build is still running.
 type CheckRequiredInput struct {
-	BuildID     string `json:"buildId"`
-	Project     string `json:"project"`
-	Component   string `json:"component"`
-	Environment string `json:"environment"`
+	DeploymentID string `json:"deploymentId,omitempty"`
+	BuildID      string `json:"buildId"`
+	Project      string `json:"project"`
+	Component    string `json:"component"`
+	Environment  string `json:"environment"`
 }
 
 // RolloutInput runs a deployment.
@@ -140,7 +143,7 @@ func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest)
 		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
-		BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
+		DeploymentID: req.DeploymentID, BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
 	}).Get(ctx, nil)
 	if err == nil {
 		var res RolloutResult

@@ -219,9 +219,10 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 }
 
 // rolloutPoll is how often a rollout checks a new release: a release waiting for traffic is checked
-// more often than its PeriodSeconds (which paces checks once it serves), so a rollout does not wait
-// a whole period after a check that came before the process listened.
-const rolloutPoll = time.Second
+// more often than its PeriodSeconds (which paces checks once it serves), so a rollout sees a ready
+// release within about this long instead of a whole period after a check that came before the process
+// listened. A check is a container list and one local request, so ten a second cost little.
+const rolloutPoll = 100 * time.Millisecond
 
 // ErrStopped means an instance of the release stopped while it was checked: it will not get ready.
 var ErrStopped = errors.New("instance stopped")
