@@ -19,10 +19,7 @@ import (
 // client verbs against it, then sends SIGTERM and SIGINT and expects a clean exit within 10 s.
 func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "slipway")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/slipway")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildSlipway(t, bin)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -98,15 +95,7 @@ func waitEndpoints(t *testing.T, path string, exited <-chan error, stderr *bytes
 
 func runCLI(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = withoutSlipwayVars(os.Environ())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("slipway %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out)
+	return runCLIIn(t, "", bin, args...)
 }
 
 // withoutSlipwayVars drops SLIPWAY_* variables, so the binary under test uses only its flags.

@@ -85,7 +85,8 @@ type buildDetail struct {
 	Digest string `json:"digest"`
 	Error  string `json:"error"`
 	Steps  []struct {
-		Name, Status string
+		Name, Status       string
+		StartedAt, EndedAt *time.Time
 	} `json:"steps"`
 }
 

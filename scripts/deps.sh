@@ -6,7 +6,9 @@
 #                   internet access, so its absence is only a warning;
 #   etcd-server     /usr/bin/etcd, the store of the Kubernetes control plane the data-plane tests
 #                   start (activities/dataplane/kubernetes/kubetest); without it they skip, so its
-#                   absence is only a warning too.
+#                   absence is only a warning too;
+#   jq              what the README's quick start reads JSON answers with (and its test runs); only a
+#                   warning when missing.
 # As root it installs them with apt-get. Otherwise, or without apt-get, it prints what to install;
 # it then fails only when runc is missing.
 #
@@ -38,6 +40,7 @@ missing=()
 have_runc || missing+=(runc)
 have_static_busybox || missing+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -58,6 +61,8 @@ if have_runc; then
 		log "warning: no static /bin/busybox, so \`slipway dev\` cannot seed the busybox base image and \`FROM busybox\` needs internet access"
 	[[ " ${missing[*]} " == *" etcd-server "* ]] &&
 		log "warning: no etcd, so the Kubernetes data-plane tests skip"
+	[[ " ${missing[*]} " == *" jq "* ]] &&
+		log "warning: no jq, which the README's quick start uses"
 	log "install with: $how"
 	exit 0
 fi

@@ -1,0 +1,215 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/stack"
+)
+
+// readmeQuickStart names the README sections whose shell blocks a new user runs, in order, with
+// `slipway dev` running (`make run`).
+var readmeQuickStart = []string{"## Build something", "## Deploy and promote"}
+
+// readmeRepo is the path the quick start copies examples/hello to; the test gives each run its own.
+const readmeRepo = "/tmp/hello"
+
+// TestReadmeQuickStart runs the README's quick start as written, against `./bin/slipway dev` started as
+// `make run` starts it: from the top of a tree laid out like this repository (bin/, examples/), with the
+// default, relative data dir .slipway. Only the listen addresses differ (free ports, through SLIPWAY_*
+// variables, so the command line is the README's), and the quick start's repository gets a fresh path.
+// Then a new commit of hello deploys itself to development, and the test measures how soon after the
+// build queued that deployment the entry serves it.
+func TestReadmeQuickStart(t *testing.T) {
+	dockerEngine(t)
+	t.Cleanup(func() { removeContainersOf(t, "shop") })
+	top := t.TempDir()
+	if err := os.Mkdir(filepath.Join(top, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buildSlipway(t, filepath.Join(top, "bin", "slipway"))
+	for link, target := range map[string]string{
+		"bin/buildkitd": devConfig(top).Build.BuildkitdBinary, "bin/trivy": devConfig(top).Scan.TrivyBinary, "examples": "../examples",
+	} {
+		abs, err := filepath.Abs(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(top, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repo := filepath.Join(top, "hello-repo")
+	script := strings.ReplaceAll(readmeScript(t, "../README.md", readmeQuickStart...), readmeRepo, repo)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	defer cancel()
+	dev := exec.CommandContext(ctx, "./bin/slipway", "dev")
+	dev.Dir = top
+	dev.Env = append(withoutSlipwayVars(os.Environ()),
+		"SLIPWAY_HTTP=127.0.0.1:0", "SLIPWAY_TEMPORAL=127.0.0.1:0", "SLIPWAY_UI=127.0.0.1:0", "SLIPWAY_REGISTRY=127.0.0.1:0")
+	var devErr bytes.Buffer
+	dev.Stderr = &devErr
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- dev.Wait() }()
+	t.Cleanup(func() {
+		dev.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			dev.Process.Kill()
+		}
+	})
+	e := waitEndpoints(t, filepath.Join(top, ".slipway", stack.EndpointsFile), exited, &devErr)
+
+	sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	sh.Dir = top
+	sh.Env = withoutSlipwayVars(os.Environ())
+	out, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's quick start failed: %v\n--- its output:\n%s\n--- slipway dev:\n%s", err, out, devErr.String())
+	}
+	// The build's detail, the image's top layer, the promotion's outcome and production's /healthz.
+	for _, want := range []string{`"status":"succeeded"`, "www/index.html", "succeeded: production serves build", "\nok\n"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the quick start's output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Everything went to the relative data dir under the directory slipway dev was started in.
+	for _, f := range []string{"slipway.db", "temporal.db", "admin-token", "registry", "work"} {
+		if _, err := os.Stat(filepath.Join(top, ".slipway", f)); err != nil {
+			t.Errorf("relative data dir: %v", err)
+		}
+	}
+	token, err := os.ReadFile(filepath.Join(top, ".slipway", stack.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := api{t: t, base: e.HTTP, token: strings.TrimSpace(string(token))}
+	const base = "/api/v1/projects/shop/components/hello"
+	var deps struct {
+		Items []struct {
+			Environment string
+			Current     *struct{ Build, Digest, URL, Status string }
+		}
+	}
+	a.call("GET", base+"/deployments", nil, http.StatusOK, &deps)
+	if len(deps.Items) != 2 || deps.Items[0].Current == nil || deps.Items[1].Current == nil ||
+		deps.Items[0].Current.Build != deps.Items[1].Current.Build || deps.Items[0].Current.Digest != deps.Items[1].Current.Digest {
+		t.Fatalf("after the quick start development and production should serve the same build by digest: %+v", deps)
+	}
+
+	// The quick start ends by turning autoDeploy on: a new commit now deploys itself to development, as soon
+	// as its image is pushed and its spec stored.
+	commitChange(t, repo, map[string]string{"www/index.html": "hello again\n"})
+	id := strings.TrimSpace(runCLIIn(t, top, "./bin/slipway", "build", "shop/hello"))
+	url := deps.Items[0].Current.URL
+	deadline := time.Now().Add(3 * time.Minute)
+	var served time.Time
+	for served.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatalf("development did not serve the new commit within 3 minutes\n%s", devErr.String())
+		}
+		if resp, err := http.Get(url + "/"); err == nil {
+			var body bytes.Buffer
+			body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(body.String(), "hello again") {
+				served = time.Now()
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b := waitBuild(t, a, id, time.Minute)
+	var queued time.Time
+	for _, s := range b.Steps {
+		if s.Name == "deploy" && s.EndedAt != nil {
+			queued = *s.EndedAt
+		}
+	}
+	if b.Status != "succeeded" || queued.IsZero() {
+		t.Fatalf("auto-built %+v: want succeeded with its deploy step ended", b)
+	}
+	// The rollout itself (pull, start, readiness, switch) takes about a second here; before, the deploy queue
+	// retried its check with backoff while the build was still running and took 15 to 30 s more.
+	if took := served.Sub(queued); took > 5*time.Second {
+		t.Errorf("development served the auto-deployed build %s after it was queued, want within 5 s", took.Round(time.Millisecond))
+	} else {
+		t.Logf("auto-deploy: queued → serving in %s", took.Round(time.Millisecond))
+	}
+}
+
+// readmeScript returns the ```sh blocks of the README's sections with these headings, in order, as one script.
+func readmeScript(t *testing.T, path string, headings ...string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var script strings.Builder
+	in, block, found := false, false, 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case block && line == "```":
+			block = false
+		case block:
+			script.WriteString(line + "\n")
+		case strings.HasPrefix(line, "## "):
+			in = false
+			for _, h := range headings {
+				if line == h {
+					in, found = true, found+1
+				}
+			}
+		case in && line == "```sh":
+			block = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if found != len(headings) || script.Len() == 0 {
+		t.Fatalf("%s: found %d of the sections %q, with %d bytes of shell", path, found, headings, script.Len())
+	}
+	return script.String()
+}
+
+// buildSlipway builds the slipway binary to path.
+func buildSlipway(t *testing.T, path string) {
+	t.Helper()
+	build := exec.Command("go", "build", "-o", path, "../cmd/slipway")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// runCLIIn runs a program in dir without SLIPWAY_* variables and returns its standard output.
+func runCLIIn(t *testing.T, dir, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = withoutSlipwayVars(os.Environ())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
