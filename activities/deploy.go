@@ -302,16 +302,63 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	d.leaveOtherPlane(ctx, activity.GetLogger(ctx), dep, env)
+	if in.RetireLater {
+		// The release serves: that is the deployment's outcome. What it replaced goes in RetireReplaced.
+		return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	}
+	if err := d.retire(ctx, driver, dep); err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+}
+
+// RetireReplaced removes what the releases a succeeded deployment replaced left on its data plane: their
+// containers, stopped with DrainTimeout to finish what they serve (the entry sends them nothing any more),
+// or on a cluster their configs. It does nothing unless the deployment is still the one serving its
+// environment, so a late retry never removes a newer release.
+func (d *Deploys) RetireReplaced(ctx context.Context, in workflows.RetireReplacedInput) error {
+	dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
+	if err != nil {
+		return err
+	}
+	cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.ID != dep.ID || dep.Status != store.DeploymentSucceeded {
+		return nil
+	}
+	env, err := d.environment(ctx, dep.Project, dep.Environment)
+	if err != nil {
+		return err
+	}
+	if plane(dep.DataPlane) != plane(env.DataPlane) {
+		return nil // the environment moved on to another data plane; its first release there cleans up
+	}
+	driver, err := d.DriverFor(ctx, env, 0)
+	if err != nil {
+		return err
+	}
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "retiring what "+dep.BuildID+" replaced") })
+	defer stop()
+	return d.retire(ctx, driver, dep)
+}
+
+// retire removes every release of the deployment's component and environment but the deployment's own.
+func (d *Deploys) retire(ctx context.Context, driver dataplane.Driver, dep store.Deployment) error {
 	if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
 		// The cluster replaced the old pods itself: what is left of the old releases is their config.
 		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, "", 0); err != nil {
-			return workflows.RolloutResult{}, fmt.Errorf("removing what the previous releases left: %w", err)
+			return fmt.Errorf("removing what the previous releases left: %w", err)
 		}
-		return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+		return nil
 	}
 	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
 	if err != nil {
-		return workflows.RolloutResult{}, err
+		return err
 	}
 	old := map[string]bool{}
 	for _, i := range running {
@@ -321,10 +368,10 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	}
 	for id := range old {
 		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
-			return workflows.RolloutResult{}, fmt.Errorf("removing the previous release %s: %w", id, err)
+			return fmt.Errorf("removing the previous release %s: %w", id, err)
 		}
 	}
-	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	return nil
 }
 
 // restoringAfter begins the heartbeat of a rollout restoring the previous release; the not-ready

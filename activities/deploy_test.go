@@ -415,3 +415,53 @@ func TestRetriedRolloutThatWasStartingRollsOut(t *testing.T) {
 		t.Fatalf("retried rollout %+v after %d applies, restored %v", res, len(drv.releases), drv.restored)
 	}
 }
+
+// With RetireLater a deployment is recorded succeeded as soon as its release serves, the release it replaced
+// still running; RetireReplaced then removes that one, and only while the deployment is the one serving.
+func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
+	ctx := context.Background()
+	d, drv, st := deploysWithStore(t)
+	drv.ready["b-bad"] = true // here: a second good release
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+		t.Fatalf("first rollout %+v", res)
+	}
+	if _, err := st.CreateDeployment(ctx, store.Deployment{ID: "d-2", Project: "shop", Component: "api",
+		Environment: "development", BuildID: "b-bad", Digest: "sha256:b-bad"}); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	val, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-2", RetireLater: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RolloutResult
+	if err := val.Get(&res); err != nil || res.Status != store.DeploymentSucceeded {
+		t.Fatalf("rollout %+v, %v", res, err)
+	}
+	if body := httpGet(t, res.URL); body != "b-bad" {
+		t.Fatalf("entry serves %q, want the new release", body)
+	}
+	if len(drv.removed) != 0 {
+		t.Fatalf("the rollout removed %v; with RetireLater it leaves that to RetireReplaced", drv.removed)
+	}
+	// A deployment that no longer serves retires nothing (a late retry must not remove a newer release).
+	if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(drv.removed) != 0 {
+		t.Fatalf("retiring for the replaced d-1 removed %v", drv.removed)
+	}
+	for range 2 { // idempotent
+		if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-2"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(drv.removed, ","); got != "b-good" {
+		t.Fatalf("retired %s, want only the replaced b-good", got)
+	}
+	if body := httpGet(t, res.URL); body != "b-bad" {
+		t.Fatalf("after retiring the entry serves %q", body)
+	}
+}

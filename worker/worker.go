@@ -63,6 +63,7 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityCheckRequired:  d.CheckRequired,
 			workflows.ActivityRollout:        d.Rollout,
 			workflows.ActivityFailDeployment: d.FailDeployment,
+			workflows.ActivityRetireReplaced: d.RetireReplaced,
 			workflows.ActivityRequestDeploy:  d.RequestDeploy,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})

@@ -13,6 +13,7 @@ const (
 	ActivityCheckRequired    = "CheckRequired"
 	ActivityRollout          = "Rollout"
 	ActivityFailDeployment   = "FailDeployment"
+	ActivityRetireReplaced   = "RetireReplaced"
 	SignalDeploy             = "deploy"
 	deployQueueIdle          = 10 * time.Minute
 	deployQueueContinueAfter = 100
@@ -64,10 +65,22 @@ type CheckRequiredInput struct {
 	Environment  string `json:"environment"`
 }
 
-// RolloutInput runs a deployment.
+// RolloutInput runs a deployment. RetireLater leaves the releases it replaced to RetireReplaced, so the
+// deployment is recorded succeeded as soon as the new release serves; false (histories recorded before it was
+// added) removes them in the rollout, before the deployment is recorded.
 type RolloutInput struct {
 	DeploymentID string `json:"deploymentId"`
+	RetireLater  bool   `json:"retireLater,omitempty"`
 }
+
+// RetireReplacedInput names a succeeded deployment whose replaced releases are to be removed.
+type RetireReplacedInput struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+// versionRetireLater is the change that records a deployment succeeded once its release serves and removes
+// the releases it replaced afterwards (the old containers may take their whole stop grace to go).
+const versionRetireLater = "retire-later"
 
 // RolloutResult is how a deployment ended: "succeeded" (serving at URL) or "failed" (Message says why;
 // the previous release kept serving).
@@ -145,9 +158,16 @@ func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest)
 	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
 		DeploymentID: req.DeploymentID, BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
 	}).Get(ctx, nil)
+	var res RolloutResult
+	retireLater := workflow.GetVersion(ctx, versionRetireLater, workflow.DefaultVersion, 1) >= 1
 	if err == nil {
-		var res RolloutResult
-		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID}).Get(ctx, &res)
+		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
+	}
+	if err == nil && retireLater && res.Status == StatusSucceeded {
+		// The deployment has its outcome; a release left behind is logged, not a failure of it.
+		if rerr := workflow.ExecuteActivity(long, ActivityRetireReplaced, RetireReplacedInput{DeploymentID: req.DeploymentID}).Get(ctx, nil); rerr != nil {
+			workflow.GetLogger(ctx).Warn("removing the releases a deployment replaced failed", "deployment", req.DeploymentID, "error", rerr)
+		}
 	}
 	if err == nil {
 		return nil

@@ -36,6 +36,9 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		f.inFlight++
 		f.maxSeen = max(f.maxSeen, f.inFlight)
 		f.calls = append(f.calls, "rollout:"+in.DeploymentID)
+		if !in.RetireLater {
+			f.calls = append(f.calls, "(retiring inline)")
+		}
 		f.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 		f.mu.Lock()
@@ -50,6 +53,12 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		f.failed[in.DeploymentID] = in.Message
 		return nil
 	}, activityName(ActivityFailDeployment))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RetireReplacedInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, "retire:"+in.DeploymentID)
+		return nil
+	}, activityName(ActivityRetireReplaced))
 }
 
 func TestDeployQueueRunsDeploymentsOneAtATimeInOrder(t *testing.T) {
@@ -70,7 +79,8 @@ func TestDeployQueueRunsDeploymentsOneAtATimeInOrder(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	want := "check:b-1 rollout:d-1 check:b-2 fail:d-2 check:b-3 rollout:d-3 check:b-4 rollout:d-4"
+	// Each deployment is recorded by its rollout as soon as it serves; what it replaced is retired after it.
+	want := "check:b-1 rollout:d-1 retire:d-1 check:b-2 fail:d-2 check:b-3 rollout:d-3 retire:d-3 check:b-4 rollout:d-4 retire:d-4"
 	if got := strings.Join(f.calls, " "); got != want {
 		t.Fatalf("calls\n got %s\nwant %s", got, want)
 	}
@@ -92,7 +102,7 @@ func TestDeployQueueEndsWhenIdle(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(f.calls, " "); got != "check:b-1 rollout:d-1" {
+	if got := strings.Join(f.calls, " "); got != "check:b-1 rollout:d-1 retire:d-1" {
 		t.Fatalf("calls %s", got)
 	}
 }
