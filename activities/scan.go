@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -66,7 +67,7 @@ func (b *Builds) ScanImage(ctx context.Context, in workflows.ScanImageInput) (wo
 	}
 	violations := in.Policy.Violations(report)
 	sum := report.Summarize(len(violations) == 0)
-	for _, l := range scanLines(report, sum, violations) {
+	for _, l := range scanLines(report, sum, violations, time.Now()) {
 		logs.add(l)
 	}
 	logs.close()
@@ -107,13 +108,17 @@ func ignoreFile(src string) (string, error) {
 	return "", nil
 }
 
-// scanLines are the build log's account of a scan: what ran, what did not, what was found.
-func scanLines(r scan.Report, sum scan.Summary, violations []string) []string {
+// scanLines are the build log's account of a scan: what ran, with which vulnerability database
+// (its source, and its age now), what did not run and why, what was found.
+func scanLines(r scan.Report, sum scan.Summary, violations []string, now time.Time) []string {
 	cached := ""
 	if r.Cached {
 		cached = " (cached report)"
 	}
 	lines := []string{fmt.Sprintf("scanned with %s: %s%s", r.Scanner, strings.Join(r.Scanned, ", "), cached)}
+	if r.VulnDB != nil {
+		lines = append(lines, "vulnerability database: "+r.VulnDB.Describe(now))
+	}
 	for _, n := range r.NotScanned {
 		lines = append(lines, fmt.Sprintf("NOT scanned: %s: %s", n.Scanner, n.Reason))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/slipway-dev/slipway/activities/trivyscan"
 	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/scan"
+	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
@@ -36,7 +37,8 @@ func workspaceWith(t *testing.T, b *Builds, files, repo map[string]string, expos
 
 func TestScanImageBlocksByPolicyAndKeepsTheReport(t *testing.T) {
 	b, st := buildsWithStore(t)
-	b.Scanner = &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: t.TempDir(), DBDir: trivytest.DB(t)}
+	db := trivytest.DB(t)
+	b.Scanner = &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: t.TempDir(), DBDir: db}
 	in := workspaceWith(t, b, trivytest.VulnerableFiles, nil)
 
 	err := run(t, b, b.ScanImage, in, nil)
@@ -46,23 +48,23 @@ func TestScanImageBlocksByPolicyAndKeepsTheReport(t *testing.T) {
 		t.Fatalf("error %v does not name exactly the critical CVE", err)
 	}
 	bd := getBuild(t, st, "b1")
-	if bd.Scan == nil || bd.Scan.Passed || bd.Scan.Vulnerabilities.Critical != 1 || bd.Scan.Vulnerabilities.High != 1 {
+	if bd.Scan == nil || bd.Scan.Passed || bd.Scan.Vulnerabilities.Critical != 1 || bd.Scan.Vulnerabilities.High != 1 ||
+		bd.Scan.VulnDB == nil || bd.Scan.VulnDB.Source != db || bd.Scan.VulnDB.UpdatedAt.IsZero() {
 		t.Fatalf("stored summary %+v", bd.Scan)
 	}
 	r, err := st.GetBuildScan(context.Background(), "b1")
 	if err != nil || len(r.Vulnerabilities) != 2 {
 		t.Fatalf("stored report %+v, %v", r, err)
 	}
-	logs, err := st.BuildLog(context.Background(), "b1", 0, 0)
-	if err != nil {
-		t.Fatal(err)
+	text := buildLog(t, st, "b1")
+	if !strings.Contains(text, "BLOCKED: CRITICAL "+trivytest.CriticalCVE) || !strings.Contains(text, "1 critical, 1 high") ||
+		!strings.Contains(text, "\nvulnerability database: "+db+", updated ") {
+		t.Fatalf("build log:\n%s", text)
 	}
-	var text strings.Builder
-	for _, l := range logs {
-		text.WriteString(l.Text + "\n")
-	}
-	if !strings.Contains(text.String(), "BLOCKED: CRITICAL "+trivytest.CriticalCVE) || !strings.Contains(text.String(), "1 critical, 1 high") {
-		t.Fatalf("build log:\n%s", text.String())
+	// Trivy's notices about its own workings stay out of it; its account of the scan is in it.
+	if strings.Contains(text, "Falling back to embedded checks") || strings.Contains(text, "--skip-check-update") ||
+		strings.Contains(text, "If your scanning is slow") || !strings.Contains(text, "Vulnerability scanning is enabled") {
+		t.Fatalf("build log holds Trivy's internal notices:\n%s", text)
 	}
 
 	// A stricter policy blocks the HIGH one too; a looser one passes.
@@ -71,6 +73,20 @@ func TestScanImageBlocksByPolicyAndKeepsTheReport(t *testing.T) {
 	if err := run(t, b, b.ScanImage, in, &res); err != nil || !res.Summary.Passed {
 		t.Fatalf("with failOn NONE: %+v, %v", res, err)
 	}
+}
+
+// buildLog is the text of the build's log, a line each.
+func buildLog(t *testing.T, st *store.Store, id string) string {
+	t.Helper()
+	logs, err := st.BuildLog(context.Background(), id, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, l := range logs {
+		text.WriteString(l.Text + "\n")
+	}
+	return text.String()
 }
 
 func TestScanImageHonoursTrivyignore(t *testing.T) {
@@ -87,7 +103,7 @@ func TestScanImageHonoursTrivyignore(t *testing.T) {
 }
 
 func TestScanImageFailsOnSecrets(t *testing.T) {
-	b, _ := buildsWithStore(t)
+	b, st := buildsWithStore(t)
 	b.Scanner = &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: t.TempDir()} // no database: secrets still scanned
 	in := workspaceWith(t, b, trivytest.SecretFiles, nil)
 	err := run(t, b, b.ScanImage, in, nil)
@@ -97,6 +113,14 @@ func TestScanImageFailsOnSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "AKIA") {
 		t.Fatalf("error %v quotes the secret", err)
+	}
+	// Without a database the summary and the log say why vulnerabilities were not scanned.
+	if bd := getBuild(t, st, "b1"); bd.Scan == nil || bd.Scan.VulnDB != nil || len(bd.Scan.NotScanned) != 1 {
+		t.Fatalf("stored summary %+v", bd.Scan)
+	}
+	if text := buildLog(t, st, "b1"); !strings.Contains(text, "\nNOT scanned: vuln: "+scan.ReasonNoVulnDB+": no database source is configured\n") ||
+		strings.Contains(text, "vulnerability database: ") {
+		t.Fatalf("build log:\n%s", text)
 	}
 }
 

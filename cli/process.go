@@ -47,7 +47,7 @@ func temporalFlags(fs *flag.FlagSet, t *config.Temporal) {
 // scanFlags are the options of the scanner a worker runs.
 func scanFlags(fs *flag.FlagSet, s *config.Scan) {
 	fs.StringVar(&s.TrivyBinary, "trivy", "", "trivy to scan with (default: bin/trivy beside slipway, ./bin/trivy or on PATH)")
-	fs.StringVar(&s.DBRepository, "trivy-db-repository", "", "OCI repository of Trivy's vulnerability database (default <registry>/trivy/db:2)")
+	fs.StringVar(&s.DBRepository, "trivy-db-repository", "", "OCI repositories of Trivy's vulnerability database, comma-separated, tried in order (default: Trivy's own, then the offline mirror: mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2,<registry>/trivy/db:2)")
 	fs.StringVar(&s.DBDir, "trivy-db-dir", "", "directory holding trivy.db and metadata.json, used instead of --trivy-db-repository")
 }
 

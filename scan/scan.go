@@ -67,11 +67,38 @@ type Skipped struct {
 	Reason  string `json:"reason"`
 }
 
-// VulnDB is the vulnerability database a scan used.
+// VulnDB is the vulnerability database a scan used, as its metadata.json describes it.
 type VulnDB struct {
 	// Source is the OCI repository or directory it came from.
-	Source    string    `json:"source"`
+	Source string `json:"source"`
+	// UpdatedAt is when the database was built from its feeds: how old its knowledge is.
 	UpdatedAt time.Time `json:"updatedAt"`
+	// DownloadedAt is when Trivy last downloaded it, as metadata.json says; zero when unknown.
+	DownloadedAt time.Time `json:"downloadedAt,omitzero"`
+}
+
+// Describe says on one line which database this is and how old it was at the time at, e.g.
+// "mirror.gcr.io/aquasec/trivy-db:2, updated 2026-08-13 06:12 UTC (5h ago), downloaded 2026-08-13 09:00 UTC".
+func (d VulnDB) Describe(at time.Time) string {
+	const layout = "2006-01-02 15:04 MST"
+	out := fmt.Sprintf("%s, updated %s (%s ago)", d.Source, d.UpdatedAt.UTC().Format(layout), age(at.Sub(d.UpdatedAt)))
+	if !d.DownloadedAt.IsZero() {
+		out += ", downloaded " + d.DownloadedAt.UTC().Format(layout)
+	}
+	return out
+}
+
+// age rounds d for reading: minutes under an hour, hours under two days, else days.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "0m"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
 // Vulnerability is a vulnerable package in the image.
@@ -138,15 +165,19 @@ type Summary struct {
 	Misconfigurations int `json:"misconfigurations"`
 	// Passed says the policy let the build go on.
 	Passed bool `json:"passed"`
-	// Scanned and NotScanned repeat the report's: what ran, and what did not and why.
+	// Scanned and NotScanned repeat the report's: what ran, and what did not and why (a
+	// vulnerability database that was unavailable, with the reason).
 	Scanned    []string  `json:"scanned"`
 	NotScanned []Skipped `json:"notScanned,omitempty"`
+	// VulnDB repeats the report's: the vulnerability database used, its source and age; nil when
+	// none was (NotScanned says why).
+	VulnDB *VulnDB `json:"vulnDB,omitempty"`
 }
 
 // Summarize counts the report's findings; passed is the policy's verdict.
 func (r Report) Summarize(passed bool) Summary {
 	s := Summary{Secrets: len(r.Secrets), Misconfigurations: len(r.Misconfigurations), Passed: passed,
-		Scanned: r.Scanned, NotScanned: r.NotScanned}
+		Scanned: r.Scanned, NotScanned: r.NotScanned, VulnDB: r.VulnDB}
 	for _, v := range r.Vulnerabilities {
 		s.Vulnerabilities.add(v.Severity)
 	}

@@ -95,22 +95,29 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 }
 
 // newScanner makes the worker's Trivy scanner, its cache in the work dir, the vulnerability
-// database from cfg.Scan or, by default, trivy/db:2 in registry.
+// database from cfg.Scan or, by default, from Trivy's own repositories and then, as the offline
+// mirror, trivy/db:2 in registry (plain HTTP when insecure).
 func newScanner(cfg config.Config, registry string, insecure bool) (*trivyscan.Scanner, error) {
 	bin, err := findTool("trivy", cfg.Scan.TrivyBinary, "--trivy")
 	if err != nil {
 		return nil, err
 	}
-	repo := cfg.Scan.DBRepository
-	if repo == "" {
-		repo = registry + "/" + trivydb.DefaultRepository + ":" + trivydb.DefaultTag
+	repos := append(trivyscan.DefaultDBRepositories(), registry+"/"+trivydb.DefaultRepository+":"+trivydb.DefaultTag)
+	if cfg.Scan.DBRepository != "" {
+		if repos, err = trivyscan.ParseDBRepositories(cfg.Scan.DBRepository); err != nil {
+			return nil, fmt.Errorf("--trivy-db-repository: %w", err)
+		}
+	}
+	var plainHTTP []string
+	if insecure {
+		plainHTTP = []string{registry}
 	}
 	return &trivyscan.Scanner{
-		Binary:       bin,
-		CacheDir:     filepath.Join(cfg.Build.WorkDir, "trivy"),
-		DBDir:        cfg.Scan.DBDir,
-		DBRepository: repo,
-		Insecure:     insecure,
+		Binary:             bin,
+		CacheDir:           filepath.Join(cfg.Build.WorkDir, "trivy"),
+		DBDir:              cfg.Scan.DBDir,
+		DBRepositories:     repos,
+		InsecureRegistries: plainHTTP,
 	}, nil
 }
 

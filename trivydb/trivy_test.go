@@ -26,7 +26,8 @@ func TestTrivyUsesPushedDB(t *testing.T) {
 	}
 
 	cache := t.TempDir()
-	s := &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: cache, DBRepository: ref.String(), Insecure: true}
+	s := &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: cache, DBRepositories: []string{ref.String()},
+		InsecureRegistries: []string{ref.RegistryStr()}}
 	dir, digest := trivytest.Layout(t, trivytest.Image(t, trivytest.VulnerableFiles))
 	r, err := s.Scan(t.Context(), trivyscan.Request{Layout: dir, Digest: digest})
 	if err != nil {

@@ -1,8 +1,6 @@
 package trivyscan
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,40 +23,41 @@ import (
 type Scanner struct {
 	// Binary is the trivy executable; "" means "trivy" on PATH.
 	Binary string
-	// CacheDir holds the vulnerability database pulled from DBRepository and the reports of
+	// CacheDir holds the vulnerability database pulled from DBRepositories and the reports of
 	// earlier scans; required.
 	CacheDir string
 	// DBDir is a directory holding trivy.db and metadata.json, used as is; "" means the database
-	// comes from DBRepository. It wins over DBRepository.
+	// comes from DBRepositories. It wins over DBRepositories.
 	DBDir string
-	// DBRepository is the OCI repository Trivy pulls the database from, e.g.
-	// "127.0.0.1:5000/trivy/db:2"; "" (with no DBDir) means vulnerabilities are not scanned.
-	DBRepository string
-	// Insecure says DBRepository's registry speaks plain HTTP.
-	Insecure bool
-	// RefreshInterval is how long the database pulled from DBRepository is used before asking the
-	// repository again; zero means an hour.
+	// DBRepositories are the OCI repositories the database is pulled from, in order of
+	// preference, e.g. DefaultDBRepositories() then a mirror such as "127.0.0.1:5000/trivy/db:2";
+	// a repository without a tag means its tag 2, as for Trivy. At each refresh the first that
+	// answers and holds a database wins. Nil (with no DBDir) means vulnerabilities are not scanned.
+	DBRepositories []string
+	// InsecureRegistries are the registries (host:port) of DBRepositories that speak plain HTTP,
+	// such as slipway's embedded registry. Nil means all speak HTTPS.
+	InsecureRegistries []string
+	// RefreshInterval is how long the database pulled from DBRepositories is used before they are
+	// asked again, and how long a repository that did not answer is left out; zero means an hour.
 	RefreshInterval time.Duration
-	// Logger receives what goes wrong around scans; nil means slog.Default().
+	// ProbeTimeout bounds how long a repository may take to answer whether it holds the database
+	// (all are asked at once) before it is taken as unreachable; zero means three seconds.
+	ProbeTimeout time.Duration
+	// Logger receives what goes wrong around scans and Trivy's internal notices; nil means
+	// slog.Default().
 	Logger *slog.Logger
 
 	// mu is held for reading by every scan and for writing while the database is refreshed.
 	mu sync.RWMutex
-	// refreshed is when the database was last asked for; db describes what that gave.
+	// refreshMu guards what follows: when the database was last asked for, what that gave, and
+	// the repositories that did not answer (by repository: when and why).
 	refreshMu sync.Mutex
 	refreshed time.Time
 	db        database
+	down      map[string]failure
 
 	versionMu sync.Mutex
 	version   string
-}
-
-// database is the vulnerability database scans use now.
-type database struct {
-	// cacheDir is the --cache-dir that holds it as db/trivy.db; "" means none is available, for reason.
-	cacheDir string
-	info     scan.VulnDB
-	reason   string
 }
 
 // Request is one image to scan.
@@ -69,7 +68,8 @@ type Request struct {
 	Digest string
 	// IgnoreFile is a .trivyignore (or .trivyignore.yaml) whose findings are left out; "" means none.
 	IgnoreFile string
-	// Log receives Trivy's own log lines; nil drops them.
+	// Log receives Trivy's own log lines, but for its internal notices (such as falling back to
+	// its embedded checks), which go to Scanner.Logger at debug level; nil drops them.
 	Log func(string)
 }
 
@@ -103,6 +103,7 @@ func (s *Scanner) Scan(ctx context.Context, req Request) (scan.Report, error) {
 	}
 	if cached, ok := s.cachedReport(key); ok {
 		cached.Cached = true
+		cached.VulnDB, cached.NotScanned = r.VulnDB, r.NotScanned // the same database (the key says so), as it is now
 		return cached, nil
 	}
 
@@ -142,8 +143,7 @@ func (s *Scanner) run(ctx context.Context, req Request, db database, scanners []
 	if req.IgnoreFile != "" {
 		args = append(args, "--ignorefile", req.IgnoreFile)
 	}
-	var stderr tail
-	stderr.log = req.Log
+	stderr := tail{log: req.Log, notice: func(line string) { s.log().Debug("trivy", "line", line) }}
 	if err := s.command(ctx, &stderr, args...).Run(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -206,101 +206,6 @@ func (s *Scanner) trivyVersion(ctx context.Context) (string, error) {
 	first, _, _ := strings.Cut(string(out), "\n")
 	s.version = strings.TrimSpace(strings.TrimPrefix(first, "Version:"))
 	return s.version, nil
-}
-
-// database returns the vulnerability database to scan with, refreshing it from DBRepository
-// when RefreshInterval has passed.
-func (s *Scanner) database(ctx context.Context) database {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	interval := s.RefreshInterval
-	if interval == 0 {
-		interval = time.Hour
-	}
-	if !s.refreshed.IsZero() && time.Since(s.refreshed) < interval && s.db.cacheDir != "" {
-		return s.db
-	}
-	s.refreshed = time.Now()
-	switch {
-	case s.DBDir != "":
-		s.db = s.localDatabase()
-	case s.DBRepository != "":
-		s.db = s.pulledDatabase(ctx)
-	default:
-		s.db = database{reason: scan.ReasonNoVulnDB + ": no database source is configured"}
-	}
-	return s.db
-}
-
-// localDatabase links DBDir where Trivy looks for it (<cache-dir>/db).
-func (s *Scanner) localDatabase() database {
-	dir := filepath.Join(s.CacheDir, "local")
-	info, err := readMetadata(s.DBDir)
-	if err != nil {
-		return database{reason: scan.ReasonNoVulnDB + ": " + err.Error()}
-	}
-	if _, err := os.Stat(filepath.Join(s.DBDir, "trivy.db")); err != nil {
-		return database{reason: scan.ReasonNoVulnDB + ": " + err.Error()}
-	}
-	abs, err := filepath.Abs(s.DBDir)
-	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	if err == nil {
-		_ = os.Remove(filepath.Join(dir, "db"))
-		err = os.Symlink(abs, filepath.Join(dir, "db"))
-	}
-	if err != nil {
-		return database{reason: scan.ReasonNoVulnDB + ": " + err.Error()}
-	}
-	info.Source = abs
-	return database{cacheDir: dir, info: info}
-}
-
-// pulledDatabase asks Trivy to pull the database from DBRepository when its copy is due for an
-// update; scans wait for the pull (they hold mu for reading). A failed pull keeps using an earlier copy.
-func (s *Scanner) pulledDatabase(ctx context.Context) database {
-	dir := filepath.Join(s.CacheDir, "repo")
-	args := []string{"image", "--download-db-only", "--skip-version-check", "--disable-telemetry", "--no-progress",
-		"--cache-dir", dir, "--db-repository", s.DBRepository}
-	if s.Insecure {
-		args = append(args, "--insecure")
-	}
-	var stderr tail
-	s.mu.Lock()
-	err := s.command(ctx, &stderr, args...).Run()
-	s.mu.Unlock()
-	info, merr := readMetadata(filepath.Join(dir, "db"))
-	if err != nil {
-		s.log().Warn("pulling the vulnerability database", "repository", s.DBRepository, "err", err, "stderr", stderr.String())
-		if merr != nil {
-			return database{reason: fmt.Sprintf("%s: pulling %s failed: %s", scan.ReasonNoVulnDB, s.DBRepository, lastLine(stderr.String(), err))}
-		}
-	}
-	if merr != nil {
-		return database{reason: scan.ReasonNoVulnDB + ": " + merr.Error()}
-	}
-	info.Source = s.DBRepository
-	return database{cacheDir: dir, info: info}
-}
-
-// readMetadata reads a database's metadata.json.
-func readMetadata(dir string) (scan.VulnDB, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "metadata.json"))
-	if err != nil {
-		return scan.VulnDB{}, fmt.Errorf("reading the database's metadata: %w", err)
-	}
-	var m struct {
-		Version   int
-		UpdatedAt time.Time
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return scan.VulnDB{}, fmt.Errorf("decoding %s: %w", filepath.Join(dir, "metadata.json"), err)
-	}
-	if m.Version != 2 {
-		return scan.VulnDB{}, fmt.Errorf("database schema version %d in %s, want 2", m.Version, dir)
-	}
-	return scan.VulnDB{UpdatedAt: m.UpdatedAt.UTC()}, nil
 }
 
 // reportKey names a report by everything that decides it: the image, Trivy, the database, the
@@ -371,59 +276,4 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-// tail passes Trivy's stderr lines on and keeps the last few for errors.
-type tail struct {
-	log   func(string)
-	buf   bytes.Buffer
-	lines []string
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.buf.Write(p)
-	for {
-		line, err := t.buf.ReadString('\n')
-		if err != nil {
-			t.buf.WriteString(line) // an unfinished line waits for the rest
-			return len(p), nil
-		}
-		t.add(strings.TrimRight(line, "\r\n"))
-	}
-}
-
-func (t *tail) add(line string) {
-	if line == "" {
-		return
-	}
-	if t.log != nil {
-		t.log(line)
-	}
-	t.lines = append(t.lines, line)
-	if len(t.lines) > 8 {
-		t.lines = t.lines[1:]
-	}
-}
-
-// String is the last lines written, the unfinished one included.
-func (t *tail) String() string {
-	if rest := t.buf.String(); rest != "" {
-		t.add(rest)
-		t.buf.Reset()
-	}
-	return strings.Join(t.lines, "\n")
-}
-
-func lastLine(s string, err error) string {
-	sc := bufio.NewScanner(strings.NewReader(s))
-	last := ""
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			last = l
-		}
-	}
-	if last == "" {
-		return err.Error()
-	}
-	return last
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,9 +115,11 @@ func TestScanWithoutDatabaseStillScansSecrets(t *testing.T) {
 		t.Fatalf("a policy requiring the database: %q", v)
 	}
 	// A repository that cannot be reached is the same, with the reason.
-	s = &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: t.TempDir(), DBRepository: "127.0.0.1:1/trivy/db:2", Insecure: true}
+	s = &trivyscan.Scanner{Binary: trivytest.Binary(t), CacheDir: t.TempDir(), DBRepositories: []string{"127.0.0.1:1/trivy/db:2"},
+		InsecureRegistries: []string{"127.0.0.1:1"}}
 	r = scanFiles(t, s, trivytest.CleanFiles, "")
-	if len(r.NotScanned) != 1 || r.NotScanned[0].Scanner != scan.ScannerVuln {
+	if len(r.NotScanned) != 1 || r.NotScanned[0].Scanner != scan.ScannerVuln ||
+		!strings.HasPrefix(r.NotScanned[0].Reason, scan.ReasonNoVulnDB+": 127.0.0.1:1/trivy/db:2: not answering: ") {
 		t.Fatalf("report with an unreachable database: %+v", r)
 	}
 	t.Logf("reason: %s", r.NotScanned[0].Reason)
