@@ -48,7 +48,8 @@ type Request struct {
 	// CacheRef is a registry reference ("host:port/repo:tag") that BuildKit imports cache from
 	// before the build and, unless CacheDir is set, exports all intermediate layers to after it
 	// (mode=max), so a fresh buildkitd reuses earlier builds. Empty means buildkitd's local cache
-	// only. A missing cache image is not an error.
+	// only. A missing cache image is not an error: when the registry says it has none, none is
+	// imported.
 	CacheRef string
 	// CacheDir is a directory the cache is exported to instead, as an OCI image layout (mode=max),
 	// for the caller to push to CacheRef once the image may leave the worker. Empty means the
@@ -86,7 +87,7 @@ type Line struct {
 // A failure the build inputs cause (bad Dockerfile, failing step, missing context) is a
 // *BuildError; any other error, such as buildkitd being unreachable, is transient: see Classify.
 func (b *Builder) Build(ctx context.Context, req Request, progress func(Line)) (Result, error) {
-	opt, err := b.solveOpt(req)
+	opt, err := b.solveOpt(req, req.CacheRef != "" && cacheExists(ctx, req.CacheRef, req.CacheInsecure))
 	if err != nil {
 		return Result{}, err
 	}
@@ -142,8 +143,9 @@ func (b *Builder) Build(ctx context.Context, req Request, progress func(Line)) (
 	return Result{Digest: digest, LayoutDir: req.OutputDir}, nil
 }
 
-// solveOpt checks req and turns it into BuildKit's solve options.
-func (b *Builder) solveOpt(req Request) (client.SolveOpt, error) {
+// solveOpt checks req and turns it into BuildKit's solve options; importCache says req.CacheRef
+// holds a cache to import.
+func (b *Builder) solveOpt(req Request, importCache bool) (client.SolveOpt, error) {
 	if req.OutputDir == "" {
 		return client.SolveOpt{}, errors.New("building: Request.OutputDir is required")
 	}
@@ -199,7 +201,9 @@ func (b *Builder) solveOpt(req Request) (client.SolveOpt, error) {
 		}
 		export := maps.Clone(cache)
 		export["mode"] = "max"
-		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: cache}}
+		if importCache {
+			opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: cache}}
+		}
 		opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: export}}
 	}
 	if req.CacheDir != "" {

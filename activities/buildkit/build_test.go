@@ -335,6 +335,9 @@ func TestBuildReusesRegistryCache(t *testing.T) {
 	if !hasLine(lines, `^#\d+ \d+\.\d+ ran-expensive-`+n+`$`) {
 		t.Fatalf("first build did not run the RUN step:\n%s", strings.Join(lines, "\n"))
 	}
+	if hasLine(lines, `importing cache manifest`) || hasLine(lines, `ERROR`) {
+		t.Fatalf("first build asked for the cache that does not exist yet:\n%s", strings.Join(lines, "\n"))
+	}
 	ref, err := name.ParseReference(cacheRef)
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +355,8 @@ func TestBuildReusesRegistryCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second Build: %v\n%s", err, strings.Join(lines, "\n"))
 	}
-	if !hasLine(lines, `^#\d+ CACHED$`) || hasLine(lines, `^#\d+ \d+\.\d+ ran-expensive-`+n+`$`) {
+	if !hasLine(lines, `^#\d+ importing cache manifest from `) || !hasLine(lines, `^#\d+ CACHED$`) ||
+		hasLine(lines, `^#\d+ \d+\.\d+ ran-expensive-`+n+`$`) {
 		t.Errorf("second build ran the RUN step again instead of using the cache:\n%s", strings.Join(lines, "\n"))
 	}
 	if second.Digest != first.Digest {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,12 +94,23 @@ func (o *outputLog) tail() string {
 	return "; buildkitd's last output:\n" + strings.Join(o.last, "\n")
 }
 
+// startupNotices are the warnings buildkitd prints at every start on an ordinary machine, about
+// what slipway does not use; they say nothing is wrong.
+var startupNotices = []string{
+	`msg="CDI setup error `,                                 // no Container Device Interface (GPU) spec directories
+	`msg="using host network as the default"`,               // no CNI: build steps share the host's network, as intended
+	`msg="failed check for fsverity support"`,               // the file system lacks fs-verity, which BuildKit only tries
+	`msg="currently, only the default worker can be used."`, // slipway runs one worker
+}
+
 // buildkitdLevel maps the level of a buildkitd (logrus) line to slog's. Info and below go to
 // debug because buildkitd is chatty at info, and so do the errors of its gRPC methods, such as a
-// failed build: the client gets them and reports them.
+// failed build (the client gets them and reports them), and its startupNotices.
 func buildkitdLevel(line string) slog.Level {
 	switch {
 	case strings.Contains(line, "/moby.buildkit.v1.") && strings.Contains(line, " returned error: "):
+		return slog.LevelDebug
+	case slices.ContainsFunc(startupNotices, func(n string) bool { return strings.Contains(line, n) }):
 		return slog.LevelDebug
 	case strings.Contains(line, "level=error"), strings.Contains(line, "level=fatal"), strings.Contains(line, "level=panic"):
 		return slog.LevelError

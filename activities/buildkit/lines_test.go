@@ -42,11 +42,16 @@ func TestBuildkitdLevel(t *testing.T) {
 	for line, want := range map[string]slog.Level{
 		`time="…" level=info msg="running server on /x.sock"`:                                          slog.LevelDebug,
 		`time="…" level=debug msg="x"`:                                                                 slog.LevelDebug,
-		`time="…" level=warning msg="using host network as the default"`:                               slog.LevelWarn,
+		`time="…" level=warning msg="using host network as the default"`:                               slog.LevelDebug,
+		`time="…" level=warning msg="failed to create the sandbox"`:                                    slog.LevelWarn,
 		`time="…" level=error msg="failed to create worker"`:                                           slog.LevelError,
 		`time="…" level=fatal msg="x"`:                                                                 slog.LevelError,
 		`time="…" level=error msg="/moby.buildkit.v1.Control/Solve returned error: rpc error: code …"`: slog.LevelDebug,
 		`panic: runtime error`:                                                                         slog.LevelWarn,
+		// Its warnings at every start are no news.
+		`time="…" level=warning msg="CDI setup error /etc/cdi: failed to monitor for changes: no such file or directory"`:        slog.LevelDebug,
+		`time="…" level=warning msg="failed check for fsverity support" error="enable fsverity failed: operation not supported"`: slog.LevelDebug,
+		`time="…" level=warning msg="currently, only the default worker can be used."`:                                           slog.LevelDebug,
 	} {
 		if got := buildkitdLevel(line); got != want {
 			t.Errorf("buildkitdLevel(%q) = %v, want %v", line, got, want)
