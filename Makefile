@@ -13,9 +13,11 @@ TRIVYDB_FIXTURE := bin/trivydb-fixture
 # its etcd is Debian's etcd-server (scripts/deps.sh).
 KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler bin/kubectl
 KWOK      := bin/kwok
+# What only bench-e2e runs: the raw side's tools, from the tools module (their dependencies are buildkitd's).
+BENCH_TOOLS := bin/buildctl bin/crane
 TRIVY_VERSION   := $(shell sed -n 's|^require github.com/aquasecurity/trivy v||p; s|^	github.com/aquasecurity/trivy v||p' tools/trivy/go.mod | head -1)
 
-.PHONY: run build test lint bench clean tools testtools deps
+.PHONY: run build test lint bench bench-e2e clean tools testtools deps
 
 run: build tools deps
 	./$(BIN) dev
@@ -49,6 +51,12 @@ $(TRIVY): tools/trivy/go.mod tools/trivy/go.sum
 $(TRIVYDB_FIXTURE): tools/trivy/go.mod tools/trivy/go.sum tools/trivy/dbfixture/main.go
 	cd tools/trivy && $(GO) build -o ../../$(TRIVYDB_FIXTURE) ./dbfixture
 
+bin/buildctl: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/buildctl github.com/moby/buildkit/cmd/buildctl
+
+bin/crane: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../bin/crane github.com/google/go-containerregistry/cmd/crane
+
 $(KUBE_BINS): bin/%: tools/kube/go.mod tools/kube/go.sum
 	cd tools/kube && $(GO) build -o ../../$@ k8s.io/kubernetes/cmd/$*
 
@@ -69,6 +77,14 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-e2e times commit → healthy in development through a `slipway dev` it starts and through the same
+# tools scripted one after another on its buildkitd, registry and Docker Engine, over ROUNDS alternating
+# rounds, and prints both, the stage breakdowns and the median ratio (integration/bench_e2e_test.go).
+ROUNDS ?= 5
+bench-e2e: tools $(TRIVYDB_FIXTURE) $(BENCH_TOOLS) deps
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 SLIPWAY_BENCH_E2E_ROUNDS=$(ROUNDS) \
+	  $(GO) test -count=1 -run '^$$' -bench '^BenchmarkCommitToHealthy$$' -benchtime 1x -timeout 60m ./integration/
 
 clean:
 	rm -rf bin
