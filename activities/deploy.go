@@ -302,71 +302,82 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		}
 	}
 	d.leaveOtherPlane(ctx, activity.GetLogger(ctx), dep, env)
-	if in.RetireLater {
-		// The release serves: that is the deployment's outcome. What it replaced goes in RetireReplaced.
-		return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
-	}
-	if err := d.retire(ctx, driver, dep); err != nil {
+	replaced, err := d.replaced(ctx, driver, dep)
+	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	return d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	if !in.RetireLater {
+		if err := d.retire(ctx, driver, dep, replaced); err != nil {
+			return workflows.RolloutResult{}, err
+		}
+		replaced = nil
+	}
+	// The release serves: that is the deployment's outcome. What it replaced goes in RetireReplaced.
+	res, err := d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	res.Replaced = replaced
+	return res, err
 }
 
-// RetireReplaced removes what the releases a succeeded deployment replaced left on its data plane: their
-// containers, stopped with DrainTimeout to finish what they serve (the entry sends them nothing any more),
-// or on a cluster their configs. It does nothing unless the deployment is still the one serving its
-// environment, so a late retry never removes a newer release.
+// replaced names the builds whose releases run beside the deployment's on the data plane; on one that
+// replaces releases in place (a cluster) it removes what the old ones left (their configs) at once and names none.
+func (d *Deploys) replaced(ctx context.Context, driver dataplane.Driver, dep store.Deployment) ([]string, error) {
+	if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
+		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, "", 0); err != nil {
+			return nil, fmt.Errorf("removing what the previous releases left: %w", err)
+		}
+		return nil, nil
+	}
+	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, i := range running {
+		if i.BuildID != dep.BuildID && !slices.Contains(out, i.BuildID) {
+			out = append(out, i.BuildID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// RetireReplaced stops and removes the releases of the builds a succeeded deployment replaced, each with
+// DrainTimeout to finish what it serves (the entry sends them nothing any more). It runs beside the next
+// deployments of the environment, so it never removes the build serving there now, and it does nothing once
+// the environment has moved to another data plane. Repeating it removes what is left.
 func (d *Deploys) RetireReplaced(ctx context.Context, in workflows.RetireReplacedInput) error {
 	dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
 	if err != nil {
 		return err
-	}
-	cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if cur.ID != dep.ID || dep.Status != store.DeploymentSucceeded {
-		return nil
 	}
 	env, err := d.environment(ctx, dep.Project, dep.Environment)
 	if err != nil {
 		return err
 	}
 	if plane(dep.DataPlane) != plane(env.DataPlane) {
-		return nil // the environment moved on to another data plane; its first release there cleans up
+		return nil
 	}
 	driver, err := d.DriverFor(ctx, env, 0)
 	if err != nil {
 		return err
 	}
-	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "retiring what "+dep.BuildID+" replaced") })
-	defer stop()
-	return d.retire(ctx, driver, dep)
-}
-
-// retire removes every release of the deployment's component and environment but the deployment's own.
-func (d *Deploys) retire(ctx context.Context, driver dataplane.Driver, dep store.Deployment) error {
-	if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
-		// The cluster replaced the old pods itself: what is left of the old releases is their config.
-		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, "", 0); err != nil {
-			return fmt.Errorf("removing what the previous releases left: %w", err)
-		}
-		return nil
-	}
-	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
-	if err != nil {
+	builds := slices.Clone(in.Builds)
+	if cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment); err == nil {
+		builds = slices.DeleteFunc(builds, func(b string) bool { return b == cur.BuildID })
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	old := map[string]bool{}
-	for _, i := range running {
-		if i.BuildID != dep.BuildID {
-			old[i.BuildID] = true
+	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "retiring what "+dep.BuildID+" replaced") })
+	defer stop()
+	return d.retire(ctx, driver, dep, builds)
+}
+
+// retire removes the releases of builds from the deployment's component and environment.
+func (d *Deploys) retire(ctx context.Context, driver dataplane.Driver, dep store.Deployment, builds []string) error {
+	for _, id := range builds {
+		if id == dep.BuildID {
+			continue
 		}
-	}
-	for id := range old {
 		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
 			return fmt.Errorf("removing the previous release %s: %w", id, err)
 		}

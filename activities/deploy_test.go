@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -202,7 +203,7 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	}
 	var again workflows.RolloutResult
 	val.Get(&again)
-	if again != bad || len(drv.releases) != 2 {
+	if !reflect.DeepEqual(again, bad) || len(drv.releases) != 2 {
 		t.Fatalf("retried rollout %+v after %d applies", again, len(drv.releases))
 	}
 }
@@ -416,8 +417,8 @@ func TestRetriedRolloutThatWasStartingRollsOut(t *testing.T) {
 	}
 }
 
-// With RetireLater a deployment is recorded succeeded as soon as its release serves, the release it replaced
-// still running; RetireReplaced then removes that one, and only while the deployment is the one serving.
+// With RetireLater a deployment is recorded succeeded as soon as its release serves, naming the releases still
+// running beside it; RetireReplaced then removes those, never the one serving now.
 func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 	ctx := context.Background()
 	d, drv, st := deploysWithStore(t)
@@ -437,8 +438,11 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res workflows.RolloutResult
-	if err := val.Get(&res); err != nil || res.Status != store.DeploymentSucceeded {
-		t.Fatalf("rollout %+v, %v", res, err)
+	if err := val.Get(&res); err != nil || res.Status != store.DeploymentSucceeded || !reflect.DeepEqual(res.Replaced, []string{"b-good"}) {
+		t.Fatalf("rollout %+v, %v; want succeeded, replacing b-good", res, err)
+	}
+	if dep, err := st.GetDeployment(ctx, "d-2"); err != nil || dep.Status != store.DeploymentSucceeded {
+		t.Fatalf("d-2 recorded %+v, %v: want succeeded before the old release goes", dep, err)
 	}
 	if body := httpGet(t, res.URL); body != "b-bad" {
 		t.Fatalf("entry serves %q, want the new release", body)
@@ -446,20 +450,20 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 	if len(drv.removed) != 0 {
 		t.Fatalf("the rollout removed %v; with RetireLater it leaves that to RetireReplaced", drv.removed)
 	}
-	// A deployment that no longer serves retires nothing (a late retry must not remove a newer release).
-	if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-1"}); err != nil {
+	// The build serving now is never retired, even when named (a rollback to it ran meanwhile).
+	if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-1", Builds: []string{"b-bad"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(drv.removed) != 0 {
-		t.Fatalf("retiring for the replaced d-1 removed %v", drv.removed)
+		t.Fatalf("retiring the serving build removed %v", drv.removed)
 	}
 	for range 2 { // idempotent
-		if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-2"}); err != nil {
+		if _, err := env.ExecuteActivity(d.RetireReplaced, workflows.RetireReplacedInput{DeploymentID: "d-2", Builds: res.Replaced}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Join(drv.removed, ","); got != "b-good" {
-		t.Fatalf("retired %s, want only the replaced b-good", got)
+	if got := strings.Join(drv.removed, ","); got != "b-good,b-good" {
+		t.Fatalf("retired %s, want the replaced b-good (twice: the retry finds nothing left)", got)
 	}
 	if body := httpGet(t, res.URL); body != "b-bad" {
 		t.Fatalf("after retiring the entry serves %q", body)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -73,9 +74,10 @@ type RolloutInput struct {
 	RetireLater  bool   `json:"retireLater,omitempty"`
 }
 
-// RetireReplacedInput names a succeeded deployment whose replaced releases are to be removed.
+// RetireReplacedInput names a succeeded deployment and the builds whose releases it replaced, to be removed.
 type RetireReplacedInput struct {
-	DeploymentID string `json:"deploymentId"`
+	DeploymentID string   `json:"deploymentId"`
+	Builds       []string `json:"builds"`
 }
 
 // versionRetireLater is the change that records a deployment succeeded once its release serves and removes
@@ -88,6 +90,9 @@ type RolloutResult struct {
 	Status  string `json:"status"`
 	URL     string `json:"url,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Replaced names the builds whose releases still ran beside the release when it took over, for
+	// RetireReplaced (RetireLater on a data plane the entry routes, Docker, only).
+	Replaced []string `json:"replaced,omitempty"`
 }
 
 // FailDeploymentInput records a deployment that could not start.
@@ -103,6 +108,7 @@ type FailDeploymentInput struct {
 func DeployQueue(ctx workflow.Context, in DeployQueueInput) error {
 	ch := workflow.GetSignalChannel(ctx, SignalDeploy)
 	pending := in.Pending
+	r := &retirements{}
 	receive := func() {
 		for {
 			var req DeployRequest
@@ -125,16 +131,19 @@ func DeployQueue(ctx workflow.Context, in DeployQueueInput) error {
 			cancel()
 			receive()
 			if idle && len(pending) == 0 {
+				r.wait(ctx)
 				return nil
 			}
 			continue
 		}
 		req := pending[0]
 		pending = pending[1:]
-		if err := runDeployment(ctx, in, req); err != nil {
+		r.waitFor(ctx, req.BuildID)
+		if err := runDeployment(ctx, in, req, r); err != nil {
 			return err
 		}
 		if done++; done >= deployQueueContinueAfter {
+			r.wait(ctx)
 			receive()
 			in.Pending = pending
 			return workflow.NewContinueAsNewError(ctx, DeployQueue, in)
@@ -142,8 +151,55 @@ func DeployQueue(ctx workflow.Context, in DeployQueueInput) error {
 	}
 }
 
+// retirements are the RetireReplaced activities running beside the queue: the releases a deployment
+// replaced may take their whole stop grace to go, and the next deployment need not wait for that.
+type retirements struct {
+	running []retirement
+}
+
+// retirement is one RetireReplaced under way: the builds it removes.
+type retirement struct {
+	builds []string
+	done   workflow.Future
+}
+
+// waitFor waits until no running retirement removes build: a deployment of a build being retired (a
+// rollback to it) starts once its old containers are gone.
+func (r *retirements) waitFor(ctx workflow.Context, build string) {
+	keep := r.running[:0]
+	for _, x := range r.running {
+		if slices.Contains(x.builds, build) {
+			x.get(ctx)
+			continue
+		}
+		keep = append(keep, x)
+	}
+	r.running = keep
+}
+
+// get waits for the retirement; a failure is logged, not the deployment's (it has its outcome).
+func (x retirement) get(ctx workflow.Context) {
+	if err := x.done.Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("removing the releases a deployment replaced failed", "builds", x.builds, "error", err)
+	}
+}
+
+// start runs RetireReplaced for a succeeded deployment without waiting for it.
+func (r *retirements) start(ctx workflow.Context, deploymentID string, builds []string) {
+	f := workflow.ExecuteActivity(ctx, ActivityRetireReplaced, RetireReplacedInput{DeploymentID: deploymentID, Builds: builds})
+	r.running = append(r.running, retirement{builds: builds, done: f})
+}
+
+// wait waits for every running retirement, before the queue ends or continues as new.
+func (r *retirements) wait(ctx workflow.Context) {
+	for _, x := range r.running {
+		x.get(ctx)
+	}
+	r.running = nil
+}
+
 // runDeployment runs one deployment; its failure is the deployment's outcome, recorded, not the queue's.
-func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest) error {
+func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest, r *retirements) error {
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
@@ -163,11 +219,8 @@ func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest)
 	if err == nil {
 		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
 	}
-	if err == nil && retireLater && res.Status == StatusSucceeded {
-		// The deployment has its outcome; a release left behind is logged, not a failure of it.
-		if rerr := workflow.ExecuteActivity(long, ActivityRetireReplaced, RetireReplacedInput{DeploymentID: req.DeploymentID}).Get(ctx, nil); rerr != nil {
-			workflow.GetLogger(ctx).Warn("removing the releases a deployment replaced failed", "deployment", req.DeploymentID, "error", rerr)
-		}
+	if err == nil && retireLater && res.Status == StatusSucceeded && len(res.Replaced) > 0 {
+		r.start(long, req.DeploymentID, res.Replaced)
 	}
 	if err == nil {
 		return nil

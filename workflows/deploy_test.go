@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,20 @@ type fakeDeployActivities struct {
 	missing  map[string]bool // builds whose required configs are missing
 	inFlight int
 	maxSeen  int
+	serving  string // the build the last succeeded rollout put in
+}
+
+// callsWithout returns the calls but those of kind (e.g. "retired:"), which run beside the queue.
+func (f *fakeDeployActivities) callsWithout(kind string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, kind) {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) {
@@ -42,9 +57,14 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		f.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 		f.mu.Lock()
+		defer f.mu.Unlock()
 		f.inFlight--
-		f.mu.Unlock()
-		return RolloutResult{Status: "succeeded"}, nil
+		res := RolloutResult{Status: "succeeded"}
+		if f.serving != "" && in.RetireLater {
+			res.Replaced = []string{f.serving}
+		}
+		f.serving = strings.Replace(in.DeploymentID, "d-", "b-", 1)
+		return res, nil
 	}, activityName(ActivityRollout))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in FailDeploymentInput) error {
 		f.mu.Lock()
@@ -56,7 +76,10 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 	env.RegisterActivityWithOptions(func(ctx context.Context, in RetireReplacedInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.calls = append(f.calls, "retire:"+in.DeploymentID)
+		f.mu.Unlock()
+		time.Sleep(30 * time.Millisecond) // an old container taking its stop grace
+		f.mu.Lock()
+		f.calls = append(f.calls, "retired:"+in.DeploymentID+":"+strings.Join(in.Builds, ","))
 		return nil
 	}, activityName(ActivityRetireReplaced))
 }
@@ -79,13 +102,18 @@ func TestDeployQueueRunsDeploymentsOneAtATimeInOrder(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	// Each deployment is recorded by its rollout as soon as it serves; what it replaced is retired after it.
-	want := "check:b-1 rollout:d-1 retire:d-1 check:b-2 fail:d-2 check:b-3 rollout:d-3 retire:d-3 check:b-4 rollout:d-4 retire:d-4"
-	if got := strings.Join(f.calls, " "); got != want {
+	want := "check:b-1 rollout:d-1 check:b-2 fail:d-2 check:b-3 rollout:d-3 check:b-4 rollout:d-4"
+	if got := f.callsWithout("retired:"); got != want {
 		t.Fatalf("calls\n got %s\nwant %s", got, want)
 	}
 	if f.maxSeen != 1 {
 		t.Fatalf("%d rollouts ran at once", f.maxSeen)
+	}
+	// What each succeeded deployment replaced is retired beside the queue, and all of it before the queue ends.
+	for _, r := range []string{"retired:d-3:b-1", "retired:d-4:b-3"} {
+		if !slices.Contains(f.calls, r) {
+			t.Errorf("calls %v lack %s", f.calls, r)
+		}
 	}
 	if msg := f.failed["d-2"]; !strings.Contains(msg, "MissingConfig") || !strings.Contains(msg, "API_TOKEN (secret)") {
 		t.Fatalf("d-2 failed with %q", msg)
@@ -102,7 +130,30 @@ func TestDeployQueueEndsWhenIdle(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(f.calls, " "); got != "check:b-1 rollout:d-1 retire:d-1" {
+	if got := strings.Join(f.calls, " "); got != "check:b-1 rollout:d-1" {
 		t.Fatalf("calls %s", got)
+	}
+}
+
+// A deployment does not wait for the previous one's old release to go, unless it deploys that very build (a
+// rollback): then it starts once that build's containers are removed.
+func TestDeployQueueRetiresBesideTheQueueButNotUnderARollback(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeDeployActivities{failed: map[string]string{}}
+	f.register(env)
+	env.ExecuteWorkflow(DeployQueue, DeployQueueInput{Project: "shop", Component: "api", Environment: "development",
+		Pending: []DeployRequest{{DeploymentID: "d-1", BuildID: "b-1"}, {DeploymentID: "d-2", BuildID: "b-2"},
+			{DeploymentID: "d-3", BuildID: "b-3"}, {DeploymentID: "d-1x", BuildID: "b-2"}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	at := func(call string) int { return slices.Index(f.calls, call) }
+	// d-3 went ahead while b-1 was still being retired; d-1x (b-2 again) waited for b-2's retirement.
+	if at("check:b-3") > at("retired:d-2:b-1") {
+		t.Errorf("d-3 waited for d-2's retirement of b-1: %v", f.calls)
+	}
+	if at("retired:d-3:b-2") < 0 || at("retired:d-3:b-2") > slices.Index(f.calls[at("check:b-3"):], "check:b-2")+at("check:b-3") {
+		t.Errorf("the rollback to b-2 started before b-2's old release was retired: %v", f.calls)
 	}
 }
