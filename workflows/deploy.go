@@ -186,6 +186,20 @@ func (x retirement) get(ctx workflow.Context) {
 
 // start runs RetireReplaced for a succeeded deployment without waiting for it.
 func (r *retirements) start(ctx workflow.Context, deploymentID string, builds []string) {
+	r.running = slices.DeleteFunc(r.running, func(x retirement) bool {
+		if x.done.IsReady() {
+			x.get(ctx) // ready: returns at once, logging a failure
+			return true
+		}
+		return false
+	})
+	// A build an earlier retirement is removing still runs: that one sees to it.
+	builds = slices.DeleteFunc(slices.Clone(builds), func(b string) bool {
+		return slices.ContainsFunc(r.running, func(x retirement) bool { return slices.Contains(x.builds, b) })
+	})
+	if len(builds) == 0 {
+		return
+	}
 	f := workflow.ExecuteActivity(ctx, ActivityRetireReplaced, RetireReplacedInput{DeploymentID: deploymentID, Builds: builds})
 	r.running = append(r.running, retirement{builds: builds, done: f})
 }

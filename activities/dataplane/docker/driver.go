@@ -191,8 +191,8 @@ func (d *Driver) copyFiles(ctx context.Context, container string, files map[stri
 	return nil
 }
 
-// WaitReady checks every instance of the release (after InitialDelaySeconds) every rolloutPoll —
-// or PeriodSeconds, if shorter — until all pass, one stops running, or ctx ends; a container that
+// WaitReady checks every instance of the release (after InitialDelaySeconds), first after 10 ms and then
+// twice as long each time up to every rolloutPoll — or PeriodSeconds, if shorter — until all pass, one stops running, or ctx ends; a container that
 // exits fails at once.
 func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(dataplane.Probe)) (dataplane.Probe, error) {
 	period := rolloutPoll
@@ -204,6 +204,8 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 			return dataplane.Probe{Message: "waiting out the initial delay"}, err
 		}
 	}
+	// The first checks come quickly (most processes listen within a few hundred ms), then every period.
+	wait := min(10*time.Millisecond, period)
 	for {
 		probe, err := d.checkAll(ctx, r)
 		if beat != nil {
@@ -212,9 +214,10 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 		if err != nil || probe.Ready {
 			return probe, err
 		}
-		if err := sleep(ctx, period); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return probe, err
 		}
+		wait = min(2*wait, period)
 	}
 }
 
@@ -298,7 +301,8 @@ func (d *Driver) Remove(ctx context.Context, project, component, environment, bu
 		if _, err := d.Client.ContainerStop(ctx, in.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("stopping container %s: %w", shortID(in.ID), err)
 		}
-		if _, err := d.Client.ContainerRemove(ctx, in.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		// A conflict is a removal already under way (another retirement of the same release): it goes.
+		if _, err := d.Client.ContainerRemove(ctx, in.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			return fmt.Errorf("removing container %s: %w", shortID(in.ID), err)
 		}
 	}
