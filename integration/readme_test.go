@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,12 +144,33 @@ func TestReadmeQuickStart(t *testing.T) {
 	if b.Status != "succeeded" || queued.IsZero() {
 		t.Fatalf("auto-built %+v: want succeeded with its deploy step ended", b)
 	}
-	// The rollout itself (pull, start, readiness, switch) takes about a second here; before, the deploy queue
-	// retried its check with backoff while the build was still running and took 15 to 30 s more.
+	// The rollout itself (pull, start, readiness, switch) takes about a second here.
 	if took := served.Sub(queued); took > 5*time.Second {
 		t.Errorf("development served the auto-deployed build %s after it was queued, want within 5 s", took.Round(time.Millisecond))
 	} else {
 		t.Logf("auto-deploy: queued → serving in %s", took.Round(time.Millisecond))
+	}
+	// And it is recorded succeeded as soon as it serves: the old release (busybox httpd ignores SIGTERM, so it
+	// takes its whole 30 s stop grace) is removed afterwards. Before, deploy --wait waited out that grace.
+	type historyEntry struct {
+		Build, Status string
+		CreatedAt     time.Time
+		DeployedAt    *time.Time
+	}
+	var hist struct{ Items []struct{ History []historyEntry } }
+	for until := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		a.call("GET", base+"/deployments", nil, http.StatusOK, &hist)
+		i := slices.IndexFunc(hist.Items[0].History, func(d historyEntry) bool { return d.Build == id })
+		if i >= 0 && hist.Items[0].History[i].DeployedAt != nil {
+			d := hist.Items[0].History[i]
+			if took := d.DeployedAt.Sub(d.CreatedAt); d.Status != "succeeded" || took > 10*time.Second {
+				t.Errorf("the auto-deployment of %s is recorded %s %s after it was queued; want succeeded within 10 s", id, d.Status, took)
+			}
+			break
+		}
+		if time.Now().After(until) {
+			t.Fatalf("the auto-deployment of %s is not recorded ended 20 s after it served: %+v", id, hist.Items[0].History)
+		}
 	}
 }
 
