@@ -157,7 +157,9 @@ func TestReadmeQuickStart(t *testing.T) {
 		CreatedAt     time.Time
 		DeployedAt    *time.Time
 	}
-	var hist struct{ Items []struct{ History []historyEntry } }
+	var hist struct {
+		Items []struct{ History []historyEntry }
+	}
 	for until := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		a.call("GET", base+"/deployments", nil, http.StatusOK, &hist)
 		i := slices.IndexFunc(hist.Items[0].History, func(d historyEntry) bool { return d.Build == id })
