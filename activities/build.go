@@ -71,6 +71,10 @@ type Builds struct {
 	Scanner ImageScanner
 	// CacheInsecure says the registry BuildKit's cache goes to speaks plain HTTP.
 	CacheInsecure bool
+	// LocalCacheOnly leaves BuildKit's cache to buildkitd alone (one buildkitd whose state persists, as
+	// `slipway dev`'s): builds neither import nor export a registry cache. Zero means the cache is imported
+	// from each build's CacheRef and exported beside the image, to be pushed there after the scan.
+	LocalCacheOnly bool
 	// Logger receives what goes wrong around a build (not its log); nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -171,6 +175,9 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		return workflows.BuildImageResult{}, err
 	}
 	out := filepath.Join(in.Workspace, "image")
+	if b.LocalCacheOnly {
+		in.CacheRef = ""
+	}
 	var cacheDir string
 	if in.CacheRef != "" {
 		// The cache holds every layer: it stays here until the scan lets the image out (PushImage).

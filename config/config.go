@@ -71,6 +71,10 @@ type Build struct {
 	BuildkitdBinary string
 	// WorkDir holds the builds' workspaces. Zero means DataDir/work.
 	WorkDir string
+	// RegistryCache makes `slipway dev` with its own buildkitd keep BuildKit's cache in the registry too
+	// (<repo>:buildcache, pushed with the image after the scan), as split workers and an external buildkitd
+	// always do. Zero means its buildkitd's own cache, kept in the data dir, is the only one.
+	RegistryCache bool
 }
 
 // HTTP configures the API listener.

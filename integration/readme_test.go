@@ -94,6 +94,10 @@ func TestReadmeQuickStart(t *testing.T) {
 			t.Errorf("relative data dir: %v", err)
 		}
 	}
+	// slipway dev's own buildkitd keeps the build cache on disk: none is exported to the registry.
+	if got := httpStatus(t, "http://"+e.Registry+"/v2/shop/hello/manifests/buildcache"); got != http.StatusNotFound {
+		t.Errorf("the registry answers %d for shop/hello:buildcache, want 404: slipway dev keeps the cache in buildkitd", got)
+	}
 	token, err := os.ReadFile(filepath.Join(top, ".slipway", stack.AdminTokenFile))
 	if err != nil {
 		t.Fatal(err)

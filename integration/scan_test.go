@@ -30,7 +30,10 @@ func TestScanGateLetsOnlyTheCleanImageOut(t *testing.T) {
 		t.Skipf("%s missing (Debian package busybox-static), so nothing seeds `FROM busybox`: %v", baseimages.BusyboxBinary, err)
 	}
 	dir := t.TempDir()
-	dev := startDev(t, filepath.Join(dir, "data"))
+	// The registry cache, exported beside the image, must reach the registry only with a clean image.
+	cfg := devConfig(filepath.Join(dir, "data"))
+	cfg.Build.RegistryCache = true
+	dev := startDevWith(t, cfg)
 	a := newAPI(t, dev, filepath.Join(dir, "data"))
 	dbRef, err := trivydb.DefaultReference(dev.Endpoints.Registry, name.Insecure)
 	if err != nil {

@@ -71,7 +71,10 @@ func findTool(name, configured, flag string) (string, error) {
 
 // builds assembles the build activities for a worker using buildkitd at address, opening repo
 // credentials with keys and pushing to registry.
-func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildkitAddress, registry string, insecure bool) (*activities.Builds, error) {
+//
+// localCache leaves BuildKit's cache to buildkitd (slipway dev's own, whose state persists in the data dir):
+// exporting it to the registry too would cost every build time and gain a single buildkitd nothing.
+func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildkitAddress, registry string, insecure, localCache bool) (*activities.Builds, error) {
 	if err := os.MkdirAll(cfg.Build.WorkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating work dir: %w", err)
 	}
@@ -84,13 +87,14 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 		return nil, err
 	}
 	return &activities.Builds{
-		Store:         st,
-		Keyring:       keys,
-		WorkDir:       cfg.Build.WorkDir,
-		BuildKit:      &buildkit.Builder{Address: buildkitAddress},
-		Pusher:        imagepush.New(opts...),
-		Scanner:       scanner,
-		CacheInsecure: insecure,
+		Store:          st,
+		Keyring:        keys,
+		WorkDir:        cfg.Build.WorkDir,
+		BuildKit:       &buildkit.Builder{Address: buildkitAddress},
+		Pusher:         imagepush.New(opts...),
+		Scanner:        scanner,
+		CacheInsecure:  insecure,
+		LocalCacheOnly: localCache,
 	}, nil
 }
 

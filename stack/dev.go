@@ -116,7 +116,8 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 	}
-	b, err := builds(cfg, d.Store, keys, bkAddr, d.Endpoints.Registry, true)
+	localCache := cfg.Build.BuildkitAddress == "" && !cfg.Build.RegistryCache
+	b, err := builds(cfg, d.Store, keys, bkAddr, d.Endpoints.Registry, true, localCache)
 	if err != nil {
 		return err
 	}

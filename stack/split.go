@@ -74,7 +74,7 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if bkAddr == "" {
 		bkAddr = defaultBuildkitAddress
 	}
-	b, err := builds(cfg, st, keys, bkAddr, cfg.Registry.Address, cfg.Registry.Insecure)
+	b, err := builds(cfg, st, keys, bkAddr, cfg.Registry.Address, cfg.Registry.Insecure, false)
 	if err != nil {
 		return err
 	}
