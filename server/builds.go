@@ -566,10 +566,15 @@ func (s *Server) markSuperseded(ctx context.Context, project, component string, 
 	if err != nil {
 		return err
 	}
+	current := map[string]string{} // commit → its newest run that started (runs come newest first)
+	for _, b := range runs {
+		if _, seen := current[b.Commit]; !seen && !neverStarted(b) {
+			current[b.Commit] = b.ID
+		}
+	}
 	for i, v := range views {
-		of := slices.DeleteFunc(slices.Clone(runs), func(b store.Build) bool { return b.Commit != v.Commit })
-		if current, ok := newestRun(of); ok && current.ID != v.ID {
-			views[i].SupersededBy = current.ID
+		if id := current[v.Commit]; id != "" && id != v.ID {
+			views[i].SupersededBy = id
 		}
 	}
 	return nil
