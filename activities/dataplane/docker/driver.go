@@ -204,16 +204,27 @@ func (d *Driver) WaitReady(ctx context.Context, r dataplane.Release, beat func(d
 			return dataplane.Probe{Message: "waiting out the initial delay"}, err
 		}
 	}
-	// The first checks come quickly (most processes listen within a few hundred ms), then every period.
+	return pollReady(ctx, period, func(ctx context.Context) (dataplane.Probe, error) { return d.checkAll(ctx, r) }, beat)
+}
+
+// pollReady runs check first after 10 ms and then twice as long each time, up to every period (most
+// processes listen within a few hundred ms), until it passes, fails, or ctx ends. When ctx ends during a
+// check, the check before it says why the release is not ready: the cut-short one only says the time ran out.
+func pollReady(ctx context.Context, period time.Duration, check func(context.Context) (dataplane.Probe, error), beat func(dataplane.Probe)) (dataplane.Probe, error) {
 	wait := min(10*time.Millisecond, period)
+	var last dataplane.Probe
 	for {
-		probe, err := d.checkAll(ctx, r)
+		probe, err := check(ctx)
+		if ctx.Err() != nil && !last.At.IsZero() {
+			return last, ctx.Err()
+		}
 		if beat != nil {
 			beat(probe)
 		}
 		if err != nil || probe.Ready {
 			return probe, err
 		}
+		last = probe
 		if err := sleep(ctx, wait); err != nil {
 			return probe, err
 		}
