@@ -274,17 +274,25 @@ func (e *e2eBench) slipway(marker string) e2eTiming {
 }
 
 // waitServed polls development's URL until it serves marker and returns when it first did; until the URL is
-// known it is read from the deployments. The build and its deployment are checked each second, to fail fast.
+// known it is read from the deployments. It starts on the URL once the build's deployment is queued, as the
+// raw side polls only after docker run: until then it reads the store, in process, which costs next to
+// nothing, where a request through the entry every servePoll costs the pipeline CPU while it scans. The
+// build and its deployment are checked each second, to fail fast.
 func (e *e2eBench) waitServed(build, marker string) time.Time {
 	var seen time.Time
 	lastCheck := time.Now()
+	queued := false
 	e.poll(5*time.Minute, fmt.Sprintf("development serving %q (build %s)", marker, build), func() bool {
+		if !queued {
+			_, err := e.dev.Store.GetDeployment(e.ctx, "d-auto-"+strings.TrimPrefix(build, "b-"))
+			queued = err == nil
+		}
 		if e.url == "" {
 			if cur, ok := e.current(); ok && cur.Build == build && cur.URL != "" {
 				e.url = cur.URL
 			}
 		}
-		if e.url != "" && strings.Contains(e.page(e.url+"/"), marker) {
+		if queued && e.url != "" && strings.Contains(e.page(e.url+"/"), marker) {
 			seen = time.Now()
 			return true
 		}
