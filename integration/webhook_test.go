@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,9 +32,9 @@ func githubPush(repo, sha string) []byte {
 	return b
 }
 
-// deliverGitHub posts a signed push delivery and returns the status and the build IDs of the answer.
-func deliverGitHub(t testing.TB, base, secret, delivery string, body []byte) (int, []string) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/github", bytes.NewReader(body))
+// deliverGitHub posts a signed push delivery to the webhook's URL and returns the status and the build IDs of the answer.
+func deliverGitHub(t testing.TB, hook, secret, delivery string, body []byte) (int, []string) {
+	req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", "push")
 	req.Header.Set("X-GitHub-Delivery", delivery)
@@ -75,9 +77,10 @@ func TestSignedPushBuildsAndDeploysOnce(t *testing.T) {
 	}
 	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src,
 		"autoBuild": true, "autoDeploy": true}, http.StatusCreated, &comp)
-	if comp.Webhook.Secret == "" || comp.Webhook.URL != dev.Endpoints.HTTP+"/webhooks/github" {
+	if comp.Webhook.Secret == "" || !strings.HasPrefix(comp.Webhook.URL, dev.Endpoints.HTTP+"/webhooks/github/") {
 		t.Fatalf("webhook %+v", comp.Webhook)
 	}
+	refuseUnsignedFloods(t, comp.Webhook.URL)
 	base := "/api/v1/projects/" + project + "/components/hello"
 	a.call("PUT", base+"/environments/development/configs/GREETING", map[string]any{"value": "hi"}, http.StatusCreated, nil)
 	a.call("PUT", base+"/environments/development/configs/API_TOKEN", map[string]any{"value": "s3cret", "secret": true}, http.StatusCreated, nil)
@@ -87,7 +90,7 @@ func TestSignedPushBuildsAndDeploysOnce(t *testing.T) {
 	ids := make([][]string, 3)
 	for i := range ids {
 		wg.Go(func() {
-			code, got := deliverGitHub(t, dev.Endpoints.HTTP, comp.Webhook.Secret, "delivery-1", body)
+			code, got := deliverGitHub(t, comp.Webhook.URL, comp.Webhook.Secret, "delivery-1", body)
 			if code != http.StatusAccepted {
 				t.Errorf("delivery %d: status %d", i, code)
 			}
@@ -129,7 +132,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 	repo := "file://" + filepath.Join(dir, "repo")
 	post("/api/v1/projects", map[string]any{"name": "bench"}, nil)
 	var comp struct {
-		Webhook struct{ Secret string } `json:"webhook"`
+		Webhook struct{ URL, Secret string } `json:"webhook"`
 	}
 	post("/api/v1/projects/bench/components", map[string]any{"name": "api", "repo": repo, "autoBuild": true}, &comp)
 	if comp.Webhook.Secret == "" {
@@ -152,7 +155,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 				for k := range copies {
 					i := c*copies + k
 					start := time.Now()
-					code, ids := deliverGitHub(b, dev.Endpoints.HTTP, comp.Webhook.Secret, fmt.Sprintf("d-%d-%d", c, k), body)
+					code, ids := deliverGitHub(b, comp.Webhook.URL, comp.Webhook.Secret, fmt.Sprintf("d-%d-%d", c, k), body)
 					results[i] = sent{at: start, took: time.Since(start)}
 					if code != http.StatusAccepted || len(ids) != 1 {
 						b.Errorf("delivery %d: status %d, builds %v", i, code, ids)
@@ -205,4 +208,51 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 		b.ReportMetric(float64(acks[len(acks)*99/100].Microseconds())/1000, "ack-p99-ms")
 		b.ReportMetric(float64(starts[len(starts)/2].Microseconds())/1000, "start-p50-ms")
 	}
+}
+
+// refuseUnsignedFloods sends 10 unsigned 24 MB deliveries at once to the webhook's URL and 10 to an unknown key:
+// each is refused with a 401 before its body is read, so together they allocate less than one body would.
+func refuseUnsignedFloods(t *testing.T, hook string) {
+	t.Helper()
+	const size = 24 << 20
+	body := bytes.Repeat([]byte("x"), size)
+	unknown := hook[:strings.LastIndex(hook, "/")+1] + strings.Repeat("0", 32)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		to := hook
+		if i%2 == 1 {
+			to = unknown
+		}
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, to, bytes.NewReader(body))
+			req.Header.Set("X-GitHub-Event", "push")
+			if i%2 == 1 {
+				req.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes[i] = -1 // the server answered and closed the connection while the body was being sent
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	for i, c := range codes {
+		if c != http.StatusUnauthorized && c != -1 {
+			t.Errorf("unsigned delivery %d: status %d, want 401", i, c)
+		}
+	}
+	if !slices.Contains(codes, http.StatusUnauthorized) {
+		t.Errorf("no refused delivery got its 401 back: %v", codes)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > size {
+		t.Errorf("20 refused deliveries of 24 MB allocated %d MB: a body was read", grew>>20)
+	}
+	t.Logf("20 refused 24 MB deliveries allocated %.1f MB in the process (the clients' body included once)", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
 }

@@ -69,7 +69,9 @@ type Server struct {
 	queuedGrace time.Duration
 	// streamsDone is closed by EndStreams: followed logs end.
 	streamsDone chan struct{}
-	endStreams  sync.Once
+	// deliveries holds a token for each webhook delivery whose body is being read (maxDeliveries at most).
+	deliveries chan struct{}
+	endStreams sync.Once
 }
 
 // New builds the Server: an *echo.Echo with every route, the request middleware (observation, panic recovery,
@@ -95,6 +97,7 @@ func New(d Deps) *Server {
 		logPoll:     defaultLogPoll,
 		queuedGrace: temporalTimeout,
 		streamsDone: make(chan struct{}),
+		deliveries:  make(chan struct{}, maxDeliveries),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -130,8 +133,8 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
 	// Webhook deliveries carry no token: their signature (or GitLab's token) authenticates them.
-	e.POST("/webhooks/github", s.githubWebhook)
-	e.POST("/webhooks/gitlab", s.gitlabWebhook)
+	e.POST("/webhooks/github/:key", s.githubWebhook)
+	e.POST("/webhooks/gitlab/:key", s.gitlabWebhook)
 
 	// Authentication is per route, not group middleware: a group middleware makes Echo answer 404 instead of
 	// 405 for a known path with the wrong method.

@@ -21,7 +21,7 @@ import (
 
 // WebhookConfig says how slipway is reached by Git hosts and how it manages webhooks on GitHub.
 type WebhookConfig struct {
-	// PublicURL is the base URL Git hosts deliver to (…/webhooks/github); "" means the API's own URL.
+	// PublicURL is the base URL Git hosts deliver to (…/webhooks/github/<key>); "" means the API's own URL.
 	PublicURL string
 	// GitHubAPI is the GitHub REST API base URL; "" means https://api.github.com (GitHub Enterprise:
 	// https://host/api/v3).
@@ -79,7 +79,6 @@ func (s *Server) provider(repo string) string {
 func (s *Server) ensureWebhook(ctx context.Context, comp store.Component, base string) (*webhookInfo, error) {
 	repo := webhooks.RepoKey(comp.Repo)
 	provider := s.provider(repo)
-	info := &webhookInfo{URL: s.webhookURL(base, provider)}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	plain := hex.EncodeToString(secret)
@@ -87,11 +86,24 @@ func (s *Server) ensureWebhook(ctx context.Context, comp store.Component, base s
 	if err != nil {
 		return nil, err
 	}
-	w, created, err := s.store.CreateWebhook(ctx, store.Webhook{Repo: repo, Provider: provider, Secret: sealed})
+	w, created, err := s.store.CreateWebhook(ctx, store.Webhook{Repo: repo, Provider: provider, Key: deliveryKey(), Secret: sealed})
 	if err != nil {
 		return nil, err
 	}
+	moved := false
+	if w.Key == "" { // made before delivery URLs had keys
+		if w.Key, err = s.store.GiveWebhookKey(ctx, repo, deliveryKey()); err != nil {
+			return nil, err
+		}
+		moved = true
+	}
+	info := &webhookInfo{URL: s.webhookURL(base, w.Provider, w.Key)}
 	if w.HookID != "" {
+		if moved && s.webhooks.GitHubToken != "" {
+			if err := s.moveGitHubHook(ctx, repo, w.HookID, info.URL); err != nil {
+				return nil, err
+			}
+		}
 		info.Registered = true
 		return info, nil
 	}
@@ -151,11 +163,19 @@ func (s *Server) releaseWebhook(ctx context.Context, repoAddr string) error {
 	return s.store.DeleteWebhook(ctx, repo)
 }
 
-func (s *Server) webhookURL(base, provider string) string {
+// webhookURL is where the Git host delivers a webhook's events: …/webhooks/<provider>/<key>.
+func (s *Server) webhookURL(base, provider, key string) string {
 	if s.webhooks.PublicURL != "" {
 		base = s.webhooks.PublicURL
 	}
-	return strings.TrimSuffix(base, "/") + "/webhooks/" + provider
+	return strings.TrimSuffix(base, "/") + "/webhooks/" + provider + "/" + key
+}
+
+// deliveryKey is a new webhook's delivery key: 128 random bits, hex.
+func deliveryKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // ownerRepo is "owner/repo" of a GitHub repository key ("github.com/owner/repo").
@@ -214,6 +234,11 @@ func (s *Server) createGitHubHook(ctx context.Context, repo, deliverTo, secret s
 		return "", err
 	}
 	return strconv.FormatInt(out.ID, 10), nil
+}
+
+// moveGitHubHook points the webhook slipway made on GitHub at its new delivery URL.
+func (s *Server) moveGitHubHook(ctx context.Context, repo, id, deliverTo string) error {
+	return s.githubDo(ctx, http.MethodPatch, "/repos/"+ownerRepo(repo)+"/hooks/"+id+"/config", map[string]string{"url": deliverTo}, nil)
 }
 
 func (s *Server) deleteGitHubHook(ctx context.Context, repo, id string) error {

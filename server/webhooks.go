@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,15 +31,28 @@ type webhookBuild struct {
 	buildAccepted
 }
 
-// githubWebhook answers POST /webhooks/github: a delivery signed with the repository's webhook secret
-// (X-Hub-Signature-256). A push to a branch builds its head commit for every component built from that
-// repository and branch with autoBuild on.
+// maxDeliveries is how many deliveries have their bodies read at once; more wait for a slot up to
+// deliveryWait, then get a 503 the Git host redelivers. With the body limit it bounds the memory deliveries take.
+const (
+	maxDeliveries = 16
+	deliveryWait  = 10 * time.Second
+)
+
+// githubWebhook answers POST /webhooks/github/{key}: a delivery signed with the webhook's secret
+// (X-Hub-Signature-256). The key names the webhook, so its secret is known before the body is read; a delivery
+// with no signature is refused before it is. A push to a branch builds its head commit for every component built
+// from that repository and branch with autoBuild on.
 func (s *Server) githubWebhook(c echo.Context) error {
-	body, err := readBody(c)
+	h := c.Request().Header
+	if !strings.HasPrefix(h.Get("X-Hub-Signature-256"), "sha256=") {
+		return errBadDelivery
+	}
+	body, w, err := s.delivery(c, webhooks.GitHub, func(secret, body []byte) bool {
+		return webhooks.VerifyGitHub(secret, body, h.Get("X-Hub-Signature-256"))
+	})
 	if err != nil {
 		return err
 	}
-	h := c.Request().Header
 	event := h.Get("X-GitHub-Event")
 	if event == "" {
 		return &APIError{Status: http.StatusBadRequest, Code: "bad_delivery", Message: "X-GitHub-Event header is missing"}
@@ -46,12 +61,8 @@ func (s *Server) githubWebhook(c echo.Context) error {
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: err.Error()}
 	}
-	secret, repo, err := s.webhookSecret(c.Request().Context(), repos)
-	if err != nil {
+	if err := ofRepository(w, repos); err != nil {
 		return err
-	}
-	if !webhooks.VerifyGitHub(secret, body, h.Get("X-Hub-Signature-256")) {
-		return errBadSignature("X-Hub-Signature-256 is missing or does not match the repository's webhook secret")
 	}
 	switch event {
 	case "ping":
@@ -64,27 +75,27 @@ func (s *Server) githubWebhook(c echo.Context) error {
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: err.Error()}
 	}
-	return s.onPush(c, webhooks.GitHub, h.Get("X-GitHub-Delivery"), repo, push)
+	return s.onPush(c, webhooks.GitHub, h.Get("X-GitHub-Delivery"), w.Repo, push)
 }
 
-// gitlabWebhook answers POST /webhooks/gitlab: a delivery carrying the repository's webhook secret in
-// X-Gitlab-Token, with the same rules as githubWebhook.
+// gitlabWebhook answers POST /webhooks/gitlab/{key}: a delivery carrying the webhook's secret in X-Gitlab-Token,
+// checked before the body is read, with the same rules as githubWebhook.
 func (s *Server) gitlabWebhook(c echo.Context) error {
-	body, err := readBody(c)
+	h := c.Request().Header
+	if h.Get("X-Gitlab-Token") == "" {
+		return errBadDelivery
+	}
+	token := h.Get("X-Gitlab-Token")
+	body, w, err := s.delivery(c, webhooks.GitLab, func(secret, _ []byte) bool { return webhooks.VerifyGitLab(secret, token) })
 	if err != nil {
 		return err
 	}
-	h := c.Request().Header
 	repos, err := webhooks.GitLabRepos(body)
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: err.Error()}
 	}
-	secret, repo, err := s.webhookSecret(c.Request().Context(), repos)
-	if err != nil {
+	if err := ofRepository(w, repos); err != nil {
 		return err
-	}
-	if !webhooks.VerifyGitLab(secret, h.Get("X-Gitlab-Token")) {
-		return errBadSignature("X-Gitlab-Token is missing or is not the repository's webhook secret")
 	}
 	if event := h.Get("X-Gitlab-Event"); event != "Push Hook" && event != "Tag Push Hook" {
 		return c.JSON(http.StatusAccepted, webhookAnswer{Builds: []webhookBuild{}, Ignored: "event " + event + ": only push deliveries start builds"})
@@ -93,32 +104,62 @@ func (s *Server) gitlabWebhook(c echo.Context) error {
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: err.Error()}
 	}
-	return s.onPush(c, webhooks.GitLab, h.Get("X-Gitlab-Event-UUID"), repo, push)
+	return s.onPush(c, webhooks.GitLab, h.Get("X-Gitlab-Event-UUID"), w.Repo, push)
 }
 
-func errBadSignature(msg string) *APIError {
-	return &APIError{Status: http.StatusUnauthorized, Code: "bad_signature", Message: msg}
-}
+// errBadDelivery is the one answer to a delivery that does not authenticate, whatever is wrong with it — an
+// unknown key, another provider's URL, a missing or wrong signature or token — so it tells nothing apart.
+var errBadDelivery = &APIError{Status: http.StatusUnauthorized, Code: "bad_signature",
+	Message: "the delivery is not signed with the secret of a webhook at this URL"}
 
-// webhookSecret opens the webhook secret of the first of the delivery's repository addresses slipway has
-// one for, and returns it with that repository's key. No secret is a 401, like a wrong signature.
-func (s *Server) webhookSecret(ctx context.Context, repos []string) ([]byte, string, error) {
-	for _, r := range repos {
-		key := webhooks.RepoKey(r)
-		w, err := s.store.GetWebhook(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		secret, err := s.keys.Open(store.WebhookAAD(key), w.Secret)
-		if err != nil {
-			return nil, "", fmt.Errorf("opening the webhook secret of %s: %w", key, err)
-		}
-		return secret, key, nil
+// delivery finds the webhook the URL's key names, waits for one of maxDeliveries slots, reads the body and
+// checks it with verify under the webhook's secret. GitLab's token is checked before the body is read; GitHub's
+// signature covers the body, so it is checked after, within the slot.
+func (s *Server) delivery(c echo.Context, provider string, verify func(secret, body []byte) bool) ([]byte, store.Webhook, error) {
+	ctx := c.Request().Context()
+	w, err := s.store.GetWebhookByKey(ctx, c.Param("key"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && w.Provider != provider) {
+		return nil, store.Webhook{}, errBadDelivery
 	}
-	return nil, "", errBadSignature("no webhook of this repository is known to slipway")
+	if err != nil {
+		return nil, store.Webhook{}, err
+	}
+	secret, err := s.keys.Open(store.WebhookAAD(w.Repo), w.Secret)
+	if err != nil {
+		return nil, store.Webhook{}, fmt.Errorf("opening the webhook secret of %s: %w", w.Repo, err)
+	}
+	if provider == webhooks.GitLab && !verify(secret, nil) {
+		return nil, store.Webhook{}, errBadDelivery
+	}
+	wait, cancel := context.WithTimeout(ctx, deliveryWait)
+	defer cancel()
+	select {
+	case s.deliveries <- struct{}{}:
+		defer func() { <-s.deliveries }()
+	case <-wait.Done():
+		c.Response().Header().Set("Retry-After", "5")
+		return nil, store.Webhook{}, &APIError{Status: http.StatusServiceUnavailable, Code: "busy",
+			Message: fmt.Sprintf("%d deliveries are being read; deliver again", maxDeliveries)}
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return nil, store.Webhook{}, err
+	}
+	if !verify(secret, body) {
+		return nil, store.Webhook{}, errBadDelivery
+	}
+	return body, w, nil
+}
+
+// ofRepository refuses a delivery about other repositories than its webhook's.
+func ofRepository(w store.Webhook, repos []string) error {
+	for _, r := range repos {
+		if webhooks.RepoKey(r) == w.Repo {
+			return nil
+		}
+	}
+	return &APIError{Status: http.StatusBadRequest, Code: "bad_delivery",
+		Message: "the delivery is about another repository than this webhook's (" + w.Repo + ")"}
 }
 
 // onPush builds the pushed head commit for every component built from the repository and branch with

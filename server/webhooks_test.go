@@ -2,14 +2,20 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -32,14 +38,23 @@ func pushBody(ref, sha string, changed ...string) []byte {
 	return b
 }
 
-// deliver posts a GitHub delivery signed with secret ("" sends no signature).
-func (e *testEnv) deliver(event, delivery string, body []byte, secret string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(body))
+// deliver posts a GitHub delivery to the webhook URL's path, signed with secret ("" sends no signature).
+func (e *testEnv) deliver(hookURL, event, delivery string, body []byte, secret string) *httptest.ResponseRecorder {
+	return e.deliverFrom(hookURL, event, delivery, bytes.NewReader(body), secret, body)
+}
+
+// deliverFrom is deliver with the body read from r (signed as signed).
+func (e *testEnv) deliverFrom(hookURL, event, delivery string, r io.Reader, secret string, signed []byte) *httptest.ResponseRecorder {
+	u, err := url.Parse(hookURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, u.Path, r)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-GitHub-Delivery", delivery)
 	if secret != "" {
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(webhooks.Sign([]byte(secret), body)))
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(webhooks.Sign([]byte(secret), signed)))
 	}
 	rec := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(rec, req)
@@ -61,13 +76,13 @@ func (e *testEnv) autoBuilt(name string, extra map[string]any) componentResponse
 func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 	e, fake := newBuildEnv(t)
 	web := e.autoBuilt("web", nil)
-	if web.Webhook == nil || web.Webhook.Registered || len(web.Webhook.Secret) != 64 || web.Webhook.URL != "http://example.com/webhooks/github" {
+	if web.Webhook == nil || web.Webhook.Registered || len(web.Webhook.Secret) != 64 || !regexp.MustCompile(`^http://example\.com/webhooks/github/[0-9a-f]{32}$`).MatchString(web.Webhook.URL) {
 		t.Fatalf("webhook info %+v", web.Webhook)
 	}
-	secret := web.Webhook.Secret
+	secret, hook := web.Webhook.Secret, web.Webhook.URL
 	// A second component on the same repository shares the webhook; its secret is not shown again.
 	docs := e.autoBuilt("docs", map[string]any{"paths": []string{"docs/"}})
-	if docs.Webhook == nil || docs.Webhook.Secret != "" {
+	if docs.Webhook == nil || docs.Webhook.Secret != "" || docs.Webhook.URL != hook {
 		t.Fatalf("second component's webhook info %+v", docs.Webhook)
 	}
 
@@ -75,7 +90,7 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 	body := pushBody("refs/heads/main", sha, "src/main.go")
 	var first webhookAnswer
 	for i := range 3 { // the same delivery, replayed
-		rec := e.deliver("push", "delivery-1", body, secret)
+		rec := e.deliver(hook, "push", "delivery-1", body, secret)
 		if rec.Code != http.StatusAccepted {
 			t.Fatalf("delivery %d: %d %s", i, rec.Code, rec.Body)
 		}
@@ -103,7 +118,7 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 	}
 
 	// The path filter: a push touching docs/ builds docs too.
-	rec := e.deliver("push", "delivery-2", pushBody("refs/heads/main", strings.Repeat("b", 40), "docs/index.md"), secret)
+	rec := e.deliver(hook, "push", "delivery-2", pushBody("refs/heads/main", strings.Repeat("b", 40), "docs/index.md"), secret)
 	var ans webhookAnswer
 	json.Unmarshal(rec.Body.Bytes(), &ans)
 	if rec.Code != http.StatusAccepted || len(ans.Builds) != 2 {
@@ -119,7 +134,7 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 		{"untracked branch", "push", pushBody("refs/heads/feature", strings.Repeat("c", 40)), "no component builds branch feature"},
 		{"other event", "issues", pushBody("refs/heads/main", sha), "event issues"},
 	} {
-		rec := e.deliver(tc.event, "d-"+tc.name, tc.body, secret)
+		rec := e.deliver(hook, tc.event, "d-"+tc.name, tc.body, secret)
 		var ans webhookAnswer
 		json.Unmarshal(rec.Body.Bytes(), &ans)
 		if rec.Code != http.StatusAccepted || len(ans.Builds) != 0 || !strings.Contains(ans.Ignored, tc.want) {
@@ -127,10 +142,10 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 		}
 	}
 	deleted := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":"%s","deleted":true,"repository":{"clone_url":%q}}`, strings.Repeat("0", 40), ghRepo))
-	if rec := e.deliver("push", "d-del", deleted, secret); rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), "was deleted") {
+	if rec := e.deliver(hook, "push", "d-del", deleted, secret); rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), "was deleted") {
 		t.Errorf("deletion: %d %s", rec.Code, rec.Body)
 	}
-	if rec := e.deliver("ping", "d-ping", []byte(`{"zen":"hi","repository":{"clone_url":"`+ghRepo+`"}}`), secret); rec.Code != http.StatusOK {
+	if rec := e.deliver(hook, "ping", "d-ping", []byte(`{"zen":"hi","repository":{"clone_url":"`+ghRepo+`"}}`), secret); rec.Code != http.StatusOK {
 		t.Errorf("ping: %d %s", rec.Code, rec.Body)
 	}
 	if n := len(fake.startCalls()); n != 3 {
@@ -140,25 +155,56 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 
 func TestGitHubWebhookRefusals(t *testing.T) {
 	e, fake := newBuildEnv(t)
-	secret := e.autoBuilt("web", nil).Webhook.Secret
+	web := e.autoBuilt("web", nil).Webhook
+	secret, hook := web.Secret, web.URL
 	body := pushBody("refs/heads/main", strings.Repeat("a", 40))
-	wantError(t, e.deliver("push", "x", body, ""), http.StatusUnauthorized, "bad_signature", "")
-	wantError(t, e.deliver("push", "x", body, "wrong"), http.StatusUnauthorized, "bad_signature", "")
+	// Every delivery that does not authenticate gets the same answer, whatever is wrong with it.
+	var refusal string
+	for name, rec := range map[string]*httptest.ResponseRecorder{
+		"unsigned":         e.deliver(hook, "push", "x", body, ""),
+		"wrong secret":     e.deliver(hook, "push", "x", body, "wrong"),
+		"unknown key":      e.deliver("/webhooks/github/"+strings.Repeat("0", 32), "push", "x", body, secret),
+		"other provider":   e.deliver(strings.Replace(hook, "/github/", "/gitlab/", 1), "push", "x", body, secret),
+		"signed otherwise": e.deliverFrom(hook, "push", "x", bytes.NewReader(append(slices.Clone(body), ' ')), secret, body),
+	} {
+		wantError(t, rec, http.StatusUnauthorized, "bad_signature", "")
+		if refusal == "" {
+			refusal = rec.Body.String()
+		} else if rec.Body.String() != refusal {
+			t.Errorf("%s answers %s, others %s", name, rec.Body, refusal)
+		}
+	}
+	// The old delivery URL, without a key, is gone.
+	if rec := e.deliver("/webhooks/github", "push", "x", body, secret); rec.Code != http.StatusNotFound {
+		t.Errorf("POST /webhooks/github: %d %s", rec.Code, rec.Body)
+	}
+	// An unsigned delivery, or one to an unknown key, is refused before its body is read.
+	for _, to := range []string{hook, "/webhooks/github/" + strings.Repeat("1", 32)} {
+		r := &countingReader{r: bytes.NewReader(body)}
+		sign := ""
+		if !strings.HasPrefix(to, "http") {
+			sign = secret
+		}
+		wantError(t, e.deliverFrom(to, "push", "x", r, sign, body), http.StatusUnauthorized, "bad_signature", "")
+		if r.n != 0 {
+			t.Errorf("delivery to %s: %d bytes of the body read before it was refused", to, r.n)
+		}
+	}
 	other := bytes.Replace(body, []byte("acme/shop-api"), []byte("acme/unknown"), -1)
-	wantError(t, e.deliver("push", "x", other, secret), http.StatusUnauthorized, "bad_signature", "")
-	wantError(t, e.deliver("push", "x", []byte(`{"ref":`), secret), http.StatusBadRequest, "malformed_json", "")
-	wantError(t, e.deliver("", "x", body, secret), http.StatusBadRequest, "bad_delivery", "")
+	wantError(t, e.deliver(hook, "push", "x", other, secret), http.StatusBadRequest, "bad_delivery", "")
+	wantError(t, e.deliver(hook, "push", "x", []byte(`{"ref":`), secret), http.StatusBadRequest, "malformed_json", "")
+	wantError(t, e.deliver(hook, "", "x", body, secret), http.StatusBadRequest, "bad_delivery", "")
 	huge := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 25<<20)...), []byte(`"}`)...)
-	wantError(t, e.deliver("push", "x", huge, secret), http.StatusRequestEntityTooLarge, "body_too_large", "")
+	wantError(t, e.deliver(hook, "push", "x", huge, secret), http.StatusRequestEntityTooLarge, "body_too_large", "")
 	if n := len(fake.startCalls()); n != 0 {
 		t.Fatalf("%d workflows started by refused deliveries", n)
 	}
 
 	// Temporal down: 503, so GitHub shows the delivery failed and it can be redelivered; then it builds.
 	fake.set(func(f *fakeTemporal) { f.startErr = serviceerror.NewUnavailable("connection refused") })
-	wantError(t, e.deliver("push", "x", body, secret), http.StatusServiceUnavailable, "temporal_unavailable", "")
+	wantError(t, e.deliver(hook, "push", "x", body, secret), http.StatusServiceUnavailable, "temporal_unavailable", "")
 	fake.set(func(f *fakeTemporal) { f.startErr = nil })
-	if rec := e.deliver("push", "x", body, secret); rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), `"existing":false`) {
+	if rec := e.deliver(hook, "push", "x", body, secret); rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), `"existing":false`) {
 		t.Fatalf("redelivery after Temporal came back: %d %s", rec.Code, rec.Body)
 	}
 }
@@ -168,14 +214,14 @@ func TestGitLabWebhook(t *testing.T) {
 	var got componentResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/components", e.developer,
 		map[string]any{"name": "gl", "repo": "https://gitlab.example.com/acme/api.git", "autoBuild": true}, &got)
-	if got.Webhook == nil || got.Webhook.URL != "http://example.com/webhooks/gitlab" || got.Webhook.Secret == "" {
+	if got.Webhook == nil || !strings.HasPrefix(got.Webhook.URL, "http://example.com/webhooks/gitlab/") || got.Webhook.Secret == "" {
 		t.Fatalf("webhook %+v", got.Webhook)
 	}
 	sha := strings.Repeat("d", 40)
 	body := []byte(fmt.Sprintf(`{"object_kind":"push","ref":"refs/heads/main","after":%q,"checkout_sha":%q,"user_username":"jsmith",
 		"project":{"git_http_url":"https://gitlab.example.com/acme/api.git"},"commits":[{"id":%q,"message":"Update"}]}`, sha, sha, sha))
 	deliver := func(token, event string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/gitlab", bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, strings.TrimPrefix(got.Webhook.URL, "http://example.com"), bytes.NewReader(body))
 		req.Header.Set("X-Gitlab-Token", token)
 		req.Header.Set("X-Gitlab-Event", event)
 		req.Header.Set("X-Gitlab-Event-UUID", "uuid-1")
@@ -184,6 +230,7 @@ func TestGitLabWebhook(t *testing.T) {
 		return rec
 	}
 	wantError(t, deliver("wrong", "Push Hook"), http.StatusUnauthorized, "bad_signature", "")
+	wantError(t, deliver("", "Push Hook"), http.StatusUnauthorized, "bad_signature", "")
 	for range 3 {
 		if rec := deliver(got.Webhook.Secret, "Push Hook"); rec.Code != http.StatusAccepted {
 			t.Fatalf("push: %d %s", rec.Code, rec.Body)
@@ -254,12 +301,12 @@ func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 	var got componentResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/components", e.developer,
 		map[string]any{"name": "web", "repo": repo, "autoBuild": true}, &got)
-	if got.Webhook == nil || !got.Webhook.Registered || got.Webhook.Secret != "" || got.Webhook.URL != "https://slipway.example.com/webhooks/github" {
+	if got.Webhook == nil || !got.Webhook.Registered || got.Webhook.Secret != "" || !strings.HasPrefix(got.Webhook.URL, "https://slipway.example.com/webhooks/github/") {
 		t.Fatalf("webhook %+v", got.Webhook)
 	}
 	hook := gh.hooks["acme/shop-api"]
 	cfg, _ := hook["config"].(map[string]any)
-	if hook == nil || cfg["url"] != "https://slipway.example.com/webhooks/github" || cfg["content_type"] != "json" ||
+	if hook == nil || cfg["url"] != got.Webhook.URL || cfg["content_type"] != "json" ||
 		len(cfg["secret"].(string)) != 64 || fmt.Sprint(hook["events"]) != "[push]" {
 		t.Fatalf("hook created %+v", hook)
 	}
@@ -280,5 +327,44 @@ func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 	}
 	if _, err := e.st.GetWebhook(t.Context(), webhooks.RepoKey(repo)); err == nil {
 		t.Fatal("the webhook outlived its project")
+	}
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// At most maxDeliveries bodies are read at once: one more waits for a slot, and is told to deliver again
+// (503, Retry-After) when none frees up in time.
+func TestWebhookDeliveriesAreReadFewAtATime(t *testing.T) {
+	e, _ := newBuildEnv(t)
+	web := e.autoBuilt("web", nil).Webhook
+	body := pushBody("refs/heads/main", strings.Repeat("a", 40))
+	for range maxDeliveries {
+		e.srv.deliveries <- struct{}{}
+	}
+	u, _ := url.Parse(web.URL)
+	req := httptest.NewRequest(http.MethodPost, u.Path, bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(webhooks.Sign([]byte(web.Secret), body)))
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, req.WithContext(ctx))
+	wantError(t, rec, http.StatusServiceUnavailable, "busy", "")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("a busy answer without Retry-After")
+	}
+	<-e.srv.deliveries // one slot frees up
+	if rec := e.deliver(web.URL, "push", "x", body, web.Secret); rec.Code != http.StatusAccepted {
+		t.Fatalf("delivery with a free slot: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -11,15 +11,36 @@ func TestWebhooksAreKeptSealedAndRewrapped(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
 		repo := "github.com/acme/api"
-		w, created, err := s.CreateWebhook(ctx, Webhook{Repo: repo, Provider: "github", Secret: fakeSealed("kek-1", "hook")})
+		w, created, err := s.CreateWebhook(ctx, Webhook{Repo: repo, Provider: "github", Key: "k1", Secret: fakeSealed("kek-1", "hook")})
 		must(t, err)
 		if !created || w.CreatedAt.IsZero() {
 			t.Fatalf("created %v %+v", created, w)
 		}
-		again, created, err := s.CreateWebhook(ctx, Webhook{Repo: repo, Provider: "github", Secret: fakeSealed("kek-1", "other")})
+		again, created, err := s.CreateWebhook(ctx, Webhook{Repo: repo, Provider: "github", Key: "k2", Secret: fakeSealed("kek-1", "other")})
 		must(t, err)
-		if created || string(again.Secret.Ciphertext) != "ct-hook" {
+		if created || string(again.Secret.Ciphertext) != "ct-hook" || again.Key != "k1" {
 			t.Fatalf("second create replaced the secret: %v %+v", created, again)
+		}
+		_, _, err = s.CreateWebhook(ctx, Webhook{Repo: "github.com/acme/other", Provider: "github", Secret: fakeSealed("kek-1", "x")})
+		wantErr(t, err, ErrInvalid, "webhook needs a repository, a delivery key and a sealed secret: invalid")
+		byKey, err := s.GetWebhookByKey(ctx, "k1")
+		must(t, err)
+		if byKey.Repo != repo || string(byKey.Secret.Ciphertext) != "ct-hook" {
+			t.Fatalf("by key: %+v", byKey)
+		}
+		for _, k := range []string{"k2", ""} {
+			_, err = s.GetWebhookByKey(ctx, k)
+			wantErr(t, err, ErrNotFound, "")
+		}
+		// A webhook made before keys (key '') gets one once; a second call keeps the first.
+		_, err = s.db().exec(ctx, "UPDATE webhooks SET delivery_key = '' WHERE repo = ?", repo)
+		must(t, err)
+		for _, give := range []string{"k3", "k4"} {
+			k, err := s.GiveWebhookKey(ctx, repo, give)
+			must(t, err)
+			if k != "k3" {
+				t.Fatalf("GiveWebhookKey(%s) = %s, want k3", give, k)
+			}
 		}
 		must(t, s.SetWebhookHookID(ctx, repo, "42"))
 		wantErr(t, s.SetWebhookHookID(ctx, "nope", "1"), ErrNotFound, "")
