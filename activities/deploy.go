@@ -39,6 +39,9 @@ const (
 	// ErrTypeDataPlaneRefused means the data plane refused the release for good: it is invalid there, or
 	// slipway may not touch what it would have to (RBAC), or it belongs to another environment.
 	ErrTypeDataPlaneRefused = "DataPlaneRefused"
+	// ErrTypeAutoDeployToProduction means a build's auto-deploy would have gone into a production environment,
+	// which it never does: only an admin deploys or promotes there. The message names the environment.
+	ErrTypeAutoDeployToProduction = "AutoDeployToProduction"
 )
 
 // DeployStore is the part of the metadata store the deploy activities use.
@@ -98,7 +101,8 @@ func orDefault(d, def time.Duration) time.Duration {
 const autoActor = "auto"
 
 // CheckRequired fails, non-retryably, naming every config and secret the build's descriptor requires
-// that the environment lacks.
+// that the environment lacks, and refuses (ErrTypeAutoDeployToProduction) an auto-deploy whose environment
+// is a production one by now (it was flagged or moved after the deployment was queued).
 func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
 	b, err := d.Store.GetBuild(ctx, in.BuildID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -107,17 +111,26 @@ func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredI
 	if err != nil {
 		return err
 	}
-	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
-		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
-		// deployment records the digest; the build is recorded succeeded only after this step of its own.
-		if in.DeploymentID != "" {
-			dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
+	var dep store.Deployment
+	if in.DeploymentID != "" {
+		if dep, err = d.Store.GetDeployment(ctx, in.DeploymentID); err != nil {
+			return err
+		}
+		if dep.Actor == autoActor {
+			env, err := d.environment(ctx, b.Project, in.Environment)
 			if err != nil {
 				return err
 			}
-			if dep.BuildID == b.ID && dep.Actor == autoActor && dep.Digest != "" {
-				return d.checkConfigs(ctx, b, in.Environment)
+			if err := refuseProduction(env, b.ID); err != nil {
+				return err
 			}
+		}
+	}
+	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
+		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
+		// deployment records the digest; the build is recorded succeeded only after this step of its own.
+		if dep.BuildID == b.ID && dep.Actor == autoActor && dep.Digest != "" {
+			return d.checkConfigs(ctx, b, in.Environment)
 		}
 		return fmt.Errorf("build %s is still %s", b.ID, b.Status)
 	}
@@ -140,10 +153,23 @@ func (d *Deploys) checkConfigs(ctx context.Context, b store.Build, environment s
 	return nil
 }
 
+// refuseProduction fails, non-retryably (ErrTypeAutoDeployToProduction), when env is a production environment:
+// a build's auto-deploy never goes there, however the project's environments were set up or reordered.
+func refuseProduction(env store.Environment, buildID string) error {
+	if !env.Production {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		"auto-deploy never deploys into production environment %s, so build %s was not deployed: an admin deploys or promotes it there "+
+			"(put a non-production environment first to auto-deploy, or turn autoDeploy off)", env.Name, buildID),
+		ErrTypeAutoDeployToProduction, nil)
+}
+
 // RequestDeploy queues the deployment of a build (pushed, about to be recorded succeeded) to the
-// project's first environment, after checking that environment has every value the build requires:
-// a missing one fails the build, naming it, rather than the release at runtime. Repeating it queues
-// the same deployment again, which then finds it ended or runs it once.
+// project's first environment, after checking that environment is not a production one (refused with
+// ErrTypeAutoDeployToProduction, nothing recorded or queued: a build never deploys itself there) and has
+// every value the build requires: a missing one fails the build, naming it, rather than the release at
+// runtime. Repeating it queues the same deployment again, which then finds it ended or runs it once.
 func (d *Deploys) RequestDeploy(ctx context.Context, in workflows.RequestDeployInput) (workflows.RequestDeployResult, error) {
 	envs, err := d.Store.ListEnvironments(ctx, in.Project)
 	if err != nil {
@@ -153,6 +179,9 @@ func (d *Deploys) RequestDeploy(ctx context.Context, in workflows.RequestDeployI
 		return workflows.RequestDeployResult{}, temporal.NewNonRetryableApplicationError("project "+in.Project+" has no environment", ErrTypeNotDeployable, nil)
 	}
 	env := envs[0].Name
+	if err := refuseProduction(envs[0], in.BuildID); err != nil {
+		return workflows.RequestDeployResult{}, err
+	}
 	b, err := d.Store.GetBuild(ctx, in.BuildID)
 	if err != nil {
 		return workflows.RequestDeployResult{}, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
@@ -467,5 +468,80 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 	}
 	if body := httpGet(t, res.URL); body != "b-bad" {
 		t.Fatalf("after retiring the entry serves %q", body)
+	}
+}
+
+// fakeSignaller records the deployments queued on deploy workflows.
+type fakeSignaller struct {
+	mu     sync.Mutex
+	queued []workflows.DeployRequest
+}
+
+func (f *fakeSignaller) SignalWithStartWorkflow(_ context.Context, _, _ string, arg any,
+	_ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queued = append(f.queued, arg.(workflows.DeployRequest))
+	return nil, nil
+}
+
+// An auto-deploy never goes into a production environment: RequestDeploy refuses a production-first project
+// (recording and queueing nothing), and CheckRequired refuses an auto-deploy whose environment became production
+// after it was queued. A deployment an admin asked for is not refused there.
+func TestAutoDeployNeverGoesIntoProduction(t *testing.T) {
+	ctx := context.Background()
+	d, _, st := deploysWithStore(t)
+	sig := &fakeSignaller{}
+	d.Temporal = sig
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	in := workflows.RequestDeployInput{BuildID: "b-good", Project: "shop", Component: "api", Digest: "sha256:b-good"}
+
+	// development first: queued there.
+	val, err := env.ExecuteActivity(d.RequestDeploy, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RequestDeployResult
+	if err := val.Get(&res); err != nil || res.Environment != "development" || len(sig.queued) != 1 {
+		t.Fatalf("auto-deploy with development first = %+v, %v; queued %+v", res, err, sig.queued)
+	}
+
+	// production first: refused, naming it; nothing recorded or queued.
+	if _, err := st.CreateEnvironment(ctx, store.Environment{Project: "shop", Name: "live", Production: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReorderEnvironments(ctx, "shop", []string{"live", "development"}); err != nil {
+		t.Fatal(err)
+	}
+	in.BuildID = "b-bad"
+	_, err = env.ExecuteActivity(d.RequestDeploy, in)
+	wantNonRetryable(t, err, ErrTypeAutoDeployToProduction)
+	if !strings.Contains(err.Error(), "production environment live") || !strings.Contains(err.Error(), "b-bad") {
+		t.Fatalf("refusal %v does not name the environment and the build", err)
+	}
+	if hist, err := st.ListDeployments(ctx, "shop", "api", "live", 0); err != nil || len(hist) != 0 || len(sig.queued) != 1 {
+		t.Fatalf("refused auto-deploy recorded %+v (%v), queued %+v", hist, err, sig.queued)
+	}
+
+	// Queued to development, which is flagged production before it runs: refused at its check.
+	if _, err := st.UpdateEnvironment(ctx, "shop", "development", func(e *store.Environment) error { e.Production = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check := workflows.CheckRequiredInput{DeploymentID: res.DeploymentID, BuildID: "b-good", Project: "shop", Component: "api", Environment: "development"}
+	_, err = env.ExecuteActivity(d.CheckRequired, check)
+	wantNonRetryable(t, err, ErrTypeAutoDeployToProduction)
+	if !strings.Contains(err.Error(), "production environment development") {
+		t.Fatalf("refusal %v does not name the environment", err)
+	}
+	// The same build deployed there by an admin passes.
+	if _, err := st.CreateDeployment(ctx, store.Deployment{ID: "d-admin", Project: "shop", Component: "api", Environment: "development",
+		BuildID: "b-good", Digest: "sha256:b-good", Actor: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	check.DeploymentID = "d-admin"
+	if _, err := env.ExecuteActivity(d.CheckRequired, check); err != nil {
+		t.Fatalf("an admin's deployment into production: %v", err)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -81,7 +83,9 @@ func bind(c echo.Context, v any) error {
 	return decodeStrict(data, v)
 }
 
-// decodeStrict decodes one JSON object into v, refusing unknown fields, wrong types and trailing data.
+// decodeStrict decodes one JSON object into v, refusing unknown fields, wrong types and trailing data, and — which
+// encoding/json accepts — a key given twice in one object (it keeps the last) or a field name in another case than
+// its own (it matches names case-insensitively): see checkKeys. v is not to be used when it fails.
 func decodeStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return malformed("request body is empty; expected a JSON object")
@@ -94,7 +98,141 @@ func decodeStrict(data []byte, v any) error {
 	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
 		return malformed("request body has data after the JSON object")
 	}
+	return checkKeys(data, reflect.TypeOf(v))
+}
+
+// checkKeys reads data, one valid JSON value that decoded into a value of type t, token by token and refuses
+// (400, naming the field by its path, e.g. "kubernetes.namespace") the first key repeated in an object, and the
+// first key that is not a field name of the struct it fills but differs from one only in case. Inside values
+// whose type decodes itself (json.Unmarshaler) or is not known (any) only repeated keys are looked for.
+func checkKeys(data []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return walkKeys(dec, t, "")
+}
+
+// unmarshalerType is json.Unmarshaler's type: a value of a type that implements it decodes itself.
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// walkKeys reads the next JSON value from dec, to be decoded into a t (nil: unknown), at path.
+func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(unmarshalerType)) {
+		t = nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed("request body is not valid JSON: %v", err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		return walkObject(dec, t, path)
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // ']'
+		return err
+	}
 	return nil
+}
+
+// walkObject reads the members of an object whose '{' was just read, to be decoded into a t (nil: unknown), and
+// its closing '}'.
+func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
+	var fields map[string]reflect.Type
+	var elem reflect.Type
+	switch {
+	case t == nil:
+	case t.Kind() == reflect.Struct:
+		fields = map[string]reflect.Type{}
+		jsonFields(t, fields)
+	case t.Kind() == reflect.Map:
+		elem = t.Elem()
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed("request body is not valid JSON: %v", err)
+		}
+		key, _ := tok.(string)
+		at := key
+		if path != "" {
+			at = path + "." + key
+		}
+		if seen[key] {
+			return &APIError{Status: http.StatusBadRequest, Code: "duplicate_field", Field: at,
+				Message: fmt.Sprintf("request body has field %q more than once", at)}
+		}
+		seen[key] = true
+		vt := elem
+		if fields != nil {
+			ft, ok := fields[key]
+			if !ok {
+				for _, name := range slices.Sorted(maps.Keys(fields)) {
+					if strings.EqualFold(name, key) {
+						return &APIError{Status: http.StatusBadRequest, Code: "unknown_field", Field: at,
+							Message: fmt.Sprintf("request body has unknown field %q: field names are case-sensitive, did you mean %q?", at, name)}
+					}
+				}
+			}
+			vt = ft
+		}
+		if err := walkKeys(dec, vt, at); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+// jsonFields adds the JSON names of struct type t's fields, with their types, to fields: the json tag's name or
+// else the Go name; "-" and unexported fields left out; the fields of an untagged embedded struct as its own,
+// unless t has a field of that name itself.
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
+	var embedded []reflect.Type
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				embedded = append(embedded, ft)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	for _, et := range embedded {
+		inner := map[string]reflect.Type{}
+		jsonFields(et, inner)
+		for name, ft := range inner {
+			if _, ok := fields[name]; !ok {
+				fields[name] = ft
+			}
+		}
+	}
 }
 
 // decodeError explains a json.Decoder error to the client, naming the field when there is one.

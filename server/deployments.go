@@ -63,7 +63,8 @@ type environmentDeployments struct {
 const driftTimeout = 3 * time.Second
 
 // deployBuild answers POST /api/v1/projects/{p}/components/{c}/environments/{e}/deploy {"build"}: a manual
-// deploy or rollback of any succeeded build of the component.
+// deploy, redeploy or rollback of any succeeded build of the component; into a production environment only with
+// an admin token.
 func (s *Server) deployBuild(c echo.Context) error {
 	var req deployBody
 	if err := bind(c, &req); err != nil {
@@ -89,7 +90,7 @@ func (s *Server) deployBuild(c echo.Context) error {
 // configs. Without "to" the target is the environment after the one running "build" (without "build": after
 // the first environment whose release the next one does not run yet). With "to", the build (default: the
 // release of the environment before it) must run in the environment before "to" — unless the token is an
-// admin's, which may skip.
+// admin's, which may skip. Promoting into a production environment needs an admin token.
 func (s *Server) promote(c echo.Context) error {
 	var req promoteBody
 	if err := bind(c, &req); err != nil {
@@ -145,6 +146,9 @@ func (s *Server) promote(c echo.Context) error {
 		return &APIError{Status: http.StatusConflict, Code: "last_environment", Field: "build",
 			Message: fmt.Sprintf("build %s runs in %s, the last environment", req.Build, envs[len(envs)-1].Name)}
 	}
+	if err := s.mayDeployTo(c, envs[target], "promoting"); err != nil {
+		return err
+	}
 	build, source := req.Build, envs[target-1].Name
 	if build == "" {
 		build = current[target-1]
@@ -176,13 +180,24 @@ func (s *Server) isAdmin(c echo.Context) bool {
 	return t.Role == RoleAdmin
 }
 
-// deploy checks the build can go to the environment, records the deployment and queues it on the
-// environment's deploy workflow (202), or answers why not (nothing is recorded then).
-func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environment, buildID string) error {
-	ctx := c.Request().Context()
+// mayDeployTo refuses (403) a token that is not an admin's when env is a production environment: every way into
+// one — a manual deploy, a rollback or redeploy, a promotion — needs an admin token. what names the way, e.g.
+// "deploying".
+func (s *Server) mayDeployTo(c echo.Context, env store.Environment, what string) error {
 	if env.Production && !s.isAdmin(c) {
 		return &APIError{Status: http.StatusForbidden, Code: "forbidden",
-			Message: fmt.Sprintf("%s is a production environment: deploying there needs an admin token", env.Name)}
+			Message: fmt.Sprintf("%s is a production environment: %s there needs an admin token", env.Name, what)}
+	}
+	return nil
+}
+
+// deploy checks the token may deploy to the environment (mayDeployTo) and the build can go there, records the
+// deployment and queues it on the environment's deploy workflow (202), or answers why not (nothing is recorded
+// then).
+func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environment, buildID string) error {
+	ctx := c.Request().Context()
+	if err := s.mayDeployTo(c, env, "deploying"); err != nil {
+		return err
 	}
 	b, err := s.store.GetBuild(ctx, buildID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (b.Project != comp.Project || b.Component != comp.Name) {
@@ -241,12 +256,17 @@ func (s *Server) queueDeployment(ctx context.Context, d store.Deployment) error 
 }
 
 // failUnqueued records a deployment whose workflow could not be signalled as failed, so it does not wait forever.
+// Every token reads the message recorded, so it names no address or network detail of the cause (see
+// withoutHostDetail); a cause the answer does not carry to the log (Temporal unreachable: a 503) is logged here.
 func (s *Server) failUnqueued(ctx context.Context, id string, cause error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
 	defer cancel()
+	if temporalUnreachable(cause) {
+		s.log.WarnContext(ctx, "a deployment could not be queued: Temporal is unreachable", "deployment", id, "error", cause)
+	}
 	_, err := s.store.UpdateDeployment(ctx, id, func(d *store.Deployment) error {
 		now := time.Now().UTC()
-		d.Status, d.Message, d.EndedAt = store.DeploymentFailed, "could not be queued: "+cause.Error(), &now
+		d.Status, d.Message, d.EndedAt = store.DeploymentFailed, "could not be queued: "+withoutHostDetail(cause.Error()), &now
 		return nil
 	})
 	if err != nil {

@@ -100,20 +100,36 @@ func TestDeployChecksAndQueues(t *testing.T) {
 		t.Fatalf("developer to production: %s", rec.Body)
 	}
 	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, nil)
+	// A rollback (an older build) or a redeploy (the same one) is a deploy too: an admin's.
+	e.succeededBuild("b-2")
+	for _, b := range []string{"b-2", "b-1"} {
+		wantError(t, e.do(http.MethodPost, apiPath+"/environments/production/deploy", e.developer, map[string]any{"build": b}),
+			http.StatusForbidden, "forbidden", "")
+	}
+	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, nil)
+	if hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "production", 0); err != nil || len(hist) != 2 {
+		t.Fatalf("production history %+v, %v: want only the admin's two", hist, err)
+	}
 
 	// Temporal down: 503 and the deployment is recorded failed, not left queued.
-	fake.set(func(f *fakeTemporal) { f.signalErr = serviceerror.NewUnavailable("connection refused") })
+	// The message every token reads names no address; the log has it.
+	fake.set(func(f *fakeTemporal) {
+		f.signalErr = serviceerror.NewUnavailable("dial tcp 10.9.8.7:7233: connect: connection refused")
+	})
 	e.must(http.StatusServiceUnavailable, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, nil)
 	hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "development", 0)
 	if err != nil || len(hist) != 2 || hist[0].Status != store.DeploymentFailed || !strings.Contains(hist[0].Message, "could not be queued") {
 		t.Fatalf("history %+v, %v", hist, err)
+	}
+	if strings.Contains(hist[0].Message, "10.9.8.7") || strings.Contains(hist[0].Message, "refused") || !strings.Contains(e.logs.String(), "10.9.8.7:7233") {
+		t.Fatalf("unqueued deployment's message %q; log:\n%s", hist[0].Message, e.logs)
 	}
 }
 
 func TestPromoteRules(t *testing.T) {
 	e, fake := newBuildEnv(t)
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer, map[string]any{"name": "staging"}, nil)
-	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.developer,
+	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.admin,
 		map[string]any{"order": []string{"development", "staging", "production"}}, nil)
 	for _, env := range []string{"development", "staging", "production"} {
 		e.setConfigs(env)
@@ -154,6 +170,13 @@ func TestPromoteRules(t *testing.T) {
 	e.must(http.StatusUnprocessableEntity, http.MethodPost, promote, e.developer, map[string]any{"to": "development"}, nil)
 	e.must(http.StatusUnprocessableEntity, http.MethodPost, promote, e.developer, map[string]any{"to": "qa"}, nil)
 	e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{"build": "b-9"}, nil)
+	// A developer promotes into production by no way at all: 403 whatever the body, before anything else is judged.
+	for _, body := range []map[string]any{{"to": "production"}, {"build": "b-2", "to": "production"}, {"build": "b-9", "to": "production"}} {
+		apiErr := wantError(t, e.do(http.MethodPost, promote, e.developer, body), http.StatusForbidden, "forbidden", "")
+		if !strings.Contains(apiErr.Message, "production is a production environment: promoting there needs an admin token") {
+			t.Fatalf("developer promoting %v: %q", body, apiErr.Message)
+		}
+	}
 	// An admin may send development's build straight to production.
 	e.must(http.StatusAccepted, http.MethodPost, promote, e.admin, map[string]any{"build": "b-2", "to": "production"}, &got)
 	if got.Environment != "production" || got.Build != "b-2" {

@@ -1,13 +1,29 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/store"
 )
+
+// errNeedsAdmin is the 403 for a change that touches a production environment with a token that is not an admin's.
+//
+// Who may touch a production environment: deploying there — a manual deploy, a rollback or redeploy, a
+// promotion — needs an admin token (mayDeployTo), and so do the changes that decide what is production or where
+// it stands:
+//   - creating an environment with "production": true, or setting "production" (to true or false) on one;
+//   - reordering the environments of a project that has a production environment.
+//
+// A build's auto-deploy never goes into a production environment, whoever set it up (activities.RequestDeploy
+// refuses it). A developer may create, change and reorder the environments of a project without one.
+func errNeedsAdmin(field, format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field, Message: fmt.Sprintf(format, args...)}
+}
 
 // environmentRequest is the body of POST /api/v1/projects/{p}/environments.
 type environmentRequest struct {
@@ -94,7 +110,8 @@ func (s *Server) listEnvironments(c echo.Context) error {
 	return c.JSON(http.StatusOK, page[store.Environment]{Items: nonNil(envs)})
 }
 
-// createEnvironment answers POST /api/v1/projects/{p}/environments; the new environment goes last.
+// createEnvironment answers POST /api/v1/projects/{p}/environments; the new environment goes last. Only an admin
+// may create a production one.
 func (s *Server) createEnvironment(c echo.Context) error {
 	var req environmentRequest
 	if err := bind(c, &req); err != nil {
@@ -102,6 +119,9 @@ func (s *Server) createEnvironment(c echo.Context) error {
 	}
 	if err := checkName("name", req.Name); err != nil {
 		return err
+	}
+	if req.Production && !s.isAdmin(c) {
+		return errNeedsAdmin("production", "creating a production environment needs an admin token")
 	}
 	env, err := s.store.CreateEnvironment(c.Request().Context(), store.Environment{
 		Project:    c.Param("project"),
@@ -116,17 +136,16 @@ func (s *Server) createEnvironment(c echo.Context) error {
 }
 
 // updateEnvironment answers PATCH /api/v1/projects/{p}/environments/{e}; running releases take new replicas,
-// limits and data plane at their next deployment. A kubeconfig is checked (it parses; the context used, its
-// cluster and user are in it) before anything is stored, and is never answered, logged or named in an error by
-// content.
+// limits and data plane at their next deployment. Only an admin may set "production", to true or to false. A
+// kubeconfig is checked (it parses; the context used, its cluster and user are in it) before anything is stored,
+// and is never answered, logged or named in an error by content.
 func (s *Server) updateEnvironment(c echo.Context) error {
 	var req environmentUpdate
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	if req.Production != nil && !s.isAdmin(c) {
-		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: "production",
-			Message: "changing whether an environment is production needs an admin token"}
+		return errNeedsAdmin("production", "changing whether an environment is production needs an admin token")
 	}
 	if field := req.bindingField(); field != "" && !s.isAdmin(c) {
 		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field,
@@ -179,7 +198,9 @@ func resourceField(err error, def string) string {
 	return def
 }
 
-// reorderEnvironments answers PUT /api/v1/projects/{p}/environments/order with the new order.
+// reorderEnvironments answers PUT /api/v1/projects/{p}/environments/order with the new order. The order decides
+// what reaches a production environment (promotion goes to the next environment, auto-deploy to the first), so
+// only an admin may reorder a project that has one.
 func (s *Server) reorderEnvironments(c echo.Context) error {
 	var req orderRequest
 	if err := bind(c, &req); err != nil {
@@ -188,7 +209,18 @@ func (s *Server) reorderEnvironments(c echo.Context) error {
 	if len(req.Order) == 0 {
 		return invalid("order", "order is required: list every environment of the project once")
 	}
-	envs, err := s.store.ReorderEnvironments(c.Request().Context(), c.Param("project"), req.Order)
+	ctx, p := c.Request().Context(), c.Param("project")
+	if !s.isAdmin(c) {
+		current, err := s.store.ListEnvironments(ctx, p)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(current, func(e store.Environment) bool { return e.Production }); i >= 0 {
+			return errNeedsAdmin("order", "project %s has a production environment (%s): reordering its environments needs an admin token",
+				p, current[i].Name)
+		}
+	}
+	envs, err := s.store.ReorderEnvironments(ctx, p, req.Order)
 	if err != nil {
 		return withField(err, "order")
 	}

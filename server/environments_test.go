@@ -44,7 +44,7 @@ func TestEnvironmentsCreateAppendsAndReorder(t *testing.T) {
 	if env.Name != "staging" || env.Position != 2 || env.Production {
 		t.Errorf("created %+v, want staging at position 2", env)
 	}
-	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.developer,
+	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/environments", e.admin,
 		map[string]any{"name": "dr", "production": true}, &env)
 	if !env.Production || env.Position != 3 {
 		t.Errorf("created %+v, want production flag at position 3", env)
@@ -55,7 +55,7 @@ func TestEnvironmentsCreateAppendsAndReorder(t *testing.T) {
 
 	want := []string{"development", "staging", "production", "dr"}
 	var p page[store.Environment]
-	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.developer,
+	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.admin,
 		map[string]any{"order": want}, &p)
 	if len(p.Items) != 4 || p.Items[1].Name != "staging" || p.Items[1].Position != 1 || !p.Items[2].Production {
 		t.Errorf("reorder answered %+v", p.Items)
@@ -87,7 +87,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"production", "development", "staging"},
 		{"production", "staging"},
 	} {
-		rec := e.do(http.MethodPut, envs+"/order", e.developer, map[string]any{"order": order})
+		rec := e.do(http.MethodPut, envs+"/order", e.admin, map[string]any{"order": order})
 		wantError(t, rec, http.StatusUnprocessableEntity, "invalid", "order")
 	}
 	if got := e.envNames("shop"); !equal(got, []string{"development", "production"}) {
@@ -123,4 +123,59 @@ func TestEnvironmentSettings(t *testing.T) {
 		t.Fatalf("patched %+v", env)
 	}
 	e.must(http.StatusNotFound, http.MethodPatch, "/api/v1/projects/shop/environments/qa", e.developer, map[string]any{}, nil)
+}
+
+// Only an admin creates a production environment, flags or unflags one, or reorders a project that has one; a
+// developer does everything else with environments.
+func TestProductionEnvironmentsNeedAnAdmin(t *testing.T) {
+	e := newTestEnv(t)
+	e.createProject("shop")
+	envs := "/api/v1/projects/shop/environments"
+
+	apiErr := wantError(t, e.do(http.MethodPost, envs, e.developer, map[string]any{"name": "live", "production": true}),
+		http.StatusForbidden, "forbidden", "production")
+	if !strings.Contains(apiErr.Message, "admin") {
+		t.Errorf("create refusal %q does not say who may", apiErr.Message)
+	}
+	wantError(t, e.do(http.MethodPatch, envs+"/production", e.developer, map[string]any{"production": false}),
+		http.StatusForbidden, "forbidden", "production")
+	e.must(http.StatusCreated, http.MethodPost, envs, e.developer, map[string]any{"name": "staging", "production": false}, nil)
+	wantError(t, e.do(http.MethodPatch, envs+"/staging", e.developer, map[string]any{"production": true}),
+		http.StatusForbidden, "forbidden", "production")
+	for _, order := range [][]string{
+		{"production", "development", "staging"}, // production first
+		{"development", "staging", "production"}, // production stays last
+	} {
+		apiErr = wantError(t, e.do(http.MethodPut, envs+"/order", e.developer, map[string]any{"order": order}),
+			http.StatusForbidden, "forbidden", "order")
+		if !strings.Contains(apiErr.Message, "production environment (production)") {
+			t.Errorf("reorder refusal %q does not name the production environment", apiErr.Message)
+		}
+	}
+	if got := e.envNames("shop"); !equal(got, []string{"development", "production", "staging"}) {
+		t.Fatalf("refused changes reordered the environments to %v", got)
+	}
+	var list page[store.Environment]
+	e.must(http.StatusOK, http.MethodGet, envs, e.viewer, nil, &list)
+	for _, env := range list.Items {
+		if env.Production != (env.Name == "production") {
+			t.Fatalf("refused changes flagged %+v", env)
+		}
+	}
+
+	// An admin may do each of them.
+	e.must(http.StatusCreated, http.MethodPost, envs, e.admin, map[string]any{"name": "live", "production": true}, nil)
+	e.must(http.StatusOK, http.MethodPut, envs+"/order", e.admin, map[string]any{"order": []string{"live", "development", "staging", "production"}}, nil)
+	var env store.Environment
+	for _, name := range []string{"live", "production"} {
+		e.must(http.StatusOK, http.MethodPatch, envs+"/"+name, e.admin, map[string]any{"production": false}, &env)
+		if env.Production {
+			t.Fatalf("unflagged %+v", env)
+		}
+	}
+	// Without a production environment a developer reorders.
+	e.must(http.StatusOK, http.MethodPut, envs+"/order", e.developer, map[string]any{"order": []string{"development", "staging", "live", "production"}}, nil)
+	if got := e.envNames("shop"); !equal(got, []string{"development", "staging", "live", "production"}) {
+		t.Fatalf("developer's reorder gave %v", got)
+	}
 }

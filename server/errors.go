@@ -1,9 +1,13 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -58,8 +62,9 @@ func withField(err error, field string) error {
 	return err
 }
 
-// handleError is the central echo.HTTPErrorHandler: it writes the JSON error shape and, for a 500, hides the
-// real error from the client and leaves it in the context for the request log line.
+// handleError is the central echo.HTTPErrorHandler: it writes the JSON error shape. A 5xx gets a fresh error ID
+// ("e-" and 12 hex digits), named in its message and logged with the real error on the request's log line (the
+// context's causeKey); what the client reads of it is what serverError leaves.
 func (s *Server) handleError(err error, c echo.Context) {
 	apiErr := classify(err)
 	req := c.Request()
@@ -71,7 +76,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 			req.Method, req.URL.Path, c.Response().Header().Get(echo.HeaderAllow))
 	}
 	if apiErr.Status >= http.StatusInternalServerError {
-		c.Set(causeKey, err)
+		id := newErrorID()
+		c.Set(causeKey, fmt.Errorf("error ID %s: %w", id, err))
+		apiErr = serverError(apiErr, id, s.isAdmin(c))
 	}
 	if c.Response().Committed {
 		return
@@ -84,6 +91,61 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if err != nil {
 		c.Set(causeKey, fmt.Errorf("writing error response: %w", err))
 	}
+}
+
+// internalMessage is the whole message of a 500 whose cause is not an APIError: the cause is never shown, to
+// anyone; the error ID finds it in the server log.
+const internalMessage = "internal server error (error ID %s): the details are in the server log under that ID"
+
+// serverError is what a client reads of a 5xx with error ID id. An internal error (code "internal") says only
+// that, and the ID. An APIError a handler wrote (e.g. 503 temporal_unavailable) keeps its message for an admin;
+// for anyone else the message is cut before the first detail of the host it names (a host path or socket, an
+// address, a network error — see hostDetail), which only the log keeps. Both name the ID.
+func serverError(e *APIError, id string, admin bool) *APIError {
+	out := *e
+	switch {
+	case out.Code == "internal":
+		out.Message = fmt.Sprintf(internalMessage, id)
+	case admin:
+		out.Message = fmt.Sprintf("%s (error ID %s)", out.Message, id)
+	default:
+		out.Message = fmt.Sprintf("%s (error ID %s)", withoutHostDetail(out.Message), id)
+	}
+	return &out
+}
+
+// hostDetail finds what a message must not tell a client that is not an admin: an absolute path of two or more
+// elements or a unix socket, an IP address, a host:port, and the words of network errors.
+var hostDetail = regexp.MustCompile(`(?i)(?:^|[\s"'(=])/[\w.-]+/|unix:|\b\d{1,3}(?:\.\d{1,3}){3}\b|\[[0-9a-f]*:[0-9a-f:]*\]|` +
+	`\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b|` +
+	`\b(?:dial|lookup|socket|connection refused|connection reset|no such host|i/o timeout|broken pipe|no route to host)\b`)
+
+// withoutHostDetail is msg cut before the first wrapped error (its first ": ") when a host detail follows; a
+// generic sentence when the detail comes before any (it is part of the sentence itself).
+func withoutHostDetail(msg string) string {
+	loc := hostDetail.FindStringIndex(msg)
+	if loc == nil {
+		return msg
+	}
+	kept := msg[:loc[0]]
+	if i := strings.Index(kept, ": "); i >= 0 {
+		kept = strings.TrimRight(kept[:i], " :;,(")
+	} else if i := strings.LastIndex(kept, " ("); i >= 0 {
+		kept = kept[:i] // a parenthesis holding it: "failed (connection reset by peer)"
+	} else {
+		kept = ""
+	}
+	if kept == "" {
+		return "the server could not complete the request; the details are in the server log"
+	}
+	return kept + "; the details are in the server log"
+}
+
+// newErrorID returns a fresh error ID, "e-" and 12 hex digits.
+func newErrorID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "e-" + hex.EncodeToString(b)
 }
 
 // classify maps any error to the APIError the client sees.
@@ -112,7 +174,7 @@ func classify(err error) *APIError {
 		}
 		return &APIError{Status: he.Code, Code: codeForStatus(he.Code), Message: msg}
 	}
-	return &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal server error; the details are in the server log"}
+	return &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal server error"}
 }
 
 // codeForStatus names the stable code of an HTTP status raised by Echo itself (routing, methods).

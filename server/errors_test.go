@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -158,5 +159,79 @@ func TestOneLogLinePerRequestWithoutBody(t *testing.T) {
 	}
 	if bytes.Contains([]byte(logs), []byte(canary)) {
 		t.Errorf("logs contain a request body: %s", logs)
+	}
+}
+
+// errorIDRE finds the error ID a 5xx names.
+var errorIDRE = regexp.MustCompile(`error ID (e-[0-9a-f]{12})`)
+
+// A 5xx names a fresh error ID, logged with the real error. An internal error shows no cause to anyone; a
+// handler's 5xx message shows the host's paths, sockets and network details to an admin only.
+func TestServerErrorsNameAnIDAndHideHostDetails(t *testing.T) {
+	e := newTestEnv(t)
+	const leaky = "Temporal is unavailable, so the build could not start; try again: dial tcp 10.1.2.3:7233: connect: connection refused"
+	e.srv.echo.GET("/boom", func(echo.Context) error {
+		return fmt.Errorf("opening /srv/slipway/data/buildkitd.sock: %w", errors.New("no such file"))
+	}, e.srv.allow(roleViewer))
+	e.srv.echo.GET("/unavailable", func(echo.Context) error {
+		return &APIError{Status: http.StatusServiceUnavailable, Code: "temporal_unavailable", Message: leaky}
+	}, e.srv.allow(roleViewer))
+
+	ids := map[string]bool{}
+	for _, token := range []string{e.viewer, e.developer, e.admin} {
+		rec := e.do(http.MethodGet, "/boom", token, nil)
+		apiErr := wantError(t, rec, http.StatusInternalServerError, "internal", "")
+		m := errorIDRE.FindStringSubmatch(apiErr.Message)
+		if m == nil || strings.Contains(rec.Body.String(), "buildkitd.sock") || strings.Contains(rec.Body.String(), "/srv/") {
+			t.Fatalf("500 body %s: want an error ID and no cause", rec.Body)
+		}
+		ids[m[1]] = true
+		if !strings.Contains(e.logs.String(), "error ID "+m[1]+": opening /srv/slipway/data/buildkitd.sock") {
+			t.Fatalf("error ID %s not logged with its cause:\n%s", m[1], e.logs)
+		}
+	}
+	if len(ids) != 3 {
+		t.Errorf("error IDs %v, want a fresh one per request", ids)
+	}
+
+	for _, token := range []string{e.viewer, e.developer} {
+		rec := e.do(http.MethodGet, "/unavailable", token, nil)
+		apiErr := wantError(t, rec, http.StatusServiceUnavailable, "temporal_unavailable", "")
+		m := errorIDRE.FindStringSubmatch(apiErr.Message)
+		if m == nil || !strings.HasPrefix(apiErr.Message, "Temporal is unavailable, so the build could not start; try again; the details are in the server log") {
+			t.Fatalf("503 message for a non-admin %q", apiErr.Message)
+		}
+		for _, detail := range []string{"10.1.2.3", "7233", "dial", "refused"} {
+			if strings.Contains(rec.Body.String(), detail) {
+				t.Fatalf("503 body for a non-admin names %q: %s", detail, rec.Body)
+			}
+		}
+		if !strings.Contains(e.logs.String(), "error ID "+m[1]+": "+leaky) {
+			t.Fatalf("error ID %s not logged with the whole message:\n%s", m[1], e.logs)
+		}
+	}
+	apiErr := wantError(t, e.do(http.MethodGet, "/unavailable", e.admin, nil), http.StatusServiceUnavailable, "temporal_unavailable", "")
+	if !strings.HasPrefix(apiErr.Message, leaky+" (error ID e-") {
+		t.Fatalf("503 message for an admin %q, want the whole of it and the ID", apiErr.Message)
+	}
+}
+
+func TestWithoutHostDetail(t *testing.T) {
+	const logged = "; the details are in the server log"
+	for _, tc := range []struct{ in, want string }{
+		{"Temporal is not configured on this server, so builds cannot run", "Temporal is not configured on this server, so builds cannot run"},
+		{"deployment d-1 could not be queued: Temporal is unreachable", "deployment d-1 could not be queued: Temporal is unreachable"},
+		{"build b-1 failed at 10:15 with 3 of 4 steps", "build b-1 failed at 10:15 with 3 of 4 steps"},
+		{"starting the build: connecting to buildkitd at unix:///run/user/1000/buildkit/buildkitd.sock: no such file", "starting the build" + logged},
+		{"reading /home/dev/.slipway/data/endpoints.json: permission denied", "the server could not complete the request" + logged},
+		{"the registry did not answer: Get \"http://localhost:5000/v2/\": EOF", "the registry did not answer" + logged},
+		{"Temporal is unreachable: rpc error: dial tcp [::1]:7233: connect: connection refused", "Temporal is unreachable" + logged},
+		{"the cluster is unreachable: Get https://k8s.internal.example:6443/api", "the cluster is unreachable" + logged},
+		{"the cluster is unreachable: lookup k8s on 127.0.0.53: no such host", "the cluster is unreachable" + logged},
+		{"Kubernetes said no (connection reset by peer)", "Kubernetes said no" + logged},
+	} {
+		if got := withoutHostDetail(tc.in); got != tc.want {
+			t.Errorf("withoutHostDetail(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+		}
 	}
 }
