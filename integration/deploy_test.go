@@ -295,7 +295,7 @@ func commitChange(t *testing.T, dir string, files map[string]string, gone ...str
 // containerEnv returns the environment of the (first) container of hello in the project's environment.
 func containerEnv(t *testing.T, project, environment string) []string {
 	t.Helper()
-	d := dockerEngine(t)
+	d := dockerFor(t, project)
 	insts, err := d.Describe(t.Context(), project, "hello", environment)
 	if err != nil || len(insts) == 0 {
 		t.Fatalf("instances of hello in %s: %+v, %v", environment, insts, err)
@@ -319,6 +319,27 @@ func dockerEngine(t testing.TB) *docker.Driver {
 		t.Skip(err)
 	}
 	t.Cleanup(func() { d.Client.Close() })
+	return d
+}
+
+// dockerFor is the Docker data plane as the install that runs project's containers sees it: with that install's
+// ID, read from their labels (a test's project is one install's).
+func dockerFor(t *testing.T, project string) *docker.Driver {
+	t.Helper()
+	d := dockerEngine(t)
+	list, err := d.Client.ContainerList(t.Context(), client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", dataplane.LabelProject+"="+project)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list.Items {
+		if id := c.Labels[dataplane.LabelInstall]; id != "" {
+			if d.Install != "" && d.Install != id {
+				t.Fatalf("project %s has containers of installs %s and %s", project, d.Install, id)
+			}
+			d.Install = id
+		}
+	}
 	return d
 }
 
@@ -398,7 +419,7 @@ func TestRolloutResumesAfterWorkerKilled(t *testing.T) {
 	}
 	t.Logf("rollout succeeded %s after the worker was killed", time.Since(killed).Round(time.Second))
 	get(t, got.URL+"/healthz")
-	if insts, err := dockerEngine(t).Describe(t.Context(), project, "web", "development"); err != nil || len(insts) != 1 {
+	if insts, err := dockerFor(t, project).Describe(t.Context(), project, "web", "development"); err != nil || len(insts) != 1 {
 		t.Fatalf("instances after the resumed rollout: %+v, %v (want the one container, reused)", insts, err)
 	}
 }

@@ -62,8 +62,12 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 		p.log.Warn("no data plane: deployments will fail until a Docker Engine answers and slipway restarts", "err", err)
 		return d
 	}
-	d.Driver = drv
 	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })
+	if drv.Install, err = st.InstallID(ctx); err != nil {
+		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers", "err", err)
+		return d
+	}
+	d.Driver = drv
 	current, err := st.CurrentDeployments(ctx)
 	if err == nil {
 		err = d.Reattach(ctx, current)

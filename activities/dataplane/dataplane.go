@@ -20,6 +20,9 @@ const (
 	LabelEnvironment = "dev.slipway.environment"
 	LabelBuild       = "dev.slipway.build"
 	LabelDigest      = "dev.slipway.digest"
+	// LabelInstall holds the ID of the install that made the object (store.InstallID): an install never
+	// touches another's.
+	LabelInstall = "dev.slipway.install"
 )
 
 // ErrRefused marks a data plane's answer that asking again will not change: the release is invalid

@@ -33,6 +33,10 @@ const labelPort = "dev.slipway.port"
 // Driver runs releases on a Docker Engine. Its Client is required.
 type Driver struct {
 	Client *client.Client
+	// Install is the install's ID: the driver labels every container and network it makes with it, puts it
+	// in their names, and touches no container of another install. Containers made before installs had IDs
+	// (no label) are taken for its own. "" means none: names and labels without one.
+	Install string
 }
 
 var _ dataplane.Driver = (*Driver)(nil)
@@ -51,21 +55,42 @@ func New(ctx context.Context) (*Driver, error) {
 	return &Driver{Client: c}, nil
 }
 
-// NetworkName is the Docker network of an environment of a project. Names are DNS-1123 labels,
-// which hold no '_', so no two (project, environment) pairs share one.
-func NetworkName(project, environment string) string {
-	return "slipway_" + project + "_" + environment
+// NetworkName is the Docker network of an environment of a project of the install ("" for none). Names
+// are DNS-1123 labels and the install's ID is hex, neither holds '_', so no two installs or
+// (project, environment) pairs share one.
+func NetworkName(install, project, environment string) string {
+	return "slipway_" + prefixed(install) + project + "_" + environment
 }
 
-func containerName(r dataplane.Release, i int) string {
-	return fmt.Sprintf("slipway_%s_%s_%s_%s_%d", r.Project, r.Component, r.Environment, r.BuildID, i)
+// prefixed is the install's part of a name: "<install>_", or "" for none.
+func prefixed(install string) string {
+	if install == "" {
+		return ""
+	}
+	return install + "_"
 }
 
-func ownerLabels(project, component, environment string) map[string]string {
-	return map[string]string{
+func (d *Driver) containerName(r dataplane.Release, i int) string {
+	return fmt.Sprintf("slipway_%s%s_%s_%s_%s_%d", prefixed(d.Install), r.Project, r.Component, r.Environment, r.BuildID, i)
+}
+
+// ownerLabels are the labels of what the driver makes for a component in an environment (the install's
+// among them); listing filters on those but the install's, so that containers made before it are found too.
+func (d *Driver) ownerLabels(project, component, environment string) map[string]string {
+	l := map[string]string{
 		dataplane.LabelManaged: "true", dataplane.LabelProject: project,
 		dataplane.LabelComponent: component, dataplane.LabelEnvironment: environment,
 	}
+	if d.Install != "" {
+		l[dataplane.LabelInstall] = d.Install
+	}
+	return l
+}
+
+// owns says whether a container with these labels is the install's: it carries the install's ID, or none.
+func (d *Driver) owns(labels map[string]string) bool {
+	id, ok := labels[dataplane.LabelInstall]
+	return !ok || id == d.Install
 }
 
 func filters(labels map[string]string) client.Filters {
@@ -78,13 +103,16 @@ func filters(labels map[string]string) client.Filters {
 
 // ensureNetwork creates the environment's network unless it exists.
 func (d *Driver) ensureNetwork(ctx context.Context, project, environment string) (string, error) {
-	name := NetworkName(project, environment)
+	name := NetworkName(d.Install, project, environment)
 	if _, err := d.Client.NetworkInspect(ctx, name, client.NetworkInspectOptions{}); err == nil {
 		return name, nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("inspecting network %s: %w", name, err)
 	}
 	labels := map[string]string{dataplane.LabelManaged: "true", dataplane.LabelProject: project, dataplane.LabelEnvironment: environment}
+	if d.Install != "" {
+		labels[dataplane.LabelInstall] = d.Install
+	}
 	_, err := d.Client.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
 	if err != nil && !cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "already exists") {
 		return "", fmt.Errorf("creating network %s: %w", name, err)
@@ -107,7 +135,7 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", r.Image, err)
 	}
-	labels := ownerLabels(r.Project, r.Component, r.Environment)
+	labels := d.ownerLabels(r.Project, r.Component, r.Environment)
 	labels[dataplane.LabelBuild], labels[dataplane.LabelDigest] = r.BuildID, r.Digest
 	if port := r.Port(); port > 0 {
 		labels[labelPort] = strconv.Itoa(port)
@@ -118,7 +146,7 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	}
 	slices.Sort(env)
 	for i := range max(r.Replicas, 1) {
-		name := containerName(r, i)
+		name := d.containerName(r, i)
 		info, err := d.Client.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 		switch {
 		case err == nil && info.Container.State != nil && info.Container.State.Running:
@@ -327,7 +355,8 @@ func (d *Driver) Describe(ctx context.Context, project, component, environment s
 
 // instances lists the containers of the component in the environment, of one build unless buildID is "".
 func (d *Driver) instances(ctx context.Context, project, component, environment, buildID string) ([]dataplane.Instance, error) {
-	labels := ownerLabels(project, component, environment)
+	labels := d.ownerLabels(project, component, environment)
+	delete(labels, dataplane.LabelInstall) // owns picks the install's and those made before
 	if buildID != "" {
 		labels[dataplane.LabelBuild] = buildID
 	}
@@ -335,13 +364,20 @@ func (d *Driver) instances(ctx context.Context, project, component, environment,
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
-	netName := NetworkName(project, environment)
+	netName := NetworkName(d.Install, project, environment)
 	out := []dataplane.Instance{}
 	for _, c := range list.Items {
+		if !d.owns(c.Labels) {
+			continue
+		}
 		in := dataplane.Instance{ID: c.ID, BuildID: c.Labels[dataplane.LabelBuild], Digest: c.Labels[dataplane.LabelDigest],
 			Running: c.State == container.StateRunning}
 		if c.NetworkSettings != nil {
-			if ep := c.NetworkSettings.Networks[netName]; ep != nil && ep.IPAddress.IsValid() && c.Labels[labelPort] != "" {
+			ep := c.NetworkSettings.Networks[netName]
+			if _, labelled := c.Labels[dataplane.LabelInstall]; !labelled {
+				ep = c.NetworkSettings.Networks[NetworkName("", project, environment)] // made before installs had IDs
+			}
+			if ep != nil && ep.IPAddress.IsValid() && c.Labels[labelPort] != "" {
 				in.Address = net.JoinHostPort(ep.IPAddress.String(), c.Labels[labelPort])
 			}
 		}

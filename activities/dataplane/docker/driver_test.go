@@ -314,3 +314,56 @@ func TestReplicasAndLimits(t *testing.T) {
 		}
 	}
 }
+
+// Two installs on one engine with a project, component and environment of the same names keep apart: each
+// has its own containers and network, and removing or listing one install's release leaves the other's be.
+// A container made before installs had IDs is taken by the install that looks.
+func TestInstallsOnOneEngineKeepApart(t *testing.T) {
+	a, b := newDriver(t), newDriver(t)
+	a.Install, b.Install = "aaaa000000000001", "bbbb000000000002"
+	image, digest := webImage(t)
+	r := release(t, "development", "b-1", image, digest)
+	cleanup(t, a, r.Project)
+	for _, d := range []*Driver{a, b} {
+		if _, err := d.Apply(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := waitReady(t, d, r, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aInsts, _ := a.Describe(t.Context(), r.Project, r.Component, r.Environment)
+	bInsts, _ := b.Describe(t.Context(), r.Project, r.Component, r.Environment)
+	if len(aInsts) != 1 || len(bInsts) != 1 || aInsts[0].ID == bInsts[0].ID {
+		t.Fatalf("install a sees %+v, b sees %+v: want one container each", aInsts, bInsts)
+	}
+	if aInsts[0].Address == "" || aInsts[0].Address == bInsts[0].Address {
+		t.Fatalf("addresses %q and %q", aInsts[0].Address, bInsts[0].Address)
+	}
+	// The installs' networks differ: a's container cannot reach b's.
+	host, port, _ := strings.Cut(bInsts[0].Address, ":")
+	if code := execIn(t, a, aInsts[0].ID, "sh", "-c", "echo | nc -w 2 "+host+" "+port); code == 0 {
+		t.Fatalf("install a's container reached install b's at %s", bInsts[0].Address)
+	}
+	if err := a.Remove(t.Context(), r.Project, r.Component, r.Environment, r.BuildID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Describe(t.Context(), r.Project, r.Component, r.Environment); len(got) != 1 || got[0].ID != bInsts[0].ID || !got[0].Running {
+		t.Fatalf("install a's removal left install b with %+v", got)
+	}
+	if got, _ := a.Describe(t.Context(), r.Project, r.Component, r.Environment); len(got) != 0 {
+		t.Fatalf("install a still has %+v", got)
+	}
+
+	// A container from before install IDs (no label) is found by an install, with its address.
+	legacy := &Driver{Client: a.Client}
+	old := r
+	old.BuildID = "b-old"
+	if _, err := legacy.Apply(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	insts, err := a.instances(t.Context(), r.Project, r.Component, r.Environment, "b-old")
+	if err != nil || len(insts) != 1 || insts[0].Address == "" {
+		t.Fatalf("install a finds the container from before install IDs as %+v, %v", insts, err)
+	}
+}
