@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -299,7 +300,31 @@ func inside(root, rel, def string) (string, error) {
 		return "", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("path %q leaves the repository", rel), ErrTypeBadPath, nil)
 	}
-	return filepath.Join(root, clean), nil
+	// Symbolic links are followed only while they stay in the checkout: a context or Dockerfile that
+	// leads out of it (ctx -> /, datadir -> the data dir) would hand the build the host's files.
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("resolving the checkout %s: %w", root, err)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(realRoot, clean))
+	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(filepath.Join(realRoot, clean)); lerr == nil {
+			real = target // a dangling link: where it points decides
+			if !filepath.IsAbs(real) {
+				real = filepath.Join(realRoot, filepath.Dir(clean), real)
+			}
+		} else {
+			return filepath.Join(realRoot, clean), nil // missing: the build says so
+		}
+	} else if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("path %q cannot be resolved in the repository", rel), ErrTypeBadPath, nil)
+	}
+	if r, err := filepath.Rel(realRoot, real); err != nil || (!filepath.IsLocal(r) && r != ".") {
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("path %q leaves the repository through a symbolic link", rel), ErrTypeBadPath, nil)
+	}
+	return real, nil
 }
 
 // heartbeatInterval is how often a running step heartbeats whatever it is doing: well under the

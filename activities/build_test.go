@@ -302,16 +302,46 @@ func TestBuildImageRefusesPathsLeavingTheRepository(t *testing.T) {
 }
 
 func TestInsideKeepsPathsInTheRepository(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "src")
+	outside := filepath.Join(filepath.Dir(root), "data")
+	for _, dir := range []string{filepath.Join(root, "docker"), filepath.Join(root, "b"), outside} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(root, "docker", "Dockerfile"), []byte("FROM busybox\n"), 0o644))
+	must(os.WriteFile(filepath.Join(outside, "admin-token"), []byte("slw_secret\n"), 0o600))
+	must(os.Symlink("/", filepath.Join(root, "ctx")))                          // the host's root
+	must(os.Symlink(outside, filepath.Join(root, "datadir")))                  // slipway's data dir
+	must(os.Symlink("/etc/passwd", filepath.Join(root, "Dockerfile.evil")))    // a Dockerfile that is a host file
+	must(os.Symlink("../data/gone", filepath.Join(root, "dangling")))          // leads out, to nothing
+	must(os.Symlink("docker", filepath.Join(root, "d")))                       // stays inside
+	must(os.Symlink("d/Dockerfile", filepath.Join(root, "Dockerfile.linked"))) // a chain, inside
 	for _, tc := range []struct{ rel, def, want string }{
-		{"", "Dockerfile", "/ws/src/Dockerfile"},
-		{"", ".", "/ws/src"},
-		{".", ".", "/ws/src"},
-		{"docker/Dockerfile", "Dockerfile", "/ws/src/docker/Dockerfile"},
-		{"a/../b", ".", "/ws/src/b"},
+		{"", "Dockerfile", "Dockerfile"}, // missing: the build says so
+		{"", ".", ""},
+		{".", ".", ""},
+		{"docker/Dockerfile", "Dockerfile", "docker/Dockerfile"},
+		{"a/../b", ".", "b"},
+		{"d", ".", "docker"},
+		{"Dockerfile.linked", "Dockerfile", "docker/Dockerfile"},
 	} {
-		got, err := inside("/ws/src", tc.rel, tc.def)
-		if err != nil || got != tc.want {
-			t.Errorf("inside(%q, default %q) = %q, %v; want %q", tc.rel, tc.def, got, err, tc.want)
+		got, err := inside(root, tc.rel, tc.def)
+		if want := filepath.Join(root, tc.want); err != nil || got != want {
+			t.Errorf("inside(%q, default %q) = %q, %v; want %q", tc.rel, tc.def, got, err, want)
+		}
+	}
+	for _, rel := range []string{"ctx", "ctx/etc", "datadir", "datadir/admin-token", "Dockerfile.evil", "dangling", "../x", "/etc"} {
+		_, err := inside(root, rel, ".")
+		wantNonRetryable(t, err, ErrTypeBadPath)
+		if err != nil && strings.Contains(err.Error(), "slw_") {
+			t.Errorf("inside(%q): the error %q shows what the link leads to", rel, err)
 		}
 	}
 }
