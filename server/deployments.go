@@ -185,8 +185,7 @@ func (s *Server) isAdmin(c echo.Context) bool {
 // "deploying".
 func (s *Server) mayDeployTo(c echo.Context, env store.Environment, what string) error {
 	if env.Production && !s.isAdmin(c) {
-		return &APIError{Status: http.StatusForbidden, Code: "forbidden",
-			Message: fmt.Sprintf("%s is a production environment: %s there needs an admin token", env.Name, what)}
+		return errNeedsAdmin("", "%s is a production environment: %s there needs an admin token", env.Name, what)
 	}
 	return nil
 }

@@ -82,10 +82,10 @@ func (s *Server) githubWebhook(c echo.Context) error {
 // checked before the body is read, with the same rules as githubWebhook.
 func (s *Server) gitlabWebhook(c echo.Context) error {
 	h := c.Request().Header
-	if h.Get("X-Gitlab-Token") == "" {
+	token := h.Get("X-Gitlab-Token")
+	if token == "" {
 		return errBadDelivery
 	}
-	token := h.Get("X-Gitlab-Token")
 	body, w, err := s.delivery(c, webhooks.GitLab, func(secret, _ []byte) bool { return webhooks.VerifyGitLab(secret, token) })
 	if err != nil {
 		return err
