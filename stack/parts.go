@@ -48,13 +48,19 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 }
 
 // deploys assembles the deploy activities: the Docker Engine as data plane when one answers (else
-// deploys fail, saying so, and builds go on), and the entries, pointed back at the releases recorded
-// as serving.
+// deploys fail, saying so, and builds go on), the clusters, and the entries, pointed back at the
+// releases recorded as serving. Both data planes label what they make with the install's ID; without
+// one, neither is there.
 func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
 	router := &entry.Router{Logger: p.log.With("part", "entry")}
 	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout,
-		Kubernetes: &kubernetes.Clients{}}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
+	install, err := st.InstallID(ctx)
+	if err != nil {
+		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers or cluster objects", "err", err)
+		return d
+	}
+	d.Kubernetes = &kubernetes.Clients{Install: install}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)
@@ -63,10 +69,7 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 		return d
 	}
 	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })
-	if drv.Install, err = st.InstallID(ctx); err != nil {
-		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers", "err", err)
-		return d
-	}
+	drv.Install = install
 	d.Driver = drv
 	current, err := st.CurrentDeployments(ctx)
 	if err == nil {
@@ -86,7 +89,8 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Temporal: c,
 		Registry: registry,
 		Rewrap:   rewrapViaTemporal(c, keys),
-		// The API reads drift on the clusters itself, so it shows it in a process without a worker too.
+		// The API reads drift on the clusters itself, so it shows it in a process without a worker too;
+		// drift writes nothing, so its drivers need no install ID.
 		Drift:    (&activities.Deploys{Store: st, Keyring: keys, Kubernetes: &kubernetes.Clients{}}).Drift,
 		Webhooks: server.WebhookConfig{PublicURL: cfg.PublicURL, GitHubAPI: cfg.GitHubAPI, GitHubToken: cfg.GitHubToken},
 		Logger:   p.log,

@@ -63,25 +63,14 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	return nil, nil
 }
 
-// checkOwner refuses to apply into a namespace or over a Deployment that belongs to another project or
-// environment (two bindings naming one namespace, or default names that meet, "a-b"/"c" and "a"/"b-c").
+// checkOwner refuses to apply into a namespace or over a Deployment that belongs to another install
+// (labelled with its ID), or to another project or environment (two bindings naming one namespace, or
+// default names that meet, "a-b"/"c" and "a"/"b-c").
 func (d *Driver) checkOwner(ctx context.Context, ns string, r dataplane.Release) error {
-	// A namespace the platform team made for slipway may carry no owner yet; one slipway labelled does.
-	owned := func(what string, l map[string]string) error {
-		p, e := l[dataplane.LabelProject], l[dataplane.LabelEnvironment]
-		if p == "" && e == "" {
-			return nil
-		}
-		if p != r.Project || e != r.Environment {
-			return fmt.Errorf("%w: %s belongs to environment %s of project %s, not %s of %s",
-				dataplane.ErrRefused, what, e, p, r.Environment, r.Project)
-		}
-		return nil
-	}
 	n, err := d.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		if err := owned("namespace "+ns, n.Labels); err != nil {
+		if err := d.owned("namespace "+ns, n.Labels, r); err != nil {
 			return err
 		}
 	case !apierrors.IsNotFound(err):
@@ -90,11 +79,29 @@ func (d *Driver) checkOwner(ctx context.Context, ns string, r dataplane.Release)
 	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, r.Component, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		return owned("deployment "+ns+"/"+r.Component, dep.Labels)
+		return d.owned("deployment "+ns+"/"+r.Component, dep.Labels, r)
 	case apierrors.IsNotFound(err):
 		return nil
 	}
 	return refused(fmt.Errorf("reading deployment %s/%s: %w", ns, r.Component, err))
+}
+
+// owned refuses (ErrRefused) what, labelled l, unless it is the install's (or from before install IDs)
+// and r's project's and environment's. A namespace the platform team made for slipway may carry no
+// owner yet; one slipway labelled does.
+func (d *Driver) owned(what string, l map[string]string, r dataplane.Release) error {
+	if !d.owns(l) {
+		return fmt.Errorf("%w: %s belongs to another slipway install", dataplane.ErrRefused, what)
+	}
+	p, e := l[dataplane.LabelProject], l[dataplane.LabelEnvironment]
+	if p == "" && e == "" {
+		return nil
+	}
+	if p != r.Project || e != r.Environment {
+		return fmt.Errorf("%w: %s belongs to environment %s of project %s, not %s of %s",
+			dataplane.ErrRefused, what, e, p, r.Environment, r.Project)
+	}
+	return nil
 }
 
 // refused marks an error the cluster will answer the same way however often it is asked — the object is
@@ -111,7 +118,7 @@ func isRefused(err error) bool {
 }
 
 func (d *Driver) applyNamespace(ctx context.Context, ns, project, environment string) error {
-	l := map[string]string{dataplane.LabelManaged: "true", dataplane.LabelProject: project, dataplane.LabelEnvironment: environment}
+	l := d.withInstall(map[string]string{dataplane.LabelManaged: "true", dataplane.LabelProject: project, dataplane.LabelEnvironment: environment})
 	if _, err := d.Client.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(ns).WithLabels(l), apply()); err != nil {
 		return refused(fmt.Errorf("applying namespace %s: %w", ns, err))
 	}
@@ -154,7 +161,7 @@ func configData(r dataplane.Release) (name string, data map[string][]byte, files
 // hash, so a change of config rolls the pods and restoring a release restores exactly the configs it
 // ran with.
 func (d *Driver) applySecret(ctx context.Context, ns string, r dataplane.Release, name string, data map[string][]byte) error {
-	s := corev1ac.Secret(name, ns).WithLabels(ownerLabels(r.Project, r.Component, r.Environment)).
+	s := corev1ac.Secret(name, ns).WithLabels(d.labels(r.Project, r.Component, r.Environment)).
 		WithType(corev1.SecretTypeOpaque).WithImmutable(true).WithData(data)
 	if _, err := d.Client.CoreV1().Secrets(ns).Apply(ctx, s, apply()); err != nil {
 		// Never wrap the object: the error names the Secret, not its values.
@@ -174,7 +181,7 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string, files
 	if r.Commit != "" {
 		annotations[AnnotationCommit] = r.Commit
 	}
-	podLabels := maps.Clone(ownerLabels(r.Project, r.Component, r.Environment))
+	podLabels := d.labels(r.Project, r.Component, r.Environment)
 	podLabels[dataplane.LabelBuild] = label(r.BuildID)
 
 	c := corev1ac.Container().WithName(r.Component).WithImage(r.Image).WithImagePullPolicy(corev1.PullIfNotPresent)
@@ -220,7 +227,7 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string, files
 		deadline = 2 * time.Minute
 	}
 	return appsv1ac.Deployment(r.Component, ns).
-		WithLabels(ownerLabels(r.Project, r.Component, r.Environment)).
+		WithLabels(d.labels(r.Project, r.Component, r.Environment)).
 		WithAnnotations(annotations).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(int32(max(r.Replicas, 1))).
@@ -291,7 +298,7 @@ func (d *Driver) applyServices(ctx context.Context, ns string, r dataplane.Relea
 			proto = corev1.ProtocolUDP
 		}
 		name := ServiceName(r.Component, e.Name)
-		svc := corev1ac.Service(name, ns).WithLabels(ownerLabels(r.Project, r.Component, r.Environment)).
+		svc := corev1ac.Service(name, ns).WithLabels(d.labels(r.Project, r.Component, r.Environment)).
 			WithSpec(corev1ac.ServiceSpec().WithSelector(selector(r.Project, r.Component, r.Environment)).WithPorts(
 				corev1ac.ServicePort().WithName(portName(e)).WithPort(int32(e.Port)).
 					WithTargetPort(intstr.FromInt(e.Port)).WithProtocol(proto)))

@@ -33,6 +33,11 @@ type Binding struct {
 // Clients keeps one client per cluster, so environments on the same cluster share connections.
 // The zero value is ready to use.
 type Clients struct {
+	// Install is the install's ID, every driver's Driver.Install. "" means none: the drivers label
+	// nothing with an install and take only objects without one for their own — fit for reading drift,
+	// not for deploying where another install may have.
+	Install string
+
 	mu    sync.Mutex
 	byKey map[string]k8s.Interface
 	// inCluster is the process's own config; nil means rest.InClusterConfig.
@@ -46,7 +51,7 @@ func (c *Clients) Driver(b Binding) (*Driver, error) {
 		return nil, err
 	}
 	return &Driver{Client: client, Namespace: b.Namespace, IngressNamespaces: b.IngressNamespaces,
-		MaxSurge: b.MaxSurge, MaxUnavailable: b.MaxUnavailable, ProgressDeadline: b.ProgressDeadline}, nil
+		MaxSurge: b.MaxSurge, MaxUnavailable: b.MaxUnavailable, ProgressDeadline: b.ProgressDeadline, Install: c.Install}, nil
 }
 
 func (c *Clients) client(b Binding) (k8s.Interface, error) {

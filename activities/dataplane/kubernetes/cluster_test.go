@@ -227,3 +227,96 @@ func TestClusterRolloutPromoteRestoreAndDrift(t *testing.T) {
 		t.Fatalf("Drift after the deploy = %+v, %v", drift, err)
 	}
 }
+
+// TestClusterInstallsKeepApart: two installs deploy the same component of the same project's
+// environment to one cluster. The second is refused the namespace the first owns, leaving the first's
+// Deployment alone, and runs in a namespace of its own; an object from before install IDs is adopted.
+func TestClusterInstallsKeepApart(t *testing.T) {
+	cp := kubetest.Shared(t)
+	c := cp.Client(t)
+	ctx := context.Background()
+	a := &Driver{Client: c, Install: "aaaa000000000001", Poll: 200 * time.Millisecond}
+	b := &Driver{Client: c, Install: "bbbb000000000002", Poll: 200 * time.Millisecond}
+	nsA := Namespace("keep", "dev")
+	r := clusterRelease("keep", "dev", "b-1", "api", map[string]string{"GREETING": "from a"})
+	if _, err := a.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, a, r)
+	before, err := c.AppsV1().Deployments(nsA).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, l := range map[string]map[string]string{"deployment": before.Labels, "pod template": before.Spec.Template.Labels} {
+		if l[dataplane.LabelInstall] != a.Install {
+			t.Fatalf("%s labels %v", what, l)
+		}
+	}
+
+	// b in a's namespace: refused, whether it applies, restores or removes; a's objects stay as they were.
+	other := clusterRelease("keep", "dev", "b-2", "api", map[string]string{"GREETING": "from b"})
+	_, err = b.Apply(ctx, other)
+	if !errors.Is(err, dataplane.ErrRefused) || !strings.Contains(err.Error(), "namespace "+nsA+" belongs to another slipway install") {
+		t.Fatalf("install b's Apply into install a's namespace: %v", err)
+	}
+	if err := b.Restore(ctx, other, nil); !errors.Is(err, dataplane.ErrRefused) {
+		t.Fatalf("install b's Restore of install a's deployment: %v", err)
+	}
+	if err := b.Remove(ctx, "keep", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.AppsV1().Deployments(nsA).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || after.ResourceVersion != before.ResourceVersion || after.Spec.Template.Annotations[AnnotationBuild] != "b-1" {
+		t.Fatalf("install a's deployment changed: %v", err)
+	}
+	secrets, err := c.CoreV1().Secrets(nsA).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ownerLabels("keep", "api", "dev")).String()})
+	if err != nil || len(secrets.Items) != 1 || secrets.Items[0].Name != before.Spec.Template.Annotations[AnnotationConfig] {
+		t.Fatalf("install a's config secrets after install b's Remove: %v", err)
+	}
+	if insts, err := b.Describe(ctx, "keep", "api", "dev"); err != nil || len(insts) != 0 {
+		t.Fatalf("install b sees %+v, %v in install a's namespace", insts, err)
+	}
+
+	// b in a namespace of its own: both run, each seeing its own pods.
+	b.Namespace = "keep-dev-b"
+	if _, err := b.Apply(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, b, other)
+	aInsts, errA := a.Describe(ctx, "keep", "api", "dev")
+	bInsts, errB := b.Describe(ctx, "keep", "api", "dev")
+	if errA != nil || errB != nil || len(aInsts) != 2 || len(bInsts) != 2 || aInsts[0].BuildID != "b-1" || bInsts[0].BuildID != "b-2" {
+		t.Fatalf("install a sees %+v (%v), install b %+v (%v)", aInsts, errA, bInsts, errB)
+	}
+
+	// A namespace and Deployment from before install IDs (no install label) are a's to take: its next
+	// Apply labels them, and from then on b is refused them.
+	legacy := &Driver{Client: c, Namespace: "keep-dev-legacy", Poll: 200 * time.Millisecond}
+	if _, err := legacy.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, legacy, r)
+	a.Namespace, b.Namespace = legacy.Namespace, legacy.Namespace
+	if insts, err := a.Describe(ctx, "keep", "api", "dev"); err != nil || len(insts) != 2 {
+		t.Fatalf("install a sees %+v, %v of the pods from before install IDs", insts, err)
+	}
+	if _, err := a.Apply(ctx, r); err != nil {
+		t.Fatalf("install a's Apply over objects from before install IDs: %v", err)
+	}
+	waitReady(t, a, r)
+	ns, err := c.CoreV1().Namespaces().Get(ctx, legacy.Namespace, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted, err := c.AppsV1().Deployments(legacy.Namespace).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels[dataplane.LabelInstall] != a.Install || adopted.Labels[dataplane.LabelInstall] != a.Install ||
+		adopted.Spec.Selector.MatchLabels[dataplane.LabelInstall] != "" {
+		t.Fatalf("adopted: namespace labels %v, deployment labels %v, selector %v", ns.Labels, adopted.Labels, adopted.Spec.Selector.MatchLabels)
+	}
+	if _, err := b.Apply(ctx, other); !errors.Is(err, dataplane.ErrRefused) {
+		t.Fatalf("install b's Apply into the namespace install a adopted: %v", err)
+	}
+}

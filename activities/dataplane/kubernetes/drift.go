@@ -16,7 +16,8 @@ import (
 )
 
 // Drift reports a Deployment whose spec a field manager other than slipway (kubectl edit, scale,
-// set image…) changed since slipway applied it, or that is gone.
+// set image…) changed since slipway applied it, or that is gone. It writes nothing and reads the
+// Deployment whichever install labelled it, so a driver without Install reads drift as well.
 func (d *Driver) Drift(ctx context.Context, project, component, environment string) (dataplane.Drift, error) {
 	ns := d.namespace(project, environment)
 	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, component, metav1.GetOptions{})

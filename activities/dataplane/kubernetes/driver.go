@@ -3,7 +3,8 @@
 // from itself and the namespaces named as ingress; each component is a Deployment rolled by the
 // cluster (maxUnavailable 0, so the old pods serve until the new ones are ready), its configs and
 // secrets a Secret named by a hash of its content, and a Service per endpoint. Everything is written
-// by server-side apply as field manager "slipway", so repeating a call changes nothing.
+// by server-side apply as field manager "slipway", so repeating a call changes nothing. Everything
+// carries the install's ID (Driver.Install), and a driver touches nothing another install made.
 package kubernetes
 
 import (
@@ -54,6 +55,12 @@ type Driver struct {
 	ProgressDeadline time.Duration
 	// Poll is how often a rollout's status is read; zero means one second.
 	Poll time.Duration
+	// Install is the install's ID (store.InstallID): the driver labels every object it makes with it
+	// (dataplane.LabelInstall; never in a selector, which a Deployment cannot change), refuses to apply
+	// into a namespace or over an object labelled with another install's, and lists and deletes only its
+	// own. Objects made before installs had IDs (no label) are taken for its own and labelled by the next
+	// Apply. "" means none: nothing is labelled with an install, and only unlabelled objects are its own.
+	Install string
 }
 
 var (
@@ -88,6 +95,8 @@ func (d *Driver) namespace(project, environment string) string {
 	return Namespace(project, environment)
 }
 
+// ownerLabels are the labels that make an object a component's of a project's environment. Lists
+// select on them and keep what owns says is the install's.
 func ownerLabels(project, component, environment string) map[string]string {
 	return map[string]string{
 		dataplane.LabelManaged: "true", dataplane.LabelProject: project,
@@ -95,9 +104,29 @@ func ownerLabels(project, component, environment string) map[string]string {
 	}
 }
 
+// labels are the labels of what the driver makes for a component: ownerLabels and the install's ID.
+func (d *Driver) labels(project, component, environment string) map[string]string {
+	return d.withInstall(ownerLabels(project, component, environment))
+}
+
+// withInstall adds the install's ID to l, unless there is none, and returns l.
+func (d *Driver) withInstall(l map[string]string) map[string]string {
+	if d.Install != "" {
+		l[dataplane.LabelInstall] = d.Install
+	}
+	return l
+}
+
+// owns says whether an object with these labels is the install's: it carries the install's ID, or none
+// (made before installs had IDs).
+func (d *Driver) owns(l map[string]string) bool {
+	id, ok := l[dataplane.LabelInstall]
+	return !ok || id == d.Install
+}
+
 // selector picks the pods of a component of a project's environment — all the labels that make it
 // slipway's, so a namespace shared by mistake never mixes two — and never changes (a Deployment's
-// selector cannot).
+// selector cannot): the install's ID is not in it, Deployments made before install IDs keep theirs.
 func selector(project, component, environment string) map[string]string {
 	return ownerLabels(project, component, environment)
 }
@@ -105,13 +134,13 @@ func selector(project, component, environment string) map[string]string {
 // Restore re-applies previous — the last release slipway recorded as serving, with the configs it
 // ran with, not whatever the ReplicaSet history holds — and waits for it. The cluster scales the old
 // ReplicaSet back in place of the failed one; with maxUnavailable 0 it never went below its
-// replicas. Without a previous release the failed release's Deployment is deleted.
+// replicas. Without a previous release the failed release's Deployment is deleted, unless another
+// install or environment owns it (ErrRefused).
 func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous *dataplane.Release) error {
 	ns := d.namespace(failed.Project, failed.Environment)
 	if previous == nil {
-		err := d.Client.AppsV1().Deployments(ns).Delete(ctx, failed.Component, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting deployment %s/%s: %w", ns, failed.Component, err)
+		if err := d.deleteDeployment(ctx, ns, failed); err != nil {
+			return err
 		}
 		return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 	}
@@ -125,9 +154,30 @@ func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous
 	return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 }
 
+// deleteDeployment deletes the release's component's Deployment if it is there and the install's, of the
+// release's environment; the deletion is conditional on the object read, so none made meanwhile goes.
+func (d *Driver) deleteDeployment(ctx context.Context, ns string, r dataplane.Release) error {
+	deployments := d.Client.AppsV1().Deployments(ns)
+	dep, err := deployments.Get(ctx, r.Component, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return refused(fmt.Errorf("reading deployment %s/%s: %w", ns, r.Component, err))
+	}
+	if err := d.owned("deployment "+ns+"/"+r.Component, dep.Labels, r); err != nil {
+		return err
+	}
+	err = deployments.Delete(ctx, r.Component, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &dep.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting deployment %s/%s: %w", ns, r.Component, err)
+	}
+	return nil
+}
+
 // Remove deletes the component's config Secrets the Deployment no longer refers to (all of them when
-// it is gone), so replaced secret values do not linger in the cluster. The pods of the build went
-// with the rollout; buildID and grace are the Docker driver's concern.
+// it is gone), so replaced secret values do not linger in the cluster; another install's are left
+// alone. The pods of the build went with the rollout; buildID and grace are the Docker driver's concern.
 func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
 	ns := d.namespace(project, environment)
 	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, component, metav1.GetOptions{})
@@ -135,7 +185,7 @@ func (d *Driver) Remove(ctx context.Context, project, component, environment, bu
 		return fmt.Errorf("reading deployment %s/%s: %w", ns, component, err)
 	}
 	inUse := ""
-	if err == nil {
+	if err == nil && d.owns(dep.Labels) {
 		inUse = dep.Spec.Template.Annotations[AnnotationConfig]
 	}
 	sel := labels.SelectorFromSet(ownerLabels(project, component, environment)).String()
@@ -144,7 +194,7 @@ func (d *Driver) Remove(ctx context.Context, project, component, environment, bu
 		return fmt.Errorf("listing config secrets in %s: %w", ns, err)
 	}
 	for _, s := range secrets.Items {
-		if s.Name == inUse {
+		if s.Name == inUse || !d.owns(s.Labels) {
 			continue
 		}
 		if err := d.Client.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -154,7 +204,7 @@ func (d *Driver) Remove(ctx context.Context, project, component, environment, bu
 	return nil
 }
 
-// Describe lists the component's pods.
+// Describe lists the component's pods (the install's, and those from before install IDs).
 func (d *Driver) Describe(ctx context.Context, project, component, environment string) ([]dataplane.Instance, error) {
 	ns := d.namespace(project, environment)
 	sel := labels.SelectorFromSet(ownerLabels(project, component, environment)).String()
@@ -164,6 +214,9 @@ func (d *Driver) Describe(ctx context.Context, project, component, environment s
 	}
 	out := make([]dataplane.Instance, 0, len(pods.Items))
 	for _, p := range pods.Items {
+		if !d.owns(p.Labels) {
+			continue
+		}
 		out = append(out, dataplane.Instance{
 			ID: p.Name, BuildID: p.Annotations[AnnotationBuild], Digest: p.Annotations[AnnotationDigest],
 			Running: p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil,

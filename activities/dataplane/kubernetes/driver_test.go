@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,4 +375,177 @@ func clusterOwnerRelease(project, env string) dataplane.Release {
 	r := release("b-1", nil)
 	r.Project, r.Environment = project, env
 	return r
+}
+
+func TestApplyLabelsEveryObjectWithTheInstallButNoSelector(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	d := &Driver{Client: c, Install: "aaaa000000000001"}
+	if _, err := d.Apply(ctx, release("b-1", map[string]string{"GREETING": "hello"})); err != nil {
+		t.Fatal(err)
+	}
+	ns := Namespace("shop", "dev")
+	labelled := map[string]map[string]string{}
+	n, _ := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	labelled["namespace"] = n.Labels
+	np, _ := c.NetworkingV1().NetworkPolicies(ns).Get(ctx, isolationPolicy, metav1.GetOptions{})
+	labelled["network policy"] = np.Labels
+	dep, err := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelled["deployment"], labelled["pod template"] = dep.Labels, dep.Spec.Template.Labels
+	secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	svcs, _ := c.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	if len(secrets.Items) != 1 || len(svcs.Items) != 2 {
+		t.Fatalf("%d secrets, %d services", len(secrets.Items), len(svcs.Items))
+	}
+	labelled["secret"] = secrets.Items[0].Labels
+	for _, s := range svcs.Items {
+		labelled["service "+s.Name] = s.Labels
+	}
+	for what, l := range labelled {
+		if l[dataplane.LabelInstall] != "aaaa000000000001" {
+			t.Errorf("%s labels %v: no install", what, l)
+		}
+	}
+	// Selectors stay as before install IDs: a Deployment's cannot change.
+	if _, ok := dep.Spec.Selector.MatchLabels[dataplane.LabelInstall]; ok || len(dep.Spec.Selector.MatchLabels) != len(selector("shop", "api", "dev")) {
+		t.Errorf("deployment selector %v", dep.Spec.Selector.MatchLabels)
+	}
+	for _, s := range svcs.Items {
+		if _, ok := s.Spec.Selector[dataplane.LabelInstall]; ok {
+			t.Errorf("service %s selector %v", s.Name, s.Spec.Selector)
+		}
+	}
+}
+
+func TestApplyRefusesWhatAnotherInstallOwnsAndAdoptsWhatNoneDoes(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	ns := Namespace("shop", "dev")
+	r := release("b-1", nil)
+	a := &Driver{Client: c, Install: "aaaa000000000001"}
+	b := &Driver{Client: c, Install: "bbbb000000000002"}
+	if _, err := a.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+	other := release("b-9", map[string]string{"GREETING": "not yours"})
+	_, err := b.Apply(ctx, other)
+	if !errors.Is(err, dataplane.ErrRefused) || !strings.Contains(err.Error(), "namespace "+ns+" belongs to another slipway install") {
+		t.Fatalf("Apply into another install's namespace: %v", err)
+	}
+	if strings.Contains(err.Error(), a.Install) {
+		t.Errorf("the refusal names the other install's ID: %v", err)
+	}
+	// Its Deployment alone, in a namespace no install labelled, is refused too.
+	n, _ := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	delete(n.Labels, dataplane.LabelInstall)
+	if _, err := c.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Apply(ctx, other)
+	if !errors.Is(err, dataplane.ErrRefused) || !strings.Contains(err.Error(), "deployment "+ns+"/api belongs to another slipway install") {
+		t.Fatalf("Apply over another install's deployment: %v", err)
+	}
+	// Nor may it delete it, or the other's config Secrets.
+	if err := b.Restore(ctx, other, nil); !errors.Is(err, dataplane.ErrRefused) {
+		t.Fatalf("Restore without previous over another install's deployment: %v", err)
+	}
+	after, err := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || after.ResourceVersion != before.ResourceVersion {
+		t.Fatalf("install a's deployment changed: %v", err)
+	}
+	if err := b.Remove(ctx, "shop", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); len(secrets.Items) != 1 {
+		t.Fatalf("install b's Remove left %d of install a's secrets", len(secrets.Items))
+	}
+
+	// Objects made before installs had IDs are adopted: the next Apply labels them.
+	legacy := fake.NewClientset()
+	if _, err := (&Driver{Client: legacy}).Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	a.Client = legacy
+	if _, err := a.Apply(ctx, r); err != nil {
+		t.Fatalf("Apply over objects from before install IDs: %v", err)
+	}
+	n, _ = legacy.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	dep, _ := legacy.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+	secrets, _ := legacy.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	if n.Labels[dataplane.LabelInstall] != a.Install || dep.Labels[dataplane.LabelInstall] != a.Install ||
+		len(secrets.Items) != 1 || secrets.Items[0].Labels[dataplane.LabelInstall] != a.Install {
+		t.Fatalf("adopted objects not labelled: namespace %v, deployment %v", n.Labels, dep.Labels)
+	}
+}
+
+func TestListsKeepToTheInstallAndObjectsFromBeforeInstallIDs(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	ns := Namespace("shop", "dev")
+	d := &Driver{Client: c, Install: "aaaa000000000001"}
+	r := release("b-2", map[string]string{"GREETING": "hola"})
+	if _, err := d.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	with := func(install string) map[string]string {
+		l := ownerLabels("shop", "api", "dev")
+		if install != "" {
+			l[dataplane.LabelInstall] = install
+		}
+		l[dataplane.LabelBuild] = "b-2"
+		return l
+	}
+	// Another install's pod and secret first: podTrouble must not report its pod.
+	for _, name := range []string{"other", "legacy", "mine"} {
+		l := map[string]map[string]string{"other": with("bbbb000000000002"), "legacy": with(""), "mine": with(d.Install)}[name]
+		meta := metav1.ObjectMeta{Name: "api-" + name, Namespace: ns, Labels: l}
+		if _, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pod := &corev1.Pod{ObjectMeta: meta, Status: corev1.PodStatus{Phase: corev1.PodPending,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: name}}}}
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if trouble := d.podTrouble(ctx, ns, r); name == "other" && trouble != "" {
+			t.Errorf("podTrouble reports another install's pod: %q", trouble)
+		} else if name == "legacy" && !strings.Contains(trouble, "api-legacy") {
+			t.Errorf("podTrouble = %q; want the pod from before install IDs", trouble)
+		}
+	}
+	insts, err := d.Describe(ctx, "shop", "api", "dev")
+	if err != nil || len(insts) != 2 || insts[0].ID != "api-legacy" || insts[1].ID != "api-mine" {
+		t.Fatalf("Describe = %+v, %v; want the install's pod and the one from before install IDs", insts, err)
+	}
+	if err := d.Remove(ctx, "shop", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	inUse, _, _ := configData(r)
+	var left []string
+	for _, s := range secrets.Items {
+		left = append(left, s.Name)
+	}
+	slices.Sort(left)
+	if want := []string{inUse, "api-other"}; !slices.Equal(left, want) {
+		t.Fatalf("secrets after Remove: %v; want another install's and the one in use", left)
+	}
+}
+
+func TestClientsGiveTheirDriversTheInstall(t *testing.T) {
+	kubeconfig := []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`)
+	d, err := (&Clients{Install: "aaaa000000000001"}).Driver(Binding{Kubeconfig: kubeconfig})
+	if err != nil || d.Install != "aaaa000000000001" {
+		t.Fatalf("Driver = %+v, %v", d, err)
+	}
 }

@@ -107,7 +107,8 @@ func rolloutStatus(d *appsv1.Deployment) (string, bool, error) {
 	return fmt.Sprintf("%d of %d updated replicas available", st.AvailableReplicas, want), true, nil
 }
 
-// podTrouble says why a pod of the release is not ready ("; pod x: not ready (ContainersNotReady)"), or "".
+// podTrouble says why a pod of the release (of the install, or from before install IDs) is not ready
+// ("; pod x: not ready (ContainersNotReady)"), or "".
 func (d *Driver) podTrouble(ctx context.Context, ns string, r dataplane.Release) string {
 	sel := labels.SelectorFromSet(map[string]string{dataplane.LabelComponent: r.Component, dataplane.LabelBuild: label(r.BuildID)})
 	pods, err := d.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
@@ -115,6 +116,9 @@ func (d *Driver) podTrouble(ctx context.Context, ns string, r dataplane.Release)
 		return ""
 	}
 	for _, p := range pods.Items {
+		if !d.owns(p.Labels) {
+			continue
+		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if w := cs.State.Waiting; w != nil && w.Reason != "" {
 				return fmt.Sprintf("; pod %s: %s %s", p.Name, w.Reason, w.Message)
