@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slipway-dev/slipway/activities/buildkit"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/stack"
 )
@@ -77,6 +78,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, created 0600 when missing (default <data-dir>/kek.json)")
 	fs.StringVar(&cfg.Build.BuildkitdBinary, "buildkitd", "", "buildkitd to start (default: bin/buildkitd beside slipway, ./bin/buildkitd or on PATH)")
 	fs.StringVar(&cfg.Build.BuildkitAddress, "buildkit-address", "", "use this buildkitd (unix:// or tcp://) instead of starting one")
+	fs.StringVar(&cfg.Build.Network, "build-network", "isolated", "network of build steps: isolated (reaches the outside, not this host's loopback), none, or host")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	scanFlags(fs, &cfg.Scan)
 	deployFlags(fs, &cfg.Deploy)
@@ -84,7 +86,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
-	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP))
+	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP), checkBuildNetwork(cfg.Build.Network))
 	if err != nil {
 		return err
 	}
@@ -169,6 +171,13 @@ func required(nameValues ...string) error {
 func checkTLSPair(h config.HTTP) error {
 	if (h.TLSCert == "") != (h.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	return nil
+}
+
+func checkBuildNetwork(network string) error {
+	if _, err := buildkit.ParseNetwork(network); err != nil {
+		return fmt.Errorf("--build-network: %w", err)
 	}
 	return nil
 }

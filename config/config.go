@@ -75,6 +75,11 @@ type Build struct {
 	// (<repo>:buildcache, pushed with the image after the scan), as split workers and an external buildkitd
 	// always do. Zero means its buildkitd's own cache, kept in the data dir, is the only one.
 	RegistryCache bool
+	// Network is the network the build steps of `slipway dev`'s own buildkitd run in: "isolated" (a
+	// namespace of their own that reaches the outside but not the host's loopback, where slipway's
+	// services listen), "none" (no network) or "host" (the host's, every loopback service included).
+	// Zero means "isolated". An external buildkitd (BuildkitAddress) is configured where it runs.
+	Network string
 }
 
 // HTTP configures the API listener.

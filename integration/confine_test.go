@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -78,6 +80,51 @@ func TestBuildsStayInTheirCheckout(t *testing.T) {
 			if strings.Contains(logs, leak) || strings.Contains(detail, leak) {
 				t.Errorf("%s: the build's log or answer holds %q", name, leak[:8])
 			}
+		}
+	}
+}
+
+// TestBuildStepsCannotReachSlipway builds, on `slipway dev`'s own buildkitd with its default build network, a
+// Dockerfile whose steps call each of slipway's services on the host's loopback (the API, the registry, the
+// Temporal frontend and UI), as an attacker's repository would, and finds every one unreachable while the build
+// succeeds.
+func TestBuildStepsCannotReachSlipway(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	dev := startDev(t, data)
+	a := newAPI(t, dev, data)
+
+	services := map[string]string{
+		"api":      strings.TrimPrefix(dev.Endpoints.HTTP, "http://"),
+		"registry": dev.Endpoints.Registry,
+		"temporal": dev.Endpoints.Temporal,
+		"ui":       strings.TrimPrefix(dev.Endpoints.UI, "http://"),
+	}
+	var steps []string
+	for name, hostPort := range services {
+		host, port, err := net.SplitHostPort(hostPort)
+		if err != nil {
+			t.Fatalf("%s at %q: %v", name, hostPort, err)
+		}
+		// Anything answered at all counts as reached. (The quotes keep the command line, also logged, from matching.)
+		steps = append(steps, fmt.Sprintf(`RUN (printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 %s %s 2>/dev/null | head -c 64 | grep -q . && echo REACHED-"%s") || echo unreachable-"%s"`,
+			host, port, name, name))
+	}
+	src := filepath.Join(dir, "repo")
+	gitRepo(t, src, map[string]string{"Dockerfile": "FROM busybox\n" + strings.Join(steps, "\n") + "\n"})
+
+	a.call("POST", "/api/v1/projects", map[string]any{"name": "netprobe"}, http.StatusCreated, nil)
+	a.call("POST", "/api/v1/projects/netprobe/components", map[string]any{"name": "probe", "repo": "file://" + src}, http.StatusCreated, nil)
+	var started struct{ ID string }
+	a.call("POST", "/api/v1/projects/netprobe/components/probe/builds", map[string]any{}, http.StatusAccepted, &started)
+	b := waitBuild(t, a, started.ID, 2*time.Minute)
+	logs := string(a.call("GET", "/api/v1/builds/"+started.ID+"/logs", nil, http.StatusOK, nil))
+	if b.Status != "succeeded" {
+		t.Fatalf("build %+v, want succeeded\n%s", b, logs)
+	}
+	for name := range services {
+		if strings.Contains(logs, "REACHED-"+name) || !strings.Contains(logs, "unreachable-"+name) {
+			t.Errorf("a build step reached slipway's %s at %s (or did not say):\n%s", name, services[name], logs)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh installs the Debian packages `slipway dev` and the tests run beside slipway, when missing:
 #   runc            the OCI runtime buildkitd runs build steps with (required: no builds without it);
+#   containernetworking-plugins, iptables
+#                   the CNI plugins (in /usr/lib/cni) and firewall that give each build step a network
+#                   namespace of its own, off the host's loopback (`--build-network isolated`, the
+#                   default); without them `slipway dev` only starts with `--build-network host`;
 #   busybox-static  a static /bin/busybox, from which `slipway dev` seeds the `busybox` base image
 #                   (nothing can be pulled from the internet here); without it `FROM busybox` needs
 #                   internet access, so its absence is only a warning;
@@ -38,6 +42,8 @@ have_static_busybox() {
 
 missing=()
 have_runc || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 have_static_busybox || missing+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
@@ -59,6 +65,8 @@ fi
 if have_runc; then
 	[[ " ${missing[*]} " == *" busybox-static "* ]] &&
 		log "warning: no static /bin/busybox, so \`slipway dev\` cannot seed the busybox base image and \`FROM busybox\` needs internet access"
+	[[ " ${missing[*]} " == *" containernetworking-plugins "* || " ${missing[*]} " == *" iptables "* ]] &&
+		log "warning: no CNI plugins or iptables, so \`slipway dev\` starts only with \`--build-network host\` (build steps on this host's network)"
 	[[ " ${missing[*]} " == *" etcd-server "* ]] &&
 		log "warning: no etcd, so the Kubernetes data-plane tests skip"
 	[[ " ${missing[*]} " == *" jq "* ]] &&

@@ -24,14 +24,20 @@ const defaultBuildkitAddress = "unix:///run/buildkit/buildkitd.sock"
 
 // startBuildkitd starts buildkitd as a child process with its state in dataDir/buildkit, allowed to
 // pull from and push to the plain-HTTP registry and using it as docker.io's mirror (so `FROM
-// busybox` finds the image seedBusybox put there), and returns its address.
+// busybox` finds the image seedBusybox put there), its build steps on cfg.Build.Network, and
+// returns its address.
 func (p *Process) startBuildkitd(ctx context.Context, cfg config.Config, registry string) (string, error) {
 	bin, err := findTool("buildkitd", cfg.Build.BuildkitdBinary, "--buildkitd")
 	if err != nil {
 		return "", err
 	}
+	network, err := buildkit.ParseNetwork(cfg.Build.Network)
+	if err != nil {
+		return "", err
+	}
 	d, err := buildkit.StartDaemon(ctx, buildkit.DaemonConfig{
 		Binary:             bin,
+		Network:            network,
 		RootDir:            filepath.Join(cfg.DataDir, "buildkit"),
 		InsecureRegistries: []string{registry},
 		Mirrors:            map[string][]string{"docker.io": {registry}},

@@ -45,11 +45,17 @@ func nonce() string { return fmt.Sprint(time.Now().UnixNano()) }
 // build runs req on the shared buildkitd and returns the result, the progress lines and the error.
 func build(t testing.TB, ctx context.Context, req Request) (Result, []string, error) {
 	t.Helper()
+	return buildOn(t, ctx, sharedEnv(t).daemon.Address(), req)
+}
+
+// buildOn runs req on the buildkitd at address, as build does.
+func buildOn(t testing.TB, ctx context.Context, address string, req Request) (Result, []string, error) {
+	t.Helper()
 	if req.OutputDir == "" {
 		req.OutputDir = filepath.Join(t.TempDir(), "oci")
 	}
 	var lines []string
-	b := &Builder{Address: sharedEnv(t).daemon.Address()}
+	b := &Builder{Address: address}
 	res, err := b.Build(ctx, req, func(l Line) {
 		if l.Time.IsZero() {
 			t.Errorf("progress line %q has no time", l.Text)

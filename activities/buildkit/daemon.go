@@ -66,6 +66,75 @@ type DaemonConfig struct {
 	// StartTimeout bounds how long StartDaemon waits for buildkitd to list its workers. Zero means
 	// 60 seconds.
 	StartTimeout time.Duration
+	// Network is the network build steps (RUN) run in; see the Network constants. Zero means
+	// NetworkIsolated.
+	Network Network
+	// CNIBinaryDir holds the CNI plugins (bridge, host-local, loopback, firewall) the isolated and
+	// none networks are made with. Zero means /usr/lib/cni, where Debian's
+	// containernetworking-plugins installs them.
+	CNIBinaryDir string
+}
+
+// Network says which network build steps run in.
+type Network string
+
+const (
+	// NetworkIsolated runs each build step in a network namespace of its own on a bridge
+	// (slipway-bk0, 10.218.0.0/16) with NAT to the outside: a step reaches the internet and
+	// whatever the host's routes lead to, but not the host's loopback, where slipway's services
+	// (API, registry, Temporal and its UI, entries) listen by default. Needs the CNI plugins and
+	// iptables.
+	NetworkIsolated Network = "isolated"
+	// NetworkNone gives each build step a loopback interface only: no step reaches anything.
+	NetworkNone Network = "none"
+	// NetworkHost runs build steps in the host's network, seeing every service on its loopback.
+	// Only for an install whose builds are all trusted.
+	NetworkHost Network = "host"
+)
+
+// ParseNetwork returns the Network s names; "" is NetworkIsolated.
+func ParseNetwork(s string) (Network, error) {
+	switch n := Network(s); n {
+	case "":
+		return NetworkIsolated, nil
+	case NetworkIsolated, NetworkNone, NetworkHost:
+		return n, nil
+	}
+	return "", fmt.Errorf("build network %q: want isolated, none or host", s)
+}
+
+const (
+	// cniConfigName is the CNI network list StartDaemon writes into DaemonConfig.RootDir.
+	cniConfigName = "cni.conflist"
+	// defaultCNIBinaryDir is where Debian's containernetworking-plugins installs the plugins.
+	defaultCNIBinaryDir = "/usr/lib/cni"
+	// buildBridge and buildSubnet are the bridge and subnet of NetworkIsolated. Every buildkitd on
+	// a host shares them: the bridge plugin makes the bridge once and leaves it, and host-local
+	// hands out addresses under a file lock, so daemons starting and stopping never cut another's
+	// steps off (buildkit's own "bridge" mode deletes its bridge when the daemon that made it stops).
+	buildBridge = "slipway-bk0"
+	buildSubnet = "10.218.0.0/16"
+)
+
+// cniConfig returns the CNI network list of n, or "" for NetworkHost.
+func cniConfig(n Network) string {
+	switch n {
+	case NetworkNone:
+		return `{"cniVersion": "1.0.0", "name": "slipway-build-none", "plugins": [{"type": "loopback"}]}` + "\n"
+	case NetworkHost:
+		return ""
+	}
+	return `{
+  "cniVersion": "1.0.0",
+  "name": "slipway-build",
+  "plugins": [
+    {"type": "loopback"},
+    {"type": "bridge", "bridge": "` + buildBridge + `", "isGateway": true, "isDefaultGateway": true, "ipMasq": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "` + buildSubnet + `"}]]}},
+    {"type": "firewall", "ingressPolicy": "same-bridge"}
+  ]
+}
+`
 }
 
 // Daemon is a buildkitd child process with an OCI (runc) worker, listening on a unix socket.
@@ -112,7 +181,24 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("starting buildkitd: creating root dir: %w", err)
 	}
-	toml, err := daemonConfigTOML(root, runc, cfg.InsecureRegistries, cfg.Mirrors)
+	network := cfg.Network
+	if network == "" {
+		network = NetworkIsolated
+	}
+	net := networkTOML{mode: "host"}
+	if conf := cniConfig(network); conf != "" {
+		net = networkTOML{mode: "cni", config: filepath.Join(root, cniConfigName), binaries: cfg.CNIBinaryDir}
+		if net.binaries == "" {
+			net.binaries = defaultCNIBinaryDir
+		}
+		if _, err := os.Stat(filepath.Join(net.binaries, "bridge")); err != nil {
+			return nil, fmt.Errorf("starting buildkitd: build network %s needs the CNI plugins in %s (Debian: apt-get install containernetworking-plugins), or set the build network to host: %w", network, net.binaries, err)
+		}
+		if err := os.WriteFile(net.config, []byte(conf), 0o600); err != nil {
+			return nil, fmt.Errorf("starting buildkitd: writing %s: %w", net.config, err)
+		}
+	}
+	toml, err := daemonConfigTOML(root, runc, net, cfg.InsecureRegistries, cfg.Mirrors)
 	if err != nil {
 		return nil, fmt.Errorf("starting buildkitd: %w", err)
 	}
@@ -272,9 +358,15 @@ func findRunc(configured string) (string, error) {
 	return "", fmt.Errorf("starting buildkitd: runc not found on PATH nor in %s: install the Debian package runc", strings.Join(runcPaths, ", "))
 }
 
-// daemonConfigTOML renders buildkitd.toml: the OCI worker with the given runc, no containerd
-// worker, and one [registry."host"] table per insecure registry or mirrored host.
-func daemonConfigTOML(root, runc string, insecure []string, mirrors map[string][]string) (string, error) {
+// networkTOML is the OCI worker's network in buildkitd.toml: mode "host", or "cni" with the
+// network list at config and the plugins in binaries.
+type networkTOML struct{ mode, config, binaries string }
+
+// daemonConfigTOML renders buildkitd.toml: the OCI worker with the given runc and network, no
+// containerd worker, and one [registry."host"] table per insecure registry or mirrored host.
+// (The network is set here, not by flags: buildkitd v0.34's --oci-cni-config-path flag is read
+// under another name and lost.)
+func daemonConfigTOML(root, runc string, net networkTOML, insecure []string, mirrors map[string][]string) (string, error) {
 	var b strings.Builder
 	q := func(s string) (string, error) { return tomlString(s) }
 	rootQ, err := q(root)
@@ -285,7 +377,24 @@ func daemonConfigTOML(root, runc string, insecure []string, mirrors map[string][
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(&b, "root = %s\n\n[worker.oci]\n  enabled = true\n  binary = %s\n\n[worker.containerd]\n  enabled = false\n", rootQ, runcQ)
+	fmt.Fprintf(&b, "root = %s\n\n[worker.oci]\n  enabled = true\n  binary = %s\n", rootQ, runcQ)
+	modeQ, err := q(net.mode)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "  networkMode = %s\n", modeQ)
+	if net.mode == "cni" {
+		configQ, err := q(net.config)
+		if err != nil {
+			return "", err
+		}
+		binQ, err := q(net.binaries)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  cniConfigPath = %s\n  cniBinaryPath = %s\n", configQ, binQ)
+	}
+	b.WriteString("\n[worker.containerd]\n  enabled = false\n")
 
 	hosts := slices.Clone(insecure)
 	for host := range mirrors {

@@ -160,7 +160,7 @@ func TestStartDaemonChecksItsConfig(t *testing.T) {
 }
 
 func TestDaemonConfigTOML(t *testing.T) {
-	got, err := daemonConfigTOML("/var/lib/bk", "/usr/sbin/runc",
+	got, err := daemonConfigTOML("/var/lib/bk", "/usr/sbin/runc", networkTOML{mode: "cni", config: "/var/lib/bk/cni.conflist", binaries: "/usr/lib/cni"},
 		[]string{"127.0.0.1:5000", "registry.local:5000"},
 		map[string][]string{"docker.io": {"127.0.0.1:5000"}})
 	if err != nil {
@@ -171,6 +171,9 @@ func TestDaemonConfigTOML(t *testing.T) {
 [worker.oci]
   enabled = true
   binary = "/usr/sbin/runc"
+  networkMode = "cni"
+  cniConfigPath = "/var/lib/bk/cni.conflist"
+  cniBinaryPath = "/usr/lib/cni"
 
 [worker.containerd]
   enabled = false
@@ -190,11 +193,11 @@ func TestDaemonConfigTOML(t *testing.T) {
 		t.Errorf("daemonConfigTOML =\n%s\nwant\n%s", got, want)
 	}
 	for _, bad := range []string{"", "host/path", "a b"} {
-		if _, err := daemonConfigTOML("/r", "/runc", []string{bad}, nil); err == nil {
+		if _, err := daemonConfigTOML("/r", "/runc", networkTOML{mode: "host"}, []string{bad}, nil); err == nil {
 			t.Errorf("registry %q accepted", bad)
 		}
 	}
-	if _, err := daemonConfigTOML("/r\n", "/runc", nil, nil); err == nil {
+	if _, err := daemonConfigTOML("/r\n", "/runc", networkTOML{mode: "host"}, nil, nil); err == nil {
 		t.Error("a root with a newline accepted")
 	}
 	if q, _ := tomlString(`a"b\c`); q != `"a\"b\\c"` {

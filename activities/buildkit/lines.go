@@ -98,7 +98,7 @@ func (o *outputLog) tail() string {
 // what slipway does not use; they say nothing is wrong.
 var startupNotices = []string{
 	`msg="CDI setup error `,                                 // no Container Device Interface (GPU) spec directories
-	`msg="using host network as the default"`,               // no CNI: build steps share the host's network, as intended
+	`msg="using host network as the default"`,               // --build-network host: build steps share the host's network, as asked
 	`msg="failed check for fsverity support"`,               // the file system lacks fs-verity, which BuildKit only tries
 	`msg="currently, only the default worker can be used."`, // slipway runs one worker
 }
