@@ -37,8 +37,8 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 			defer cmd.Process.Kill()
 
 			e := waitEndpoints(t, filepath.Join(dir, stack.EndpointsFile), done, &stderr)
-			if got := httpStatus(t, e.UI+"/"); got != http.StatusOK {
-				t.Fatalf("UI / = %d", got)
+			if got := httpStatus(t, e.UI+"/"); got != http.StatusUnauthorized {
+				t.Fatalf("UI / without a token = %d, want 401", got)
 			}
 			if got := httpStatus(t, "http://"+e.Registry+"/v2/"); got != http.StatusOK {
 				t.Fatalf("registry /v2/ = %d", got)

@@ -50,8 +50,8 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 		t.Fatalf("second StartDev on the same data dir: %v, want an in-use error", err)
 	}
 
-	if got := httpStatus(t, dev.Endpoints.UI+"/"); got != http.StatusOK {
-		t.Fatalf("Temporal UI / = %d", got)
+	if got := httpStatus(t, dev.Endpoints.UI+"/"); got != http.StatusUnauthorized {
+		t.Fatalf("Temporal UI / without a token = %d, want 401 (TestTemporalUIIsBehindSignIn signs in)", got)
 	}
 	if got := httpStatus(t, "http://"+dev.Endpoints.Registry+"/v2/"); got != http.StatusOK {
 		t.Fatalf("registry /v2/ = %d", got)

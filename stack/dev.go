@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -91,7 +92,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	ts, err := localtemporal.Start(localtemporal.Config{
 		DBPath:           filepath.Join(cfg.DataDir, "temporal.db"),
 		Address:          cfg.Temporal.Address,
-		UIAddress:        cfg.Temporal.UIAddress,
+		UIAddress:        uiBackend(cfg.Temporal.UIAddress),
 		Namespaces:       []string{cfg.Temporal.Namespace},
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           d.log,
@@ -102,9 +103,6 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	}
 	d.onStop("temporal", func(context.Context) error { ts.Stop(); return nil })
 	d.Endpoints.Temporal = ts.Address()
-	if ts.UIAddress() != "" {
-		d.Endpoints.UI = "http://" + ts.UIAddress()
-	}
 	tcfg := cfg.Temporal
 	tcfg.Address = ts.Address()
 	if d.Temporal, err = d.dialTemporal(ctx, tcfg); err != nil {
@@ -124,10 +122,31 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry); err != nil {
 		return err
 	}
-	if d.Endpoints.HTTP, err = d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry); err != nil {
+	api, apiURL, err := d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry)
+	if err != nil {
 		return err
 	}
+	d.Endpoints.HTTP = apiURL
+	if ts.UIAddress() != "" {
+		// The UI's own server listens on a loopback port of its own; users reach it only through
+		// slipway's sign-in, at the address asked for.
+		ui := api.TemporalUI(&url.URL{Scheme: "http", Host: ts.UIAddress()})
+		addr, err := d.serveHTTP("temporal ui", cfg.Temporal.UIAddress, ui, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey, nil)
+		if err != nil {
+			return err
+		}
+		d.Endpoints.UI = baseURL(cfg.HTTP, addr)
+	}
 	return writeJSON(filepath.Join(cfg.DataDir, EndpointsFile), d.Endpoints)
+}
+
+// uiBackend is where the Temporal UI's own server listens when the UI is asked for at address: a
+// free loopback port, behind the sign-in slipway serves at address. "" when no UI is asked for.
+func uiBackend(address string) string {
+	if address == "" {
+		return ""
+	}
+	return "127.0.0.1:0"
 }
 
 // writeJSON writes v to path atomically (temporary file, then rename).

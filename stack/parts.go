@@ -81,8 +81,8 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 	return d
 }
 
-// serveAPI serves the HTTP API and returns its base URL.
-func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry string) (string, error) {
+// serveAPI serves the HTTP API and returns it and its base URL.
+func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry string) (*server.Server, string, error) {
 	api := server.New(server.Deps{
 		Store:    st,
 		Keys:     keys,
@@ -97,13 +97,17 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 	})
 	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey, api.EndStreams)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	scheme := "http"
+	return api, baseURL(cfg, addr), nil
+}
+
+// baseURL is the URL of what serves at addr with cfg's TLS pair.
+func baseURL(cfg config.HTTP, addr string) string {
 	if cfg.TLSCert != "" {
-		scheme = "https"
+		return "https://" + addr
 	}
-	return scheme + "://" + addr, nil
+	return "http://" + addr
 }
 
 // rewrapViaTemporal runs the re-wrap after a KEK rotation as the RotateKeys workflow, so it is

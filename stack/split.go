@@ -42,7 +42,8 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	if err != nil {
 		return "", err
 	}
-	return p.serveAPI(cfg.HTTP, st, keys, c, cfg.Registry.Address)
+	_, url, err := p.serveAPI(cfg.HTTP, st, keys, c, cfg.Registry.Address)
+	return url, err
 }
 
 // StartWorker starts `slipway worker`: a Temporal worker against an external Temporal and metadata store.
