@@ -43,7 +43,8 @@ var epoch = time.Unix(0, 0).UTC()
 // world-writable /tmp, with Cmd ["/bin/sh"] and a PATH, pushes it to ref and returns its digest.
 // The image is reproducible: the same binary gives the same digest. A registry on a loopback or
 // private address is spoken to over plain HTTP, as is any registry that does not answer HTTPS.
-func Busybox(ctx context.Context, ref string) (v1.Hash, error) {
+// opts add to the push's options, such as its credentials.
+func Busybox(ctx context.Context, ref string, opts ...remote.Option) (v1.Hash, error) {
 	tag, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
@@ -52,7 +53,7 @@ func Busybox(ctx context.Context, ref string) (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(tag, img, append(opts, remote.WithContext(ctx))...); err != nil {
 		return v1.Hash{}, fmt.Errorf("pushing busybox image to %s: %w", ref, err)
 	}
 	digest, err := img.Digest()

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/trivydb"
 )
@@ -22,19 +25,27 @@ func runTrivyDB(ctx context.Context, r *runner, args []string) error {
 		"to <registry>/"+trivydb.DefaultRepository+":"+trivydb.DefaultTag+", where trivy --db-repository finds them.")
 	var registry, dataDir string
 	var insecure bool
-	fs.StringVar(&registry, "registry", "", "registry host:port (default: the registry entry of <data-dir>/endpoints.json, over plain HTTP)")
+	fs.StringVar(&registry, "registry", "", "registry host:port, credentials from ~/.docker/config.json (default: the registry of <data-dir>/endpoints.json, over plain HTTP, with its push credentials)")
 	fs.BoolVar(&insecure, "insecure", false, "the registry speaks plain HTTP")
 	fs.StringVar(&dataDir, "data-dir", ".slipway", "data dir of a local slipway dev")
 	pos, err := r.parseArgs(fs, args[1:], "<dir>")
 	if err != nil {
 		return err
 	}
+	var push []remote.Option
 	if registry == "" {
 		if registry, err = devRegistry(dataDir); err != nil {
 			return err
 		}
-		// slipway dev's registry serves plain HTTP only.
+		// slipway dev's registry serves plain HTTP only, and takes pushes with its push credentials.
 		insecure = true
+		cred, err := ociregistry.LoadCredentials(filepath.Join(dataDir, stack.RegistryCredentialsFile))
+		if err != nil {
+			return err
+		}
+		push = append(push, remote.WithAuthFromKeychain(cred.Keychain(registry)))
+	} else {
+		push = append(push, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	}
 	var opts []name.Option
 	if insecure {
@@ -44,7 +55,7 @@ func runTrivyDB(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--registry %q: %w", registry, err)
 	}
-	digest, err := trivydb.Push(ctx, pos[0], ref)
+	digest, err := trivydb.Push(ctx, pos[0], ref, push...)
 	if err != nil {
 		return err
 	}

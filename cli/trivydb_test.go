@@ -16,14 +16,20 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 )
 
 func TestTrivyDBPushUsesDevRegistry(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	// The dev registry takes pushes only with the push credentials kept in the data dir.
+	dataDir := t.TempDir()
+	cred, err := ociregistry.LoadOrCreateCredentials(filepath.Join(dataDir, stack.RegistryCredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ociregistry.WritesNeed(cred, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	dataDir := t.TempDir()
 	b, err := json.Marshal(stack.Endpoints{Registry: host})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 )
 
@@ -62,6 +65,7 @@ func BenchmarkCommitToHealthy(b *testing.B) {
 	}
 	e.dev = startDevWith(b, cfg)
 	e.api = newAPI(b, e.dev, data)
+	e.dockerConfig = craneConfig(b, data, e.dev.Endpoints.Registry)
 	b.Cleanup(e.removeContainers)
 	e.setUp()
 
@@ -126,6 +130,8 @@ type e2eBench struct {
 	// trivy, buildctl and crane are the tools' binaries; buildkit is the address of slipway's buildkitd.
 	trivy, buildctl, crane, buildkit string
 	project                          string
+	// dockerConfig is the DOCKER_CONFIG directory crane finds the dev registry's push credentials in.
+	dockerConfig string
 	// url is development's entry address, known after the warm-up's deploy.
 	url string
 	// scanners are Trivy's --scanners for the raw side: what slipway's warm-up build scanned.
@@ -208,10 +214,28 @@ func (e *e2eBench) run(dir, prog string, args ...string) string {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(e.ctx, prog, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &stdout, &stderr
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dockerConfig)
 	if err := cmd.Run(); err != nil {
 		e.b.Fatalf("%s %s: %v\n%s%s", filepath.Base(prog), strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
 	}
 	return stdout.String()
+}
+
+// craneConfig writes a Docker config giving the dev registry's push credentials to the registry at host, and
+// returns its directory.
+func craneConfig(b testing.TB, data, host string) string {
+	b.Helper()
+	cred, err := ociregistry.LoadCredentials(filepath.Join(data, stack.RegistryCredentialsFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(cred.Username + ":" + cred.Password))
+	conf, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), conf, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // e2eBuild is a build as GET /api/v1/builds/{id} shows it, as far as the benchmark reads it.

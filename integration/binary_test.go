@@ -40,8 +40,8 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 			if got := httpStatus(t, e.UI+"/"); got != http.StatusUnauthorized {
 				t.Fatalf("UI / without a token = %d, want 401", got)
 			}
-			if got := httpStatus(t, "http://"+e.Registry+"/v2/"); got != http.StatusOK {
-				t.Fatalf("registry /v2/ = %d", got)
+			if got := httpStatus(t, "http://"+e.Registry+"/v2/"); got != http.StatusUnauthorized {
+				t.Fatalf("registry /v2/ without credentials = %d, want 401", got)
 			}
 
 			out := runCLI(t, bin, "token", "create", "--data-dir", dir, "--name", "ci", "--role", "viewer")

@@ -53,8 +53,8 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	if got := httpStatus(t, dev.Endpoints.UI+"/"); got != http.StatusUnauthorized {
 		t.Fatalf("Temporal UI / without a token = %d, want 401 (TestTemporalUIIsBehindSignIn signs in)", got)
 	}
-	if got := httpStatus(t, "http://"+dev.Endpoints.Registry+"/v2/"); got != http.StatusOK {
-		t.Fatalf("registry /v2/ = %d", got)
+	if got := httpStatus(t, "http://"+dev.Endpoints.Registry+"/v2/"); got != http.StatusUnauthorized {
+		t.Fatalf("registry /v2/ without credentials = %d, want 401", got)
 	}
 	if got := httpStatus(t, dev.Endpoints.HTTP+"/readyz"); got != http.StatusOK {
 		t.Fatalf("/readyz = %d", got)
@@ -77,7 +77,7 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	}
 	checkConfigs(t, a, cfgPath)
 
-	digest := pushImage(t, dev.Endpoints.Registry, "shop/api:0123abc")
+	digest := pushImage(t, dir, dev.Endpoints.Registry, "shop/api:0123abc")
 
 	var rot struct {
 		Active    string `json:"active"`
@@ -167,7 +167,7 @@ func checkConfigs(t *testing.T, a api, path string) {
 	}
 }
 
-func pushImage(t *testing.T, registry, ref string) v1.Hash {
+func pushImage(t *testing.T, data, registry, ref string) v1.Hash {
 	t.Helper()
 	img, err := random.Image(4096, 2)
 	if err != nil {
@@ -177,7 +177,10 @@ func pushImage(t *testing.T, registry, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Write(r, img); err == nil {
+		t.Fatalf("pushing %s without the push credentials succeeded", r)
+	}
+	if err := remote.Write(r, img, pushAuth(t, data, registry)); err != nil {
 		t.Fatalf("pushing %s: %v", r, err)
 	}
 	d, _ := img.Digest()

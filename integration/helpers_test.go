@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 )
 
@@ -38,6 +40,16 @@ func devConfig(dir string) config.Config {
 		Temporal: config.Temporal{Address: "127.0.0.1:0", UIAddress: "127.0.0.1:0"},
 		Registry: config.Registry{Address: "127.0.0.1:0"},
 	}
+}
+
+// pushAuth gives a push the push credentials of the dev registry at registry whose data dir is data.
+func pushAuth(t testing.TB, data, registry string) remote.Option {
+	t.Helper()
+	cred, err := ociregistry.LoadCredentials(filepath.Join(data, stack.RegistryCredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return remote.WithAuthFromKeychain(cred.Keychain(registry))
 }
 
 func startDev(t *testing.T, dir string) *stack.Dev {

@@ -39,7 +39,7 @@ func TestScanGateLetsOnlyTheCleanImageOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trivydb.Push(t.Context(), trivytest.DB(t), dbRef); err != nil {
+	if _, err := trivydb.Push(t.Context(), trivytest.DB(t), dbRef, pushAuth(t, filepath.Join(dir, "data"), dev.Endpoints.Registry)); err != nil {
 		t.Fatalf("pushing the fixture database: %v", err)
 	}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-dev/slipway/activities/imagepush"
 	"github.com/slipway-dev/slipway/activities/trivyscan"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/trivydb"
@@ -80,13 +81,21 @@ func findTool(name, configured, flag string) (string, error) {
 //
 // localCache leaves BuildKit's cache to buildkitd (slipway dev's own, whose state persists in the data dir):
 // exporting it to the registry too would cost every build time and gain a single buildkitd nothing.
-func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildkitAddress, registry string, insecure, localCache bool) (*activities.Builds, error) {
+//
+// push holds registry's push credentials, given to the pusher and to buildkitd for that registry only;
+// nil means anonymous.
+func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildkitAddress, registry string, insecure, localCache bool, push *ociregistry.Credentials) (*activities.Builds, error) {
 	if err := os.MkdirAll(cfg.Build.WorkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating work dir: %w", err)
 	}
 	opts := []imagepush.Option{imagepush.WithProgress(heartbeatPushProgress)}
 	if insecure {
 		opts = append(opts, imagepush.WithInsecureRegistries(registry))
+	}
+	builder := &buildkit.Builder{Address: buildkitAddress}
+	if push != nil {
+		opts = append(opts, imagepush.WithKeychain(push.Keychain(registry)))
+		builder.Registries = map[string]buildkit.RegistryAuth{registry: {Username: push.Username, Password: push.Password}}
 	}
 	scanner, err := newScanner(cfg, registry, insecure)
 	if err != nil {
@@ -96,7 +105,7 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 		Store:          st,
 		Keyring:        keys,
 		WorkDir:        cfg.Build.WorkDir,
-		BuildKit:       &buildkit.Builder{Address: buildkitAddress},
+		BuildKit:       builder,
 		Pusher:         imagepush.New(opts...),
 		Scanner:        scanner,
 		CacheInsecure:  insecure,

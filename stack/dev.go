@@ -36,6 +36,9 @@ type Endpoints struct {
 const (
 	EndpointsFile  = "endpoints.json"
 	AdminTokenFile = "admin-token"
+	// RegistryCredentialsFile (0600) holds the embedded registry's push credentials, made on first
+	// start: pushes and deletes need them, reads do not.
+	RegistryCredentialsFile = "registry-push.json"
 )
 
 // Dev is a running `slipway dev`: Temporal with its UI, the registry, the worker and the API in one
@@ -84,10 +87,14 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	d.onStop("registry journal", func(context.Context) error { return reg.Close() })
-	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, reg, "", "", nil); err != nil {
+	push, err := ociregistry.LoadOrCreateCredentials(filepath.Join(cfg.DataDir, RegistryCredentialsFile))
+	if err != nil {
 		return err
 	}
-	seedBusybox(ctx, d.log, d.Endpoints.Registry, baseimages.BusyboxBinary)
+	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, ociregistry.WritesNeed(push, reg), "", "", nil); err != nil {
+		return err
+	}
+	seedBusybox(ctx, d.log, d.Endpoints.Registry, baseimages.BusyboxBinary, push.Keychain(d.Endpoints.Registry))
 
 	ts, err := localtemporal.Start(localtemporal.Config{
 		DBPath:           filepath.Join(cfg.DataDir, "temporal.db"),
@@ -115,11 +122,11 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	localCache := cfg.Build.BuildkitAddress == "" && !cfg.Build.RegistryCache
-	b, err := builds(cfg, d.Store, keys, bkAddr, d.Endpoints.Registry, true, localCache)
+	b, err := builds(cfg, d.Store, keys, bkAddr, d.Endpoints.Registry, true, localCache, &push)
 	if err != nil {
 		return err
 	}
-	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry); err != nil {
+	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry, &push); err != nil {
 		return err
 	}
 	api, apiURL, err := d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/moby/moby/api/types/registry"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/entry"
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/server"
 	"github.com/slipway-dev/slipway/store"
@@ -38,8 +40,10 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 	return st, nil
 }
 
-func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string) error {
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, c, st, keys, registry)})
+// startWorker starts the worker. pull holds the credentials the data plane pulls images from registry
+// with; nil means anonymous pulls.
+func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string, pull *ociregistry.Credentials) error {
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, c, st, keys, registry, pull)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
@@ -51,10 +55,10 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 // deploys fail, saying so, and builds go on), the clusters, and the entries, pointed back at the
 // releases recorded as serving. Both data planes label what they make with the install's ID; without
 // one, neither is there.
-func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registry string) *activities.Deploys {
+func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registryHost string, pull *ociregistry.Credentials) *activities.Deploys {
 	router := &entry.Router{Logger: p.log.With("part", "entry")}
 	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registry, ReadyTimeout: cfg.ReadyTimeout}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registryHost, ReadyTimeout: cfg.ReadyTimeout}
 	install, err := st.InstallID(ctx)
 	if err != nil {
 		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers or cluster objects", "err", err)
@@ -70,6 +74,9 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 	}
 	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })
 	drv.Install = install
+	if pull != nil {
+		drv.Registries = map[string]registry.AuthConfig{registryHost: {Username: pull.Username, Password: pull.Password}}
+	}
 	d.Driver = drv
 	current, err := st.CurrentDeployments(ctx)
 	if err == nil {

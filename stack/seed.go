@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -22,8 +23,9 @@ const busyboxRepository = "library/busybox:latest"
 // embedded registry, so it pushes baseimages.Busybox to <registry>/library/busybox:latest when
 // that tag is missing. binary is the busybox the image is built from (baseimages.BusyboxBinary);
 // when it is missing it logs a warning naming the Debian package and returns. The seed is a
-// convenience: every failure is logged as a warning, none stops slipway.
-func seedBusybox(ctx context.Context, log *slog.Logger, registry, binary string) {
+// convenience: every failure is logged as a warning, none stops slipway. push holds the registry's
+// push credentials; nil means anonymous.
+func seedBusybox(ctx context.Context, log *slog.Logger, registry, binary string, push authn.Keychain) {
 	ref := registry + "/" + busyboxRepository
 	tag, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
@@ -45,7 +47,11 @@ func seedBusybox(ctx context.Context, log *slog.Logger, registry, binary string)
 			"binary", binary, "err", err)
 		return
 	}
-	digest, err := baseimages.Busybox(ctx, ref)
+	var opts []remote.Option
+	if push != nil {
+		opts = append(opts, remote.WithAuthFromKeychain(push))
+	}
+	digest, err := baseimages.Busybox(ctx, ref, opts...)
 	if err != nil {
 		log.Warn("seeding the busybox base image failed: `FROM busybox` builds need internet access", "ref", ref, "err", err)
 		return

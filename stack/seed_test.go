@@ -45,7 +45,7 @@ func TestSeedBusyboxPushesItOnceWhereTheDockerIOMirrorLooks(t *testing.T) {
 	reg := testRegistry(t)
 	log, out := bufferLog()
 
-	seedBusybox(ctx, log, reg, baseimages.BusyboxBinary)
+	seedBusybox(ctx, log, reg, baseimages.BusyboxBinary, nil)
 	if !strings.Contains(out.String(), "level=INFO msg=\"seeded the registry") {
 		t.Fatalf("no info record of the seed:\n%s", out)
 	}
@@ -62,7 +62,7 @@ func TestSeedBusyboxPushesItOnceWhereTheDockerIOMirrorLooks(t *testing.T) {
 	}
 
 	out.Reset()
-	seedBusybox(ctx, log, reg, baseimages.BusyboxBinary)
+	seedBusybox(ctx, log, reg, baseimages.BusyboxBinary, nil)
 	if s := out.String(); strings.Contains(s, "seeded") || !strings.Contains(s, "already in the registry") {
 		t.Fatalf("second start seeded again or said nothing:\n%s", s)
 	}
@@ -77,7 +77,7 @@ func TestSeedBusyboxWithoutTheBinaryWarnsAndGoesOn(t *testing.T) {
 	reg := testRegistry(t)
 	log, out := bufferLog()
 
-	seedBusybox(ctx, log, reg, filepath.Join(t.TempDir(), "busybox"))
+	seedBusybox(ctx, log, reg, filepath.Join(t.TempDir(), "busybox"), nil)
 	if s := out.String(); !strings.Contains(s, "level=WARN") || !strings.Contains(s, "busybox-static") {
 		t.Fatalf("want a warning naming busybox-static, got:\n%s", s)
 	}
@@ -97,7 +97,7 @@ func TestSeedBusyboxWarnsWhenTheRegistryIsUnreachable(t *testing.T) {
 	dead := strings.TrimPrefix(srv.URL, "http://")
 	srv.Close()
 
-	seedBusybox(ctx, log, dead, baseimages.BusyboxBinary)
+	seedBusybox(ctx, log, dead, baseimages.BusyboxBinary, nil)
 	if s := out.String(); !strings.Contains(s, "level=WARN") || !strings.Contains(s, "asking the registry") {
 		t.Fatalf("want a warning that the registry could not be asked, got:\n%s", s)
 	}

@@ -75,9 +75,9 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if bkAddr == "" {
 		bkAddr = defaultBuildkitAddress
 	}
-	b, err := builds(cfg, st, keys, bkAddr, cfg.Registry.Address, cfg.Registry.Insecure, false)
+	b, err := builds(cfg, st, keys, bkAddr, cfg.Registry.Address, cfg.Registry.Insecure, false, nil)
 	if err != nil {
 		return err
 	}
-	return p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address)
+	return p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address, nil)
 }

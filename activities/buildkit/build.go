@@ -11,8 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/docker/cli/cli/config/types"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 )
@@ -28,6 +31,27 @@ type Builder struct {
 	// Address is buildkitd's gRPC address: "unix:///path/buildkitd.sock" (what Daemon.Address
 	// returns) or "tcp://host:port" for an external buildkitd.
 	Address string
+	// Registries holds the credentials buildkitd is handed, by registry host ("host:port" as in
+	// image references), when a build pulls from or pushes its cache to that registry. Nil means
+	// anonymous everywhere.
+	Registries map[string]RegistryAuth
+}
+
+// RegistryAuth is an HTTP Basic user name and password for one registry.
+type RegistryAuth struct{ Username, Password string }
+
+// authProvider answers buildkitd's credential requests from b.Registries: only the host asked about
+// gets its own credentials.
+func (b *Builder) authProvider() session.Attachable {
+	return authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: func(_ context.Context, host string, _ []string, _ authprovider.ExpireCachedAuthCheck) (types.AuthConfig, error) {
+			a, ok := b.Registries[host]
+			if !ok {
+				return types.AuthConfig{}, nil
+			}
+			return types.AuthConfig{ServerAddress: host, Username: a.Username, Password: a.Password}, nil
+		},
+	})
 }
 
 // Request is one Dockerfile build.
@@ -188,6 +212,7 @@ func (b *Builder) solveOpt(req Request, importCache bool) (client.SolveOpt, erro
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
 		LocalMounts:   map[string]fsutil.FS{localContext: contextFS, localDockerfile: dockerfileFS},
+		Session:       []session.Attachable{b.authProvider()},
 		Exports: []client.ExportEntry{{
 			Type:      client.ExporterOCI,
 			Attrs:     map[string]string{"tar": "false"},

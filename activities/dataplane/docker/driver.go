@@ -8,6 +8,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +23,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/slipway-dev/slipway/activities/dataplane"
@@ -37,6 +40,26 @@ type Driver struct {
 	// in their names, and touches no container of another install. Containers made before installs had IDs
 	// (no label) are taken for its own. "" means none: names and labels without one.
 	Install string
+	// Registries holds the credentials the engine pulls with, by registry host ("host:port" as in
+	// image references), sent as X-Registry-Auth for that registry's images only. Nil means anonymous
+	// pulls.
+	Registries map[string]registry.AuthConfig
+}
+
+// registryAuth is the X-Registry-Auth value for pulling image: base64url JSON of the credentials of
+// its registry, or "" when there are none.
+func (d *Driver) registryAuth(image string) (string, error) {
+	host, _, _ := strings.Cut(image, "/")
+	a, ok := d.Registries[host]
+	if !ok {
+		return "", nil
+	}
+	a.ServerAddress = host
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "", err
+	}
+	return base64.URLEncoding.EncodeToString(b), nil
 }
 
 var _ dataplane.Driver = (*Driver)(nil)
@@ -127,7 +150,11 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err != nil {
 		return nil, err
 	}
-	pull, err := d.Client.ImagePull(ctx, r.Image, client.ImagePullOptions{})
+	auth, err := d.registryAuth(r.Image)
+	if err != nil {
+		return nil, err
+	}
+	pull, err := d.Client.ImagePull(ctx, r.Image, client.ImagePullOptions{RegistryAuth: auth})
 	if err == nil {
 		err = pull.Wait(ctx)
 		pull.Close()
