@@ -127,4 +127,21 @@ func TestBuildStepsCannotReachSlipway(t *testing.T) {
 			t.Errorf("a build step reached slipway's %s at %s (or did not say):\n%s", name, services[name], logs)
 		}
 	}
+
+	// ADD <url> is fetched by buildkitd itself, on the host's network: what it can reach needs credentials.
+	for name, url := range map[string]string{
+		"registry": "http://" + dev.Endpoints.Registry + "/v2/_catalog",
+		"api":      dev.Endpoints.HTTP + "/api/v1/projects",
+		"ui":       dev.Endpoints.UI + "/api/v1/namespaces/default/workflows",
+	} {
+		comp := "add-" + name
+		gitRepo(t, filepath.Join(dir, comp), map[string]string{"Dockerfile": "FROM busybox\nADD " + url + " /stolen\n"})
+		a.call("POST", "/api/v1/projects/netprobe/components", map[string]any{"name": comp, "repo": "file://" + filepath.Join(dir, comp)}, http.StatusCreated, nil)
+		a.call("POST", "/api/v1/projects/netprobe/components/"+comp+"/builds", map[string]any{}, http.StatusAccepted, &started)
+		b := waitBuild(t, a, started.ID, 2*time.Minute)
+		logs := string(a.call("GET", "/api/v1/builds/"+started.ID+"/logs", nil, http.StatusOK, nil))
+		if b.Status != "failed" || !strings.Contains(logs, "401") {
+			t.Errorf("ADD %s: build %s, want failed on a 401:\n%s", url, b.Status, logs)
+		}
+	}
 }

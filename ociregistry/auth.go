@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 )
@@ -77,14 +78,17 @@ func (k keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 
 // WritesNeed serves h with every write (a blob upload, a manifest PUT, any DELETE: every method
 // but GET and HEAD) allowed only to requests carrying push as HTTP Basic credentials; others get
-// the distribution spec's 401 UNAUTHORIZED with a Basic challenge. Reads stay anonymous. The API
-// version check (GET /v2/) also answers 401 without the credentials, as registries that want auth
-// do: clients such as go-containerregistry only send credentials after that challenge.
+// the distribution spec's 401 UNAUTHORIZED with a Basic challenge. Listings (the catalog of
+// repositories, a repository's tags) need them too, so an anonymous reader must already know what
+// it asks for. Other reads stay anonymous. The API version check (GET /v2/) also answers 401
+// without the credentials, as registries that want auth do: clients such as go-containerregistry
+// only send credentials after that challenge.
 func WritesNeed(push Credentials, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := r.Method == http.MethodGet || r.Method == http.MethodHead
-		ping := read && (r.URL.Path == "/v2/" || r.URL.Path == "/v2")
-		if (!read || ping) && !push.match(r) {
+		p := r.URL.Path
+		listing := p == "/v2/" || p == "/v2" || p == "/v2/_catalog" || strings.HasSuffix(p, "/tags/list")
+		if (!read || listing) && !push.match(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="slipway registry"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)

@@ -67,6 +67,19 @@ func TestWritesNeedThePushCredentials(t *testing.T) {
 			t.Errorf("anonymous %s: %d %q, want 401 with a Basic challenge", method, res.StatusCode, res.Header.Get("WWW-Authenticate"))
 		}
 	}
+	for _, path := range []string{"/v2/", "/v2/_catalog", "/v2/library/busybox/tags/list"} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("anonymous GET %s: %d, want 401", path, res.StatusCode)
+		}
+	}
+	if tags, err := remote.List(tag.Repository, remote.WithAuthFromKeychain(cred.Keychain(host))); err != nil || len(tags) != 1 {
+		t.Errorf("tags listed with the credentials: %v, %v", tags, err)
+	}
 	got, err := remote.Image(tag) // anonymous read
 	if err != nil {
 		t.Fatalf("anonymous pull: %v", err)

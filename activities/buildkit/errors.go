@@ -3,6 +3,7 @@ package buildkit
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -78,6 +79,9 @@ func classify(err error) (string, bool) {
 		if strings.Contains(msg, "failed to calculate checksum") && strings.HasSuffix(msg, ": not found") {
 			return ErrTypeBuildStep, true
 		}
+		if addRefused.MatchString(msg) {
+			return ErrTypeBuildStep, true
+		}
 		return "", false
 	}
 	var frontend *errdefs.FrontendError
@@ -100,6 +104,10 @@ func classify(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// addRefused matches the error of an ADD <url> the server refused with a 4xx other than 408 (timeout)
+// and 429 (too many requests): asking again gets the same answer.
+var addRefused = regexp.MustCompile(`invalid response status 4(0[0-79]|[13-9][0-9]|2[0-8])\b`)
 
 // dockerfileMessages are BuildKit's messages for Dockerfile errors that carry no source location.
 var dockerfileMessages = []string{
