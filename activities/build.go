@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-git/go-git/v5/config"
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -37,6 +40,9 @@ const (
 	// ErrTypeBadPath means the component's Dockerfile or context path leaves the repository, or a
 	// workspace to remove is not one of the worker's.
 	ErrTypeBadPath = "InvalidBuildPath"
+	// ErrTypeUnfetched means the build context holds what a checkout does not fetch: a Git
+	// submodule, or files kept in Git LFS (the context would hold their pointers).
+	ErrTypeUnfetched = "UnfetchedRepositoryContent"
 	// ErrTypeBuildNotStartable means the build to start is not in the store or has already ended.
 	ErrTypeBuildNotStartable = "BuildNotStartable"
 	// ErrTypeBuildNotFound means the build to finish is not in the store.
@@ -175,6 +181,9 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 	if err != nil {
 		return workflows.BuildImageResult{}, err
 	}
+	if err := unfetched(src, contextDir); err != nil {
+		return workflows.BuildImageResult{}, err
+	}
 	out := filepath.Join(in.Workspace, "image")
 	if b.LocalCacheOnly {
 		in.CacheRef = ""
@@ -288,6 +297,49 @@ func (b *Builds) FinishBuild(ctx context.Context, in workflows.FinishBuildInput)
 		b.appendLog(ctx, in.BuildID, "build "+in.Status+": "+in.Error)
 	}
 	return err
+}
+
+// unfetched refuses a build whose context holds what the checkout does not fetch, rather than build
+// an image with empty submodule directories or LFS pointer files: a submodule of .gitmodules under
+// the context, or a .gitattributes of the repository's root or the context that sends files to LFS.
+// The files are read through an os.Root of the checkout, so a link leading out reads nothing.
+func unfetched(src, contextDir string) error {
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		return fmt.Errorf("opening the checkout: %w", err)
+	}
+	defer root.Close()
+	rel, err := filepath.Rel(src, contextDir)
+	if err != nil {
+		return err
+	}
+	refuse := func(msg string) error {
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeUnfetched, nil)
+	}
+	if data, err := root.ReadFile(".gitmodules"); err == nil {
+		modules := config.NewModules()
+		if err := modules.Unmarshal(data); err != nil {
+			return refuse(fmt.Sprintf(".gitmodules cannot be read (%v): slipway does not fetch submodules", err))
+		}
+		for _, m := range modules.Submodules {
+			p := filepath.Clean(filepath.FromSlash(m.Path))
+			if r, err := filepath.Rel(rel, p); rel == "." || err == nil && filepath.IsLocal(r) {
+				return refuse(fmt.Sprintf("submodule %q is in the build context, and slipway does not fetch submodules: vendor it, or build from a context without it", m.Path))
+			}
+		}
+	}
+	for _, attrs := range []string{".gitattributes", filepath.Join(rel, ".gitattributes")} {
+		data, err := root.ReadFile(attrs)
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if f := strings.Fields(line); len(f) > 1 && !strings.HasPrefix(f[0], "#") && slices.Contains(f[1:], "filter=lfs") {
+				return refuse(fmt.Sprintf("%s sends %s to Git LFS, and slipway does not fetch LFS files (the build would hold their pointers)", filepath.ToSlash(attrs), f[0]))
+			}
+		}
+	}
+	return nil
 }
 
 // inside joins a path of the repository to its root, refusing one that leaves it; "" means def.

@@ -370,3 +370,59 @@ func TestHeartbeatEveryBeatsUntilStopped(t *testing.T) {
 		}
 	})
 }
+
+func TestUnfetchedContentIsRefused(t *testing.T) {
+	write := func(t *testing.T, files map[string]string) string {
+		t.Helper()
+		dir := t.TempDir()
+		for name, body := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	modules := "[submodule \"lib\"]\n\tpath = app/lib\n\turl = https://example.com/lib.git\n"
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		context string
+		want    string // "" means accepted
+	}{
+		{"plain", map[string]string{"Dockerfile": "FROM busybox\n"}, ".", ""},
+		{"submodule in context", map[string]string{".gitmodules": modules}, ".", `submodule "app/lib"`},
+		{"submodule under the context dir", map[string]string{".gitmodules": modules}, "app", `submodule "app/lib"`},
+		{"submodule outside the context", map[string]string{".gitmodules": modules}, "web", ""},
+		{"LFS at the root", map[string]string{".gitattributes": "# big files\n*.bin filter=lfs diff=lfs merge=lfs -text\n"}, ".", "*.bin to Git LFS"},
+		{"LFS in the context", map[string]string{"app/.gitattributes": "*.png filter=lfs\n"}, "app", "app/.gitattributes sends *.png"},
+		{"attributes without LFS", map[string]string{".gitattributes": "*.sh text eol=lf\n#x filter=lfs\n"}, ".", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := write(t, tc.files)
+			err := unfetched(src, filepath.Join(src, tc.context))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var app *temporal.ApplicationError
+			if !errors.As(err, &app) || app.Type() != ErrTypeUnfetched || !app.NonRetryable() || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want non-retryable %s naming %q", err, ErrTypeUnfetched, tc.want)
+			}
+		})
+	}
+	// A .gitmodules that is a link out of the checkout is not read.
+	src := write(t, map[string]string{})
+	outside := write(t, map[string]string{"m": modules})
+	if err := os.Symlink(filepath.Join(outside, "m"), filepath.Join(src, ".gitmodules")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unfetched(src, src); err != nil {
+		t.Errorf("a .gitmodules linking out was read: %v", err)
+	}
+}
