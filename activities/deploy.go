@@ -54,6 +54,7 @@ type DeployStore interface {
 	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
 	ListEnvironments(ctx context.Context, project string) ([]store.Environment, error)
 	CreateDeployment(ctx context.Context, d store.Deployment) (store.Deployment, error)
+	CurrentDeployments(ctx context.Context) ([]store.Deployment, error)
 }
 
 // Signaller queues deployments on their deploy workflows (client.Client).

@@ -183,6 +183,19 @@ func (r *Router) Backends(k Key) []string {
 	return out
 }
 
+// Remove stops the entry k, if it is open: it serves nothing more, and requests under way finish
+// until ctx ends.
+func (r *Router) Remove(ctx context.Context, k Key) error {
+	r.mu.Lock()
+	e := r.entries[k]
+	delete(r.entries, k)
+	r.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.srv.Shutdown(ctx)
+}
+
 // Close stops every entry.
 func (r *Router) Close(ctx context.Context) error {
 	r.mu.Lock()

@@ -233,11 +233,15 @@ func (s *Server) updateComponent(c echo.Context) error {
 	return c.JSON(http.StatusOK, componentResponse{Component: updated, Webhook: hook})
 }
 
-// deleteComponent answers DELETE /api/v1/projects/{p}/components/{c}.
+// deleteComponent answers DELETE /api/v1/projects/{p}/components/{c}; while it runs somewhere it answers 409,
+// unless ?force=true removes what runs first (undeployFirst).
 func (s *Server) deleteComponent(c echo.Context) error {
 	ctx := c.Request().Context()
 	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
 	if err != nil {
+		return err
+	}
+	if err := s.undeployFirst(c, comp.Project, []store.Component{comp}, comp.Name); err != nil {
 		return err
 	}
 	if err := s.store.DeleteComponent(ctx, comp.Project, comp.Name); err != nil {

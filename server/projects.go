@@ -147,11 +147,15 @@ func (s *Server) updateProject(c echo.Context) error {
 }
 
 // deleteProject answers DELETE /api/v1/projects/{p}; everything below the project goes with it, and the webhooks
-// of repositories no other project builds automatically.
+// of repositories no other project builds automatically. While something runs it answers 409, unless
+// ?force=true removes it first (undeployFirst).
 func (s *Server) deleteProject(c echo.Context) error {
 	ctx := c.Request().Context()
 	comps, err := s.store.ListComponents(ctx, c.Param("project"))
 	if err != nil {
+		return err
+	}
+	if err := s.undeployFirst(c, c.Param("project"), comps, ""); err != nil {
 		return err
 	}
 	if err := s.store.DeleteProject(ctx, c.Param("project")); err != nil {

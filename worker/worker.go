@@ -42,6 +42,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.RotateKeys)
 	r.RegisterWorkflow(workflows.BuildPipeline)
 	r.RegisterWorkflow(workflows.DeployQueue)
+	r.RegisterWorkflow(workflows.Undeploy)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -65,6 +66,7 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityFailDeployment: d.FailDeployment,
 			workflows.ActivityRetireReplaced: d.RetireReplaced,
 			workflows.ActivityRequestDeploy:  d.RequestDeploy,
+			workflows.ActivityUndeploy:       d.Undeploy,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// undeployWait bounds how long a forced delete waits for what runs to be removed.
+const undeployWait = 2 * time.Minute
+
+// undeployFirst clears the way to delete the project's component (every component when component is ""):
+// nothing runs, or the request says ?force=true and what runs is removed first, by the Undeploy workflow on
+// the worker that holds the data planes, waited for. Without force it answers 409 still_deployed naming where
+// it runs, so nothing is left running with its configs and secrets and no owner; while a deployment is under
+// way it answers 409 deployment_in_progress, forced or not. Removing a release from a production environment
+// needs an admin, as deploying there does.
+func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Component, component string) error {
+	ctx := c.Request().Context()
+	force, err := strconv.ParseBool(cmpOr(c.QueryParam("force"), "false"))
+	if err != nil {
+		return &APIError{Status: http.StatusBadRequest, Code: "invalid_query", Field: "force", Message: fmt.Sprintf("force %q: want true or false", c.QueryParam("force"))}
+	}
+	envs, err := s.store.ListEnvironments(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, comp := range comps {
+		for _, env := range envs {
+			last, err := s.store.ListDeployments(ctx, project, comp.Name, env.Name, 1)
+			if err != nil {
+				return err
+			}
+			if len(last) == 1 && (last[0].Status == store.DeploymentQueued || last[0].Status == store.DeploymentRunning) {
+				return &APIError{Status: http.StatusConflict, Code: "deployment_in_progress", Message: fmt.Sprintf(
+					"deployment %s of %s to %s is %s: wait for it to end, then delete", last[0].ID, comp.Name, env.Name, last[0].Status)}
+			}
+		}
+	}
+	current, err := s.store.CurrentDeployments(ctx)
+	if err != nil {
+		return err
+	}
+	var where []string
+	for _, dep := range current {
+		if dep.Project != project || component != "" && dep.Component != component {
+			continue
+		}
+		where = append(where, dep.Component+" in "+dep.Environment)
+		if i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment }); i >= 0 && force {
+			if err := s.mayDeployTo(c, envs[i], "removing what runs"); err != nil {
+				return err
+			}
+		}
+	}
+	if len(where) == 0 {
+		return nil
+	}
+	slices.Sort(where)
+	if !force {
+		return &APIError{Status: http.StatusConflict, Code: "still_deployed", Message: fmt.Sprintf(
+			"%s still runs (%s): delete with ?force=true to remove what runs first", cmpOr(component, project), strings.Join(where, ", "))}
+	}
+	wctx, cancel := context.WithTimeout(ctx, undeployWait)
+	defer cancel()
+	run, err := s.temporal.ExecuteWorkflow(wctx, client.StartWorkflowOptions{
+		ID:                       workflows.UndeployWorkflowID(project, component),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.Undeploy, workflows.UndeployInput{Project: project, Component: component})
+	if err != nil {
+		return fmt.Errorf("starting the undeploy of %s: %w", cmpOr(component, project), err)
+	}
+	var res workflows.UndeployResult
+	if err := run.Get(wctx, &res); err != nil {
+		return &APIError{Status: http.StatusBadGateway, Code: "undeploy_failed", Message: fmt.Sprintf(
+			"removing what %s runs failed, so nothing was deleted (workflow %s): %v", cmpOr(component, project), run.GetID(), err)}
+	}
+	s.log.Info("undeployed before delete", "project", project, "component", component, "removed", res.Removed)
+	return nil
+}
+
+// cmpOr is s, or def when s is "".
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
