@@ -126,6 +126,9 @@ type fakeRun struct {
 func (r fakeRun) GetID() string    { return r.id }
 func (r fakeRun) GetRunID() string { return r.runID }
 
+// Get answers as a workflow that ended with a zero result.
+func (r fakeRun) Get(context.Context, any) error { return nil }
+
 // jsonValue is a query result encoded as the default data converter does (JSON).
 type jsonValue struct{ v any }
 
