@@ -54,6 +54,10 @@ func TestReadmeQuickStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	dev := exec.CommandContext(ctx, "./bin/slipway", "dev")
+	// The end of ctx (t.Context ends before the cleanups run) stops slipway dev as Ctrl-C does: a kill would
+	// leave its buildkitd's network namespaces mounted in the data dir, which then cannot be removed.
+	dev.Cancel = func() error { return dev.Process.Signal(os.Interrupt) }
+	dev.WaitDelay = 15 * time.Second
 	dev.Dir = top
 	dev.Env = append(withoutSlipwayVars(os.Environ()),
 		"SLIPWAY_HTTP=127.0.0.1:0", "SLIPWAY_TEMPORAL=127.0.0.1:0", "SLIPWAY_UI=127.0.0.1:0", "SLIPWAY_REGISTRY=127.0.0.1:0")

@@ -237,6 +237,9 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	go func() {
 		d.waitErr = cmd.Wait()
 		d.out.flush()
+		if err := releaseNetNS(root); err != nil {
+			logger.Warn("releasing the network namespaces buildkitd left", "err", err)
+		}
 		close(d.done)
 	}()
 
@@ -251,6 +254,35 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 		return nil, fmt.Errorf("starting buildkitd: %w%s", err, d.out.tail())
 	}
 	return d, nil
+}
+
+// netNSDir is where buildkitd's CNI network keeps its build steps' network namespaces, below its root.
+const netNSDir = "net/cni"
+
+// releaseNetNS unmounts and removes the network namespaces buildkitd left under root when it exited
+// (its pool of spare ones outlives a graceful stop), so the root can be removed and no namespace
+// lingers.
+func releaseNetNS(root string) error {
+	dir := filepath.Join(root, netNSDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", p, err))
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Address returns the address BuildKit clients reach buildkitd at, "unix://<RootDir>/buildkitd.sock";

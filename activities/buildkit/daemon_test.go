@@ -99,6 +99,16 @@ func TestDaemonStartsAndStops(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "buildkitd.lock")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("buildkitd.lock still there after Stop (%v): buildkitd did not shut down in order", err)
 	}
+	// Its pool of build steps' network namespaces goes with it: nothing stays mounted under its root.
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range strings.Lines(string(mounts)) {
+		if strings.Contains(l, root) {
+			t.Errorf("still mounted after Stop: %s", l)
+		}
+	}
 }
 
 func TestDaemonStopsWhenItsContextEnds(t *testing.T) {
