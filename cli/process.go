@@ -73,6 +73,7 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&cfg.Temporal.Address, "temporal", "127.0.0.1:7233", "embedded Temporal frontend listen address (port 0 picks one)")
 	fs.StringVar(&cfg.Temporal.UIAddress, "ui", "127.0.0.1:8233", `Temporal UI listen address (port 0 picks one, "" serves none)`)
 	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry listen address (port 0 picks one)")
+	fs.BoolVar(&cfg.Registry.AnonymousRead, "registry-anonymous-read", false, "let anyone pull an image they can name from the registry (pushes, deletes and listings still need its credentials)")
 	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, created 0600 when missing (default <data-dir>/kek.json)")

@@ -27,7 +27,7 @@ func TestTrivyDBPushUsesDevRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(ociregistry.WritesNeed(cred, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	srv := httptest.NewServer(ociregistry.Guard(cred, false, registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	b, err := json.Marshal(stack.Endpoints{Registry: host})
@@ -52,7 +52,7 @@ func TestTrivyDBPushUsesDevRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc, err := remote.Get(ref)
+	desc, err := remote.Get(ref, remote.WithAuthFromKeychain(cred.Keychain(host)))
 	if err != nil {
 		t.Fatalf("the DB is not at %s: %v", ref, err)
 	}

@@ -130,6 +130,9 @@ type Registry struct {
 	Address string
 	// Insecure says the registry speaks plain HTTP (always true for the embedded one).
 	Insecure bool
+	// AnonymousRead lets anyone pull from the embedded registry an image they can name; pushes,
+	// deletes and listings need its credentials all the same. Zero means every request needs them.
+	AnonymousRead bool
 }
 
 // Resolve returns c with every zero field that has a default filled in and every path made

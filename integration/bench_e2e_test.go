@@ -3,8 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,9 +228,7 @@ func craneConfig(b testing.TB, data, host string) string {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte(cred.Username + ":" + cred.Password))
-	conf, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), conf, 0o600); err != nil {
+	if err := cred.WriteDockerConfig(dir, host); err != nil {
 		b.Fatal(err)
 	}
 	return dir

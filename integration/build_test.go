@@ -140,7 +140,11 @@ func TestBuildFromLocalGitRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(ref)
+	auth := pushAuth(t, filepath.Join(dir, "data"), dev.Endpoints.Registry)
+	if _, err := remote.Image(ref); err == nil {
+		t.Fatalf("pulled %s without the registry's credentials", ref)
+	}
+	img, err := remote.Image(ref, auth)
 	if err != nil {
 		t.Fatalf("pulling %s: %v", ref, err)
 	}
@@ -149,7 +153,7 @@ func TestBuildFromLocalGitRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := remote.Image(seeded)
+	base, err := remote.Image(seeded, auth)
 	if err != nil {
 		t.Fatalf("the seeded base image %s: %v", seeded, err)
 	}
@@ -158,7 +162,7 @@ func TestBuildFromLocalGitRepo(t *testing.T) {
 	}
 
 	tagged, _ := name.ParseReference(dev.Endpoints.Registry + "/shop/hello:" + commit)
-	if d, err := remote.Head(tagged); err != nil || d.Digest.String() != b.Digest {
+	if d, err := remote.Head(tagged, auth); err != nil || d.Digest.String() != b.Digest {
 		t.Fatalf("tag %s: %v %v, want %s", commit, d, err, b.Digest)
 	}
 

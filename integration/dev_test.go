@@ -134,8 +134,8 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 		t.Fatalf("component after restart = %+v", comp)
 	}
 	checkConfigs(t, a, cfgPath)
-	pullImage(t, dev.Endpoints.Registry, "shop/api@"+digest.String(), digest)
-	pullImage(t, dev.Endpoints.Registry, "shop/api:0123abc", digest)
+	pullImage(t, dir, dev.Endpoints.Registry, "shop/api@"+digest.String(), digest)
+	pullImage(t, dir, dev.Endpoints.Registry, "shop/api:0123abc", digest)
 	waitForWorkflow(t, dev.Temporal, rotationID)
 
 	a.call("POST", "/api/v1/keys/rotate", nil, http.StatusOK, &rot)
@@ -187,13 +187,13 @@ func pushImage(t *testing.T, data, registry, ref string) v1.Hash {
 	return d
 }
 
-func pullImage(t *testing.T, registry, ref string, want v1.Hash) {
+func pullImage(t *testing.T, data, registry, ref string, want v1.Hash) {
 	t.Helper()
 	r, err := name.ParseReference(registry + "/" + ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(r)
+	img, err := remote.Image(r, pushAuth(t, data, registry))
 	if err != nil {
 		t.Fatalf("pulling %s: %v", r, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 )
 
@@ -74,6 +75,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		case <-exited:
 		case <-time.After(15 * time.Second):
 			dev.Process.Kill()
+			t.Errorf("slipway dev did not stop within 15 s of Ctrl-C; its last output:\n%s", devErr.String()[max(0, devErr.Len()-2000):])
 		}
 	})
 	e := waitEndpoints(t, filepath.Join(top, ".slipway", stack.EndpointsFile), exited, &devErr)
@@ -99,8 +101,16 @@ func TestReadmeQuickStart(t *testing.T) {
 		}
 	}
 	// slipway dev's own buildkitd keeps the build cache on disk: none is exported to the registry.
-	if got := httpStatus(t, "http://"+e.Registry+"/v2/shop/hello/manifests/buildcache"); got != http.StatusNotFound {
-		t.Errorf("the registry answers %d for shop/hello:buildcache, want 404: slipway dev keeps the cache in buildkitd", got)
+	cred, err := ociregistry.LoadCredentials(filepath.Join(top, ".slipway", stack.RegistryCredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodHead, "http://"+e.Registry+"/v2/shop/hello/manifests/buildcache", nil)
+	req.SetBasicAuth(cred.Username, cred.Password)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("the registry answers %v, %v for shop/hello:buildcache, want 404: slipway dev keeps the cache in buildkitd", res, err)
+	} else {
+		res.Body.Close()
 	}
 	token, err := os.ReadFile(filepath.Join(top, ".slipway", stack.AdminTokenFile))
 	if err != nil {

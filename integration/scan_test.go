@@ -84,7 +84,7 @@ func TestScanGateLetsOnlyTheCleanImageOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = remote.Head(ref)
+		_, err = remote.Head(ref, pushAuth(t, filepath.Join(dir, "data"), dev.Endpoints.Registry))
 		return err == nil
 	}
 

@@ -3,12 +3,14 @@ package ociregistry
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -60,6 +62,23 @@ func LoadOrCreateCredentials(path string) (Credentials, error) {
 	return c, nil
 }
 
+// WriteDockerConfig writes dir/config.json (0600), a Docker config giving c to the registry at host
+// only, for tools that read credentials from DOCKER_CONFIG (Trivy, crane, the docker CLI).
+func (c Credentials) WriteDockerConfig(dir, host string) error {
+	auth := base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + c.Password))
+	data, err := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("writing a Docker config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		return fmt.Errorf("writing a Docker config: %w", err)
+	}
+	return nil
+}
+
 // Keychain gives c to the registry at host ("host:port", as in image references) and nothing to
 // any other registry, so the credentials never leave for another host.
 func (c Credentials) Keychain(host string) authn.Keychain { return keychain{host: host, cred: c} }
@@ -76,23 +95,23 @@ func (k keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return &authn.Basic{Username: k.cred.Username, Password: k.cred.Password}, nil
 }
 
-// WritesNeed serves h with every write (a blob upload, a manifest PUT, any DELETE: every method
-// but GET and HEAD) allowed only to requests carrying push as HTTP Basic credentials; others get
-// the distribution spec's 401 UNAUTHORIZED with a Basic challenge. Listings (the catalog of
-// repositories, a repository's tags) need them too, so an anonymous reader must already know what
-// it asks for. Other reads stay anonymous. The API version check (GET /v2/) also answers 401
-// without the credentials, as registries that want auth do: clients such as go-containerregistry
-// only send credentials after that challenge.
-func WritesNeed(push Credentials, h http.Handler) http.Handler {
+// Guard serves h only to requests carrying cred as HTTP Basic credentials; others get the
+// distribution spec's 401 UNAUTHORIZED with a Basic challenge. anonymousRead lets anyone pull a
+// manifest or blob they can name; writes (a blob upload, a manifest PUT, any DELETE: every method
+// but GET and HEAD) and listings (the catalog of repositories, a repository's tags) need cred all
+// the same. The API version check (GET /v2/) answers 401 without cred either way, as registries
+// that want auth do: clients such as go-containerregistry only send credentials after that
+// challenge.
+func Guard(cred Credentials, anonymousRead bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := r.Method == http.MethodGet || r.Method == http.MethodHead
 		p := r.URL.Path
 		listing := p == "/v2/" || p == "/v2" || p == "/v2/_catalog" || strings.HasSuffix(p, "/tags/list")
-		if (!read || listing) && !push.match(r) {
+		if (!read || listing || !anonymousRead) && !cred.match(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="slipway registry"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"pushes and deletes need the registry's push credentials"}]}` + "\n"))
+			_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"this registry needs its credentials"}]}` + "\n"))
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -14,9 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// TestWritesNeedThePushCredentials pushes, overwrites and deletes without credentials and with wrong ones and is
-// refused each time with nothing changed; with the push credentials every write works, and reads stay anonymous.
-func TestWritesNeedThePushCredentials(t *testing.T) {
+// TestGuardNeedsTheCredentials pushes, overwrites and deletes without credentials and with wrong ones and is
+// refused each time with nothing changed; with the credentials every write works. Reads need them too, unless
+// anonymous reads are allowed, which still leaves listings to the credentials.
+func TestGuardNeedsTheCredentials(t *testing.T) {
 	dir := t.TempDir()
 	reg, err := Open(dir, nil)
 	if err != nil {
@@ -33,9 +34,11 @@ func TestWritesNeedThePushCredentials(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "push.json")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode %v, want 0600", fi.Mode().Perm())
 	}
-	srv := httptest.NewServer(WritesNeed(cred, reg))
+	srv := httptest.NewServer(Guard(cred, false, reg))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
+	open := httptest.NewServer(Guard(cred, true, reg))
+	defer open.Close()
 	tag, _ := name.NewTag(host + "/library/busybox:latest")
 	img, _ := random.Image(512, 1)
 	evil, _ := random.Image(512, 1)
@@ -68,7 +71,7 @@ func TestWritesNeedThePushCredentials(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/v2/", "/v2/_catalog", "/v2/library/busybox/tags/list"} {
-		res, err := http.Get(srv.URL + path)
+		res, err := http.Get(open.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,9 +83,16 @@ func TestWritesNeedThePushCredentials(t *testing.T) {
 	if tags, err := remote.List(tag.Repository, remote.WithAuthFromKeychain(cred.Keychain(host))); err != nil || len(tags) != 1 {
 		t.Errorf("tags listed with the credentials: %v, %v", tags, err)
 	}
-	got, err := remote.Image(tag) // anonymous read
+	if _, err := remote.Image(tag); err == nil {
+		t.Error("an anonymous pull succeeded without anonymous reads")
+	}
+	got, err := remote.Image(tag, remote.WithAuthFromKeychain(cred.Keychain(host)))
 	if err != nil {
-		t.Fatalf("anonymous pull: %v", err)
+		t.Fatalf("pull with the credentials: %v", err)
+	}
+	openTag, _ := name.NewTag(strings.TrimPrefix(open.URL, "http://") + "/library/busybox:latest")
+	if _, err := remote.Image(openTag); err != nil {
+		t.Errorf("anonymous pull with anonymous reads: %v", err)
 	}
 	if d, _ := got.Digest(); d != want {
 		t.Errorf("the tag holds %s after the refused writes, want %s", d, want)

@@ -97,7 +97,7 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 		opts = append(opts, imagepush.WithKeychain(push.Keychain(registry)))
 		builder.Registries = map[string]buildkit.RegistryAuth{registry: {Username: push.Username, Password: push.Password}}
 	}
-	scanner, err := newScanner(cfg, registry, insecure)
+	scanner, err := newScanner(cfg, registry, insecure, push)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +115,9 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 
 // newScanner makes the worker's Trivy scanner, its cache in the work dir, the vulnerability
 // database from cfg.Scan or, by default, from Trivy's own repositories and then, as the offline
-// mirror, trivy/db:2 in registry (plain HTTP when insecure).
-func newScanner(cfg config.Config, registry string, insecure bool) (*trivyscan.Scanner, error) {
+// mirror, trivy/db:2 in registry (plain HTTP when insecure), which Trivy reads with push's credentials
+// (nil: anonymously).
+func newScanner(cfg config.Config, registry string, insecure bool, push *ociregistry.Credentials) (*trivyscan.Scanner, error) {
 	bin, err := findTool("trivy", cfg.Scan.TrivyBinary, "--trivy")
 	if err != nil {
 		return nil, err
@@ -131,8 +132,16 @@ func newScanner(cfg config.Config, registry string, insecure bool) (*trivyscan.S
 	if insecure {
 		plainHTTP = []string{registry}
 	}
+	var dockerConfig string
+	if push != nil {
+		dockerConfig = filepath.Join(cfg.Build.WorkDir, "trivy", "docker")
+		if err := push.WriteDockerConfig(dockerConfig, registry); err != nil {
+			return nil, err
+		}
+	}
 	return &trivyscan.Scanner{
 		Binary:             bin,
+		DockerConfig:       dockerConfig,
 		CacheDir:           filepath.Join(cfg.Build.WorkDir, "trivy"),
 		DBDir:              cfg.Scan.DBDir,
 		DBRepositories:     repos,

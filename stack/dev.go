@@ -91,7 +91,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, ociregistry.WritesNeed(push, reg), "", "", nil); err != nil {
+	if d.Endpoints.Registry, err = d.serveHTTP("registry", cfg.Registry.Address, ociregistry.Guard(push, cfg.Registry.AnonymousRead, reg), "", "", nil); err != nil {
 		return err
 	}
 	seedBusybox(ctx, d.log, d.Endpoints.Registry, baseimages.BusyboxBinary, push.Keychain(d.Endpoints.Registry))

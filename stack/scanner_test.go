@@ -16,7 +16,7 @@ func TestNewScannerAsksTrivysRepositoriesThenTheMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Config{Scan: config.Scan{TrivyBinary: bin}, Build: config.Build{WorkDir: t.TempDir()}}
-	s, err := newScanner(cfg, "127.0.0.1:5000", true)
+	s, err := newScanner(cfg, "127.0.0.1:5000", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestNewScannerAsksTrivysRepositoriesThenTheMirror(t *testing.T) {
 	}
 
 	cfg.Scan.DBRepository = "registry.example/trivy-db, 127.0.0.1:5000/trivy/db:2"
-	if s, err = newScanner(cfg, "127.0.0.1:5000", false); err != nil {
+	if s, err = newScanner(cfg, "127.0.0.1:5000", false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"registry.example/trivy-db:2", "127.0.0.1:5000/trivy/db:2"}; !slices.Equal(s.DBRepositories, want) || s.InsecureRegistries != nil {
@@ -34,7 +34,7 @@ func TestNewScannerAsksTrivysRepositoriesThenTheMirror(t *testing.T) {
 	}
 
 	cfg.Scan.DBRepository = "Not A/Repository"
-	if _, err := newScanner(cfg, "127.0.0.1:5000", false); err == nil || !strings.Contains(err.Error(), "--trivy-db-repository") {
+	if _, err := newScanner(cfg, "127.0.0.1:5000", false, nil); err == nil || !strings.Contains(err.Error(), "--trivy-db-repository") {
 		t.Fatalf("an invalid repository: %v", err)
 	}
 }

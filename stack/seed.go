@@ -32,7 +32,11 @@ func seedBusybox(ctx context.Context, log *slog.Logger, registry, binary string,
 		log.Warn("not seeding the busybox base image", "ref", ref, "err", err)
 		return
 	}
-	_, err = remote.Head(tag, remote.WithContext(ctx))
+	var opts []remote.Option
+	if push != nil {
+		opts = append(opts, remote.WithAuthFromKeychain(push))
+	}
+	_, err = remote.Head(tag, append(opts, remote.WithContext(ctx))...)
 	var terr *transport.Error
 	switch {
 	case err == nil:
@@ -46,10 +50,6 @@ func seedBusybox(ctx context.Context, log *slog.Logger, registry, binary string,
 		log.Warn("no busybox base image: `FROM busybox` builds need internet access; install the Debian package busybox-static to have one seeded offline",
 			"binary", binary, "err", err)
 		return
-	}
-	var opts []remote.Option
-	if push != nil {
-		opts = append(opts, remote.WithAuthFromKeychain(push))
 	}
 	digest, err := baseimages.Busybox(ctx, ref, opts...)
 	if err != nil {

@@ -34,6 +34,9 @@ type Scanner struct {
 	// a repository without a tag means its tag 2, as for Trivy. At each refresh the first that
 	// answers and holds a database wins. Nil (with no DBDir) means vulnerabilities are not scanned.
 	DBRepositories []string
+	// DockerConfig is a directory holding a Docker config.json that Trivy reads registry credentials
+	// from (as DOCKER_CONFIG) when it downloads the database. Zero means Trivy's default, ~/.docker.
+	DockerConfig string
 	// InsecureRegistries are the registries (host:port) of DBRepositories that speak plain HTTP,
 	// such as slipway's embedded registry. Nil means all speak HTTPS.
 	InsecureRegistries []string
@@ -179,6 +182,9 @@ func (s *Scanner) command(ctx context.Context, stderr io.Writer, args ...string)
 		bin = "trivy"
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if s.DockerConfig != "" {
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+s.DockerConfig)
+	}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
