@@ -16,7 +16,7 @@ import (
 // Undeploy removes what the project's component (every component when in.Component is "") runs in
 // every environment: each release of it the data plane lists, and the release recorded as serving,
 // go as a failed one would with nothing to restore (its containers, or its Deployment and Secrets),
-// and its entry stops. Run again it finds nothing running and reports nothing removed.
+// and its entry stops. Run again it finds nothing and removes nothing.
 func (d *Deploys) Undeploy(ctx context.Context, in workflows.UndeployInput) (workflows.UndeployResult, error) {
 	current, err := d.Store.CurrentDeployments(ctx)
 	if err != nil {
@@ -40,23 +40,19 @@ func (d *Deploys) Undeploy(ctx context.Context, in workflows.UndeployInput) (wor
 		if err != nil {
 			return res, classifyDataPlane(fmt.Errorf("listing what %s runs in %s: %w", dep.Component, dep.Environment, err))
 		}
-		var running []string
+		builds := []string{dep.BuildID}
 		for _, i := range insts {
-			if !slices.Contains(running, i.BuildID) {
-				running = append(running, i.BuildID)
+			if !slices.Contains(builds, i.BuildID) {
+				builds = append(builds, i.BuildID)
 			}
-		}
-		builds := running
-		if !slices.Contains(builds, dep.BuildID) {
-			builds = append(slices.Clone(builds), dep.BuildID) // what the driver does not list is removed all the same
 		}
 		for _, b := range builds {
 			rel := dataplane.Release{Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b}
 			if err := driver.Restore(ctx, rel, nil); err != nil {
 				return res, classifyDataPlane(fmt.Errorf("removing %s of %s from %s: %w", b, dep.Component, dep.Environment, err))
 			}
+			res.Removed++
 		}
-		res.Removed += len(running)
 		if d.Router != nil {
 			key := entry.Key{Project: dep.Project, Component: dep.Component, Environment: dep.Environment}
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

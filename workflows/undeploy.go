@@ -17,7 +17,7 @@ type UndeployInput struct {
 	Component string `json:"component,omitempty"`
 }
 
-// UndeployResult says how many releases were found running and removed.
+// UndeployResult says how many releases were removed.
 type UndeployResult struct {
 	Removed int `json:"removed"`
 }
