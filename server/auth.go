@@ -118,9 +118,8 @@ func (s *Server) allow(least role) echo.MiddlewareFunc {
 
 // authenticate resolves the request's bearer token to its store.Token.
 func (s *Server) authenticate(c echo.Context) (store.Token, error) {
-	scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token := bearer(c.Request())
+	if token == "" {
 		return store.Token{}, unauthorized(c, "missing bearer token: send the header \"Authorization: Bearer <token>\"")
 	}
 	t, err := s.store.TokenByHash(c.Request().Context(), HashToken(token))
@@ -131,6 +130,15 @@ func (s *Server) authenticate(c echo.Context) (store.Token, error) {
 		return store.Token{}, fmt.Errorf("looking up bearer token: %w", err)
 	}
 	return t, nil
+}
+
+// bearer is the request's bearer token, "" when it carries none.
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get(echo.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // tokenName is the name of the authenticated token, "" when the request carried none.

@@ -78,11 +78,9 @@ func isAdmin(role string) bool { return role == RoleAdmin }
 // uiToken resolves the request's token, sent as a Basic password or a bearer token. An
 // *APIError means there is none or it is not valid.
 func (s *Server) uiToken(r *http.Request) (store.Token, error) {
-	token := ""
+	token := bearer(r)
 	if _, password, ok := r.BasicAuth(); ok {
 		token = password
-	} else if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		token = strings.TrimSpace(t)
 	}
 	if token == "" {
 		return store.Token{}, &APIError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "no token"}

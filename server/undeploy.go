@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -28,7 +29,7 @@ const undeployWait = 2 * time.Minute
 // needs an admin, as deploying there does.
 func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Component, component string) error {
 	ctx := c.Request().Context()
-	force, err := strconv.ParseBool(cmpOr(c.QueryParam("force"), "false"))
+	force, err := strconv.ParseBool(cmp.Or(c.QueryParam("force"), "false"))
 	if err != nil {
 		return &APIError{Status: http.StatusBadRequest, Code: "invalid_query", Field: "force", Message: fmt.Sprintf("force %q: want true or false", c.QueryParam("force"))}
 	}
@@ -70,7 +71,7 @@ func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Com
 	slices.Sort(where)
 	if !force {
 		return &APIError{Status: http.StatusConflict, Code: "still_deployed", Message: fmt.Sprintf(
-			"%s still runs (%s): delete with ?force=true to remove what runs first", cmpOr(component, project), strings.Join(where, ", "))}
+			"%s still runs (%s): delete with ?force=true to remove what runs first", cmp.Or(component, project), strings.Join(where, ", "))}
 	}
 	wctx, cancel := context.WithTimeout(ctx, undeployWait)
 	defer cancel()
@@ -80,21 +81,13 @@ func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Com
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, workflows.Undeploy, workflows.UndeployInput{Project: project, Component: component})
 	if err != nil {
-		return fmt.Errorf("starting the undeploy of %s: %w", cmpOr(component, project), err)
+		return fmt.Errorf("starting the undeploy of %s: %w", cmp.Or(component, project), err)
 	}
 	var res workflows.UndeployResult
 	if err := run.Get(wctx, &res); err != nil {
 		return &APIError{Status: http.StatusBadGateway, Code: "undeploy_failed", Message: fmt.Sprintf(
-			"removing what %s runs failed, so nothing was deleted (workflow %s): %v", cmpOr(component, project), run.GetID(), err)}
+			"removing what %s runs failed, so nothing was deleted (workflow %s): %v", cmp.Or(component, project), run.GetID(), err)}
 	}
 	s.log.Info("undeployed before delete", "project", project, "component", component, "removed", res.Removed)
 	return nil
-}
-
-// cmpOr is s, or def when s is "".
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
