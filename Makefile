@@ -3,13 +3,13 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
+RACE_PKGS := ./secretbox/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
              ./scan/... ./descriptor/... ./trivydb/... ./entry/... ./webhooks/...
 
 BUILDKITD := bin/buildkitd
 TRIVY     := bin/trivy
 TRIVYDB_FIXTURE := bin/trivydb-fixture
-# The Kubernetes control plane of the data-plane tests (activities/dataplane/kubernetes/kubetest);
+# The Kubernetes control plane of the data-plane tests (dataplane/kubernetes/kubetest);
 # its etcd is Debian's etcd-server (scripts/deps.sh).
 KUBE_BINS := bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler bin/kubectl
 KWOK      := bin/kwok

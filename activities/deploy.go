@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/gitcred"

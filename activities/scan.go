@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/trivyscan"
 	"github.com/slipway-dev/slipway/workflows"
 )
 

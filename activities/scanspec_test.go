@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
+	"github.com/slipway-dev/slipway/trivyscan"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/workflows"
 )
 

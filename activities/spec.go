@@ -9,8 +9,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/slipway-dev/slipway/activities/imagepush"
 	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/imagepush"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )

@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/workflows"
 )

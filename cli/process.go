@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/buildkit"
+	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/stack"
 )

@@ -32,9 +32,9 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes/kubetest"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes/kubetest"
 	"github.com/slipway-dev/slipway/descriptor"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )

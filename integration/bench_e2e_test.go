@@ -16,11 +16,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 // benchRoundsVar names the environment variable that sets BenchmarkCommitToHealthy's rounds; unset, the
@@ -462,7 +462,7 @@ func (e *e2eBench) raw(marker string) e2eTiming {
 	e.run("", e.buildctl, "--addr", e.buildkit, "build", "--progress", "plain", "--frontend", "dockerfile.v0",
 		"--local", "context="+src, "--local", "dockerfile="+src, "--output", "type=oci,dest="+layout+",tar=false")
 	lap("build")
-	// activities/trivyscan's flags, with the scanners slipway's build used.
+	// trivyscan's flags, with the scanners slipway's build used.
 	e.run("", e.trivy, "image", "--input", layout, "--skip-version-check", "--disable-telemetry",
 		"--format", "json", "--output", filepath.Join(dir, "report.json"), "--no-progress",
 		"--cache-dir", e.rawCache, "--cache-backend", "memory",

@@ -18,9 +18,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/moby/moby/client"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/dataplane/docker"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/dataplane/docker"
 	"github.com/slipway-dev/slipway/workflows"
 )
 

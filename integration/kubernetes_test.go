@@ -10,10 +10,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes/kubetest"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes/kubetest"
 	"github.com/slipway-dev/slipway/workflows"
 )
 

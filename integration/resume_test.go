@@ -16,15 +16,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.temporal.io/sdk/client"
 
-	"github.com/slipway-dev/slipway/activities/buildkit"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/localtemporal"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/store/storetest"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/workflows"
 )
 

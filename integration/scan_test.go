@@ -13,10 +13,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/baseimages"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/trivydb"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 // TestScanGateLetsOnlyTheCleanImageOut builds three images through the real pipeline — hello

@@ -10,8 +10,8 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/dataplane"
 )
 
 // TestDeletingWhatRunsRemovesItFirst deploys a component to development and production and finds that deleting

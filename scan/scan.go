@@ -1,6 +1,6 @@
 // Package scan holds what slipway knows about an image's security scan: the report (findings and
 // what was and was not scanned), its summary for listings, and the project policy that decides
-// whether a build may go on. It does no scanning itself (see activities/trivyscan).
+// whether a build may go on. It does no scanning itself (see trivyscan).
 package scan
 
 import (

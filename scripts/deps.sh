@@ -9,7 +9,7 @@
 #                   (nothing can be pulled from the internet here); without it `FROM busybox` needs
 #                   internet access, so its absence is only a warning;
 #   etcd-server     /usr/bin/etcd, the store of the Kubernetes control plane the data-plane tests
-#                   start (activities/dataplane/kubernetes/kubetest); without it they skip, so its
+#                   start (dataplane/kubernetes/kubetest); without it they skip, so its
 #                   absence is only a warning too;
 #   jq              what the README's quick start reads JSON answers with (and its test runs); only a
 #                   warning when missing.

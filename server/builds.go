@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"

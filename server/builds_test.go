@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )

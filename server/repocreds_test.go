@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/slipway-dev/slipway/activities/gitsource"
 	"github.com/slipway-dev/slipway/gitcred"
+	"github.com/slipway-dev/slipway/gitsource"
 )
 
 const (

@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/gitsource"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )

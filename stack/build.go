@@ -10,14 +10,14 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/slipway-dev/slipway/activities"
-	"github.com/slipway-dev/slipway/activities/buildkit"
-	"github.com/slipway-dev/slipway/activities/imagepush"
-	"github.com/slipway-dev/slipway/activities/trivyscan"
+	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/imagepush"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/trivydb"
+	"github.com/slipway-dev/slipway/trivyscan"
 )
 
 // defaultBuildkitAddress is where a split worker finds buildkitd when none is configured.

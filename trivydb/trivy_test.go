@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
+	"github.com/slipway-dev/slipway/trivyscan"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 // TestTrivyUsesPushedDB pushes the fixture DB, then has the worker's scanner pull it through the real

@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/trivydb"
+	"github.com/slipway-dev/slipway/trivyscan"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 // probeTimeout is the tests' Scanner.ProbeTimeout: short, for the repository that never answers.

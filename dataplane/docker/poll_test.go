@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/dataplane"
 )
 
 // A deadline that ends during a check does not hide why the release was not ready.

@@ -26,7 +26,7 @@ import (
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/descriptor"
 )
 

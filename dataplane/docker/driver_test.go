@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/moby/moby/client"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
 	"github.com/slipway-dev/slipway/baseimages"
+	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/descriptor"
 )
 

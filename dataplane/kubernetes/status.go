@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/dataplane"
 )
 
 // ErrProgressDeadline means the cluster gave up on a rollout: no progress for progressDeadlineSeconds.

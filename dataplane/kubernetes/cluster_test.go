@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	k8s "k8s.io/client-go/kubernetes"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes/kubetest"
+	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes/kubetest"
 )
 
 // The tests below run against a real control plane (kube-apiserver, the Deployment and ReplicaSet

@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slipway-dev/slipway/activities/dataplane"
+	"github.com/slipway-dev/slipway/dataplane"
 )
 
 // Drift reports a Deployment whose spec a field manager other than slipway (kubectl edit, scale,

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
+	"github.com/slipway-dev/slipway/trivyscan"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 // BenchmarkRescan scans the vulnerable fixture image cold (a new scanner: no earlier reports) and

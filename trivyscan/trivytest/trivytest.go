@@ -55,7 +55,7 @@ var CleanFiles = map[string]string{"app/index.html": "<h1>hello</h1>\n"}
 // root is the repository's root directory, found from this file's place in it.
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // Binary returns bin/trivy. Without it the test is skipped, unless CI_REQUIRE_TRIVY=1 makes it fail.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-dev/slipway/activities/trivyscan"
-	"github.com/slipway-dev/slipway/activities/trivyscan/trivytest"
 	"github.com/slipway-dev/slipway/scan"
+	"github.com/slipway-dev/slipway/trivyscan"
+	"github.com/slipway-dev/slipway/trivyscan/trivytest"
 )
 
 func newScanner(t testing.TB, dbDir string) *trivyscan.Scanner {

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/slipway-dev/slipway/activities/dataplane/kubernetes/kubetest"
+	"github.com/slipway-dev/slipway/dataplane/kubernetes/kubetest"
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }

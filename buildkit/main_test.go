@@ -17,7 +17,7 @@ import (
 )
 
 // buildkitdBinary is the buildkitd `make tools` builds, relative to this package.
-const buildkitdBinary = "../../bin/buildkitd"
+const buildkitdBinary = "../bin/buildkitd"
 
 // testEnv is what the build tests share: one buildkitd and one embedded registry holding the
 // busybox base image, started on first use and stopped by TestMain.

@@ -192,7 +192,7 @@ type tools struct {
 func binaries(tb testing.TB) tools {
 	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "bin")
+	bin := filepath.Join(filepath.Dir(file), "..", "..", "..", "bin")
 	t := tools{
 		apiserver:         filepath.Join(bin, "kube-apiserver"),
 		controllerManager: filepath.Join(bin, "kube-controller-manager"),
