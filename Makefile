@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
+RACE_PKGS := ./secretbox/... ./delivery/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
              ./scan/... ./descriptor/... ./trivydb/... ./entry/... ./webhooks/...
 
 BUILDKITD := bin/buildkitd

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/entry"
@@ -99,71 +100,23 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // autoActor is the actor of the deployments builds queue of themselves (auto-deploy).
-const autoActor = "auto"
+const autoActor = delivery.AutoActor
+
+// queue is the deployment use case over the activities' store and Temporal client.
+func (d *Deploys) queue() *delivery.Deploys {
+	q := &delivery.Deploys{Store: d.Store}
+	if d.Temporal != nil {
+		q.Temporal = d.Temporal
+	}
+	return q
+}
 
 // CheckRequired fails, non-retryably, naming every config and secret the build's descriptor requires
 // that the environment lacks, and refuses (ErrTypeAutoDeployToProduction) an auto-deploy whose environment
-// is a production one by now (it was flagged or moved after the deployment was queued).
+// is a production one by now (it was flagged or moved after the deployment was queued); see
+// delivery.Deploys.CheckQueued.
 func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
-	b, err := d.Store.GetBuild(ctx, in.BuildID)
-	if errors.Is(err, store.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError("build "+in.BuildID+" does not exist", ErrTypeNotDeployable, err)
-	}
-	if err != nil {
-		return err
-	}
-	var dep store.Deployment
-	if in.DeploymentID != "" {
-		if dep, err = d.Store.GetDeployment(ctx, in.DeploymentID); err != nil {
-			return err
-		}
-		if dep.Actor == autoActor {
-			env, err := d.environment(ctx, b.Project, in.Environment)
-			if err != nil {
-				return err
-			}
-			if err := refuseProduction(env, b.ID); err != nil {
-				return err
-			}
-		}
-	}
-	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
-		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
-		// deployment records the digest; the build is recorded succeeded only after this step of its own.
-		if dep.BuildID == b.ID && dep.Actor == autoActor && dep.Digest != "" {
-			return d.checkConfigs(ctx, b, in.Environment)
-		}
-		return fmt.Errorf("build %s is still %s", b.ID, b.Status)
-	}
-	if b.Status != store.BuildSucceeded || b.Digest == "" {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status), ErrTypeNotDeployable, nil)
-	}
-	return d.checkConfigs(ctx, b, in.Environment)
-}
-
-// checkConfigs fails, non-retryably, naming every value the build requires that the environment lacks.
-func (d *Deploys) checkConfigs(ctx context.Context, b store.Build, environment string) error {
-	values, err := d.Store.ListConfigs(ctx, b.Project, b.Component, environment)
-	if err != nil {
-		return err
-	}
-	if missing := missingRequired(b.Descriptor, values); len(missing) > 0 {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %s lacks what build %s requires: %s",
-			environment, b.ID, strings.Join(missing, ", ")), ErrTypeMissingConfig, nil)
-	}
-	return nil
-}
-
-// refuseProduction fails, non-retryably (ErrTypeAutoDeployToProduction), when env is a production environment:
-// a build's auto-deploy never goes there, however the project's environments were set up or reordered.
-func refuseProduction(env store.Environment, buildID string) error {
-	if !env.Production {
-		return nil
-	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-		"auto-deploy never deploys into production environment %s, so build %s was not deployed: an admin deploys or promotes it there "+
-			"(put a non-production environment first to auto-deploy, or turn autoDeploy off)", env.Name, buildID),
-		ErrTypeAutoDeployToProduction, nil)
+	return asActivityError(d.queue().CheckQueued(ctx, in.BuildID, in.DeploymentID, in.Environment))
 }
 
 // RequestDeploy queues the deployment of a build (pushed, about to be recorded succeeded) to the
@@ -172,48 +125,30 @@ func refuseProduction(env store.Environment, buildID string) error {
 // every value the build requires: a missing one fails the build, naming it, rather than the release at
 // runtime. Repeating it queues the same deployment again, which then finds it ended or runs it once.
 func (d *Deploys) RequestDeploy(ctx context.Context, in workflows.RequestDeployInput) (workflows.RequestDeployResult, error) {
-	envs, err := d.Store.ListEnvironments(ctx, in.Project)
+	dep, err := d.queue().AutoDeploy(ctx, in.Project, in.Component, in.BuildID, in.Digest)
 	if err != nil {
-		return workflows.RequestDeployResult{}, err
+		return workflows.RequestDeployResult{}, asActivityError(err)
 	}
-	if len(envs) == 0 {
-		return workflows.RequestDeployResult{}, temporal.NewNonRetryableApplicationError("project "+in.Project+" has no environment", ErrTypeNotDeployable, nil)
-	}
-	env := envs[0].Name
-	if err := refuseProduction(envs[0], in.BuildID); err != nil {
-		return workflows.RequestDeployResult{}, err
-	}
-	b, err := d.Store.GetBuild(ctx, in.BuildID)
-	if err != nil {
-		return workflows.RequestDeployResult{}, err
-	}
-	if err := d.checkConfigs(ctx, b, env); err != nil {
-		return workflows.RequestDeployResult{}, err
-	}
-	dep, err := d.Store.CreateDeployment(ctx, store.Deployment{ID: "d-auto-" + strings.TrimPrefix(b.ID, "b-"), Project: in.Project,
-		Component: in.Component, Environment: env, BuildID: b.ID, Digest: in.Digest, Actor: autoActor})
-	if errors.Is(err, store.ErrExists) {
-		dep, err = d.Store.GetDeployment(ctx, "d-auto-"+strings.TrimPrefix(b.ID, "b-"))
-	}
-	if err != nil {
-		return workflows.RequestDeployResult{}, err
-	}
-	id, opts, qin := workflows.DeployStart(dep.Project, dep.Component, dep.Environment)
-	if _, err := d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalDeploy,
-		workflows.DeployRequest{DeploymentID: dep.ID, BuildID: dep.BuildID}, opts, workflows.DeployQueue, qin); err != nil {
-		return workflows.RequestDeployResult{}, fmt.Errorf("queueing deployment %s: %w", dep.ID, err)
-	}
-	return workflows.RequestDeployResult{DeploymentID: dep.ID, Environment: env}, nil
+	return workflows.RequestDeployResult{DeploymentID: dep.ID, Environment: dep.Environment}, nil
 }
 
-// missingRequired names the descriptor's required values the environment lacks, e.g. "GREETING (config)".
-func missingRequired(desc *descriptor.Descriptor, values []store.ConfigValue) []string {
-	if desc == nil {
-		return nil
+// asActivityError turns a use case's refusal into the non-retryable error of its stable type; other
+// errors (the store, Temporal) stay retryable.
+func asActivityError(err error) error {
+	var refused *delivery.Error
+	if !errors.As(err, &refused) {
+		return err
 	}
-	return desc.Missing(func(name string) bool {
-		return slices.ContainsFunc(values, func(v store.ConfigValue) bool { return v.Key == name })
-	})
+	typ := map[string]string{
+		delivery.CodeNotDeployable:          ErrTypeNotDeployable,
+		delivery.CodeNoEnvironment:          ErrTypeNotDeployable,
+		delivery.CodeMissingConfig:          ErrTypeMissingConfig,
+		delivery.CodeAutoDeployToProduction: ErrTypeAutoDeployToProduction,
+	}[refused.Code]
+	if typ == "" {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(refused.Message, typ, refused.Err)
 }
 
 // FailDeployment records a deployment that ended before or in its rollout with an error.
@@ -509,18 +444,11 @@ func (d *Deploys) leaveOtherPlane(ctx context.Context, log log.Logger, dep store
 	}
 }
 
-// environment reads the environment a deployment goes to.
+// environment reads the environment a deployment goes to; one the project lacks fails non-retryably
+// (ErrTypeNotDeployable).
 func (d *Deploys) environment(ctx context.Context, project, name string) (store.Environment, error) {
-	envs, err := d.Store.ListEnvironments(ctx, project)
-	if err != nil {
-		return store.Environment{}, err
-	}
-	i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == name })
-	if i < 0 {
-		return store.Environment{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("project %s has no environment %s", project, name), ErrTypeNotDeployable, nil)
-	}
-	return envs[i], nil
+	env, err := delivery.Environment(ctx, d.Store, project, name)
+	return env, asActivityError(err)
 }
 
 // DriverFor returns the data plane the environment is bound to; a kubernetes one judges rollouts

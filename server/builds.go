@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,31 +12,22 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/descriptor"
-	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-// Time limits of the calls a build request makes to Git and Temporal.
+// Time limits of the calls a build request makes to Temporal.
 const (
-	// resolveTimeout bounds resolving the requested commit in the component's repository.
-	resolveTimeout = 30 * time.Second
-	// temporalTimeout bounds starting and cancelling a build workflow, and recording the outcome.
-	temporalTimeout = 10 * time.Second
+	// temporalTimeout bounds cancelling a build workflow.
+	temporalTimeout = delivery.TemporalTimeout
 	// queryTimeout bounds the steps query of a running build; the stored steps are shown after it.
 	queryTimeout = 2 * time.Second
 )
-
-// startAttempts is how many build IDs a trigger tries before giving up (IDs of builds that never started are
-// skipped).
-const startAttempts = 3
 
 // triggerManual is the trigger kind (and SlipwayTrigger search attribute value) of a build started through the API.
 const triggerManual = "manual"
@@ -135,66 +124,19 @@ func newBuildView(b store.Build) buildView {
 	return v
 }
 
-// buildID is the API's ID of the build run by the workflow with this ID: "b-" and 16 hex digits of its SHA-256.
-// Deterministic, so that a repeated trigger finds the build it already made.
-func buildID(workflowID string) string {
-	sum := sha256.Sum256([]byte(workflowID))
-	return "b-" + hex.EncodeToString(sum[:8])
-}
-
 // buildFinished reports whether a build in this status can no longer change.
 func buildFinished(status string) bool {
 	return status == store.BuildSucceeded || status == store.BuildFailed || status == store.BuildCancelled
 }
-
-// neverStarted reports whether b is a build whose workflow the API failed to start: only then is a build failed
-// without a run. Such a build does not count as the commit's build, so the next trigger makes a new one.
-func neverStarted(b store.Build) bool { return b.Status == store.BuildFailed && b.RunID == "" }
 
 // errTemporalUnavailable is the 503 for a build request that needs Temporal when it cannot be reached.
 func errTemporalUnavailable(format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusServiceUnavailable, Code: "temporal_unavailable", Message: fmt.Sprintf(format, args...)}
 }
 
-// temporalUnreachable reports whether err means Temporal did not answer (down, overloaded or too slow), as opposed
-// to answering with a refusal.
-func temporalUnreachable(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
-	var exhausted *serviceerror.ResourceExhausted
-	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
-		errors.Is(err, context.DeadlineExceeded)
-}
-
-// resolveError explains why the commit could not be resolved; gitsource's messages carry no credentials.
-// withCredential says whether the component's stored credential was used.
-func resolveError(ref string, withCredential bool, err error) error {
-	access := "anonymous access"
-	if withCredential {
-		access = "the component's repo credential"
-	}
-	switch {
-	case errors.Is(err, gitsource.ErrUnknownRef):
-		return &APIError{Status: http.StatusUnprocessableEntity, Code: "unknown_commit", Field: "commit",
-			Message: fmt.Sprintf("commit %q names no commit of the component's repository: %s", ref, err)}
-	case errors.Is(err, gitsource.ErrAuth):
-		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_auth_failed", Field: "repo",
-			Message: fmt.Sprintf("the component's repository refused %s: %s", access, err)}
-	case errors.Is(err, gitsource.ErrRepoNotFound):
-		return &APIError{Status: http.StatusUnprocessableEntity, Code: "repo_not_found", Field: "repo",
-			Message: fmt.Sprintf("the component's repository was not found: %s", err)}
-	}
-	return &APIError{Status: http.StatusBadGateway, Code: "git_unavailable",
-		Message: fmt.Sprintf("the component's repository could not be read; try again: %s", err)}
-}
-
 // triggerBuild answers POST /api/v1/projects/{p}/components/{c}/builds {"commit"?, "rebuild"?}: 202 with the new
-// build, or 200 with "existing": true when the commit has a build already and no rebuild was asked.
-//
-// The build row is created before the workflow is started, under an ID derived from the workflow ID, so a
-// repeated or concurrent trigger finds it; the workflow is started with USE_EXISTING, so it never runs twice.
-// When Temporal cannot start it, the row is marked failed (never left queued) and the next trigger of the commit
-// makes a new build.
+// build, or 200 with "existing": true when the commit has a build already and no rebuild was asked (see
+// delivery.Builds.Start: a commit is built once however often it is asked for).
 func (s *Server) triggerBuild(c echo.Context) error {
 	data, err := readBody(c)
 	if err != nil {
@@ -217,191 +159,25 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.temporal == nil {
-		return errTemporalUnavailable("Temporal is not configured on this server, so builds cannot run")
+	if err := s.builds.Ready(); err != nil {
+		return err
 	}
-	if s.registry == "" {
-		return &APIError{Status: http.StatusServiceUnavailable, Code: "registry_not_configured",
-			Message: "no image registry is configured on this server, so builds cannot be pushed"}
-	}
-
-	ref := req.Commit
-	if ref == "" {
-		ref = comp.Branch
-	}
-	cred, withCredential, err := s.repoCredential(ctx, comp.Project, comp.Name)
+	sha, err := s.builds.ResolveCommit(ctx, comp, req.Commit)
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	sha, err := s.resolve(rctx, comp.Repo, ref, cred.Auth())
-	cancel()
-	if err != nil {
-		return resolveError(ref, withCredential, err)
-	}
-
-	got, err := s.buildCommit(ctx, comp, sha, store.Trigger{Kind: triggerManual, Actor: tokenName(c)}, req.Rebuild)
+	got, err := s.builds.Start(ctx, comp, sha, store.Trigger{Kind: triggerManual, Actor: tokenName(c)}, req.Rebuild)
 	if err != nil {
 		return err
 	}
 	if got.Existing {
-		return c.JSON(http.StatusOK, got)
+		return c.JSON(http.StatusOK, newBuildAccepted(got))
 	}
-	return c.JSON(http.StatusAccepted, got)
+	return c.JSON(http.StatusAccepted, newBuildAccepted(got))
 }
 
-// buildCommit builds commit sha of the component once: it answers with the commit's newest build when it has one
-// (Existing, unless rebuild asks for a new one), else stores a build and starts its workflow. A rebuild is the
-// commit's next attempt; builds whose workflow never started do not count as the commit's build.
-func (s *Server) buildCommit(ctx context.Context, comp store.Component, sha string, trigger store.Trigger, rebuild bool) (buildAccepted, error) {
-	for range startAttempts {
-		// Most triggers of a commit that has a build (redeliveries, a second webhook) end here, on a read.
-		builds, err := s.store.BuildsOfCommits(ctx, comp.Project, comp.Name, sha)
-		if err != nil {
-			return buildAccepted{}, err
-		}
-		if newest, ok := newestRun(builds); ok && !rebuild {
-			return s.answerExisting(ctx, comp, newest), nil
-		}
-		wid := workflows.BuildWorkflowID(comp.Project, comp.Name, sha, len(builds)+1)
-		b, err := s.store.CreateBuild(ctx, store.Build{
-			ID: buildID(wid), Project: comp.Project, Component: comp.Name, Commit: sha, Trigger: trigger, WorkflowID: wid,
-		})
-		if err == nil {
-			return s.startBuild(ctx, comp, b)
-		}
-		if !errors.Is(err, store.ErrExists) {
-			return buildAccepted{}, err
-		}
-		// A concurrent trigger stored this attempt first: it is the answer, unless its workflow never started.
-		existing, err := s.store.GetBuild(ctx, buildID(wid))
-		if err != nil {
-			return buildAccepted{}, err
-		}
-		if !neverStarted(existing) {
-			return s.answerExisting(ctx, comp, existing), nil
-		}
-	}
-	return buildAccepted{}, fmt.Errorf("no free build ID for commit %s of %s/%s after %d attempts", sha, comp.Project, comp.Name, startAttempts)
-}
-
-// newestRun returns the newest of a commit's builds (given newest first) that is not one whose workflow never
-// started: the commit's current build.
-func newestRun(builds []store.Build) (store.Build, bool) {
-	i := slices.IndexFunc(builds, func(b store.Build) bool { return !neverStarted(b) })
-	if i < 0 {
-		return store.Build{}, false
-	}
-	return builds[i], true
-}
-
-// answerExisting answers a trigger with the build the commit already has ("existing": true). A build still
-// queued without a run long after it was stored may be one whose trigger died between storing it and starting
-// its workflow: its workflow is started (USE_EXISTING makes that a no-op when it runs already), so it cannot stay
-// queued for ever.
-func (s *Server) answerExisting(ctx context.Context, comp store.Component, b store.Build) buildAccepted {
-	// A build queued moments ago is its trigger's to start (which is under way): only one left queued longer
-	// than a start can take is started here.
-	if b.Status == store.BuildQueued && b.RunID == "" && time.Since(b.CreatedAt) >= s.queuedGrace {
-		if runID, err := s.executeBuild(ctx, comp, b); err == nil {
-			s.recordRun(ctx, b.ID, runID)
-		} else {
-			s.log.WarnContext(ctx, "starting the workflow of a queued build failed",
-				"build", b.ID, "workflow", b.WorkflowID, "error", err)
-		}
-	}
-	return buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status, Existing: true}
-}
-
-// startBuild starts the workflow of the build just stored. When Temporal cannot start it, the build is marked
-// failed with the reason and the request fails.
-func (s *Server) startBuild(ctx context.Context, comp store.Component, b store.Build) (buildAccepted, error) {
-	runID, err := s.executeBuild(ctx, comp, b)
-	if err != nil {
-		var apiErr *APIError
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		switch {
-		case errors.As(err, &started):
-			apiErr = &APIError{Status: http.StatusConflict, Code: "workflow_exists", Message: fmt.Sprintf(
-				"workflow %s has already run (Temporal keeps closed workflows until their retention ends); trigger again to build under a new ID", b.WorkflowID)}
-		case temporalUnreachable(err):
-			apiErr = errTemporalUnavailable("Temporal is unavailable, so the build could not start; try again: %s", err)
-		}
-		s.failUnstarted(ctx, b.ID, err)
-		if apiErr != nil {
-			return buildAccepted{}, apiErr
-		}
-		return buildAccepted{}, err
-	}
-	s.recordRun(ctx, b.ID, runID)
-	return buildAccepted{ID: b.ID, WorkflowID: b.WorkflowID, Commit: b.Commit, Status: b.Status}, nil
-}
-
-// executeBuild starts (or, with USE_EXISTING, finds) the build's workflow and returns its run ID. The input
-// holds the component's settings as they are now and no secret.
-func (s *Server) executeBuild(ctx context.Context, comp store.Component, b store.Build) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
-	defer cancel()
-	opts := client.StartWorkflowOptions{
-		ID:                       b.WorkflowID,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		// With a worker in this process (slipway dev) the first workflow task runs at once, skipping a trip
-		// through Temporal's matching; elsewhere this does nothing.
-		EnableEagerStart: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProject).ValueSet(b.Project),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrComponent).ValueSet(b.Component),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrCommit).ValueSet(b.Commit),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrTrigger).ValueSet(b.Trigger.Kind),
-		),
-	}
-	project, err := s.store.GetProject(ctx, b.Project)
-	if err != nil {
-		return "", fmt.Errorf("reading the scan policy: %w", err)
-	}
-	in := workflows.BuildPipelineInput{
-		BuildID: b.ID, Project: b.Project, Component: b.Component, Repo: comp.Repo, Commit: b.Commit,
-		Dockerfile: comp.Dockerfile, Context: comp.Context, Repository: s.registry + "/" + b.Project + "/" + b.Component,
-		ScanPolicy: project.ScanPolicy, AutoDeploy: comp.AutoDeploy,
-	}
-	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.BuildPipeline, in)
-	if err != nil {
-		return "", fmt.Errorf("starting workflow %s: %w", b.WorkflowID, err)
-	}
-	return run.GetRunID(), nil
-}
-
-// recordRun stores the run ID of the build's workflow unless the worker has already (it records it too, when
-// the run starts). A failure is logged, not returned: the workflow runs whatever the row says.
-func (s *Server) recordRun(ctx context.Context, id, runID string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
-	defer cancel()
-	_, err := s.store.UpdateBuild(ctx, id, func(b *store.Build) error {
-		if b.RunID == "" {
-			b.RunID = runID
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, store.ErrInvalid) { // ErrInvalid: the build has finished already.
-		s.log.WarnContext(ctx, "recording the run of a build failed", "build", id, "run", runID, "error", err)
-	}
-}
-
-// failUnstarted marks a build whose workflow could not be started as failed, so it is not left queued. It runs
-// even when the client has gone away.
-func (s *Server) failUnstarted(ctx context.Context, id string, cause error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
-	defer cancel()
-	_, err := s.store.UpdateBuild(ctx, id, func(b *store.Build) error {
-		now := time.Now().UTC()
-		b.Status, b.Error, b.EndedAt = store.BuildFailed, "the build could not start: "+cause.Error(), &now
-		return nil
-	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "marking a build that could not start as failed failed", "build", id, "cause", cause, "error", err)
-	}
+func newBuildAccepted(s delivery.Started) buildAccepted {
+	return buildAccepted{ID: s.Build.ID, WorkflowID: s.Build.WorkflowID, Commit: s.Build.Commit, Status: s.Build.Status, Existing: s.Existing}
 }
 
 // scanBuilds calls fn with the component's builds newest first, starting after the build with ID after, until fn
@@ -568,7 +344,7 @@ func (s *Server) markSuperseded(ctx context.Context, project, component string, 
 	}
 	current := map[string]string{} // commit → its newest run that started (runs come newest first)
 	for _, b := range runs {
-		if _, seen := current[b.Commit]; !seen && !neverStarted(b) {
+		if _, seen := current[b.Commit]; !seen && !delivery.NeverStarted(b) {
 			current[b.Commit] = b.ID
 		}
 	}
@@ -605,7 +381,7 @@ func (s *Server) cancelBuild(c echo.Context) error {
 	case errors.As(err, &notFound):
 		return &APIError{Status: http.StatusConflict, Code: "build_finished",
 			Message: fmt.Sprintf("build %s has no running workflow: it has ended (or has not started yet)", b.ID)}
-	case err != nil && temporalUnreachable(err):
+	case err != nil && delivery.Unreachable(err):
 		return errTemporalUnavailable("Temporal is unavailable, so the build could not be cancelled; try again: %s", err)
 	case err != nil:
 		return fmt.Errorf("cancelling workflow %s of build %s: %w", b.WorkflowID, b.ID, err)

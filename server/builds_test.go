@@ -3,11 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
@@ -210,21 +209,6 @@ func (e *testEnv) storedBuild(id string) store.Build {
 	return b
 }
 
-func TestBuildIDIsDeterministic(t *testing.T) {
-	a, b := buildID("build/shop/api/"+shaMain), buildID("build/shop/api/"+shaMain+"/rebuild-2")
-	if a != buildID("build/shop/api/"+shaMain) {
-		t.Error("buildID is not deterministic")
-	}
-	if a == b {
-		t.Errorf("a build and its rebuild share ID %s", a)
-	}
-	for _, id := range []string{a, b} {
-		if !regexp.MustCompile(`^b-[0-9a-f]{16}$`).MatchString(id) {
-			t.Errorf("ID %q is not b- and 16 hex digits", id)
-		}
-	}
-}
-
 func TestTriggerBuildStartsWorkflow(t *testing.T) {
 	e, fake := newBuildEnv(t)
 	// A secret of the component must not reach the workflow.
@@ -233,7 +217,7 @@ func TestTriggerBuildStartsWorkflow(t *testing.T) {
 
 	got := e.trigger(http.StatusAccepted, nil) // no body: the head of the component's branch
 	wantWID := "build/shop/api/" + shaMain
-	want := buildAccepted{ID: buildID(wantWID), WorkflowID: wantWID, Commit: shaMain, Status: store.BuildQueued}
+	want := buildAccepted{ID: delivery.BuildID(wantWID), WorkflowID: wantWID, Commit: shaMain, Status: store.BuildQueued}
 	if got != want {
 		t.Fatalf("trigger answered %+v, want %+v", got, want)
 	}
@@ -458,15 +442,15 @@ func TestTriggerWithoutTemporalOrRegistry(t *testing.T) {
 
 func TestTriggerStartsAQueuedBuildLeftWithoutRun(t *testing.T) {
 	e, fake := newBuildEnv(t)
-	e.srv.queuedGrace = 0 // the build below was left queued long ago
+	e.srv.builds.QueuedGrace = 0 // the build below was left queued long ago
 	// As if the API died between storing the build and starting its workflow.
 	wid := workflows.BuildWorkflowID("shop", "api", shaMain, 1)
-	if _, err := e.st.CreateBuild(context.Background(), store.Build{ID: buildID(wid), Project: "shop", Component: "api",
+	if _, err := e.st.CreateBuild(context.Background(), store.Build{ID: delivery.BuildID(wid), Project: "shop", Component: "api",
 		Commit: shaMain, Trigger: store.Trigger{Kind: "manual", Actor: "dev"}, WorkflowID: wid}); err != nil {
 		t.Fatal(err)
 	}
 	got := e.trigger(http.StatusOK, nil)
-	if got.ID != buildID(wid) || !got.Existing {
+	if got.ID != delivery.BuildID(wid) || !got.Existing {
 		t.Errorf("trigger answered %+v, want the existing build", got)
 	}
 	starts := fake.startCalls()
@@ -667,20 +651,4 @@ func TestCancelBuild(t *testing.T) {
 		t.Error("a finished build's workflow was cancelled")
 	}
 	wantError(t, e.do(http.MethodPost, "/api/v1/builds/b-nope/cancel", e.developer, nil), http.StatusNotFound, "not_found", "")
-}
-
-func TestTemporalUnreachable(t *testing.T) {
-	for _, err := range []error{
-		serviceerror.NewUnavailable("down"), serviceerror.NewDeadlineExceeded("slow"),
-		fmt.Errorf("starting: %w", context.DeadlineExceeded), fmt.Errorf("wrapped: %w", serviceerror.NewResourceExhausted(0, "busy")),
-	} {
-		if !temporalUnreachable(err) {
-			t.Errorf("temporalUnreachable(%v) = false", err)
-		}
-	}
-	for _, err := range []error{serviceerror.NewInvalidArgument("bad"), errors.New("boom"), serviceerror.NewNotFound("gone")} {
-		if temporalUnreachable(err) {
-			t.Errorf("temporalUnreachable(%v) = true", err)
-		}
-	}
 }

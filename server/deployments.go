@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,8 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/store"
-	"github.com/slipway-dev/slipway/workflows"
 )
 
 // deployBody is the body of POST …/environments/{e}/deploy.
@@ -109,57 +107,9 @@ func (s *Server) promote(c echo.Context) error {
 		}
 		current[i] = d.BuildID
 	}
-	target := -1
-	switch {
-	case req.To != "":
-		target = slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == req.To })
-		if target < 0 {
-			return invalid("to", "environment %q is not one of project %q's", req.To, comp.Project)
-		}
-		if target == 0 {
-			return invalid("to", "%q is the first environment: builds get there by deploy, not promotion", req.To)
-		}
-	case req.Build != "":
-		for i := len(envs) - 1; i >= 0; i-- {
-			if current[i] == req.Build {
-				target = i + 1
-				break
-			}
-		}
-		if target < 0 {
-			return &APIError{Status: http.StatusConflict, Code: "not_running", Field: "build",
-				Message: fmt.Sprintf("build %s is not running in any environment of %s", req.Build, comp.Name)}
-		}
-	default:
-		for i := 0; i+1 < len(envs); i++ {
-			if current[i] != "" && current[i] != current[i+1] {
-				target = i + 1
-				break
-			}
-		}
-		if target < 0 {
-			return &APIError{Status: http.StatusConflict, Code: "nothing_to_promote",
-				Message: "every environment runs what the one before it runs"}
-		}
-	}
-	if target >= len(envs) {
-		return &APIError{Status: http.StatusConflict, Code: "last_environment", Field: "build",
-			Message: fmt.Sprintf("build %s runs in %s, the last environment", req.Build, envs[len(envs)-1].Name)}
-	}
-	if err := s.mayDeployTo(c, envs[target], "promoting"); err != nil {
+	target, build, err := delivery.PromotionTarget(comp, envs, current, delivery.Promotion{Build: req.Build, To: req.To}, s.isAdmin(c))
+	if err != nil {
 		return err
-	}
-	build, source := req.Build, envs[target-1].Name
-	if build == "" {
-		build = current[target-1]
-		if build == "" {
-			return &APIError{Status: http.StatusConflict, Code: "not_running",
-				Message: fmt.Sprintf("nothing runs in %s to promote to %s", source, envs[target].Name)}
-		}
-	}
-	if current[target-1] != build && !s.isAdmin(c) {
-		return &APIError{Status: http.StatusConflict, Code: "not_running", Field: "build",
-			Message: fmt.Sprintf("build %s is not running in %s, the environment before %s (only an admin may skip)", build, source, envs[target].Name)}
 	}
 	return s.deploy(c, comp, envs[target], build)
 }
@@ -180,103 +130,20 @@ func (s *Server) isAdmin(c echo.Context) bool {
 	return t.Role == RoleAdmin
 }
 
-// mayDeployTo refuses (403) a token that is not an admin's when env is a production environment: every way into
-// one — a manual deploy, a rollback or redeploy, a promotion — needs an admin token. what names the way, e.g.
-// "deploying".
+// mayDeployTo refuses (403) a token that is not an admin's when env is a production environment
+// (delivery.MayDeployTo). what names the way in, e.g. "deploying".
 func (s *Server) mayDeployTo(c echo.Context, env store.Environment, what string) error {
-	if env.Production && !s.isAdmin(c) {
-		return errNeedsAdmin("", "%s is a production environment: %s there needs an admin token", env.Name, what)
-	}
-	return nil
+	return delivery.MayDeployTo(env, s.isAdmin(c), what)
 }
 
-// deploy checks the token may deploy to the environment (mayDeployTo) and the build can go there, records the
-// deployment and queues it on the environment's deploy workflow (202), or answers why not (nothing is recorded
-// then).
+// deploy records the deployment of the build to the environment and queues it on the environment's deploy
+// workflow (202), or answers why not (delivery.Deploys.Deploy; nothing is recorded then).
 func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environment, buildID string) error {
-	ctx := c.Request().Context()
-	if err := s.mayDeployTo(c, env, "deploying"); err != nil {
-		return err
-	}
-	b, err := s.store.GetBuild(ctx, buildID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (b.Project != comp.Project || b.Component != comp.Name) {
-		return invalid("build", "build %s is not a build of %s", buildID, comp.Name)
-	}
+	d, err := s.deploys.Deploy(c.Request().Context(), comp, env, buildID, tokenName(c), s.isAdmin(c))
 	if err != nil {
-		return err
-	}
-	if b.Status != store.BuildSucceeded || b.Digest == "" {
-		return &APIError{Status: http.StatusConflict, Code: "not_deployable", Field: "build",
-			Message: fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status)}
-	}
-	if b.Descriptor != nil {
-		values, err := s.store.ListConfigs(ctx, comp.Project, comp.Name, env.Name)
-		if err != nil {
-			return err
-		}
-		have := map[string]bool{}
-		for _, v := range values {
-			have[v.Key] = true
-		}
-		if missing := b.Descriptor.Missing(func(n string) bool { return have[n] }); len(missing) > 0 {
-			return &APIError{Status: http.StatusUnprocessableEntity, Code: "missing_config", Field: "build",
-				Message: fmt.Sprintf("environment %s lacks what build %s requires: %v", env.Name, b.ID, missing)}
-		}
-	}
-	if s.temporal == nil {
-		return errTemporalUnavailable("Temporal is not configured: deployments cannot run")
-	}
-	d, err := s.store.CreateDeployment(ctx, store.Deployment{ID: newDeploymentID(), Project: comp.Project, Component: comp.Name,
-		Environment: env.Name, BuildID: b.ID, Digest: b.Digest, Actor: tokenName(c)})
-	if err != nil {
-		return err
-	}
-	if err := s.queueDeployment(ctx, d); err != nil {
-		s.failUnqueued(ctx, d.ID, err)
-		if temporalUnreachable(err) {
-			return errTemporalUnavailable("deployment %s could not be queued: Temporal is unreachable", d.ID)
-		}
 		return err
 	}
 	return c.JSON(http.StatusAccepted, newDeploymentView(d))
-}
-
-// queueDeployment signals the environment's deploy workflow, starting it when it does not run.
-func (s *Server) queueDeployment(ctx context.Context, d store.Deployment) error {
-	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
-	defer cancel()
-	id, opts, in := workflows.DeployStart(d.Project, d.Component, d.Environment)
-	_, err := s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalDeploy,
-		workflows.DeployRequest{DeploymentID: d.ID, BuildID: d.BuildID}, opts, workflows.DeployQueue, in)
-	if err != nil {
-		return fmt.Errorf("queueing deployment %s on %s: %w", d.ID, id, err)
-	}
-	return nil
-}
-
-// failUnqueued records a deployment whose workflow could not be signalled as failed, so it does not wait forever.
-// Every token reads the message recorded, so it names no address or network detail of the cause (see
-// withoutHostDetail); a cause the answer does not carry to the log (Temporal unreachable: a 503) is logged here.
-func (s *Server) failUnqueued(ctx context.Context, id string, cause error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), temporalTimeout)
-	defer cancel()
-	if temporalUnreachable(cause) {
-		s.log.WarnContext(ctx, "a deployment could not be queued: Temporal is unreachable", "deployment", id, "error", cause)
-	}
-	_, err := s.store.UpdateDeployment(ctx, id, func(d *store.Deployment) error {
-		now := time.Now().UTC()
-		d.Status, d.Message, d.EndedAt = store.DeploymentFailed, "could not be queued: "+withoutHostDetail(cause.Error()), &now
-		return nil
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "recording an unqueued deployment", "deployment", id, "err", err)
-	}
-}
-
-func newDeploymentID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return "d-" + hex.EncodeToString(b)
 }
 
 // listDeployments answers GET /api/v1/projects/{p}/components/{c}/deployments: per environment, in

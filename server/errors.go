@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -109,36 +108,9 @@ func serverError(e *APIError, id string, admin bool) *APIError {
 	case admin:
 		out.Message = fmt.Sprintf("%s (error ID %s)", out.Message, id)
 	default:
-		out.Message = fmt.Sprintf("%s (error ID %s)", withoutHostDetail(out.Message), id)
+		out.Message = fmt.Sprintf("%s (error ID %s)", delivery.WithoutHostDetail(out.Message), id)
 	}
 	return &out
-}
-
-// hostDetail finds what a message must not tell a client that is not an admin: an absolute path of two or more
-// elements or a unix socket, an IP address, a host:port, and the words of network errors.
-var hostDetail = regexp.MustCompile(`(?i)(?:^|[\s"'(=])/[\w.-]+/|unix:|\b\d{1,3}(?:\.\d{1,3}){3}\b|\[[0-9a-f]*:[0-9a-f:]*\]|` +
-	`\b(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b|` +
-	`\b(?:dial|lookup|socket|connection refused|connection reset|no such host|i/o timeout|broken pipe|no route to host)\b`)
-
-// withoutHostDetail is msg cut before the first wrapped error (its first ": ") when a host detail follows; a
-// generic sentence when the detail comes before any (it is part of the sentence itself).
-func withoutHostDetail(msg string) string {
-	loc := hostDetail.FindStringIndex(msg)
-	if loc == nil {
-		return msg
-	}
-	kept := msg[:loc[0]]
-	if i := strings.Index(kept, ": "); i >= 0 {
-		kept = strings.TrimRight(kept[:i], " :;,(")
-	} else if i := strings.LastIndex(kept, " ("); i >= 0 {
-		kept = kept[:i] // a parenthesis holding it: "failed (connection reset by peer)"
-	} else {
-		kept = ""
-	}
-	if kept == "" {
-		return "the server could not complete the request; the details are in the server log"
-	}
-	return kept + "; the details are in the server log"
 }
 
 // newErrorID returns a fresh error ID, "e-" and 12 hex digits.
@@ -153,6 +125,10 @@ func classify(err error) *APIError {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var refused *delivery.Error
+	if errors.As(err, &refused) {
+		return &APIError{Status: statusOf(refused.Kind), Code: refused.Code, Field: refused.Field, Message: refused.Message}
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -175,6 +151,25 @@ func classify(err error) *APIError {
 		return &APIError{Status: he.Code, Code: codeForStatus(he.Code), Message: msg}
 	}
 	return &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal server error"}
+}
+
+// statusOf is the HTTP status of a use case's refusal of this kind.
+func statusOf(k delivery.Kind) int {
+	switch k {
+	case delivery.Invalid:
+		return http.StatusUnprocessableEntity
+	case delivery.NotFound:
+		return http.StatusNotFound
+	case delivery.Conflict:
+		return http.StatusConflict
+	case delivery.Forbidden:
+		return http.StatusForbidden
+	case delivery.Unavailable:
+		return http.StatusServiceUnavailable
+	case delivery.Upstream:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
 }
 
 // codeForStatus names the stable code of an HTTP status raised by Echo itself (routing, methods).

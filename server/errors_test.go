@@ -215,23 +215,3 @@ func TestServerErrorsNameAnIDAndHideHostDetails(t *testing.T) {
 		t.Fatalf("503 message for an admin %q, want the whole of it and the ID", apiErr.Message)
 	}
 }
-
-func TestWithoutHostDetail(t *testing.T) {
-	const logged = "; the details are in the server log"
-	for _, tc := range []struct{ in, want string }{
-		{"Temporal is not configured on this server, so builds cannot run", "Temporal is not configured on this server, so builds cannot run"},
-		{"deployment d-1 could not be queued: Temporal is unreachable", "deployment d-1 could not be queued: Temporal is unreachable"},
-		{"build b-1 failed at 10:15 with 3 of 4 steps", "build b-1 failed at 10:15 with 3 of 4 steps"},
-		{"starting the build: connecting to buildkitd at unix:///run/user/1000/buildkit/buildkitd.sock: no such file", "starting the build" + logged},
-		{"reading /home/dev/.slipway/data/endpoints.json: permission denied", "the server could not complete the request" + logged},
-		{"the registry did not answer: Get \"http://localhost:5000/v2/\": EOF", "the registry did not answer" + logged},
-		{"Temporal is unreachable: rpc error: dial tcp [::1]:7233: connect: connection refused", "Temporal is unreachable" + logged},
-		{"the cluster is unreachable: Get https://k8s.internal.example:6443/api", "the cluster is unreachable" + logged},
-		{"the cluster is unreachable: lookup k8s on 127.0.0.53: no such host", "the cluster is unreachable" + logged},
-		{"Kubernetes said no (connection reset by peer)", "Kubernetes said no" + logged},
-	} {
-		if got := withoutHostDetail(tc.in); got != tc.want {
-			t.Errorf("withoutHostDetail(%q)\n = %q\nwant %q", tc.in, got, tc.want)
-		}
-	}
-}

@@ -4,74 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
-	"github.com/slipway-dev/slipway/dataplane/kubernetes"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
 
-// yamlLineRE finds the line number in a YAML parse error, the only part of such an error safe to repeat: the rest
-// may quote the kubeconfig, which holds credentials.
-var yamlLineRE = regexp.MustCompile(`line \d+`)
-
-// parseKubeconfig parses a kubeconfig given to PATCH environment, or answers 422 saying why it does not parse
-// without repeating any of its content.
-func parseKubeconfig(content string) (*clientcmdapi.Config, *APIError) {
-	cfg, err := clientcmd.Load([]byte(content))
-	if err != nil {
-		where := ""
-		if m := yamlLineRE.FindString(err.Error()); m != "" {
-			where = " (at " + m + ")"
-		}
-		return nil, invalid("kubeconfig", "kubeconfig is not a kubeconfig: it does not parse as one%s", where)
-	}
-	return cfg, nil
-}
-
-// checkKubeContext answers 422 unless cfg has the context named (its current context when name is "") and that
-// context's cluster, with a server address, and user. The names it gives are names, never credentials.
-func checkKubeContext(cfg *clientcmdapi.Config, name string) *APIError {
-	if name == "" {
-		name = cfg.CurrentContext
-		if name == "" {
-			return invalid("kubeconfig", "kubeconfig has no current-context: set kubernetes.context to one of its contexts")
-		}
-	}
-	ctx, ok := cfg.Contexts[name]
-	if !ok || ctx == nil {
-		return invalid("kubeconfig", "kubeconfig has no context %q", name)
-	}
-	cluster, ok := cfg.Clusters[ctx.Cluster]
-	switch {
-	case !ok || cluster == nil:
-		return invalid("kubeconfig", "context %q of the kubeconfig names cluster %q, which the kubeconfig lacks", name, ctx.Cluster)
-	case cluster.Server == "":
-		return invalid("kubeconfig", "cluster %q of the kubeconfig has no server address", ctx.Cluster)
-	}
-	if user, ok := cfg.AuthInfos[ctx.AuthInfo]; !ok || user == nil {
-		return invalid("kubeconfig", "context %q of the kubeconfig names user %q, which the kubeconfig lacks", name, ctx.AuthInfo)
-	}
-	if err := kubernetes.CheckCredentials(cfg, name); err != nil {
-		return invalid("kubeconfig", "%s", err)
-	}
-	return nil
-}
-
 // kubeconfigChange is what a PATCH does to an environment's kubeconfig, worked out before anything is stored.
 type kubeconfigChange struct {
 	// given is the request's kubeconfig, parsed; nil when it has none or deletes it.
-	given *clientcmdapi.Config
+	given *delivery.Kubeconfig
 	// sealed is given, sealed for the environment.
 	sealed secretbox.Sealed
 	// remove says the request deletes the stored kubeconfig: "kubeconfig": "", or a data plane other than kubernetes.
 	remove bool
 	// stored is the kubeconfig stored now, parsed, when the request changes the binding without giving one;
 	// nil when none is stored or the request does not change the binding.
-	stored *clientcmdapi.Config
+	stored *delivery.Kubeconfig
 }
 
 // kubeconfigChange parses and seals the request's kubeconfig, or reads the stored one when the request changes how
@@ -82,9 +31,9 @@ func (s *Server) kubeconfigChange(ctx context.Context, project, env string, req 
 	case req.Kubeconfig != nil && *req.Kubeconfig == "":
 		kc.remove = true
 	case req.Kubeconfig != nil:
-		cfg, apiErr := parseKubeconfig(*req.Kubeconfig)
-		if apiErr != nil {
-			return kc, apiErr
+		cfg, err := delivery.ParseKubeconfig(*req.Kubeconfig)
+		if err != nil {
+			return kc, err
 		}
 		sealed, err := s.keys.Seal(store.KubeconfigAAD(project, env), []byte(*req.Kubeconfig))
 		if err != nil {
@@ -103,8 +52,8 @@ func (s *Server) kubeconfigChange(ctx context.Context, project, env string, req 
 		if err != nil {
 			return kc, fmt.Errorf("opening the kubeconfig of environment %s/%s: %w", project, env, err)
 		}
-		cfg, apiErr := parseKubeconfig(string(plain))
-		if apiErr != nil {
+		cfg, err := delivery.ParseKubeconfig(string(plain))
+		if err != nil {
 			return kc, fmt.Errorf("the stored kubeconfig of environment %s/%s does not parse", project, env)
 		}
 		kc.stored = cfg
@@ -147,8 +96,8 @@ func (kc kubeconfigChange) apply(e *store.Environment, req environmentUpdate) er
 		cfg = kc.stored
 	}
 	if cfg != nil {
-		if apiErr := checkKubeContext(cfg, e.Kubernetes.Context); apiErr != nil {
-			return apiErr
+		if err := cfg.CheckContext(e.Kubernetes.Context); err != nil {
+			return err
 		}
 	}
 	return nil

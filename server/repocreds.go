@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/slipway-dev/slipway/gitcred"
-	"github.com/slipway-dev/slipway/store"
 )
 
 // repoCredentialRequest is the body of PUT .../repo-credentials. It replaces the whole credential: a field left
@@ -150,21 +147,4 @@ func checkKnownHosts(content string) *APIError {
 		return invalid("knownHosts", "knownHosts lists no host key")
 	}
 	return nil
-}
-
-// repoCredential returns the component's Git credential, opened, and whether it has one. Callers open it right
-// before use and never log it.
-func (s *Server) repoCredential(ctx context.Context, project, component string) (gitcred.Credential, bool, error) {
-	sealed, _, err := s.store.GetRepoCredential(ctx, project, component)
-	if errors.Is(err, store.ErrNotFound) {
-		return gitcred.Credential{}, false, nil
-	}
-	if err != nil {
-		return gitcred.Credential{}, false, err
-	}
-	cred, err := gitcred.Open(s.keys, project, component, sealed)
-	if err != nil {
-		return gitcred.Credential{}, false, fmt.Errorf("reading the repository credential: %w", err)
-	}
-	return cred, true, nil
 }

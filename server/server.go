@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/dataplane"
-	"github.com/slipway-dev/slipway/gitsource"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 )
@@ -34,7 +34,7 @@ type Deps struct {
 	// Resolve returns the full SHA of the commit ref names in the Git repository repo (ref is a full or short
 	// SHA, a branch or a tag), read with auth (the component's repo credential, or anonymous access when it has
 	// none), with an error wrapping gitsource.ErrUnknownRef when it names none. Nil means gitsource.Resolve.
-	Resolve func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
+	Resolve delivery.Resolver
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
@@ -55,18 +55,16 @@ type Server struct {
 	keys     *secretbox.Keyring
 	temporal client.Client
 	rewrap   func(ctx context.Context) (int, error)
-	registry string
-	resolve  func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
 	webhooks WebhookConfig
 	drift    func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)
 	log      *slog.Logger
 	metrics  *metrics
+	// builds starts builds of commits (the API's and the webhooks'); deploys queues deployments.
+	builds  *delivery.Builds
+	deploys *delivery.Deploys
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
-	// queuedGrace is how long a build may stay queued without a run before another trigger of its commit starts
-	// its workflow (its own trigger may still be starting it); tests shorten it.
-	queuedGrace time.Duration
 	// streamsDone is closed by EndStreams: followed logs end.
 	streamsDone chan struct{}
 	// deliveries holds a token for each webhook delivery whose body is being read (maxDeliveries at most).
@@ -87,23 +85,23 @@ func New(d Deps) *Server {
 		keys:     d.Keys,
 		temporal: d.Temporal,
 		rewrap:   d.Rewrap,
-		registry: d.Registry,
-		resolve:  d.Resolve,
 		webhooks: d.Webhooks,
 		drift:    d.Drift,
 		log:      d.Logger,
 		metrics:  newMetrics(),
 
 		logPoll:     defaultLogPoll,
-		queuedGrace: temporalTimeout,
 		streamsDone: make(chan struct{}),
 		deliveries:  make(chan struct{}, maxDeliveries),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.resolve == nil {
-		s.resolve = gitsource.Resolve
+	s.builds = &delivery.Builds{Store: d.Store, Keys: d.Keys, Registry: d.Registry, Resolve: d.Resolve,
+		QueuedGrace: delivery.TemporalTimeout, Log: s.log}
+	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
+	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
+		s.builds.Temporal, s.deploys.Temporal = d.Temporal, d.Temporal
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {

@@ -186,14 +186,14 @@ func (s *Server) onPush(c echo.Context, provider, delivery, repo string, push we
 		if webhooks.RepoKey(comp.Repo) != repo || comp.Branch != push.Branch || !webhooks.Matches(comp.Paths, push.Changed) {
 			continue
 		}
-		if s.temporal == nil || s.registry == "" {
+		if s.builds.Ready() != nil {
 			return errTemporalUnavailable("this server cannot start builds (no Temporal or registry configured)")
 		}
-		got, err := s.buildCommit(ctx, comp, push.Commit, trigger, false)
+		got, err := s.builds.Start(ctx, comp, push.Commit, trigger, false)
 		if err != nil {
 			return err
 		}
-		ans.Builds = append(ans.Builds, webhookBuild{Project: comp.Project, Component: comp.Name, buildAccepted: got})
+		ans.Builds = append(ans.Builds, webhookBuild{Project: comp.Project, Component: comp.Name, buildAccepted: newBuildAccepted(got)})
 	}
 	if len(ans.Builds) == 0 {
 		ans.Ignored = "no component builds branch " + push.Branch + " of this repository automatically"

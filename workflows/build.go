@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -54,6 +56,27 @@ func BuildWorkflowID(project, component, commit string, attempt int) string {
 		id += fmt.Sprintf("/rebuild-%d", attempt)
 	}
 	return id
+}
+
+// BuildStart is how a build's pipeline is started: client.ExecuteWorkflow with these options, BuildPipeline
+// and in. The workflow ID is the build's (BuildWorkflowID); starting it again finds the run that exists
+// (USE_EXISTING) and a closed one is never run again under that ID. trigger is the SearchAttrTrigger value.
+func BuildStart(workflowID, trigger string, in BuildPipelineInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflowID,
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// With a worker in this process (slipway dev) the first workflow task runs at once, skipping a trip
+		// through Temporal's matching; elsewhere this does nothing.
+		EnableEagerStart: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrProject).ValueSet(in.Project),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrComponent).ValueSet(in.Component),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrCommit).ValueSet(in.Commit),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrTrigger).ValueSet(trigger),
+		),
+	}
 }
 
 // Step is one stage of a build; nil times mean not yet.
