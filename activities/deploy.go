@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/descriptor"
@@ -127,7 +128,7 @@ func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredI
 			}
 		}
 	}
-	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
+	if b.Status == api.BuildQueued || b.Status == api.BuildRunning {
 		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
 		// deployment records the digest; the build is recorded succeeded only after this step of its own.
 		if dep.BuildID == b.ID && dep.Actor == autoActor && dep.Digest != "" {
@@ -135,7 +136,7 @@ func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredI
 		}
 		return fmt.Errorf("build %s is still %s", b.ID, b.Status)
 	}
-	if b.Status != store.BuildSucceeded || b.Digest == "" {
+	if b.Status != api.BuildSucceeded || b.Digest == "" {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("build %s is %s: only a succeeded build is deployed", b.ID, b.Status), ErrTypeNotDeployable, nil)
 	}
 	return d.checkConfigs(ctx, b, in.Environment)
@@ -220,7 +221,7 @@ func missingRequired(desc *descriptor.Descriptor, values []store.ConfigValue) []
 func (d *Deploys) FailDeployment(ctx context.Context, in workflows.FailDeploymentInput) error {
 	_, err := d.Store.UpdateDeployment(ctx, in.DeploymentID, func(dep *store.Deployment) error {
 		now := time.Now().UTC()
-		dep.Status, dep.Message, dep.EndedAt = store.DeploymentFailed, in.Message, &now
+		dep.Status, dep.Message, dep.EndedAt = api.DeploymentFailed, in.Message, &now
 		return nil
 	})
 	if errors.Is(err, store.ErrInvalid) {
@@ -239,7 +240,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	if dep.Status == store.DeploymentSucceeded || dep.Status == store.DeploymentFailed {
+	if dep.Status == api.DeploymentSucceeded || dep.Status == api.DeploymentFailed {
 		return workflows.RolloutResult{Status: dep.Status, URL: dep.URL, Message: dep.Message}, nil
 	}
 	env, err := d.environment(ctx, dep.Project, dep.Environment)
@@ -270,7 +271,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 			now := time.Now().UTC()
 			x.StartedAt = &now
 		}
-		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = store.DeploymentRunning, hash, sealed, plane(env.DataPlane)
+		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
 		return nil
 	})
 	if err != nil {
@@ -343,7 +344,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		replaced = nil
 	}
 	// The release serves: that is the deployment's outcome. What it replaced goes in RetireReplaced.
-	res, err := d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	res, err := d.end(ctx, dep, api.DeploymentSucceeded, url, "ready: "+last.Message)
 	res.Replaced = replaced
 	return res, err
 }
@@ -440,7 +441,7 @@ func (d *Deploys) restore(ctx context.Context, driver dataplane.Driver, dep stor
 	if prev != nil {
 		msg = failed + "; rolled back: the previous release " + prev.BuildID + " keeps serving"
 	}
-	return d.end(ctx, dep, store.DeploymentFailed, "", msg)
+	return d.end(ctx, dep, api.DeploymentFailed, "", msg)
 }
 
 // classifyDataPlane makes an answer of the data plane that will not change (dataplane.ErrRefused)
