@@ -403,11 +403,7 @@ func (s *Server) querySteps(ctx context.Context, b store.Build) ([]api.Step, err
 	if err := val.Get(&ws); err != nil {
 		return nil, fmt.Errorf("decoding the steps of %s: %w", b.WorkflowID, err)
 	}
-	steps := make([]api.Step, 0, len(ws))
-	for _, st := range ws {
-		steps = append(steps, st)
-	}
-	return steps, nil
+	return append(make([]api.Step, 0, len(ws)), ws...), nil // [], not null, when the workflow has none
 }
 
 // listBuilds answers GET /api/v1/projects/{p}/components/{c}/builds?limit=&cursor=&status=: newest first; cursor
