@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/gitcred"
@@ -100,7 +101,7 @@ func (b *Builds) StartBuild(ctx context.Context, in workflows.StartBuildInput) e
 			now := time.Now().UTC()
 			bd.StartedAt = &now
 		}
-		bd.Status, bd.RunID = store.BuildRunning, in.RunID
+		bd.Status, bd.RunID = api.BuildRunning, in.RunID
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/store/storetest"
 	"github.com/slipway-dev/slipway/workflows"
@@ -88,14 +89,14 @@ func TestStartBuildIsIdempotent(t *testing.T) {
 		t.Fatalf("StartBuild: %v", err)
 	}
 	first := getBuild(t, st, "b1")
-	if first.Status != store.BuildRunning || first.RunID != "run-1" || first.StartedAt == nil {
+	if first.Status != api.BuildRunning || first.RunID != "run-1" || first.StartedAt == nil {
 		t.Fatalf("after StartBuild: status %s, run %q, started %v", first.Status, first.RunID, first.StartedAt)
 	}
 	if err := run(t, b, b.StartBuild, workflows.StartBuildInput{BuildID: "b1", RunID: "run-1"}, nil); err != nil {
 		t.Fatalf("repeated StartBuild: %v", err)
 	}
 	again := getBuild(t, st, "b1")
-	if again.Status != store.BuildRunning || again.RunID != "run-1" || !again.StartedAt.Equal(*first.StartedAt) {
+	if again.Status != api.BuildRunning || again.RunID != "run-1" || !again.StartedAt.Equal(*first.StartedAt) {
 		t.Fatalf("repeated StartBuild changed the build: status %s, run %q, started %v (was %v)",
 			again.Status, again.RunID, again.StartedAt, first.StartedAt)
 	}
@@ -115,22 +116,22 @@ func TestFinishBuildRecordsOutcomeOnce(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	t1 := t0.Add(time.Second)
 	fin := workflows.FinishBuildInput{
-		BuildID: "b1", Status: workflows.StatusFailed, Error: "BuildStepFailed: RUN false exited 1",
+		BuildID: "b1", Status: api.BuildFailed, Error: "BuildStepFailed: RUN false exited 1",
 		Steps: []workflows.Step{
-			{Name: workflows.StepCheckout, Status: workflows.StatusSucceeded, StartedAt: &t0, EndedAt: &t1},
-			{Name: workflows.StepBuild, Status: workflows.StatusFailed, StartedAt: &t1, EndedAt: &t1},
-			{Name: workflows.StepPush, Status: workflows.StatusPending},
+			{Name: workflows.StepCheckout, Status: api.StepSucceeded, StartedAt: &t0, EndedAt: &t1},
+			{Name: workflows.StepBuild, Status: api.StepFailed, StartedAt: &t1, EndedAt: &t1},
+			{Name: workflows.StepPush, Status: api.StepPending},
 		},
 	}
 	if err := run(t, b, b.FinishBuild, fin, nil); err != nil {
 		t.Fatalf("FinishBuild: %v", err)
 	}
 	bd := getBuild(t, st, "b1")
-	if bd.Status != store.BuildFailed || bd.Error != fin.Error || bd.EndedAt == nil {
+	if bd.Status != api.BuildFailed || bd.Error != fin.Error || bd.EndedAt == nil {
 		t.Fatalf("after FinishBuild: status %s, error %q, ended %v", bd.Status, bd.Error, bd.EndedAt)
 	}
 	if len(bd.Steps) != 3 || bd.Steps[0].Name != workflows.StepCheckout || !bd.Steps[0].StartedAt.Equal(t0) ||
-		bd.Steps[1].Status != workflows.StatusFailed || bd.Steps[2].Status != workflows.StatusPending || bd.Steps[2].StartedAt != nil {
+		bd.Steps[1].Status != api.StepFailed || bd.Steps[2].Status != api.StepPending || bd.Steps[2].StartedAt != nil {
 		t.Fatalf("steps recorded = %+v", bd.Steps)
 	}
 	lines, err := st.BuildLog(context.Background(), "b1", 0, 0)
@@ -142,11 +143,11 @@ func TestFinishBuildRecordsOutcomeOnce(t *testing.T) {
 	}
 
 	// A retry of the activity after it succeeded (or a late second finish) leaves the build as it is.
-	late := workflows.FinishBuildInput{BuildID: "b1", Status: workflows.StatusSucceeded, Digest: "sha256:" + strings.Repeat("b", 64), Size: 42}
+	late := workflows.FinishBuildInput{BuildID: "b1", Status: api.BuildSucceeded, Digest: "sha256:" + strings.Repeat("b", 64), Size: 42}
 	if err := run(t, b, b.FinishBuild, late, nil); err != nil {
 		t.Fatalf("FinishBuild of a finished build: %v, want nil", err)
 	}
-	if after := getBuild(t, st, "b1"); after.Status != store.BuildFailed || after.Digest != "" || after.Error != fin.Error ||
+	if after := getBuild(t, st, "b1"); after.Status != api.BuildFailed || after.Digest != "" || after.Error != fin.Error ||
 		!after.EndedAt.Equal(*bd.EndedAt) || len(after.Steps) != 3 {
 		t.Fatalf("finished build changed to %+v", after)
 	}
@@ -155,16 +156,16 @@ func TestFinishBuildRecordsOutcomeOnce(t *testing.T) {
 func TestFinishBuildRecordsDigest(t *testing.T) {
 	b, st := buildsWithStore(t)
 	digest := "sha256:" + strings.Repeat("c", 64)
-	fin := workflows.FinishBuildInput{BuildID: "b1", Status: workflows.StatusSucceeded, Digest: digest, Size: 1234,
-		Steps: []workflows.Step{{Name: workflows.StepPush, Status: workflows.StatusSucceeded}}}
+	fin := workflows.FinishBuildInput{BuildID: "b1", Status: api.BuildSucceeded, Digest: digest, Size: 1234,
+		Steps: []workflows.Step{{Name: workflows.StepPush, Status: api.StepSucceeded}}}
 	if err := run(t, b, b.FinishBuild, fin, nil); err != nil {
 		t.Fatalf("FinishBuild: %v", err)
 	}
 	bd := getBuild(t, st, "b1")
-	if bd.Status != store.BuildSucceeded || bd.Digest != digest || bd.ImageSize != 1234 || bd.Error != "" || len(bd.Steps) != 1 {
+	if bd.Status != api.BuildSucceeded || bd.Digest != digest || bd.ImageSize != 1234 || bd.Error != "" || len(bd.Steps) != 1 {
 		t.Fatalf("after FinishBuild: %+v", bd)
 	}
-	err := run(t, b, b.FinishBuild, workflows.FinishBuildInput{BuildID: "nope", Status: workflows.StatusSucceeded}, nil)
+	err := run(t, b, b.FinishBuild, workflows.FinishBuildInput{BuildID: "nope", Status: api.BuildSucceeded}, nil)
 	wantNonRetryable(t, err, ErrTypeBuildNotFound)
 }
 

@@ -17,9 +17,10 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/dataplane"
-	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/dataplane/kubernetes"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/gitcred"
@@ -155,7 +156,7 @@ func asActivityError(err error) error {
 func (d *Deploys) FailDeployment(ctx context.Context, in workflows.FailDeploymentInput) error {
 	_, err := d.Store.UpdateDeployment(ctx, in.DeploymentID, func(dep *store.Deployment) error {
 		now := time.Now().UTC()
-		dep.Status, dep.Message, dep.EndedAt = store.DeploymentFailed, in.Message, &now
+		dep.Status, dep.Message, dep.EndedAt = api.DeploymentFailed, in.Message, &now
 		return nil
 	})
 	if errors.Is(err, store.ErrInvalid) {
@@ -174,7 +175,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	if dep.Status == store.DeploymentSucceeded || dep.Status == store.DeploymentFailed {
+	if dep.Status == api.DeploymentSucceeded || dep.Status == api.DeploymentFailed {
 		return workflows.RolloutResult{Status: dep.Status, URL: dep.URL, Message: dep.Message}, nil
 	}
 	env, err := d.environment(ctx, dep.Project, dep.Environment)
@@ -205,7 +206,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 			now := time.Now().UTC()
 			x.StartedAt = &now
 		}
-		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = store.DeploymentRunning, hash, sealed, plane(env.DataPlane)
+		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
 		return nil
 	})
 	if err != nil {
@@ -278,7 +279,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		replaced = nil
 	}
 	// The release serves: that is the deployment's outcome. What it replaced goes in RetireReplaced.
-	res, err := d.end(ctx, dep, store.DeploymentSucceeded, url, "ready: "+last.Message)
+	res, err := d.end(ctx, dep, api.DeploymentSucceeded, url, "ready: "+last.Message)
 	res.Replaced = replaced
 	return res, err
 }
@@ -375,7 +376,7 @@ func (d *Deploys) restore(ctx context.Context, driver dataplane.Driver, dep stor
 	if prev != nil {
 		msg = failed + "; rolled back: the previous release " + prev.BuildID + " keeps serving"
 	}
-	return d.end(ctx, dep, store.DeploymentFailed, "", msg)
+	return d.end(ctx, dep, api.DeploymentFailed, "", msg)
 }
 
 // classifyDataPlane makes an answer of the data plane that will not change (dataplane.ErrRefused)

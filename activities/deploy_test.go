@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/entry"
@@ -114,7 +115,7 @@ func deploysWithStore(t *testing.T) (*Deploys, *fakeDriver, *store.Store) {
 		if err := st.PutBuildSpec(ctx, id, desc, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.UpdateBuild(ctx, id, func(b *store.Build) error { b.Status, b.Digest = store.BuildSucceeded, "sha256:"+id; return nil }); err != nil {
+		if _, err := st.UpdateBuild(ctx, id, func(b *store.Build) error { b.Status, b.Digest = api.BuildSucceeded, "sha256:"+id; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,7 +157,7 @@ func rollout(t *testing.T, d *Deploys, st *store.Store, id, build string) workfl
 func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	d, drv, st := deploysWithStore(t)
 	good := rollout(t, d, st, "d-1", "b-good")
-	if good.Status != store.DeploymentSucceeded || good.URL == "" {
+	if good.Status != api.DeploymentSucceeded || good.URL == "" {
 		t.Fatalf("good rollout %+v", good)
 	}
 	if body := httpGet(t, good.URL); body != "b-good" {
@@ -173,7 +174,7 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 	}
 
 	bad := rollout(t, d, st, "d-2", "b-bad")
-	if bad.Status != store.DeploymentFailed || !strings.Contains(bad.Message, "not ready: GET /healthz: 503") {
+	if bad.Status != api.DeploymentFailed || !strings.Contains(bad.Message, "not ready: GET /healthz: 503") {
 		t.Fatalf("bad rollout %+v", bad)
 	}
 	if body := httpGet(t, good.URL); body != "b-good" {
@@ -186,7 +187,7 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 		t.Fatalf("restored %s, want b-bad undone for b-good", got)
 	}
 	dep, err := st.GetDeployment(context.Background(), "d-2")
-	if err != nil || dep.Status != store.DeploymentFailed || dep.EndedAt == nil {
+	if err != nil || dep.Status != api.DeploymentFailed || dep.EndedAt == nil {
 		t.Fatalf("recorded %+v, %v", dep, err)
 	}
 	cur, err := st.CurrentDeployment(context.Background(), "shop", "api", "development")
@@ -212,7 +213,7 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 func TestRestoreGetsTheConfigsThePreviousReleaseRanWith(t *testing.T) {
 	ctx := context.Background()
 	d, drv, st := deploysWithStore(t)
-	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != api.DeploymentSucceeded {
 		t.Fatalf("first rollout %+v", res)
 	}
 	dep, err := st.GetDeployment(ctx, "d-1")
@@ -230,7 +231,7 @@ func TestRestoreGetsTheConfigsThePreviousReleaseRanWith(t *testing.T) {
 	if _, _, err := st.PutConfig(ctx, v, false); err != nil {
 		t.Fatal(err)
 	}
-	if res := rollout(t, d, st, "d-2", "b-bad"); res.Status != store.DeploymentFailed || !strings.Contains(res.Message, "rolled back") {
+	if res := rollout(t, d, st, "d-2", "b-bad"); res.Status != api.DeploymentFailed || !strings.Contains(res.Message, "rolled back") {
 		t.Fatalf("bad rollout %+v", res)
 	}
 	if len(drv.previous) != 1 {
@@ -280,7 +281,7 @@ func TestCheckRequiredPassesTheRunningBuildsOwnAutoDeploy(t *testing.T) {
 	if err := st.PutBuildSpec(ctx, "b-run", desc, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateBuild(ctx, "b-run", func(b *store.Build) error { b.Status = store.BuildRunning; return nil }); err != nil {
+	if _, err := st.UpdateBuild(ctx, "b-run", func(b *store.Build) error { b.Status = api.BuildRunning; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	for _, dep := range []store.Deployment{
@@ -308,7 +309,7 @@ func TestCheckRequiredPassesTheRunningBuildsOwnAutoDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out workflows.RolloutResult
-	if err := res.Get(&out); err != nil || out.Status != store.DeploymentSucceeded {
+	if err := res.Get(&out); err != nil || out.Status != api.DeploymentSucceeded {
 		t.Fatalf("rollout of the running build's auto-deploy = %+v, %v", out, err)
 	}
 	if rel := drv.releases[len(drv.releases)-1]; rel.Digest != "sha256:run" || !strings.HasSuffix(rel.Image, "@sha256:run") {
@@ -338,7 +339,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestRetriedRolloutThatWasRestoringRestoresWithoutRollingOutAgain(t *testing.T) {
 	ctx := context.Background()
 	d, drv, st := deploysWithStore(t)
-	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != api.DeploymentSucceeded {
 		t.Fatalf("first rollout %+v", res)
 	}
 	if _, err := st.CreateDeployment(ctx, store.Deployment{ID: "d-2", Project: "shop", Component: "api",
@@ -362,7 +363,7 @@ func TestRetriedRolloutThatWasRestoringRestoresWithoutRollingOutAgain(t *testing
 	if len(drv.releases) != applies {
 		t.Fatalf("the retried rollout applied the failed release again (%d applies)", len(drv.releases)-applies)
 	}
-	if res.Status != store.DeploymentFailed || res.Message != "not ready: GET /healthz: 503; rolled back: the previous release b-good keeps serving" {
+	if res.Status != api.DeploymentFailed || res.Message != "not ready: GET /healthz: 503; rolled back: the previous release b-good keeps serving" {
 		t.Fatalf("retried rollout %+v", res)
 	}
 	if got := strings.Join(drv.restored, ","); got != "b-bad,to b-good" {
@@ -373,7 +374,7 @@ func TestRetriedRolloutThatWasRestoringRestoresWithoutRollingOutAgain(t *testing
 func TestAnEnvironmentThatChangedDataPlaneRestoresNothingOfTheOldOneAndLeavesIt(t *testing.T) {
 	ctx := context.Background()
 	d, drv, st := deploysWithStore(t)
-	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != api.DeploymentSucceeded {
 		t.Fatalf("first rollout %+v", res)
 	}
 	cur, err := st.CurrentDeployment(ctx, "shop", "api", "development")
@@ -413,7 +414,7 @@ func TestRetriedRolloutThatWasStartingRollsOut(t *testing.T) {
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != store.DeploymentSucceeded || len(drv.releases) != 1 || len(drv.restored) != 0 {
+	if res.Status != api.DeploymentSucceeded || len(drv.releases) != 1 || len(drv.restored) != 0 {
 		t.Fatalf("retried rollout %+v after %d applies, restored %v", res, len(drv.releases), drv.restored)
 	}
 }
@@ -424,7 +425,7 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 	ctx := context.Background()
 	d, drv, st := deploysWithStore(t)
 	drv.ready["b-bad"] = true // here: a second good release
-	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != api.DeploymentSucceeded {
 		t.Fatalf("first rollout %+v", res)
 	}
 	if _, err := st.CreateDeployment(ctx, store.Deployment{ID: "d-2", Project: "shop", Component: "api",
@@ -439,10 +440,10 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res workflows.RolloutResult
-	if err := val.Get(&res); err != nil || res.Status != store.DeploymentSucceeded || !reflect.DeepEqual(res.Replaced, []string{"b-good"}) {
+	if err := val.Get(&res); err != nil || res.Status != api.DeploymentSucceeded || !reflect.DeepEqual(res.Replaced, []string{"b-good"}) {
 		t.Fatalf("rollout %+v, %v; want succeeded, replacing b-good", res, err)
 	}
-	if dep, err := st.GetDeployment(ctx, "d-2"); err != nil || dep.Status != store.DeploymentSucceeded {
+	if dep, err := st.GetDeployment(ctx, "d-2"); err != nil || dep.Status != api.DeploymentSucceeded {
 		t.Fatalf("d-2 recorded %+v, %v: want succeeded before the old release goes", dep, err)
 	}
 	if body := httpGet(t, res.URL); body != "b-bad" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/secretbox"
 )
 
@@ -24,8 +25,8 @@ func runToken(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out struct{ ID, Name, Role, Token string }
-	if err := c.do(ctx, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": role}, &out); err != nil {
+	var out api.CreatedToken
+	if err := c.do(ctx, http.MethodPost, "/api/v1/tokens", api.TokenRequest{Name: name, Role: role}, &out); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.stderr, "created token %q (role %s); it is shown once:\n", out.Name, out.Role)
@@ -81,12 +82,9 @@ func runKeys(ctx context.Context, r *runner, args []string) error {
 		}
 		var body any
 		if kek != "" {
-			body = map[string]string{"kek": kek}
+			body = api.RotateRequest{KEK: kek}
 		}
-		var out struct {
-			Active    string `json:"active"`
-			Rewrapped int    `json:"rewrapped"`
-		}
+		var out api.Rotation
 		if err := c.do(ctx, http.MethodPost, "/api/v1/keys/rotate", body, &out); err != nil {
 			return err
 		}

@@ -11,51 +11,17 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/slipway-dev/slipway/scan"
-)
-
-// buildView is a build as the API shows it (GET /api/v1/builds/{id} and the items of a builds list).
-type buildView struct {
-	ID        string      `json:"id"`
-	Project   string      `json:"project"`
-	Component string      `json:"component"`
-	Status    string      `json:"status"`
-	Commit    string      `json:"commit"`
-	Digest    string      `json:"digest"`
-	Steps     []buildStep `json:"steps"`
-	// Scan is nil until the image was scanned.
-	Scan  *scan.Summary `json:"scan"`
-	Error string        `json:"error"`
-	// SupersededBy is the rebuild of the same commit that is the commit's build now; "" for the current one.
-	SupersededBy string     `json:"supersededBy"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	StartedAt    *time.Time `json:"startedAt"`
-	EndedAt      *time.Time `json:"endedAt"`
-}
-
-// buildStep is one step of a build.
-type buildStep struct {
-	Name      string     `json:"name"`
-	Status    string     `json:"status"`
-	StartedAt *time.Time `json:"startedAt"`
-	EndedAt   *time.Time `json:"endedAt"`
-}
-
-// Build states that can no longer change.
-const (
-	statusSucceeded = "succeeded"
-	statusFailed    = "failed"
-	statusCancelled = "cancelled"
+	"github.com/slipway-dev/slipway/api"
 )
 
 // finished reports whether a build in this status has ended.
 func finished(status string) bool {
-	return status == statusSucceeded || status == statusFailed || status == statusCancelled
+	return status == api.BuildSucceeded || status == api.BuildFailed || status == api.BuildCancelled
 }
 
-// duration is how long the build ran (from its start, or its creation when it never started), rounded to the
+// buildDuration is how long b ran (from its start, or its creation when it never started), rounded to the
 // second; false while it runs.
-func (b buildView) duration() (time.Duration, bool) {
+func buildDuration(b api.Build) (time.Duration, bool) {
 	if b.EndedAt == nil {
 		return 0, false
 	}
@@ -113,12 +79,7 @@ func runBuild(ctx context.Context, r *runner, args []string) error {
 	if rebuild {
 		body["rebuild"] = true
 	}
-	var out struct {
-		ID       string `json:"id"`
-		Commit   string `json:"commit"`
-		Status   string `json:"status"`
-		Existing bool   `json:"existing"`
-	}
+	var out api.BuildAccepted
 	if err := c.do(ctx, http.MethodPost, path+"/builds", body, &out); err != nil {
 		return err
 	}
@@ -148,7 +109,7 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
-	var builds []buildView
+	var builds []api.Build
 	cursor, more := "", false
 	for {
 		q := url.Values{}
@@ -161,10 +122,7 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		var page struct {
-			Items []buildView `json:"items"`
-			Next  string      `json:"next"`
-		}
+		var page api.Page[api.Build]
 		if err := c.do(ctx, http.MethodGet, path+"/builds?"+q.Encode(), nil, &page); err != nil {
 			return err
 		}
@@ -186,7 +144,7 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 	fmt.Fprintln(tw, "ID\tSTATUS\tCOMMIT\tDIGEST\tSCAN\tCREATED\tDURATION")
 	for _, b := range builds {
 		d := "-"
-		if v, ok := b.duration(); ok {
+		if v, ok := buildDuration(b); ok {
 			d = v.String()
 		}
 		summary := "-"
@@ -238,10 +196,7 @@ func runCancel(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}
+	var out api.BuildCancellation
 	if err := c.do(ctx, http.MethodPost, buildPath(pos[0])+"/cancel", nil, &out); err != nil {
 		return err
 	}

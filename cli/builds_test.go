@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 const (
@@ -129,9 +131,9 @@ func (f *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
 		b["endedAt"] = created.Add(66 * time.Second)
 	}
 	switch status {
-	case statusSucceeded:
+	case api.BuildSucceeded:
 		b["digest"] = fakeDigest
-	case statusFailed:
+	case api.BuildFailed:
 		b["error"] = "RUN exited 1"
 	}
 	reply(w, http.StatusOK, b)
@@ -246,7 +248,7 @@ func TestBuildPrintsIDAndSummary(t *testing.T) {
 }
 
 func TestBuildFollowStreamsLogAndFailsWithBuild(t *testing.T) {
-	f := &fakeAPI{t: t, lines: logLines(3), statuses: []string{statusFailed}}
+	f := &fakeAPI{t: t, lines: logLines(3), statuses: []string{api.BuildFailed}}
 	srv := f.start()
 	code, stdout, stderr := runCLI(t, srv, "build", "shop/api", "--follow")
 	if code != 1 {
@@ -276,9 +278,9 @@ func TestLogsFollowResumesWithoutLosingOrRepeatingLines(t *testing.T) {
 	for _, abort := range []bool{true, false} {
 		t.Run(fmt.Sprintf("abort=%v", abort), func(t *testing.T) {
 			// A clean end of a followed read while the build runs is what a server that stops sends.
-			f := &fakeAPI{t: t, lines: logLines(10), cut: 4, cutAbort: abort, statuses: []string{"running", statusFailed}}
+			f := &fakeAPI{t: t, lines: logLines(10), cut: 4, cutAbort: abort, statuses: []string{"running", api.BuildFailed}}
 			if abort {
-				f.statuses = []string{statusFailed}
+				f.statuses = []string{api.BuildFailed}
 			}
 			srv := f.start()
 			code, stdout, stderr := runCLI(t, srv, "logs", "-f", "b-1")
@@ -305,7 +307,7 @@ func TestLogsTakesFlagsAfterTheBuildID(t *testing.T) {
 		{"logs", "b-1", "--follow"},
 		{"logs", "--follow=true", "--", "b-1"},
 	} {
-		f := &fakeAPI{t: t, lines: logLines(2), statuses: []string{statusSucceeded}}
+		f := &fakeAPI{t: t, lines: logLines(2), statuses: []string{api.BuildSucceeded}}
 		srv := f.start()
 		code, stdout, stderr := runCLI(t, srv, args...)
 		if code != 0 || stdout != joinLines(f.lines) {
@@ -359,7 +361,7 @@ func fakeHistory(n int) []map[string]any {
 	created := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	var out []map[string]any
 	for i := n; i >= 1; i-- {
-		b := map[string]any{"id": fmt.Sprintf("b-%d", i), "status": statusSucceeded, "commit": strings.Repeat(strconv.Itoa(i), 40),
+		b := map[string]any{"id": fmt.Sprintf("b-%d", i), "status": api.BuildSucceeded, "commit": strings.Repeat(strconv.Itoa(i), 40),
 			"digest": fakeDigest, "createdAt": created.Add(time.Duration(i) * time.Hour),
 			"startedAt": created.Add(time.Duration(i)*time.Hour + time.Second), "endedAt": created.Add(time.Duration(i)*time.Hour + 95*time.Second)}
 		b["scan"] = map[string]any{"vulnerabilities": map[string]int{"critical": 0, "high": i}, "secrets": 0, "misconfigurations": 1, "passed": true}
@@ -441,13 +443,13 @@ func TestClientVerbsCheckArguments(t *testing.T) {
 func TestProgressTextNamesTheRunningStep(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	started := now.Add(-42 * time.Second)
-	b := buildView{ID: "b-1", Status: "running", Steps: []buildStep{
-		{Name: "checkout", Status: statusSucceeded}, {Name: "build", Status: "running", StartedAt: &started}, {Name: "push", Status: "pending"},
+	b := api.Build{ID: "b-1", Status: "running", Steps: []api.Step{
+		{Name: "checkout", Status: api.StepSucceeded}, {Name: "build", Status: "running", StartedAt: &started}, {Name: "push", Status: "pending"},
 	}}
 	if got, want := progressText(b, now, 1), "⠙ build b-1 running: step build for 42s"; got != want {
 		t.Fatalf("progressText = %q, want %q", got, want)
 	}
-	if got, want := progressText(buildView{ID: "b-1", Status: "queued"}, now, 0), "⠋ build b-1 queued"; got != want {
+	if got, want := progressText(api.Build{ID: "b-1", Status: "queued"}, now, 0), "⠋ build b-1 queued"; got != want {
 		t.Fatalf("progressText = %q, want %q", got, want)
 	}
 }

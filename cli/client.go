@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/stack"
 )
 
@@ -52,9 +53,7 @@ func (e *apiError) temporary() bool {
 
 // answerError turns an answer with status >= 300 into an *apiError.
 func answerError(method, path string, status int, body []byte) *apiError {
-	var e struct {
-		Error struct{ Code, Message, Field string } `json:"error"`
-	}
+	var e api.ErrorBody
 	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
 		return &apiError{Status: status, Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field}
 	}

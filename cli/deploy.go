@@ -7,33 +7,9 @@ import (
 	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/slipway-dev/slipway/api"
 )
-
-// deploymentView is a deployment as the API shows it.
-type deploymentView struct {
-	ID          string     `json:"id"`
-	Environment string     `json:"environment"`
-	Build       string     `json:"build"`
-	Digest      string     `json:"digest"`
-	Status      string     `json:"status"`
-	URL         string     `json:"url"`
-	Message     string     `json:"message"`
-	Actor       string     `json:"actor"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	DeployedAt  *time.Time `json:"deployedAt"`
-}
-
-// environmentDeployments is one environment of GET …/deployments.
-type environmentDeployments struct {
-	Environment string           `json:"environment"`
-	Current     *deploymentView  `json:"current"`
-	History     []deploymentView `json:"history"`
-	Drift       *struct {
-		Detected bool   `json:"detected"`
-		Message  string `json:"message"`
-	} `json:"drift"`
-	DriftError string `json:"driftError"`
-}
 
 // deployPoll is how often --wait asks how a deployment is going.
 const deployPoll = 500 * time.Millisecond
@@ -54,7 +30,7 @@ func runDeploy(ctx context.Context, r *runner, args []string) error {
 	if err := required("--env", env, "--build", build); err != nil {
 		return err
 	}
-	return r.queueDeployment(ctx, c, path, path+"/environments/"+url.PathEscape(env)+"/deploy", map[string]any{"build": build}, wait)
+	return r.queueDeployment(ctx, c, path, path+"/environments/"+url.PathEscape(env)+"/deploy", api.DeployRequest{Build: build}, wait)
 }
 
 // runPromote promotes a component's build to the next environment (or to --to).
@@ -82,8 +58,8 @@ func runPromote(ctx context.Context, r *runner, args []string) error {
 
 // queueDeployment posts a deploy or promote request and prints the deployment's ID on stdout; with wait it
 // polls the component's deployments until that one ends.
-func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, endpoint string, body map[string]any, wait bool) error {
-	var d deploymentView
+func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, endpoint string, body any, wait bool) error {
+	var d api.Deployment
 	if err := c.do(ctx, http.MethodPost, endpoint, body, &d); err != nil {
 		return err
 	}
@@ -95,18 +71,16 @@ func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, e
 	t := time.NewTicker(deployPoll)
 	defer t.Stop()
 	for {
-		var page struct {
-			Items []environmentDeployments `json:"items"`
-		}
+		var page api.Page[api.EnvironmentDeployments]
 		if err := c.do(ctx, http.MethodGet, component+"/deployments", nil, &page); err != nil {
 			return err
 		}
 		for _, e := range page.Items {
 			for _, h := range e.History {
-				if h.ID != d.ID || (h.Status != "succeeded" && h.Status != "failed") {
+				if h.ID != d.ID || (h.Status != api.DeploymentSucceeded && h.Status != api.DeploymentFailed) {
 					continue
 				}
-				if h.Status == "succeeded" {
+				if h.Status == api.DeploymentSucceeded {
 					fmt.Fprintf(r.stderr, "deployment %s succeeded: %s serves build %s at %s\n", h.ID, h.Environment, h.Build, h.URL)
 					return nil
 				}
@@ -130,9 +104,7 @@ func runDeployments(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
-	var page struct {
-		Items []environmentDeployments `json:"items"`
-	}
+	var page api.Page[api.EnvironmentDeployments]
 	if err := c.do(ctx, http.MethodGet, path+"/deployments", nil, &page); err != nil {
 		return err
 	}

@@ -10,22 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-)
 
-// environmentView is an environment as the API shows it.
-type environmentView struct {
-	Name                 string `json:"name"`
-	Production           bool   `json:"production"`
-	Replicas             int    `json:"replicas"`
-	DataPlane            string `json:"dataPlane"`
-	DeployTimeoutSeconds int    `json:"deployTimeoutSeconds"`
-	Kubernetes           *struct {
-		Context       string `json:"context"`
-		InCluster     bool   `json:"inCluster"`
-		Namespace     string `json:"namespace"`
-		HasKubeconfig bool   `json:"hasKubeconfig"`
-	} `json:"kubernetes"`
-}
+	"github.com/slipway-dev/slipway/api"
+)
 
 const envUsage = "env list <project> | env set <project>/<environment> [--data-plane docker|kubernetes] [--kubeconfig FILE] " +
 	"[--kube-context C] [--in-cluster] [--namespace N] [--ingress-namespace N]... [--deploy-timeout D]"
@@ -57,9 +44,7 @@ func (r *runner) listEnvironments(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var page struct {
-		Items []environmentView `json:"items"`
-	}
+	var page api.Page[api.Environment]
 	if err := c.do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/environments", nil, &page); err != nil {
 		return err
 	}
@@ -132,15 +117,15 @@ func (r *runner) setEnvironment(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out environmentView
+	var out api.Environment
 	if err := c.do(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(p)+"/environments/"+url.PathEscape(env), body, &out); err != nil {
 		return err
 	}
-	return r.printEnvironments([]environmentView{out})
+	return r.printEnvironments([]api.Environment{out})
 }
 
 // printEnvironments writes environments as a table.
-func (r *runner) printEnvironments(envs []environmentView) error {
+func (r *runner) printEnvironments(envs []api.Environment) error {
 	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tPRODUCTION\tREPLICAS\tDATA PLANE\tCLUSTER\tNAMESPACE\tDEPLOY TIMEOUT")
 	for _, e := range envs {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 // Reading a log again: after a dropped connection, an error answer that may pass, or a followed stream that
@@ -78,7 +80,7 @@ func (r *runner) followLog(ctx context.Context, c *apiClient, id string, follow 
 		backoff = followBackoff
 	}
 	var seen int64
-	var b buildView
+	var b api.Build
 	ended := !follow // once the build has ended, one plain read gets what the last stream did not
 	for failures := 0; ; {
 		n, err := c.readLog(ctx, id, seen, !ended, out.line)
@@ -121,7 +123,7 @@ func (r *runner) followLog(ctx context.Context, c *apiClient, id string, follow 
 	}
 	stopProgress()
 	fmt.Fprintln(r.stderr, outcome(b))
-	if b.Status != statusSucceeded {
+	if b.Status != api.BuildSucceeded {
 		return exitError{1}
 	}
 	return nil
@@ -185,16 +187,16 @@ func retryable(err error) bool {
 }
 
 // outcome is the line that says how a build ended, such as "build b-1 failed after 12s: RUN exited 1".
-func outcome(b buildView) string {
+func outcome(b api.Build) string {
 	s := "build " + b.ID + " " + b.Status
-	if d, ok := b.duration(); ok {
-		if b.Status == statusSucceeded {
+	if d, ok := buildDuration(b); ok {
+		if b.Status == api.BuildSucceeded {
 			s += " in " + d.String()
 		} else {
 			s += " after " + d.String()
 		}
 	}
-	if b.Status == statusSucceeded && b.Digest != "" {
+	if b.Status == api.BuildSucceeded && b.Digest != "" {
 		s += ": " + b.Digest
 	}
 	if b.Error != "" {
@@ -267,7 +269,7 @@ func (o *logOutput) showProgress(ctx context.Context, c *apiClient, id string) {
 		if !quiet {
 			continue
 		}
-		var b buildView
+		var b api.Build
 		if err := c.do(ctx, http.MethodGet, buildPath(id), nil, &b); err != nil {
 			continue // the log read reports what matters
 		}
@@ -280,11 +282,11 @@ func (o *logOutput) showProgress(ctx context.Context, c *apiClient, id string) {
 }
 
 // progressText describes a build's state at now, such as "⠹ build b-1 running: step build for 42s".
-func progressText(b buildView, now time.Time, frame int) string {
+func progressText(b api.Build, now time.Time, frame int) string {
 	frames := []rune(spinner)
 	s := fmt.Sprintf("%c build %s %s", frames[frame%len(frames)], b.ID, b.Status)
 	for _, st := range b.Steps {
-		if st.Status != "running" {
+		if st.Status != api.StepRunning {
 			continue
 		}
 		s += ": step " + st.Name

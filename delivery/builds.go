@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/gitcred"
 	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/secretbox"
@@ -88,7 +89,7 @@ func BuildID(workflowID string) string {
 
 // NeverStarted reports whether b is a build whose workflow could not be started: only then is a build failed
 // without a run. Such a build does not count as the commit's build, so the next start makes a new one.
-func NeverStarted(b store.Build) bool { return b.Status == store.BuildFailed && b.RunID == "" }
+func NeverStarted(b store.Build) bool { return b.Status == api.BuildFailed && b.RunID == "" }
 
 func (s *Builds) log() *slog.Logger {
 	if s.Log == nil {
@@ -230,7 +231,7 @@ func newestRun(builds []store.Build) (store.Build, bool) {
 func (s *Builds) existing(ctx context.Context, comp store.Component, b store.Build) Started {
 	// A build queued moments ago is its own start's to start (which is under way): only one left queued
 	// longer than a start can take is started here.
-	if b.Status == store.BuildQueued && b.RunID == "" && time.Since(b.CreatedAt) >= s.QueuedGrace {
+	if b.Status == api.BuildQueued && b.RunID == "" && time.Since(b.CreatedAt) >= s.QueuedGrace {
 		if runID, err := s.execute(ctx, comp, b); err == nil {
 			s.recordRun(ctx, b.ID, runID)
 		} else {
@@ -307,7 +308,7 @@ func (s *Builds) failUnstarted(ctx context.Context, id string, cause error) {
 	defer cancel()
 	_, err := s.Store.UpdateBuild(ctx, id, func(b *store.Build) error {
 		now := time.Now().UTC()
-		b.Status, b.Error, b.EndedAt = store.BuildFailed, "the build could not start: "+cause.Error(), &now
+		b.Status, b.Error, b.EndedAt = api.BuildFailed, "the build could not start: "+cause.Error(), &now
 		return nil
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -77,7 +78,7 @@ func refuseAutoToProduction(env store.Environment, buildID string) error {
 // Deployable refuses a build that cannot be deployed: one that did not succeed or has no image
 // (CodeNotDeployable, a Conflict).
 func Deployable(b store.Build) error {
-	if b.Status != store.BuildSucceeded || b.Digest == "" {
+	if b.Status != api.BuildSucceeded || b.Digest == "" {
 		return refuse(Conflict, CodeNotDeployable, "build", "build %s is %s: only a succeeded build is deployed", b.ID, b.Status)
 	}
 	return nil
@@ -212,7 +213,7 @@ func (d *Deploys) CheckQueued(ctx context.Context, buildID, deploymentID, enviro
 			}
 		}
 	}
-	if b.Status == store.BuildQueued || b.Status == store.BuildRunning {
+	if b.Status == api.BuildQueued || b.Status == api.BuildRunning {
 		// The build's own auto-deploy: it was queued once the image was pushed and the spec stored, and its
 		// deployment records the digest; the build is recorded succeeded only after this step of its own.
 		if dep.BuildID == b.ID && dep.Actor == AutoActor && dep.Digest != "" {
@@ -269,7 +270,7 @@ func (d *Deploys) failUnqueued(ctx context.Context, id string, cause error) {
 	}
 	_, err := d.Store.UpdateDeployment(ctx, id, func(dep *store.Deployment) error {
 		now := time.Now().UTC()
-		dep.Status, dep.Message, dep.EndedAt = store.DeploymentFailed, "could not be queued: "+WithoutHostDetail(cause.Error()), &now
+		dep.Status, dep.Message, dep.EndedAt = api.DeploymentFailed, "could not be queued: "+WithoutHostDetail(cause.Error()), &now
 		return nil
 	})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 func TestNewTokenAndHashToken(t *testing.T) {
@@ -105,17 +107,17 @@ func TestViewerCannotWrite(t *testing.T) {
 	}
 
 	// Nothing changed, and reads still work for the viewer.
-	var p projectResponse
+	var p api.ProjectResponse
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop", e.viewer, nil, &p)
 	if len(p.Environments) != 2 || p.Environments[0].Name != "development" {
 		t.Errorf("environments changed: %+v", p.Environments)
 	}
-	var comps page[map[string]any]
+	var comps api.Page[map[string]any]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop/components", e.viewer, nil, &comps)
 	if len(comps.Items) != 1 || comps.Items[0]["branch"] != "main" {
 		t.Errorf("components changed: %+v", comps.Items)
 	}
-	var cfgs page[configItem]
+	var cfgs api.Page[api.Config]
 	e.must(http.StatusOK, http.MethodGet, cfg, e.viewer, nil, &cfgs)
 	if len(cfgs.Items) != 0 {
 		t.Errorf("configs changed: %+v", cfgs.Items)

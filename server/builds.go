@@ -14,9 +14,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/descriptor"
-	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -32,93 +32,26 @@ const (
 // triggerManual is the trigger kind (and SlipwayTrigger search attribute value) of a build started through the API.
 const triggerManual = "manual"
 
-// buildRequest is the body of POST .../builds; an absent body is {}.
-type buildRequest struct {
-	// Commit is a full or short SHA, a branch or a tag; "" means the head of the component's branch.
-	Commit string `json:"commit"`
-	// Rebuild starts a new build of a commit that has been built already, with a new ID.
-	Rebuild bool `json:"rebuild"`
-}
-
-// buildAccepted answers a trigger: 202 for a new build, 200 with Existing for the build the commit already has.
-type buildAccepted struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflowId"`
-	Commit     string `json:"commit"`
-	Status     string `json:"status"`
-	Existing   bool   `json:"existing"`
-}
-
-// buildCancelled answers a cancel: the build as it is now; it becomes cancelled when its workflow ends.
-type buildCancelled struct {
-	ID              string `json:"id"`
-	WorkflowID      string `json:"workflowId"`
-	Status          string `json:"status"`
-	CancelRequested bool   `json:"cancelRequested"`
-}
-
-// requiredConfig is a config or secret the build's component descriptor requires.
-type requiredConfig struct {
-	Name   string `json:"name"`
-	Secret bool   `json:"secret"`
-}
-
-// buildView is a build as the API shows it (GET /api/v1/builds/{id} and the items of the builds list).
-type buildView struct {
-	ID        string        `json:"id"`
-	Project   string        `json:"project"`
-	Component string        `json:"component"`
-	Status    string        `json:"status"`
-	Commit    string        `json:"commit"`
-	Trigger   store.Trigger `json:"trigger"`
-	// Digest is "" until the image is pushed; ImageSize 0.
-	Digest    string       `json:"digest"`
-	ImageSize int64        `json:"imageSize"`
-	Steps     []store.Step `json:"steps"`
-	// Scan is the scan in brief (GET /api/v1/builds/{id}/scan has the report); nil until scanned.
-	Scan *scan.Summary `json:"scan,omitempty"`
-	// Descriptor says where the build's endpoints and health checks come from; nil until the spec step ran.
-	Descriptor *descriptorSource `json:"descriptor,omitempty"`
-	// Required names the configs and secrets the build's descriptor requires; empty until the spec step ran.
-	Required []requiredConfig `json:"required"`
-	Error    string           `json:"error,omitempty"`
-	// SupersededBy names the newer run of the same commit (a rebuild) that is the commit's build now; "" when
-	// this is the commit's current build.
-	SupersededBy string     `json:"supersededBy,omitempty"`
-	WorkflowID   string     `json:"workflowId"`
-	RunID        string     `json:"runId,omitempty"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	StartedAt    *time.Time `json:"startedAt,omitempty"`
-	EndedAt      *time.Time `json:"endedAt,omitempty"`
-}
-
-// descriptorSource says whether a build's descriptor was read from the repository or made up for want of one.
-type descriptorSource struct {
-	// Source is "repository" or "default".
-	Source    string `json:"source"`
-	Endpoints int    `json:"endpoints"`
-	Note      string `json:"note,omitempty"`
-}
-
-func newBuildView(b store.Build) buildView {
-	v := buildView{
+// buildOf is b as the API shows it.
+func buildOf(b store.Build) api.Build {
+	v := api.Build{
 		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
-		Trigger: b.Trigger, Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps), Scan: b.Scan,
-		Required: []requiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
+		Trigger: api.Trigger(b.Trigger), Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps), Scan: b.Scan,
+		Required: []api.RequiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
 		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
 	}
 	if d := b.Descriptor; d != nil {
-		v.Descriptor = &descriptorSource{Source: "repository", Endpoints: len(d.Endpoints)}
+		v.Descriptor = &api.DescriptorSource{Source: api.DescriptorRepository, Endpoints: len(d.Endpoints)}
 		if d.Default {
-			v.Descriptor.Source = "default"
+			v.Descriptor.Source = api.DescriptorDefault
 			v.Descriptor.Note = "no " + descriptor.Path + " at this commit: endpoints come from the image's EXPOSE; " +
 				"no health check beyond the process running; nothing required"
 		}
 		for _, r := range d.Required.Configs {
-			v.Required = append(v.Required, requiredConfig{Name: r.Name})
+			v.Required = append(v.Required, api.RequiredConfig{Name: r.Name})
 		}
 		for _, r := range d.Required.Secrets {
-			v.Required = append(v.Required, requiredConfig{Name: r.Name, Secret: true})
+			v.Required = append(v.Required, api.RequiredConfig{Name: r.Name, Secret: true})
 		}
 	}
 	return v
@@ -126,7 +59,7 @@ func newBuildView(b store.Build) buildView {
 
 // buildFinished reports whether a build in this status can no longer change.
 func buildFinished(status string) bool {
-	return status == store.BuildSucceeded || status == store.BuildFailed || status == store.BuildCancelled
+	return status == api.BuildSucceeded || status == api.BuildFailed || status == api.BuildCancelled
 }
 
 // errTemporalUnavailable is the 503 for a build request that needs Temporal when it cannot be reached.
@@ -142,7 +75,7 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req buildRequest
+	var req api.BuildRequest
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := decodeStrict(data, &req); err != nil {
 			return err
@@ -176,8 +109,8 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, newBuildAccepted(got))
 }
 
-func newBuildAccepted(s delivery.Started) buildAccepted {
-	return buildAccepted{ID: s.Build.ID, WorkflowID: s.Build.WorkflowID, Commit: s.Build.Commit, Status: s.Build.Status, Existing: s.Existing}
+func newBuildAccepted(s delivery.Started) api.BuildAccepted {
+	return api.BuildAccepted{ID: s.Build.ID, WorkflowID: s.Build.WorkflowID, Commit: s.Build.Commit, Status: s.Build.Status, Existing: s.Existing}
 }
 
 // scanBuilds calls fn with the component's builds newest first, starting after the build with ID after, until fn
@@ -209,7 +142,7 @@ func (s *Server) getBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views := []buildView{newBuildView(b)}
+	views := []api.Build{buildOf(b)}
 	if err := s.markSuperseded(ctx, b.Project, b.Component, views); err != nil {
 		return err
 	}
@@ -235,22 +168,18 @@ func (s *Server) getBuildScan(c echo.Context) error {
 }
 
 // querySteps asks the build's workflow for its steps.
-func (s *Server) querySteps(ctx context.Context, b store.Build) ([]store.Step, error) {
+func (s *Server) querySteps(ctx context.Context, b store.Build) ([]api.Step, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	val, err := s.temporal.QueryWorkflow(ctx, b.WorkflowID, b.RunID, workflows.QueryBuildSteps)
 	if err != nil {
 		return nil, fmt.Errorf("querying the steps of %s: %w", b.WorkflowID, err)
 	}
-	var ws []workflows.Step
+	var ws []api.Step
 	if err := val.Get(&ws); err != nil {
 		return nil, fmt.Errorf("decoding the steps of %s: %w", b.WorkflowID, err)
 	}
-	steps := make([]store.Step, 0, len(ws))
-	for _, st := range ws {
-		steps = append(steps, store.Step(st))
-	}
-	return steps, nil
+	return append(make([]api.Step, 0, len(ws)), ws...), nil // [], not null, when the workflow has none
 }
 
 // listBuilds answers GET /api/v1/projects/{p}/components/{c}/builds?limit=&cursor=&status=: newest first; cursor
@@ -268,7 +197,7 @@ func (s *Server) listBuilds(c echo.Context) error {
 	if v := c.QueryParam("status"); v != "" {
 		for st := range strings.SplitSeq(v, ",") {
 			switch st = strings.TrimSpace(st); st {
-			case store.BuildQueued, store.BuildRunning, store.BuildSucceeded, store.BuildFailed, store.BuildCancelled:
+			case api.BuildQueued, api.BuildRunning, api.BuildSucceeded, api.BuildFailed, api.BuildCancelled:
 				keep[st] = true
 			default:
 				return invalid("status", "status %q is not one of queued, running, succeeded, failed, cancelled", st)
@@ -291,14 +220,14 @@ func (s *Server) listBuilds(c echo.Context) error {
 		}
 	}
 
-	resp := page[buildView]{Items: []buildView{}}
+	resp := api.Page[api.Build]{Items: []api.Build{}}
 	if len(keep) == 0 {
 		bs, err := s.store.ListBuilds(ctx, p, name, cursor, limit+1)
 		if err != nil {
 			return err
 		}
 		for _, b := range bs[:min(len(bs), limit)] {
-			resp.Items = append(resp.Items, newBuildView(b))
+			resp.Items = append(resp.Items, buildOf(b))
 		}
 		if len(bs) > limit {
 			resp.Next = bs[limit-1].ID
@@ -317,7 +246,7 @@ func (s *Server) listBuilds(c echo.Context) error {
 			resp.Next = resp.Items[limit-1].ID
 			return false
 		}
-		resp.Items = append(resp.Items, newBuildView(b))
+		resp.Items = append(resp.Items, buildOf(b))
 		return true
 	})
 	if err != nil {
@@ -331,7 +260,7 @@ func (s *Server) listBuilds(c echo.Context) error {
 
 // markSuperseded sets SupersededBy on the views (builds of one component) that a newer run of their commit
 // replaced, with one read of those commits' builds.
-func (s *Server) markSuperseded(ctx context.Context, project, component string, views []buildView) error {
+func (s *Server) markSuperseded(ctx context.Context, project, component string, views []api.Build) error {
 	var commits []string
 	for _, v := range views {
 		if !slices.Contains(commits, v.Commit) {
@@ -386,7 +315,7 @@ func (s *Server) cancelBuild(c echo.Context) error {
 	case err != nil:
 		return fmt.Errorf("cancelling workflow %s of build %s: %w", b.WorkflowID, b.ID, err)
 	}
-	return c.JSON(http.StatusAccepted, buildCancelled{ID: b.ID, WorkflowID: b.WorkflowID, Status: b.Status, CancelRequested: true})
+	return c.JSON(http.StatusAccepted, api.BuildCancellation{ID: b.ID, WorkflowID: b.WorkflowID, Status: b.Status, CancelRequested: true})
 }
 
 // errBuildFinished is the 409 for changing a build that has ended.

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/store"
@@ -183,9 +184,9 @@ func newBuildEnv(t *testing.T, adjust ...func(*Deps)) (*testEnv, *fakeTemporal) 
 const triggerPath = "/api/v1/projects/shop/components/api/builds"
 
 // trigger posts a build request and decodes the answer, failing unless the status is want.
-func (e *testEnv) trigger(want int, body any) buildAccepted {
+func (e *testEnv) trigger(want int, body any) api.BuildAccepted {
 	e.t.Helper()
-	var got buildAccepted
+	var got api.BuildAccepted
 	e.must(want, http.MethodPost, triggerPath, e.developer, body, &got)
 	return got
 }
@@ -217,7 +218,7 @@ func TestTriggerBuildStartsWorkflow(t *testing.T) {
 
 	got := e.trigger(http.StatusAccepted, nil) // no body: the head of the component's branch
 	wantWID := "build/shop/api/" + shaMain
-	want := buildAccepted{ID: delivery.BuildID(wantWID), WorkflowID: wantWID, Commit: shaMain, Status: store.BuildQueued}
+	want := api.BuildAccepted{ID: delivery.BuildID(wantWID), WorkflowID: wantWID, Commit: shaMain, Status: api.BuildQueued}
 	if got != want {
 		t.Fatalf("trigger answered %+v, want %+v", got, want)
 	}
@@ -264,7 +265,7 @@ func TestTriggerBuildStartsWorkflow(t *testing.T) {
 	}
 
 	b := e.storedBuild(got.ID)
-	if b.Status != store.BuildQueued || b.WorkflowID != wantWID || b.RunID != "run-1" || b.Commit != shaMain ||
+	if b.Status != api.BuildQueued || b.WorkflowID != wantWID || b.RunID != "run-1" || b.Commit != shaMain ||
 		b.Trigger != (store.Trigger{Kind: "manual", Actor: "dev"}) {
 		t.Errorf("stored build %+v", b)
 	}
@@ -275,7 +276,7 @@ func TestTriggerSameCommitReturnsExistingBuild(t *testing.T) {
 	first := e.trigger(http.StatusAccepted, map[string]any{})
 	for _, body := range []any{map[string]any{"commit": "main"}, map[string]any{"commit": "1111111"}, map[string]any{"commit": shaMain, "rebuild": false}} {
 		again := e.trigger(http.StatusOK, body)
-		if again.ID != first.ID || again.WorkflowID != first.WorkflowID || !again.Existing || again.Status != store.BuildQueued {
+		if again.ID != first.ID || again.WorkflowID != first.WorkflowID || !again.Existing || again.Status != api.BuildQueued {
 			t.Errorf("trigger %v answered %+v, want the existing build %s", body, again, first.ID)
 		}
 	}
@@ -312,7 +313,7 @@ func TestRebuildGetsNewID(t *testing.T) {
 		t.Errorf("trigger after rebuilds answered %+v, want existing %s", again, third.ID)
 	}
 	// The list and the detail say which run of the commit is current.
-	var list page[buildView]
+	var list api.Page[api.Build]
 	e.must(http.StatusOK, http.MethodGet, triggerPath, e.viewer, nil, &list)
 	superseded := map[string]string{}
 	for _, b := range list.Items {
@@ -321,7 +322,7 @@ func TestRebuildGetsNewID(t *testing.T) {
 	if len(list.Items) != 3 || superseded[third.ID] != "" || superseded[second.ID] != third.ID || superseded[first.ID] != third.ID {
 		t.Errorf("list marks superseded runs %v, want %s and %s superseded by %s", superseded, first.ID, second.ID, third.ID)
 	}
-	var detail buildView
+	var detail api.Build
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/"+first.ID, e.viewer, nil, &detail)
 	if detail.SupersededBy != third.ID {
 		t.Errorf("detail of the first run says supersededBy %q, want %s", detail.SupersededBy, third.ID)
@@ -383,7 +384,7 @@ func TestTriggerWhenTemporalIsDown(t *testing.T) {
 	if len(bs) != 1 {
 		t.Fatalf("builds stored: %+v, want the one that could not start", bs)
 	}
-	if b := bs[0]; b.Status != store.BuildFailed || !strings.Contains(b.Error, "connection refused") || b.EndedAt == nil || b.RunID != "" {
+	if b := bs[0]; b.Status != api.BuildFailed || !strings.Contains(b.Error, "connection refused") || b.EndedAt == nil || b.RunID != "" {
 		t.Errorf("build that could not start is %+v, want failed with the reason", b)
 	}
 
@@ -397,7 +398,7 @@ func TestTriggerWhenTemporalIsDown(t *testing.T) {
 		t.Errorf("trigger after that answered %+v, want the existing %s", again, got.ID)
 	}
 	for _, b := range e.storedBuilds() {
-		if b.Status == store.BuildQueued && b.RunID == "" {
+		if b.Status == api.BuildQueued && b.RunID == "" {
 			t.Errorf("dangling queued build %+v", b)
 		}
 	}
@@ -413,7 +414,7 @@ func TestTriggerWhenTemporalIsDown(t *testing.T) {
 			tagBuilds = append(tagBuilds, b)
 		}
 	}
-	if len(tagBuilds) != 1 || tagBuilds[0].Status != store.BuildFailed || !strings.Contains(tagBuilds[0].Error, "not registered") {
+	if len(tagBuilds) != 1 || tagBuilds[0].Status != api.BuildFailed || !strings.Contains(tagBuilds[0].Error, "not registered") {
 		t.Errorf("builds of the tag %+v, want one failed with the reason", tagBuilds)
 	}
 }
@@ -428,7 +429,7 @@ func TestTriggerWithoutTemporalOrRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantError(t, e.do(http.MethodPost, "/api/v1/builds/b-1/cancel", e.developer, nil), http.StatusServiceUnavailable, "temporal_unavailable", "")
-	var v buildView
+	var v api.Build
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/b-1", e.viewer, nil, &v) // stored steps, no query
 	if v.ID != "b-1" || v.Steps == nil {
 		t.Errorf("detail without Temporal %+v", v)
@@ -494,14 +495,14 @@ func TestBuildDetailUsesQueryWhileRunning(t *testing.T) {
 		}
 	})
 	if _, err := e.st.UpdateBuild(context.Background(), got.ID, func(b *store.Build) error {
-		b.Status, b.StartedAt = store.BuildRunning, &t0
+		b.Status, b.StartedAt = api.BuildRunning, &t0
 		b.Steps = []store.Step{{Name: "checkout", Status: "running", StartedAt: &t0}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 
-	var v buildView
+	var v api.Build
 	rec := e.must(http.StatusOK, http.MethodGet, path, e.viewer, nil, &v)
 	if len(v.Steps) != 3 || v.Steps[0].Status != "succeeded" || v.Steps[2].Status != "pending" ||
 		v.Steps[1].Name != "build" || v.Steps[1].Status != "running" || v.Steps[1].StartedAt == nil ||
@@ -511,8 +512,8 @@ func TestBuildDetailUsesQueryWhileRunning(t *testing.T) {
 	if q := fake.queryCalls(); len(q) != 1 || q[0] != got.WorkflowID+" run run-1 "+workflows.QueryBuildSteps {
 		t.Errorf("queries %q", q)
 	}
-	if v.ID != got.ID || v.Project != "shop" || v.Component != "api" || v.Status != store.BuildRunning || v.Commit != shaMain ||
-		v.WorkflowID != got.WorkflowID || v.RunID != "run-1" || v.Trigger != (store.Trigger{Kind: "manual", Actor: "dev"}) ||
+	if v.ID != got.ID || v.Project != "shop" || v.Component != "api" || v.Status != api.BuildRunning || v.Commit != shaMain ||
+		v.WorkflowID != got.WorkflowID || v.RunID != "run-1" || v.Trigger != (api.Trigger{Kind: "manual", Actor: "dev"}) ||
 		v.StartedAt == nil || !v.StartedAt.Equal(t0) || v.EndedAt != nil || v.CreatedAt.IsZero() {
 		t.Errorf("detail %+v", v)
 	}
@@ -542,7 +543,7 @@ func TestBuildDetailUsesQueryWhileRunning(t *testing.T) {
 	// Finished: the stored record, no query.
 	fake.set(func(f *fakeTemporal) { f.queryErr = nil })
 	if _, err := e.st.UpdateBuild(context.Background(), got.ID, func(b *store.Build) error {
-		b.Status, b.Error, b.EndedAt = store.BuildFailed, "BuildFailed: RUN make: exit code 2", &t1
+		b.Status, b.Error, b.EndedAt = api.BuildFailed, "BuildFailed: RUN make: exit code 2", &t1
 		b.Steps = []store.Step{{Name: "checkout", Status: "succeeded", StartedAt: &t0, EndedAt: &t1}, {Name: "build", Status: "failed", StartedAt: &t1, EndedAt: &t1}}
 		return nil
 	}); err != nil {
@@ -553,7 +554,7 @@ func TestBuildDetailUsesQueryWhileRunning(t *testing.T) {
 	if len(fake.queryCalls()) != queries {
 		t.Error("a finished build was queried")
 	}
-	if v.Status != store.BuildFailed || v.Error != "BuildFailed: RUN make: exit code 2" || len(v.Steps) != 2 || v.Steps[1].Status != "failed" || v.EndedAt == nil {
+	if v.Status != api.BuildFailed || v.Error != "BuildFailed: RUN make: exit code 2" || len(v.Steps) != 2 || v.Steps[1].Status != "failed" || v.EndedAt == nil {
 		t.Errorf("finished detail %+v", v)
 	}
 	wantError(t, e.do(http.MethodGet, "/api/v1/builds/b-nope", e.viewer, nil), http.StatusNotFound, "not_found", "")
@@ -569,7 +570,7 @@ func TestListBuildsPagesAndFilters(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"b-02", "b-04"} {
-		if _, err := e.st.UpdateBuild(ctx, id, func(b *store.Build) error { b.Status = store.BuildFailed; return nil }); err != nil {
+		if _, err := e.st.UpdateBuild(ctx, id, func(b *store.Build) error { b.Status = api.BuildFailed; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -580,7 +581,7 @@ func TestListBuildsPagesAndFilters(t *testing.T) {
 
 	list := func(query string) (ids []string, next string) {
 		t.Helper()
-		var p page[buildView]
+		var p api.Page[api.Build]
 		e.must(http.StatusOK, http.MethodGet, triggerPath+query, e.viewer, nil, &p)
 		for _, b := range p.Items {
 			ids = append(ids, b.ID)
@@ -605,7 +606,7 @@ func TestListBuildsPagesAndFilters(t *testing.T) {
 	check("?status=queued,failed&limit=3", []string{"b-05", "b-04", "b-03"}, "b-03")
 	check("?status=succeeded", nil, "")
 
-	var p page[buildView]
+	var p api.Page[api.Build]
 	rec := e.must(http.StatusOK, http.MethodGet, triggerPath+"?status=succeeded", e.viewer, nil, &p)
 	if !strings.Contains(rec.Body.String(), `"items":[]`) {
 		t.Errorf("empty list is %s, want items []", rec.Body)
@@ -623,9 +624,9 @@ func TestCancelBuild(t *testing.T) {
 	e, fake := newBuildEnv(t)
 	got := e.trigger(http.StatusAccepted, nil)
 	path := "/api/v1/builds/" + got.ID + "/cancel"
-	var c buildCancelled
+	var c api.BuildCancellation
 	e.must(http.StatusAccepted, http.MethodPost, path, e.developer, nil, &c)
-	if c != (buildCancelled{ID: got.ID, WorkflowID: got.WorkflowID, Status: store.BuildQueued, CancelRequested: true}) {
+	if c != (api.BuildCancellation{ID: got.ID, WorkflowID: got.WorkflowID, Status: api.BuildQueued, CancelRequested: true}) {
 		t.Errorf("cancel answered %+v", c)
 	}
 	if calls := fake.cancelCalls(); len(calls) != 1 || calls[0] != got.WorkflowID+" run run-1" {
@@ -642,7 +643,7 @@ func TestCancelBuild(t *testing.T) {
 	wantError(t, e.do(http.MethodPost, path, e.developer, nil), http.StatusConflict, "build_finished", "")
 
 	fake.set(func(f *fakeTemporal) { f.cancelErr = nil })
-	if _, err := e.st.UpdateBuild(context.Background(), got.ID, func(b *store.Build) error { b.Status = store.BuildCancelled; return nil }); err != nil {
+	if _, err := e.st.UpdateBuild(context.Background(), got.ID, func(b *store.Build) error { b.Status = api.BuildCancelled; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	calls := len(fake.cancelCalls())

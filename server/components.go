@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/webhooks"
 )
@@ -21,20 +22,11 @@ const (
 	defaultContext    = "."
 )
 
-// componentFields is the body of POST and PATCH .../components[/{c}]; a nil field was not given.
-type componentFields struct {
-	Name       *string   `json:"name"`
-	Repo       *string   `json:"repo"`
-	Branch     *string   `json:"branch"`
-	Dockerfile *string   `json:"dockerfile"`
-	Context    *string   `json:"context"`
-	AutoBuild  *bool     `json:"autoBuild"`
-	AutoDeploy *bool     `json:"autoDeploy"`
-	Paths      *[]string `json:"paths"`
-}
+// componentOf is c as the API shows it.
+func componentOf(c store.Component) api.Component { return api.Component(c) }
 
-// applyTo copies the given fields onto c (the merge of JSON merge patch).
-func (f componentFields) applyTo(c *store.Component) {
+// applyComponent copies the fields f gives onto c (the merge of JSON merge patch).
+func applyComponent(f api.ComponentFields, c *store.Component) {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -55,9 +47,9 @@ func (f componentFields) applyTo(c *store.Component) {
 	}
 }
 
-// nullsToZero makes the fields the patch sets to JSON null explicit zero values, so that applyTo resets them
-// (to their defaults, for the string fields) as JSON merge patch says. data has already been decoded into f.
-func (f *componentFields) nullsToZero(data []byte) error {
+// nullsToZero makes the fields the patch sets to JSON null explicit zero values, so that applyComponent resets
+// them (to their defaults, for the string fields) as JSON merge patch says. data has already been decoded into f.
+func nullsToZero(f *api.ComponentFields, data []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("re-reading component patch: %w", err)
@@ -139,7 +131,7 @@ func checkPaths(paths []string) *APIError {
 
 // webhookFor keeps the repository's webhook in step with the component's auto-build: made (and shown) when
 // it is on, released when no component builds that repository automatically any more.
-func (s *Server) webhookFor(c echo.Context, comp store.Component, before *store.Component) (*webhookInfo, error) {
+func (s *Server) webhookFor(c echo.Context, comp store.Component, before *store.Component) (*api.Webhook, error) {
 	ctx := c.Request().Context()
 	if before != nil && before.AutoBuild && (!comp.AutoBuild || webhooks.RepoKey(before.Repo) != webhooks.RepoKey(comp.Repo)) {
 		if err := s.releaseWebhook(ctx, before.Repo); err != nil {
@@ -154,7 +146,7 @@ func (s *Server) webhookFor(c echo.Context, comp store.Component, before *store.
 
 // createComponent answers POST /api/v1/projects/{p}/components.
 func (s *Server) createComponent(c echo.Context) error {
-	var f componentFields
+	var f api.ComponentFields
 	if err := bind(c, &f); err != nil {
 		return err
 	}
@@ -162,7 +154,7 @@ func (s *Server) createComponent(c echo.Context) error {
 	if f.Name != nil {
 		comp.Name = *f.Name
 	}
-	f.applyTo(&comp)
+	applyComponent(f, &comp)
 	if err := checkComponent(&comp); err != nil {
 		return err
 	}
@@ -174,7 +166,7 @@ func (s *Server) createComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, componentResponse{Component: created, Webhook: hook})
+	return c.JSON(http.StatusCreated, api.ComponentResponse{Component: componentOf(created), Webhook: hook})
 }
 
 // listComponents answers GET /api/v1/projects/{p}/components, by name.
@@ -183,7 +175,7 @@ func (s *Server) listComponents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, page[store.Component]{Items: nonNil(comps)})
+	return c.JSON(http.StatusOK, api.Page[api.Component]{Items: nonNil(mapSlice(comps, componentOf))})
 }
 
 // getComponent answers GET /api/v1/projects/{p}/components/{c}.
@@ -192,7 +184,7 @@ func (s *Server) getComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, comp)
+	return c.JSON(http.StatusOK, componentOf(comp))
 }
 
 // updateComponent answers PATCH /api/v1/projects/{p}/components/{c}: a JSON merge patch of the given fields.
@@ -202,11 +194,11 @@ func (s *Server) updateComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var f componentFields
+	var f api.ComponentFields
 	if err := decodeStrict(data, &f); err != nil {
 		return err
 	}
-	if err := f.nullsToZero(data); err != nil {
+	if err := nullsToZero(&f, data); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -218,7 +210,7 @@ func (s *Server) updateComponent(c echo.Context) error {
 		return invalid("name", "name cannot be changed (it is %q); create a new component instead", comp.Name)
 	}
 	before := comp
-	f.applyTo(&comp)
+	applyComponent(f, &comp)
 	if err := checkComponent(&comp); err != nil {
 		return err
 	}
@@ -230,7 +222,7 @@ func (s *Server) updateComponent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, componentResponse{Component: updated, Webhook: hook})
+	return c.JSON(http.StatusOK, api.ComponentResponse{Component: componentOf(updated), Webhook: hook})
 }
 
 // deleteComponent answers DELETE /api/v1/projects/{p}/components/{c}; while it runs somewhere it answers 409,

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -33,7 +34,7 @@ func TestCreateComponentDefaultsAndGet(t *testing.T) {
 		t.Errorf("GET %+v", got)
 	}
 
-	var list page[store.Component]
+	var list api.Page[store.Component]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop/components", e.viewer, nil, &list)
 	if len(list.Items) != 2 || list.Items[0].Name != "api" || list.Items[1].Name != "web" {
 		t.Errorf("list %+v, want api, web", list.Items)
@@ -86,7 +87,7 @@ func TestCreateComponentValidation(t *testing.T) {
 	delete(body, "repo")
 	wantError(t, e.do(http.MethodPost, "/api/v1/projects/shop/components", e.developer, body), http.StatusUnprocessableEntity, "invalid", "repo")
 
-	var list page[store.Component]
+	var list api.Page[store.Component]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop/components", e.viewer, nil, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("invalid requests created %+v", list.Items)

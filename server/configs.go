@@ -4,28 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
-
-// configRequest is the body of PUT .../configs/{key}. A nil Secret keeps the current kind of an existing key
-// (so updating a secret without repeating "secret": true never turns it into a readable config) and means
-// false for a new key.
-type configRequest struct {
-	Value  *string `json:"value"`
-	Secret *bool   `json:"secret"`
-}
-
-// configItem is one config or secret as the API shows it; Value is nil for secrets, always.
-type configItem struct {
-	Key       string    `json:"key"`
-	Secret    bool      `json:"secret"`
-	Value     *string   `json:"value,omitempty"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
 
 // listConfigs answers GET .../configs, by key. Secret values are never returned.
 func (s *Server) listConfigs(c echo.Context) error {
@@ -34,9 +18,9 @@ func (s *Server) listConfigs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]configItem, 0, len(vals))
+	items := make([]api.Config, 0, len(vals))
 	for _, v := range vals {
-		item := configItem{Key: v.Key, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
+		item := api.Config{Key: v.Key, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
 		if !v.Secret {
 			plain, err := s.keys.Open(v.AAD(), v.Sealed)
 			if err != nil {
@@ -47,7 +31,7 @@ func (s *Server) listConfigs(c echo.Context) error {
 		}
 		items = append(items, item)
 	}
-	return c.JSON(http.StatusOK, page[configItem]{Items: items})
+	return c.JSON(http.StatusOK, api.Page[api.Config]{Items: items})
 }
 
 // putConfig answers PUT .../configs/{key}: 201 for a new key, 200 for a replaced one.
@@ -56,7 +40,7 @@ func (s *Server) putConfig(c echo.Context) error {
 	if err := checkKey("key", key); err != nil {
 		return err
 	}
-	var req configRequest
+	var req api.ConfigRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -83,7 +67,7 @@ func (s *Server) putConfig(c echo.Context) error {
 		return err
 	}
 
-	item := configItem{Key: saved.Key, Secret: saved.Secret, UpdatedAt: saved.UpdatedAt}
+	item := api.Config{Key: saved.Key, Secret: saved.Secret, UpdatedAt: saved.UpdatedAt}
 	if !saved.Secret {
 		item.Value = req.Value
 	}

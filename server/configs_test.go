@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -29,7 +30,7 @@ func configEnv(t *testing.T) *testEnv {
 func TestConfigsPutAndListHideSecrets(t *testing.T) {
 	e := configEnv(t)
 
-	var item configItem
+	var item api.Config
 	rec := e.must(http.StatusCreated, http.MethodPut, cfgPath+"/LOG_LEVEL", e.developer, map[string]any{"value": "debug"}, &item)
 	if item.Key != "LOG_LEVEL" || item.Secret || item.Value == nil || *item.Value != "debug" || item.UpdatedAt.IsZero() {
 		t.Errorf("put config answered %s", rec.Body)
@@ -49,13 +50,13 @@ func TestConfigsPutAndListHideSecrets(t *testing.T) {
 	assertNoCanary(t, "replace secret", rec.Body.Bytes())
 	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/EMPTY", e.developer, map[string]any{"value": ""}, nil)
 
-	var list page[configItem]
+	var list api.Page[api.Config]
 	rec = e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
 	assertNoCanary(t, "list", rec.Body.Bytes())
 	if len(list.Items) != 3 {
 		t.Fatalf("list %s, want 3 items", rec.Body)
 	}
-	byKey := map[string]configItem{}
+	byKey := map[string]api.Config{}
 	for _, it := range list.Items {
 		byKey[it.Key] = it
 	}
@@ -155,7 +156,7 @@ func TestPutConfigOmittingSecretRacesDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var list page[configItem]
+	var list api.Page[api.Config]
 	rec := e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
 	assertNoCanary(t, "list after the race", rec.Body.Bytes())
 	if len(list.Items) != 1 || !list.Items[0].Secret {
@@ -199,7 +200,7 @@ func TestConfigsErrors(t *testing.T) {
 	}
 	wantError(t, e.do(http.MethodDelete, cfgPath+"/NOT_SET", e.developer, nil), http.StatusNotFound, "not_found", "")
 
-	var list page[configItem]
+	var list api.Page[api.Config]
 	e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
 	if len(list.Items) != 1 || list.Items[0].Key != "A" {
 		t.Errorf("after errors the configs are %+v, want only A", list.Items)
@@ -211,7 +212,7 @@ func TestDeleteConfig(t *testing.T) {
 	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/A", e.developer, map[string]any{"value": "1"}, nil)
 	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/B", e.developer, map[string]any{"value": "2", "secret": true}, nil)
 	e.must(http.StatusNoContent, http.MethodDelete, cfgPath+"/B", e.developer, nil, nil)
-	var list page[configItem]
+	var list api.Page[api.Config]
 	e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
 	if len(list.Items) != 1 || list.Items[0].Key != "A" {
 		t.Errorf("after delete %+v, want only A", list.Items)

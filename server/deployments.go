@@ -11,50 +11,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/store"
 )
 
-// deployBody is the body of POST …/environments/{e}/deploy.
-type deployBody struct {
-	Build string `json:"build"`
-}
-
-// promoteBody is the body of POST …/promote: both optional (see promote).
-type promoteBody struct {
-	Build string `json:"build"`
-	To    string `json:"to"`
-}
-
-// deploymentView is a deployment as the API shows it.
-type deploymentView struct {
-	ID          string     `json:"id"`
-	Environment string     `json:"environment"`
-	Build       string     `json:"build"`
-	Digest      string     `json:"digest"`
-	Status      string     `json:"status"`
-	URL         string     `json:"url,omitempty"`
-	Message     string     `json:"message,omitempty"`
-	Actor       string     `json:"actor,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	DeployedAt  *time.Time `json:"deployedAt,omitempty"`
-}
-
-func newDeploymentView(d store.Deployment) deploymentView {
-	return deploymentView{ID: d.ID, Environment: d.Environment, Build: d.BuildID, Digest: d.Digest, Status: d.Status,
+// deploymentOf is d as the API shows it.
+func deploymentOf(d store.Deployment) api.Deployment {
+	return api.Deployment{ID: d.ID, Environment: d.Environment, Build: d.BuildID, Digest: d.Digest, Status: d.Status,
 		URL: d.URL, Message: d.Message, Actor: d.Actor, CreatedAt: d.CreatedAt, DeployedAt: d.EndedAt}
-}
-
-// environmentDeployments is one environment's entry of GET …/deployments.
-type environmentDeployments struct {
-	Environment string          `json:"environment"`
-	Current     *deploymentView `json:"current"`
-	// Drift is what changed by hand on the data plane since the current release was deployed; absent
-	// when the data plane is not checked (docker), DriftError when it could not be read.
-	Drift      *dataplane.Drift `json:"drift,omitempty"`
-	DriftError string           `json:"driftError,omitempty"`
-	History    []deploymentView `json:"history"`
 }
 
 // driftTimeout bounds how long GET …/deployments waits for a data plane's answer about drift.
@@ -64,7 +29,7 @@ const driftTimeout = 3 * time.Second
 // deploy, redeploy or rollback of any succeeded build of the component; into a production environment only with
 // an admin token.
 func (s *Server) deployBuild(c echo.Context) error {
-	var req deployBody
+	var req api.DeployRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -90,7 +55,7 @@ func (s *Server) deployBuild(c echo.Context) error {
 // release of the environment before it) must run in the environment before "to" — unless the token is an
 // admin's, which may skip. Promoting into a production environment needs an admin token.
 func (s *Server) promote(c echo.Context) error {
-	var req promoteBody
+	var req api.PromoteRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -143,7 +108,7 @@ func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environm
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, newDeploymentView(d))
+	return c.JSON(http.StatusAccepted, deploymentOf(d))
 }
 
 // listDeployments answers GET /api/v1/projects/{p}/components/{c}/deployments: per environment, in
@@ -154,13 +119,13 @@ func (s *Server) listDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := page[environmentDeployments]{Items: make([]environmentDeployments, len(envs))}
+	out := api.Page[api.EnvironmentDeployments]{Items: make([]api.EnvironmentDeployments, len(envs))}
 	var drifts sync.WaitGroup
 	for i, e := range envs {
 		item := &out.Items[i]
-		item.Environment, item.History = e.Name, []deploymentView{}
+		item.Environment, item.History = e.Name, []api.Deployment{}
 		if cur, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name); err == nil {
-			v := newDeploymentView(cur)
+			v := deploymentOf(cur)
 			item.Current = &v
 			if s.drift != nil {
 				// Each data plane is asked at once: the answer waits for the slowest, not for their sum.
@@ -176,7 +141,7 @@ func (s *Server) listDeployments(c echo.Context) error {
 			return err
 		}
 		for _, d := range hist {
-			item.History = append(item.History, newDeploymentView(d))
+			item.History = append(item.History, deploymentOf(d))
 		}
 	}
 	drifts.Wait()
@@ -185,7 +150,7 @@ func (s *Server) listDeployments(c echo.Context) error {
 
 // readDrift asks the data plane of e whether comp's release there was changed by hand, within driftTimeout.
 // The cluster's own words may name its internal addresses: they go to the log only.
-func (s *Server) readDrift(ctx context.Context, comp store.Component, e store.Environment) (*dataplane.Drift, string) {
+func (s *Server) readDrift(ctx context.Context, comp store.Component, e store.Environment) (*api.Drift, string) {
 	dctx, cancel := context.WithTimeout(ctx, driftTimeout)
 	defer cancel()
 	drift, err := s.drift(dctx, e, comp.Name)

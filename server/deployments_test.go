@@ -12,7 +12,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
@@ -31,7 +31,7 @@ func (e *testEnv) succeededBuild(id string) {
 		e.t.Fatal(err)
 	}
 	if _, err := e.st.UpdateBuild(ctx, id, func(b *store.Build) error {
-		b.Status, b.Digest = store.BuildSucceeded, "sha256:"+strings.Repeat("a", 63)+id[len(id)-1:]
+		b.Status, b.Digest = api.BuildSucceeded, "sha256:"+strings.Repeat("a", 63)+id[len(id)-1:]
 		return nil
 	}); err != nil {
 		e.t.Fatal(err)
@@ -48,7 +48,7 @@ func (e *testEnv) serving(env, build string) {
 	}
 	now := time.Now().UTC()
 	if _, err := e.st.UpdateDeployment(ctx, id, func(d *store.Deployment) error {
-		d.Status, d.URL, d.EndedAt = store.DeploymentSucceeded, "http://127.0.0.1:1", &now
+		d.Status, d.URL, d.EndedAt = api.DeploymentSucceeded, "http://127.0.0.1:1", &now
 		return nil
 	}); err != nil {
 		e.t.Fatal(err)
@@ -79,9 +79,9 @@ func TestDeployChecksAndQueues(t *testing.T) {
 	e.must(http.StatusNotFound, http.MethodPost, apiPath+"/environments/staging/deploy", e.developer, map[string]any{"build": "b-1"}, nil)
 	e.must(http.StatusForbidden, http.MethodPost, deploy, e.viewer, map[string]any{"build": "b-1"}, nil)
 
-	var got deploymentView
+	var got api.Deployment
 	e.must(http.StatusAccepted, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, &got)
-	if got.Status != store.DeploymentQueued || got.Build != "b-1" || got.Environment != "development" || got.Actor != "dev" {
+	if got.Status != api.DeploymentQueued || got.Build != "b-1" || got.Environment != "development" || got.Actor != "dev" {
 		t.Fatalf("deployment %+v", got)
 	}
 	if len(fake.signals) != 1 {
@@ -118,7 +118,7 @@ func TestDeployChecksAndQueues(t *testing.T) {
 	})
 	e.must(http.StatusServiceUnavailable, http.MethodPost, deploy, e.developer, map[string]any{"build": "b-1"}, nil)
 	hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "development", 0)
-	if err != nil || len(hist) != 2 || hist[0].Status != store.DeploymentFailed || !strings.Contains(hist[0].Message, "could not be queued") {
+	if err != nil || len(hist) != 2 || hist[0].Status != api.DeploymentFailed || !strings.Contains(hist[0].Message, "could not be queued") {
 		t.Fatalf("history %+v, %v", hist, err)
 	}
 	if strings.Contains(hist[0].Message, "10.9.8.7") || strings.Contains(hist[0].Message, "refused") || !strings.Contains(e.logs.String(), "10.9.8.7:7233") {
@@ -146,7 +146,7 @@ func TestPromoteRules(t *testing.T) {
 	e.serving("staging", "b-1")
 
 	// Default: the first environment whose release the next does not run → development's b-2 to staging.
-	var got deploymentView
+	var got api.Deployment
 	e.must(http.StatusAccepted, http.MethodPost, promote, e.developer, map[string]any{}, &got)
 	if got.Environment != "staging" || got.Build != "b-2" {
 		t.Fatalf("default promotion %+v", got)
@@ -186,7 +186,7 @@ func TestPromoteRules(t *testing.T) {
 		t.Fatalf("%d deployments queued, want 3", n)
 	}
 
-	var deps page[environmentDeployments]
+	var deps api.Page[api.EnvironmentDeployments]
 	e.must(http.StatusOK, http.MethodGet, apiPath+"/deployments", e.viewer, nil, &deps)
 	if len(deps.Items) != 3 || deps.Items[0].Environment != "development" || deps.Items[2].Current == nil ||
 		deps.Items[2].Current.Build != "b-1" || len(deps.Items[2].History) != 3 {
@@ -198,13 +198,13 @@ func TestDeploymentsShowDrift(t *testing.T) {
 	var mu sync.Mutex
 	var asked []string
 	e, _ := newBuildEnv(t, func(d *Deps) {
-		d.Drift = func(_ context.Context, env store.Environment, component string) (*dataplane.Drift, error) {
+		d.Drift = func(_ context.Context, env store.Environment, component string) (*api.Drift, error) {
 			mu.Lock()
 			asked = append(asked, env.Name+"/"+component)
 			mu.Unlock()
 			switch env.Name {
 			case "development":
-				return &dataplane.Drift{Detected: true, Message: "spec.replicas changed by kubectl-scale"}, nil
+				return &api.Drift{Detected: true, Message: "spec.replicas changed by kubectl-scale"}, nil
 			default:
 				return nil, errors.New("cluster unreachable")
 			}
@@ -213,7 +213,7 @@ func TestDeploymentsShowDrift(t *testing.T) {
 	e.succeededBuild("b-1")
 	e.serving("development", "b-1")
 	e.serving("production", "b-1")
-	var deps page[environmentDeployments]
+	var deps api.Page[api.EnvironmentDeployments]
 	e.must(http.StatusOK, http.MethodGet, apiPath+"/deployments", e.viewer, nil, &deps)
 	dev, prod := deps.Items[0], deps.Items[1]
 	if dev.Drift == nil || !dev.Drift.Detected || dev.Drift.Message != "spec.replicas changed by kubectl-scale" {

@@ -6,22 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/api"
 )
-
-// endpointView is an endpoint of a build as GET /api/v1/builds/{id}/endpoints shows it.
-type endpointView struct {
-	descriptor.Endpoint
-	// SpecURL is where the endpoint's API spec is served; "" when it has none.
-	SpecURL string `json:"specUrl,omitempty"`
-}
-
-// endpointsResponse lists a build's endpoints; Default says they were made from the image for want of a
-// descriptor in the repository.
-type endpointsResponse struct {
-	Items   []endpointView `json:"items"`
-	Default bool           `json:"default"`
-}
 
 // getBuildEndpoints answers GET /api/v1/builds/{id}/endpoints: 404 until the build's spec step ran.
 func (s *Server) getBuildEndpoints(c echo.Context) error {
@@ -33,9 +19,9 @@ func (s *Server) getBuildEndpoints(c echo.Context) error {
 		return &APIError{Status: http.StatusNotFound, Code: "not_found",
 			Message: "build " + b.ID + " has no endpoints yet: its spec step has not run (status " + b.Status + ")"}
 	}
-	out := endpointsResponse{Items: []endpointView{}, Default: b.Descriptor.Default}
+	out := api.Endpoints{Items: []api.Endpoint{}, Default: b.Descriptor.Default}
 	for _, e := range b.Descriptor.Endpoints {
-		v := endpointView{Endpoint: e}
+		v := api.Endpoint{Endpoint: e}
 		if e.SchemaFilePath != "" {
 			v.SpecURL = "/api/v1/builds/" + url.PathEscape(b.ID) + "/endpoints/" + url.PathEscape(e.Name) + "/spec"
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -25,43 +26,25 @@ func errNeedsAdmin(field, format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// environmentRequest is the body of POST /api/v1/projects/{p}/environments.
-type environmentRequest struct {
-	Name       string `json:"name"`
-	Production bool   `json:"production"`
-	// Replicas, CPUs and MemoryBytes are optional: zero means one instance, no limits.
-	Replicas    int     `json:"replicas"`
-	CPUs        float64 `json:"cpus"`
-	MemoryBytes int64   `json:"memoryBytes"`
+// environmentOf is e as the API shows it.
+func environmentOf(e store.Environment) api.Environment {
+	v := api.Environment{
+		Name: e.Name, Production: e.Production, Position: e.Position, Replicas: e.Replicas, CPUs: e.CPUs,
+		MemoryBytes: e.MemoryBytes, DataPlane: e.DataPlane, DeployTimeoutSeconds: e.DeployTimeoutSeconds,
+		CreatedAt: e.CreatedAt,
+	}
+	if e.Kubernetes != nil {
+		k := api.KubernetesBinding(*e.Kubernetes)
+		v.Kubernetes = &k
+	}
+	return v
 }
 
-// environmentUpdate is the body of PATCH /api/v1/projects/{p}/environments/{e}: absent fields stay.
-type environmentUpdate struct {
-	Production  *bool    `json:"production"`
-	Replicas    *int     `json:"replicas"`
-	CPUs        *float64 `json:"cpus"`
-	MemoryBytes *int64   `json:"memoryBytes"`
-	// DataPlane, Kubernetes and Kubeconfig need an admin token. Switching to "docker" drops the binding and
-	// deletes the kubeconfig.
-	DataPlane  *string           `json:"dataPlane"`
-	Kubernetes *kubernetesUpdate `json:"kubernetes"`
-	// Kubeconfig is the kubeconfig's YAML, sealed and never shown again; "" deletes the stored one.
-	Kubeconfig           *string `json:"kubeconfig"`
-	DeployTimeoutSeconds *int    `json:"deployTimeoutSeconds"`
-}
+// environmentsOf is es as the API shows them; nil stays nil.
+func environmentsOf(es []store.Environment) []api.Environment { return mapSlice(es, environmentOf) }
 
-// kubernetesUpdate changes an environment's store.KubernetesBinding: absent fields stay.
-type kubernetesUpdate struct {
-	Context           *string   `json:"context"`
-	InCluster         *bool     `json:"inCluster"`
-	Namespace         *string   `json:"namespace"`
-	IngressNamespaces *[]string `json:"ingressNamespaces"`
-	MaxSurge          *int      `json:"maxSurge"`
-	MaxUnavailable    *int      `json:"maxUnavailable"`
-}
-
-// apply sets the fields u has on k.
-func (u kubernetesUpdate) apply(k *store.KubernetesBinding) {
+// applyKubernetes sets the fields u has on k.
+func applyKubernetes(u api.KubernetesUpdate, k *store.KubernetesBinding) {
 	if u.Context != nil {
 		k.Context = *u.Context
 	}
@@ -84,7 +67,7 @@ func (u kubernetesUpdate) apply(k *store.KubernetesBinding) {
 
 // bindingField names the first field of u that changes the data plane or how it is reached, which only an admin
 // may; "" when none does.
-func (u environmentUpdate) bindingField() string {
+func bindingField(u api.EnvironmentUpdate) string {
 	switch {
 	case u.DataPlane != nil:
 		return "dataPlane"
@@ -96,24 +79,19 @@ func (u environmentUpdate) bindingField() string {
 	return ""
 }
 
-// orderRequest is the body of PUT /api/v1/projects/{p}/environments/order: every environment exactly once.
-type orderRequest struct {
-	Order []string `json:"order"`
-}
-
 // listEnvironments answers GET /api/v1/projects/{p}/environments in promotion order.
 func (s *Server) listEnvironments(c echo.Context) error {
 	envs, err := s.store.ListEnvironments(c.Request().Context(), c.Param("project"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, page[store.Environment]{Items: nonNil(envs)})
+	return c.JSON(http.StatusOK, api.Page[api.Environment]{Items: nonNil(environmentsOf(envs))})
 }
 
 // createEnvironment answers POST /api/v1/projects/{p}/environments; the new environment goes last. Only an admin
 // may create a production one.
 func (s *Server) createEnvironment(c echo.Context) error {
-	var req environmentRequest
+	var req api.EnvironmentRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -132,7 +110,7 @@ func (s *Server) createEnvironment(c echo.Context) error {
 	if err != nil {
 		return withField(err, resourceField(err, "name"))
 	}
-	return c.JSON(http.StatusCreated, env)
+	return c.JSON(http.StatusCreated, environmentOf(env))
 }
 
 // updateEnvironment answers PATCH /api/v1/projects/{p}/environments/{e}; running releases take new replicas,
@@ -140,14 +118,14 @@ func (s *Server) createEnvironment(c echo.Context) error {
 // kubeconfig is checked (it parses; the context used, its cluster and user are in it) before anything is stored,
 // and is never answered, logged or named in an error by content.
 func (s *Server) updateEnvironment(c echo.Context) error {
-	var req environmentUpdate
+	var req api.EnvironmentUpdate
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	if req.Production != nil && !s.isAdmin(c) {
 		return errNeedsAdmin("production", "changing whether an environment is production needs an admin token")
 	}
-	if field := req.bindingField(); field != "" && !s.isAdmin(c) {
+	if field := bindingField(req); field != "" && !s.isAdmin(c) {
 		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field,
 			Message: "changing an environment's data plane, its kubernetes binding or kubeconfig needs an admin token"}
 	}
@@ -183,7 +161,7 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 	if env.Kubernetes != nil {
 		env.Kubernetes.HasKubeconfig = kc.has(env)
 	}
-	return c.JSON(http.StatusOK, env)
+	return c.JSON(http.StatusOK, environmentOf(env))
 }
 
 // resourceField names the field an invalid environment setting error is about (its message starts with it),
@@ -202,7 +180,7 @@ func resourceField(err error, def string) string {
 // what reaches a production environment (promotion goes to the next environment, auto-deploy to the first), so
 // only an admin may reorder a project that has one.
 func (s *Server) reorderEnvironments(c echo.Context) error {
-	var req orderRequest
+	var req api.EnvironmentOrder
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -224,5 +202,5 @@ func (s *Server) reorderEnvironments(c echo.Context) error {
 	if err != nil {
 		return withField(err, "order")
 	}
-	return c.JSON(http.StatusOK, page[store.Environment]{Items: nonNil(envs)})
+	return c.JSON(http.StatusOK, api.Page[api.Environment]{Items: nonNil(environmentsOf(envs))})
 }

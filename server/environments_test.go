@@ -5,13 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
 // envNames lists the project's environments through the API, in promotion order.
 func (e *testEnv) envNames(project string) []string {
 	e.t.Helper()
-	var p page[store.Environment]
+	var p api.Page[store.Environment]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/"+project+"/environments", e.viewer, nil, &p)
 	var names []string
 	for i, env := range p.Items {
@@ -54,7 +55,7 @@ func TestEnvironmentsCreateAppendsAndReorder(t *testing.T) {
 	}
 
 	want := []string{"development", "staging", "production", "dr"}
-	var p page[store.Environment]
+	var p api.Page[store.Environment]
 	e.must(http.StatusOK, http.MethodPut, "/api/v1/projects/shop/environments/order", e.admin,
 		map[string]any{"order": want}, &p)
 	if len(p.Items) != 4 || p.Items[1].Name != "staging" || p.Items[1].Position != 1 || !p.Items[2].Production {
@@ -155,7 +156,7 @@ func TestProductionEnvironmentsNeedAnAdmin(t *testing.T) {
 	if got := e.envNames("shop"); !equal(got, []string{"development", "production", "staging"}) {
 		t.Fatalf("refused changes reordered the environments to %v", got)
 	}
-	var list page[store.Environment]
+	var list api.Page[store.Environment]
 	e.must(http.StatusOK, http.MethodGet, envs, e.viewer, nil, &list)
 	for _, env := range list.Items {
 		if env.Production != (env.Name == "production") {

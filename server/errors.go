@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/store"
 )
@@ -17,13 +18,19 @@ import (
 const causeKey = "slipway.cause"
 
 // APIError is an error the API answers with: the HTTP status and the body
-// {"error":{"code":…,"message":…,"field":…}}. Code is a stable snake_case string; Message is a human sentence
-// naming the problem; Field is the JSON field or path parameter at fault, "" when none is.
+// {"error":{"code":…,"message":…,"field":…}}, an api.ErrorBody (see body; the JSON tags here are api.Error's).
+// Code is a stable snake_case string; Message is a human sentence naming the problem; Field is the JSON field or
+// path parameter at fault, "" when none is.
 type APIError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+}
+
+// body is e as the API answers it, inside api.ErrorBody.
+func (e *APIError) body() api.Error {
+	return api.Error{Code: e.Code, Message: e.Message, Field: e.Field}
 }
 
 // Error returns the message, prefixed with the field when there is one.
@@ -32,11 +39,6 @@ func (e *APIError) Error() string {
 		return fmt.Sprintf("%s: %s", e.Field, e.Message)
 	}
 	return e.Message
-}
-
-// errorBody is the JSON envelope of every error response.
-type errorBody struct {
-	Error *APIError `json:"error"`
 }
 
 // invalid is a 422 naming the field at fault.
@@ -85,7 +87,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if req.Method == http.MethodHead {
 		err = c.NoContent(apiErr.Status)
 	} else {
-		err = c.JSON(apiErr.Status, errorBody{Error: apiErr})
+		err = c.JSON(apiErr.Status, api.ErrorBody{Error: apiErr.body()})
 	}
 	if err != nil {
 		c.Set(causeKey, fmt.Errorf("writing error response: %w", err))

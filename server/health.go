@@ -8,21 +8,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 // readyTimeout bounds each readiness check.
 const readyTimeout = 3 * time.Second
 
-// readiness is the body of /readyz: overall status and one entry per dependency ("ok" or what is wrong).
-type readiness struct {
-	Status string            `json:"status"`
-	Checks map[string]string `json:"checks"`
-	Error  *APIError         `json:"error,omitempty"`
-}
-
 // healthz answers GET /healthz: the process is up.
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, api.Health{Status: "ok"})
 }
 
 // readyz answers GET /readyz: 200 when the store and Temporal answer, else 503 naming the part that does not.
@@ -31,7 +26,7 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
 
-	r := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "temporal": "ok"}}
+	r := api.Readiness{Status: "ready", Checks: map[string]string{"store": "ok", "temporal": "ok"}}
 	var notReady []string
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: store not reachable", "error", err)
@@ -56,10 +51,6 @@ func (s *Server) readyz(c echo.Context) error {
 	for i, part := range notReady {
 		notReady[i] = part + " " + r.Checks[part]
 	}
-	r.Error = &APIError{
-		Status:  http.StatusServiceUnavailable,
-		Code:    "not_ready",
-		Message: "not ready: " + strings.Join(notReady, "; "),
-	}
+	r.Error = &api.Error{Code: "not_ready", Message: "not ready: " + strings.Join(notReady, "; ")}
 	return c.JSON(http.StatusServiceUnavailable, r)
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 // healthClient is a Temporal client whose only working method is CheckHealth.
@@ -30,7 +32,7 @@ func TestHealthz(t *testing.T) {
 
 func TestReadyzWithoutTemporal(t *testing.T) {
 	e := newTestEnv(t)
-	var r readiness
+	var r api.Readiness
 	e.must(http.StatusServiceUnavailable, http.MethodGet, "/readyz", "", nil, &r)
 	if r.Status != "not_ready" || r.Checks["store"] != "ok" || r.Checks["temporal"] != "not configured" {
 		t.Errorf("readyz %+v", r)
@@ -42,7 +44,7 @@ func TestReadyzWithoutTemporal(t *testing.T) {
 
 func TestReadyzWithTemporal(t *testing.T) {
 	e := newTestEnv(t, func(d *Deps) { d.Temporal = healthClient{} })
-	var r readiness
+	var r api.Readiness
 	e.must(http.StatusOK, http.MethodGet, "/readyz", "", nil, &r)
 	if r.Status != "ready" || r.Checks["store"] != "ok" || r.Checks["temporal"] != "ok" || r.Error != nil {
 		t.Errorf("readyz %+v", r)
@@ -60,7 +62,7 @@ func TestReadyzStoreDown(t *testing.T) {
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var r readiness
+	var r api.Readiness
 	e.must(http.StatusServiceUnavailable, http.MethodGet, "/readyz", "", nil, &r)
 	if r.Checks["store"] != "unavailable" || r.Checks["temporal"] != "ok" {
 		t.Errorf("readyz with store closed %+v", r)

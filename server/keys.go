@@ -10,21 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/api"
 )
-
-// rotateRequest is the optional body of POST /api/v1/keys/rotate.
-type rotateRequest struct {
-	// KEK names a KEK already added to the key file (`slipway keys rotate --kek-file F`) and
-	// distributed to every process. Nothing new is created: the data keys are re-wrapped with it.
-	// Empty means: add a fresh KEK to this server's key file now.
-	KEK string `json:"kek"`
-}
-
-// rotation is the answer to POST /api/v1/keys/rotate.
-type rotation struct {
-	Active    string `json:"active"`
-	Rewrapped int    `json:"rewrapped"`
-}
 
 // rotateKeys answers POST /api/v1/keys/rotate (admin only): a fresh active KEK (or the one named in
 // the body, once distributed), then every data key re-wrapped with it. If the re-wrap fails the new
@@ -33,7 +21,7 @@ type rotation struct {
 // another overtook (its KEK is no longer the active one when its re-wrap ends, or the worker refused
 // to re-wrap with it) answers 409 rotation_conflict.
 func (s *Server) rotateKeys(c echo.Context) error {
-	var req rotateRequest
+	var req api.RotateRequest
 	data, err := readBody(c)
 	if err != nil {
 		return err
@@ -71,7 +59,7 @@ func (s *Server) rotateKeys(c echo.Context) error {
 	if active := s.keys.ActiveID(); active != id {
 		return errRotationConflict(id, active, nil)
 	}
-	return c.JSON(http.StatusOK, rotation{Active: id, Rewrapped: n})
+	return c.JSON(http.StatusOK, api.Rotation{Active: id, Rewrapped: n})
 }
 
 // keyMismatchType is the type of the re-wrap activity's error when the worker's active KEK is not the one asked

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/secretbox"
 )
 
@@ -24,7 +25,7 @@ func TestRotateKeysRewrapsEveryValue(t *testing.T) {
 		e.must(http.StatusCreated, http.MethodPut, cfgPath+"/"+k, e.developer, map[string]any{"value": "v-" + k, "secret": k == "C"}, nil)
 	}
 
-	var r rotation
+	var r api.Rotation
 	e.must(http.StatusOK, http.MethodPost, "/api/v1/keys/rotate", e.admin, nil, &r)
 	if e.rewraps.Load() != 1 {
 		t.Errorf("Rewrap called %d times, want 1", e.rewraps.Load())
@@ -44,7 +45,7 @@ func TestRotateKeysRewrapsEveryValue(t *testing.T) {
 			t.Errorf("%s still wrapped by %s", v.Key, v.Sealed.KEKID)
 		}
 	}
-	var list page[configItem]
+	var list api.Page[api.Config]
 	e.must(http.StatusOK, http.MethodGet, cfgPath, e.viewer, nil, &list)
 	if len(list.Items) != 3 || list.Items[0].Value == nil || *list.Items[0].Value != "v-A" {
 		t.Errorf("values after rotation: %+v", list.Items)
@@ -56,7 +57,7 @@ func TestRotateKeysWithoutRewrapDepUsesStore(t *testing.T) {
 	e.createProject("shop")
 	e.createComponent("shop", "api")
 	e.must(http.StatusCreated, http.MethodPut, cfgPath+"/A", e.developer, map[string]any{"value": "x"}, nil)
-	var r rotation
+	var r api.Rotation
 	e.must(http.StatusOK, http.MethodPost, "/api/v1/keys/rotate", e.admin, nil, &r)
 	if r.Rewrapped != 1 || r.Active != e.keys.ActiveID() {
 		t.Errorf("rotation %+v, keyring active %q", r, e.keys.ActiveID())
@@ -92,7 +93,7 @@ func TestRotateKeysToDistributedKEK(t *testing.T) {
 	}
 	rec := e.do(http.MethodPost, "/api/v1/keys/rotate", e.admin, map[string]any{"kek": "kek-00000000"})
 	wantError(t, rec, http.StatusUnprocessableEntity, "invalid", "kek")
-	var r rotation
+	var r api.Rotation
 	e.must(http.StatusOK, http.MethodPost, "/api/v1/keys/rotate", e.admin, map[string]any{"kek": added}, &r)
 	if r.Active != added || e.keys.ActiveID() != added {
 		t.Fatalf("rotation %+v, keyring active %q; want %q (was %q)", r, e.keys.ActiveID(), added, before)
@@ -145,7 +146,7 @@ func TestConcurrentRotationsConflictInsteadOfFailing(t *testing.T) {
 		switch rec.Code {
 		case http.StatusOK:
 			ok++
-			var r rotation
+			var r api.Rotation
 			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || r.Active != e.keys.ActiveID() {
 				t.Errorf("200 answered %s (%v), active is %s", rec.Body, err, e.keys.ActiveID())
 			}

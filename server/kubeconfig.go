@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
@@ -25,7 +26,7 @@ type kubeconfigChange struct {
 
 // kubeconfigChange parses and seals the request's kubeconfig, or reads the stored one when the request changes how
 // the cluster is reached without giving one, so that apply can check the context used against it.
-func (s *Server) kubeconfigChange(ctx context.Context, project, env string, req environmentUpdate) (kubeconfigChange, error) {
+func (s *Server) kubeconfigChange(ctx context.Context, project, env string, req api.EnvironmentUpdate) (kubeconfigChange, error) {
 	kc := kubeconfigChange{remove: req.DataPlane != nil && *req.DataPlane != store.DataPlaneKubernetes}
 	switch {
 	case req.Kubeconfig != nil && *req.Kubeconfig == "":
@@ -63,7 +64,7 @@ func (s *Server) kubeconfigChange(ctx context.Context, project, env string, req 
 
 // apply makes the request's data-plane changes to e, inside UpdateEnvironment, and answers 422 when the result
 // cannot reach its cluster: kubernetes needs inCluster or a kubeconfig with the context used.
-func (kc kubeconfigChange) apply(e *store.Environment, req environmentUpdate) error {
+func (kc kubeconfigChange) apply(e *store.Environment, req api.EnvironmentUpdate) error {
 	if req.DataPlane != nil {
 		e.DataPlane = *req.DataPlane
 		if e.DataPlane != store.DataPlaneKubernetes {
@@ -75,7 +76,7 @@ func (kc kubeconfigChange) apply(e *store.Environment, req environmentUpdate) er
 		if e.Kubernetes != nil {
 			k = *e.Kubernetes
 		}
-		req.Kubernetes.apply(&k)
+		applyKubernetes(*req.Kubernetes, &k)
 		e.Kubernetes = &k
 	}
 	if e.DataPlane != store.DataPlaneKubernetes {

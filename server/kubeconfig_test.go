@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -42,7 +43,7 @@ contexts:
 // kubeconfig's credential.
 func (e *testEnv) environment(project, name string) store.Environment {
 	e.t.Helper()
-	var p page[store.Environment]
+	var p api.Page[store.Environment]
 	rec := e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/"+project+"/environments", e.viewer, nil, &p)
 	if strings.Contains(rec.Body.String(), kubeToken) {
 		e.t.Fatalf("the environments list shows the kubeconfig: %s", rec.Body)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -24,7 +25,7 @@ func (e *testEnv) newLogBuild(id, status string, lines ...string) {
 	if err := e.st.AppendBuildLog(ctx, id, lines...); err != nil {
 		e.t.Fatal(err)
 	}
-	if status != store.BuildQueued {
+	if status != api.BuildQueued {
 		e.setStatus(id, status)
 	}
 }
@@ -55,8 +56,8 @@ func text(lines []string) string {
 func TestBuildLogsFull(t *testing.T) {
 	e, _ := newBuildEnv(t)
 	lines := numbered("line", 1, 2*logBatch+501) // more than one store read
-	e.newLogBuild("b-1", store.BuildRunning, lines...)
-	e.newLogBuild("b-empty", store.BuildQueued)
+	e.newLogBuild("b-1", api.BuildRunning, lines...)
+	e.newLogBuild("b-empty", api.BuildQueued)
 
 	rec := e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/b-1/logs", e.viewer, nil, nil)
 	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
@@ -114,7 +115,7 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 func TestBuildLogsFollowStreamsUntilTheBuildEnds(t *testing.T) {
 	e, _ := newBuildEnv(t)
 	e.srv.logPoll = 5 * time.Millisecond
-	e.newLogBuild("b-1", store.BuildRunning, "first")
+	e.newLogBuild("b-1", api.BuildRunning, "first")
 	ts := httptest.NewServer(e.h)
 	t.Cleanup(ts.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -148,7 +149,7 @@ func TestBuildLogsFollowStreamsUntilTheBuildEnds(t *testing.T) {
 				return
 			}
 		}
-		_, err := e.st.UpdateBuild(ctx, "b-1", func(b *store.Build) error { b.Status = store.BuildSucceeded; return nil })
+		_, err := e.st.UpdateBuild(ctx, "b-1", func(b *store.Build) error { b.Status = api.BuildSucceeded; return nil })
 		done <- err
 	}()
 	got, err := io.ReadAll(r)
@@ -167,8 +168,8 @@ func TestBuildLogsFollowFinishedBuildAndResume(t *testing.T) {
 	e, _ := newBuildEnv(t)
 	e.srv.logPoll = time.Hour // a finished build's log must end without waiting for a poll
 	lines := numbered("line", 1, 11)
-	e.newLogBuild("b-1", store.BuildFailed, lines...)
-	e.newLogBuild("b-empty", store.BuildCancelled)
+	e.newLogBuild("b-1", api.BuildFailed, lines...)
+	e.newLogBuild("b-empty", api.BuildCancelled)
 	ts := httptest.NewServer(e.h)
 	t.Cleanup(ts.Close)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -192,7 +193,7 @@ func TestBuildLogsFollowFinishedBuildAndResume(t *testing.T) {
 func TestBuildLogsFollowEndsWhenTheClientLeavesOrTheServerStops(t *testing.T) {
 	e, _ := newBuildEnv(t)
 	e.srv.logPoll = 5 * time.Millisecond
-	e.newLogBuild("b-1", store.BuildRunning, "first")
+	e.newLogBuild("b-1", api.BuildRunning, "first")
 	ts := httptest.NewServer(e.h)
 	t.Cleanup(ts.Close)
 

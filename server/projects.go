@@ -7,7 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/slipway-dev/slipway/scan"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -17,28 +17,15 @@ const (
 	maxPageSize     = 500
 )
 
-// projectRequest is the body of POST /api/v1/projects.
-type projectRequest struct {
-	Name string `json:"name"`
-	// ScanPolicy is optional: zero is the default policy.
-	ScanPolicy scan.Policy `json:"scanPolicy"`
-}
+// projectOf is p as the API shows it.
+func projectOf(p store.Project) api.Project { return api.Project(p) }
 
-// projectUpdate is the body of PATCH /api/v1/projects/{p}: absent fields stay as they are.
-type projectUpdate struct {
-	ScanPolicy *scan.Policy `json:"scanPolicy"`
-}
+// projectsOf is ps as the API shows them; nil stays nil.
+func projectsOf(ps []store.Project) []api.Project { return mapSlice(ps, projectOf) }
 
-// projectResponse is a project with its environments in promotion order.
-type projectResponse struct {
-	store.Project
-	Environments []store.Environment `json:"environments"`
-}
-
-// page is a list response; Next is the cursor of the following page, "" on the last one.
-type page[T any] struct {
-	Items []T    `json:"items"`
-	Next  string `json:"next,omitempty"`
+// projectResponse is p with its environments envs as the API shows them; nil envs stay nil.
+func projectResponse(p store.Project, envs []store.Environment) api.ProjectResponse {
+	return api.ProjectResponse{Project: projectOf(p), Environments: environmentsOf(envs)}
 }
 
 // defaultEnvironments are the environments every new project starts with, in promotion order.
@@ -51,7 +38,7 @@ func defaultEnvironments() []store.Environment {
 
 // createProject answers POST /api/v1/projects: the project with development then production.
 func (s *Server) createProject(c echo.Context) error {
-	var req projectRequest
+	var req api.ProjectRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -70,7 +57,7 @@ func (s *Server) createProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, projectResponse{Project: p, Environments: nonNil(envs)})
+	return c.JSON(http.StatusCreated, projectResponse(p, nonNil(envs)))
 }
 
 // listProjects answers GET /api/v1/projects?limit=&cursor=, by name.
@@ -95,9 +82,9 @@ func (s *Server) listProjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := page[store.Project]{Items: nonNil(ps)}
+	resp := api.Page[api.Project]{Items: nonNil(projectsOf(ps))}
 	if len(ps) > limit {
-		resp.Items = ps[:limit]
+		resp.Items = resp.Items[:limit]
 		resp.Next = base64.RawURLEncoding.EncodeToString([]byte(ps[limit-1].Name))
 	}
 	return c.JSON(http.StatusOK, resp)
@@ -114,13 +101,13 @@ func (s *Server) getProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectResponse{Project: p, Environments: nonNil(envs)})
+	return c.JSON(http.StatusOK, projectResponse(p, nonNil(envs)))
 }
 
 // updateProject answers PATCH /api/v1/projects/{p}: today only the scan policy changes. Builds already
 // started keep the policy they started with.
 func (s *Server) updateProject(c echo.Context) error {
-	var req projectUpdate
+	var req api.ProjectUpdate
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -143,7 +130,7 @@ func (s *Server) updateProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projectResponse{Project: p, Environments: envs})
+	return c.JSON(http.StatusOK, projectResponse(p, envs))
 }
 
 // deleteProject answers DELETE /api/v1/projects/{p}; everything below the project goes with it, and the webhooks
@@ -177,4 +164,16 @@ func nonNil[T any](xs []T) []T {
 		return []T{}
 	}
 	return xs
+}
+
+// mapSlice is xs with f applied to each; nil stays nil, so that nonNil decides how an empty list encodes.
+func mapSlice[S, T any](xs []S, f func(S) T) []T {
+	if xs == nil {
+		return nil
+	}
+	out := make([]T, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }

@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
 func TestCreateProjectStartsWithDevelopmentThenProduction(t *testing.T) {
 	e := newTestEnv(t)
-	var p projectResponse
+	var p api.ProjectResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects", e.developer, map[string]any{"name": "shop"}, &p)
 	if p.Name != "shop" || p.CreatedAt.IsZero() {
 		t.Errorf("project %+v", p.Project)
@@ -27,7 +28,7 @@ func TestCreateProjectStartsWithDevelopmentThenProduction(t *testing.T) {
 		t.Errorf("second environment %+v, want production at 1 with the production flag", prod)
 	}
 
-	var got projectResponse
+	var got api.ProjectResponse
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop", e.viewer, nil, &got)
 	if got.Name != "shop" || len(got.Environments) != 2 || got.Environments[1].Name != "production" {
 		t.Errorf("GET project %+v", got)
@@ -81,7 +82,7 @@ func TestDeleteProjectCascades(t *testing.T) {
 
 func TestListProjectsPaginates(t *testing.T) {
 	e := newTestEnv(t)
-	var empty page[store.Project]
+	var empty api.Page[store.Project]
 	rec := e.must(http.StatusOK, http.MethodGet, "/api/v1/projects", e.viewer, nil, &empty)
 	if !strings.Contains(rec.Body.String(), `"items":[]`) || empty.Next != "" {
 		t.Errorf("empty list %s, want items [] and no next", rec.Body)
@@ -97,7 +98,7 @@ func TestListProjectsPaginates(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		var p page[store.Project]
+		var p api.Page[store.Project]
 		e.must(http.StatusOK, http.MethodGet, path, e.viewer, nil, &p)
 		if len(p.Items) > 2 {
 			t.Fatalf("page of %d items with limit 2", len(p.Items))
@@ -114,7 +115,7 @@ func TestListProjectsPaginates(t *testing.T) {
 		t.Errorf("paginated names %v, want a..e in order", got)
 	}
 
-	var all page[store.Project]
+	var all api.Page[store.Project]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects", e.viewer, nil, &all)
 	if len(all.Items) != 5 || all.Next != "" {
 		t.Errorf("default page: %d items, next %q", len(all.Items), all.Next)

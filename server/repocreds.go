@@ -10,36 +10,20 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/gitcred"
 )
 
-// repoCredentialRequest is the body of PUT .../repo-credentials. It replaces the whole credential: a field left
-// out is not kept from the previous one.
-type repoCredentialRequest struct {
-	Token            string `json:"token"`
-	Username         string `json:"username"`
-	SSHKey           string `json:"sshKey"`
-	SSHKeyPassphrase string `json:"sshKeyPassphrase"`
-	KnownHosts       string `json:"knownHosts"`
-}
-
-// repoCredentialView is a credential as the API shows it: which parts are set, never their values.
-type repoCredentialView struct {
-	Token      bool      `json:"token"`
-	SSHKey     bool      `json:"sshKey"`
-	KnownHosts bool      `json:"knownHosts"`
-	UpdatedAt  time.Time `json:"updatedAt"`
-}
-
-func newRepoCredentialView(c gitcred.Credential, updated time.Time) repoCredentialView {
-	return repoCredentialView{Token: c.Token != "", SSHKey: c.SSHKey != "", KnownHosts: c.KnownHosts != "", UpdatedAt: updated}
+// repoCredentialOf is c, last put at updated, as the API shows it: which parts are set.
+func repoCredentialOf(c gitcred.Credential, updated time.Time) api.RepoCredential {
+	return api.RepoCredential{Token: c.Token != "", SSHKey: c.SSHKey != "", KnownHosts: c.KnownHosts != "", UpdatedAt: updated}
 }
 
 // putRepoCredential answers PUT .../repo-credentials: the component's Git credential is sealed and replaces the one
 // it had; the answer says which parts are set.
 func (s *Server) putRepoCredential(c echo.Context) error {
 	p, comp := c.Param("project"), c.Param("component")
-	var req repoCredentialRequest
+	var req api.RepoCredentialRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -55,7 +39,7 @@ func (s *Server) putRepoCredential(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newRepoCredentialView(cred, updated))
+	return c.JSON(http.StatusOK, repoCredentialOf(cred, updated))
 }
 
 // getRepoCredential answers GET .../repo-credentials: which parts of the component's Git credential are set.
@@ -69,7 +53,7 @@ func (s *Server) getRepoCredential(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newRepoCredentialView(cred, updated))
+	return c.JSON(http.StatusOK, repoCredentialOf(cred, updated))
 }
 
 // deleteRepoCredential answers DELETE .../repo-credentials: the component's repository is read anonymously again.

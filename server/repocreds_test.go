@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/gitcred"
 	"github.com/slipway-dev/slipway/gitsource"
 )
@@ -54,7 +55,7 @@ func TestRepoCredentialLifecycle(t *testing.T) {
 
 	wantError(t, e.do(http.MethodGet, credPath, e.developer, nil), http.StatusNotFound, "not_found", "")
 
-	var got repoCredentialView
+	var got api.RepoCredential
 	before := time.Now().Add(-time.Second)
 	rec := e.must(http.StatusOK, http.MethodPut, credPath, e.developer, map[string]any{"token": tokenCanary, "username": "bot"}, &got)
 	bodies := []string{rec.Body.String()}

@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/scan"
-	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
 
 func TestProjectScanPolicy(t *testing.T) {
 	e, fake := newBuildEnv(t)
-	var p projectResponse
+	var p api.ProjectResponse
 	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop", e.developer,
 		map[string]any{"scanPolicy": map[string]any{"failOn": "HIGH", "allowSecrets": true}}, &p)
 	if p.ScanPolicy != (scan.Policy{FailOn: "HIGH", AllowSecrets: true}) || len(p.Environments) != 2 {
@@ -72,7 +72,7 @@ func TestBuildScanAndEndpoints(t *testing.T) {
 	if err := e.st.PutBuildSpec(ctx, id, d, []descriptor.Spec{{Endpoint: "web", Path: "openapi.yaml", Format: descriptor.OpenAPI3, JSON: json.RawMessage(openapi)}}); err != nil {
 		t.Fatal(err)
 	}
-	var eps endpointsResponse
+	var eps api.Endpoints
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/"+id+"/endpoints", e.viewer, nil, &eps)
 	if len(eps.Items) != 2 || eps.Default || eps.Items[0].SpecURL != "/api/v1/builds/"+id+"/endpoints/web/spec" || eps.Items[1].SpecURL != "" {
 		t.Fatalf("endpoints %+v", eps)
@@ -83,12 +83,12 @@ func TestBuildScanAndEndpoints(t *testing.T) {
 	}
 	e.must(http.StatusNotFound, http.MethodGet, "/api/v1/builds/"+id+"/endpoints/raw/spec", e.viewer, nil, nil)
 
-	var v buildView
+	var v api.Build
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/builds/"+id, e.viewer, nil, &v)
 	if v.Scan == nil || v.Scan.Vulnerabilities.Critical != 1 || v.Scan.Passed {
 		t.Fatalf("build detail scan %+v", v.Scan)
 	}
-	want := []requiredConfig{{Name: "GREETING"}, {Name: "API_TOKEN", Secret: true}}
+	want := []api.RequiredConfig{{Name: "GREETING"}, {Name: "API_TOKEN", Secret: true}}
 	if len(v.Required) != 2 || v.Required[0] != want[0] || v.Required[1] != want[1] || v.Descriptor == nil || v.Descriptor.Source != "repository" {
 		t.Fatalf("build detail required %+v, descriptor %+v", v.Required, v.Descriptor)
 	}
@@ -101,7 +101,7 @@ func TestBuildScanAndEndpoints(t *testing.T) {
 	if v.Descriptor == nil || v.Descriptor.Source != "default" || !strings.Contains(v.Descriptor.Note, "EXPOSE") || v.Descriptor.Endpoints != 1 {
 		t.Fatalf("default descriptor shown as %+v", v.Descriptor)
 	}
-	if b := e.storedBuild(id); b.Status != store.BuildQueued {
+	if b := e.storedBuild(id); b.Status != api.BuildQueued {
 		t.Fatalf("build status %s", b.Status)
 	}
 }

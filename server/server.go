@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
-	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
@@ -40,7 +40,7 @@ type Deps struct {
 	Rewrap func(ctx context.Context) (int, error)
 	// Drift tells whether the release of component running in env was changed on its data plane behind
 	// slipway's back; nil (Drift or its answer) means it is not checked. GET …/deployments shows it.
-	Drift func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)
+	Drift func(ctx context.Context, env store.Environment, component string) (*api.Drift, error)
 	// Webhooks says how Git hosts reach slipway and whether it registers webhooks on GitHub itself.
 	Webhooks WebhookConfig
 	// Logger receives one line per request (never a request body). Nil means slog.Default().
@@ -56,7 +56,7 @@ type Server struct {
 	temporal client.Client
 	rewrap   func(ctx context.Context) (int, error)
 	webhooks WebhookConfig
-	drift    func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)
+	drift    func(ctx context.Context, env store.Environment, component string) (*api.Drift, error)
 	log      *slog.Logger
 	metrics  *metrics
 	// builds starts builds of commits (the API's and the webhooks'); deploys queues deployments.

@@ -2,36 +2,15 @@ package server
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/slipway-dev/slipway/api"
 )
-
-// tokenRequest is the body of POST /api/v1/tokens.
-type tokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-}
-
-// createdToken is the answer to POST /api/v1/tokens: the only time the token itself is shown.
-type createdToken struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Role  string `json:"role"`
-	Token string `json:"token"`
-}
-
-// tokenItem is a token as GET /api/v1/tokens lists it: never the token or its hash.
-type tokenItem struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"createdAt"`
-}
 
 // createToken answers POST /api/v1/tokens (admin only).
 func (s *Server) createToken(c echo.Context) error {
-	var req tokenRequest
+	var req api.TokenRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -48,7 +27,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := s.store.CreateToken(c.Request().Context(), t); err != nil {
 		return withField(err, "name")
 	}
-	return c.JSON(http.StatusCreated, createdToken{ID: t.ID, Name: t.Name, Role: t.Role, Token: token})
+	return c.JSON(http.StatusCreated, api.CreatedToken{ID: t.ID, Name: t.Name, Role: t.Role, Token: token})
 }
 
 // listTokens answers GET /api/v1/tokens (admin only).
@@ -57,9 +36,9 @@ func (s *Server) listTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]tokenItem, 0, len(ts))
+	items := make([]api.Token, 0, len(ts))
 	for _, t := range ts {
-		items = append(items, tokenItem{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt})
+		items = append(items, api.Token{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt})
 	}
-	return c.JSON(http.StatusOK, page[tokenItem]{Items: items})
+	return c.JSON(http.StatusOK, api.Page[api.Token]{Items: items})
 }

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 func TestTokensCreateShownOnceAndWorks(t *testing.T) {
 	e := newTestEnv(t)
-	var created createdToken
+	var created api.CreatedToken
 	rec := e.must(http.StatusCreated, http.MethodPost, "/api/v1/tokens", e.admin, map[string]any{"name": "ci", "role": "developer"}, &created)
 	if created.Name != "ci" || created.Role != "developer" || !strings.HasPrefix(created.ID, "tok-") || !strings.HasPrefix(created.Token, "slw_") {
 		t.Fatalf("created token %s", rec.Body)
@@ -19,7 +21,7 @@ func TestTokensCreateShownOnceAndWorks(t *testing.T) {
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects", created.Token, map[string]any{"name": "shop"}, nil)
 	wantError(t, e.do(http.MethodGet, "/api/v1/tokens", created.Token, nil), http.StatusForbidden, "forbidden", "")
 
-	var list page[tokenItem]
+	var list api.Page[api.Token]
 	rec = e.must(http.StatusOK, http.MethodGet, "/api/v1/tokens", e.admin, nil, &list)
 	body := rec.Body.String()
 	for _, secret := range []string{created.Token, e.admin, e.viewer, e.developer, hex.EncodeToString(HashToken(created.Token))} {
@@ -47,7 +49,7 @@ func TestTokensErrors(t *testing.T) {
 	wantError(t, e.do(http.MethodPost, "/api/v1/tokens", e.admin, map[string]any{"name": "ci", "role": "owner"}), http.StatusUnprocessableEntity, "invalid", "role")
 	wantError(t, e.do(http.MethodPost, "/api/v1/tokens", e.admin, map[string]any{"name": "ci"}), http.StatusUnprocessableEntity, "invalid", "role")
 	wantError(t, e.do(http.MethodPost, "/api/v1/tokens", e.admin, map[string]any{"name": "CI Bot", "role": "viewer"}), http.StatusUnprocessableEntity, "invalid", "name")
-	var list page[tokenItem]
+	var list api.Page[api.Token]
 	e.must(http.StatusOK, http.MethodGet, "/api/v1/tokens", e.admin, nil, &list)
 	if len(list.Items) != 3 {
 		t.Errorf("failed creations left %d tokens, want 3", len(list.Items))

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -43,7 +44,7 @@ func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Com
 			if err != nil {
 				return err
 			}
-			if len(last) == 1 && (last[0].Status == store.DeploymentQueued || last[0].Status == store.DeploymentRunning) {
+			if len(last) == 1 && (last[0].Status == api.DeploymentQueued || last[0].Status == api.DeploymentRunning) {
 				return &APIError{Status: http.StatusConflict, Code: "deployment_in_progress", Message: fmt.Sprintf(
 					"deployment %s of %s to %s is %s: wait for it to end, then delete", last[0].ID, comp.Name, env.Name, last[0].Status)}
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -37,7 +38,7 @@ func TestDeleteWhileRunningIsRefusedUnlessForced(t *testing.T) {
 		t.Errorf("delete during a deployment: %s", rec.Body)
 	}
 	if _, err := e.st.UpdateDeployment(context.Background(), "d-queued", func(d *store.Deployment) error {
-		d.Status = store.DeploymentFailed
+		d.Status = api.DeploymentFailed
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/webhooks"
 )
@@ -30,21 +31,6 @@ type WebhookConfig struct {
 	GitHubToken string
 	// HTTPClient calls GitHub; nil means one with a 10 s timeout.
 	HTTPClient *http.Client
-}
-
-// webhookInfo tells, in a component's answer, how deliveries reach slipway. Secret is there only when the
-// webhook was just made and must be added by hand: it is never shown again.
-type webhookInfo struct {
-	URL        string `json:"url"`
-	Registered bool   `json:"registered"`
-	Secret     string `json:"secret,omitempty"`
-	Note       string `json:"note,omitempty"`
-}
-
-// componentResponse is a component with, when its auto-build is on, its repository's webhook.
-type componentResponse struct {
-	store.Component
-	Webhook *webhookInfo `json:"webhook,omitempty"`
 }
 
 func (w WebhookConfig) githubAPI() string {
@@ -76,7 +62,7 @@ func (s *Server) provider(repo string) string {
 // ensureWebhook gives the component's repository a webhook secret unless it has one and, for a GitHub
 // repository with a token configured, registers the webhook there. The answer shows the secret only when the
 // webhook must be added by hand and was just made.
-func (s *Server) ensureWebhook(ctx context.Context, comp store.Component, base string) (*webhookInfo, error) {
+func (s *Server) ensureWebhook(ctx context.Context, comp store.Component, base string) (*api.Webhook, error) {
 	repo := webhooks.RepoKey(comp.Repo)
 	provider := s.provider(repo)
 	secret := make([]byte, 32)
@@ -97,7 +83,7 @@ func (s *Server) ensureWebhook(ctx context.Context, comp store.Component, base s
 		}
 		moved = true
 	}
-	info := &webhookInfo{URL: s.webhookURL(base, w.Provider, w.Key)}
+	info := &api.Webhook{URL: s.webhookURL(base, w.Provider, w.Key)}
 	if w.HookID != "" {
 		if moved && s.webhooks.GitHubToken != "" {
 			if err := s.moveGitHubHook(ctx, repo, w.HookID, info.URL); err != nil {

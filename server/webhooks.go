@@ -10,26 +10,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/webhooks"
 )
 
 // triggerWebhook is store.Trigger.Kind of a build a push delivery started.
 const triggerWebhook = "webhook"
-
-// webhookAnswer is the body of a delivery's answer: the builds it started or found, or why it was ignored.
-type webhookAnswer struct {
-	Builds  []webhookBuild `json:"builds"`
-	Ignored string         `json:"ignored,omitempty"`
-}
-
-// webhookBuild is one build of a delivery; Existing says the commit had it already (a redelivery, a second
-// webhook, a manual trigger).
-type webhookBuild struct {
-	Project   string `json:"project"`
-	Component string `json:"component"`
-	buildAccepted
-}
 
 // maxDeliveries is how many deliveries have their bodies read at once; more wait for a slot up to
 // deliveryWait, then get a 503 the Git host redelivers. With the body limit it bounds the memory deliveries take.
@@ -66,10 +53,10 @@ func (s *Server) githubWebhook(c echo.Context) error {
 	}
 	switch event {
 	case "ping":
-		return c.JSON(http.StatusOK, map[string]string{"message": "pong"})
+		return c.JSON(http.StatusOK, api.WebhookPing{Message: "pong"})
 	case "push":
 	default:
-		return c.JSON(http.StatusAccepted, webhookAnswer{Builds: []webhookBuild{}, Ignored: "event " + event + ": only push deliveries start builds"})
+		return c.JSON(http.StatusAccepted, api.WebhookAnswer{Builds: []api.WebhookBuild{}, Ignored: "event " + event + ": only push deliveries start builds"})
 	}
 	push, err := webhooks.ParseGitHub(body)
 	if err != nil {
@@ -98,7 +85,7 @@ func (s *Server) gitlabWebhook(c echo.Context) error {
 		return err
 	}
 	if event := h.Get("X-Gitlab-Event"); event != "Push Hook" && event != "Tag Push Hook" {
-		return c.JSON(http.StatusAccepted, webhookAnswer{Builds: []webhookBuild{}, Ignored: "event " + event + ": only push deliveries start builds"})
+		return c.JSON(http.StatusAccepted, api.WebhookAnswer{Builds: []api.WebhookBuild{}, Ignored: "event " + event + ": only push deliveries start builds"})
 	}
 	push, err := webhooks.ParseGitLab(body)
 	if err != nil {
@@ -166,7 +153,7 @@ func ofRepository(w store.Webhook, repos []string) error {
 // autoBuild on (and a path filter, if it has one, that a changed file matches): 202 with the builds, each once
 // however often the commit is delivered; 503 when Temporal cannot start them, so the delivery can be redelivered.
 func (s *Server) onPush(c echo.Context, provider, delivery, repo string, push webhooks.Push) error {
-	ans := webhookAnswer{Builds: []webhookBuild{}}
+	ans := api.WebhookAnswer{Builds: []api.WebhookBuild{}}
 	switch {
 	case push.Tag != "":
 		ans.Ignored = "tag push: builds follow branches"
@@ -193,7 +180,7 @@ func (s *Server) onPush(c echo.Context, provider, delivery, repo string, push we
 		if err != nil {
 			return err
 		}
-		ans.Builds = append(ans.Builds, webhookBuild{Project: comp.Project, Component: comp.Name, buildAccepted: newBuildAccepted(got)})
+		ans.Builds = append(ans.Builds, api.WebhookBuild{Project: comp.Project, Component: comp.Name, BuildAccepted: newBuildAccepted(got)})
 	}
 	if len(ans.Builds) == 0 {
 		ans.Ignored = "no component builds branch " + push.Branch + " of this repository automatically"

@@ -19,6 +19,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/webhooks"
 	"github.com/slipway-dev/slipway/workflows"
@@ -62,13 +63,13 @@ func (e *testEnv) deliverFrom(hookURL, event, delivery string, r io.Reader, secr
 }
 
 // autoBuilt creates component name on ghRepo with autoBuild on and returns the webhook secret shown once.
-func (e *testEnv) autoBuilt(name string, extra map[string]any) componentResponse {
+func (e *testEnv) autoBuilt(name string, extra map[string]any) api.ComponentResponse {
 	e.t.Helper()
 	body := map[string]any{"name": name, "repo": ghRepo, "branch": "main", "autoBuild": true}
 	for k, v := range extra {
 		body[k] = v
 	}
-	var got componentResponse
+	var got api.ComponentResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/components", e.developer, body, &got)
 	return got
 }
@@ -88,13 +89,13 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 
 	sha := strings.Repeat("a", 40)
 	body := pushBody("refs/heads/main", sha, "src/main.go")
-	var first webhookAnswer
+	var first api.WebhookAnswer
 	for i := range 3 { // the same delivery, replayed
 		rec := e.deliver(hook, "push", "delivery-1", body, secret)
 		if rec.Code != http.StatusAccepted {
 			t.Fatalf("delivery %d: %d %s", i, rec.Code, rec.Body)
 		}
-		var ans webhookAnswer
+		var ans api.WebhookAnswer
 		json.Unmarshal(rec.Body.Bytes(), &ans)
 		if len(ans.Builds) != 1 || ans.Builds[0].Component != "web" || ans.Builds[0].Commit != sha || ans.Builds[0].Existing != (i > 0) {
 			t.Fatalf("delivery %d answer %+v (docs' path filter leaves it out)", i, ans)
@@ -119,7 +120,7 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 
 	// The path filter: a push touching docs/ builds docs too.
 	rec := e.deliver(hook, "push", "delivery-2", pushBody("refs/heads/main", strings.Repeat("b", 40), "docs/index.md"), secret)
-	var ans webhookAnswer
+	var ans api.WebhookAnswer
 	json.Unmarshal(rec.Body.Bytes(), &ans)
 	if rec.Code != http.StatusAccepted || len(ans.Builds) != 2 {
 		t.Fatalf("push touching docs: %d %s", rec.Code, rec.Body)
@@ -135,7 +136,7 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 		{"other event", "issues", pushBody("refs/heads/main", sha), "event issues"},
 	} {
 		rec := e.deliver(hook, tc.event, "d-"+tc.name, tc.body, secret)
-		var ans webhookAnswer
+		var ans api.WebhookAnswer
 		json.Unmarshal(rec.Body.Bytes(), &ans)
 		if rec.Code != http.StatusAccepted || len(ans.Builds) != 0 || !strings.Contains(ans.Ignored, tc.want) {
 			t.Errorf("%s: %d %s", tc.name, rec.Code, rec.Body)
@@ -211,7 +212,7 @@ func TestGitHubWebhookRefusals(t *testing.T) {
 
 func TestGitLabWebhook(t *testing.T) {
 	e, fake := newBuildEnv(t)
-	var got componentResponse
+	var got api.ComponentResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/components", e.developer,
 		map[string]any{"name": "gl", "repo": "https://gitlab.example.com/acme/api.git", "autoBuild": true}, &got)
 	if got.Webhook == nil || !strings.HasPrefix(got.Webhook.URL, "http://example.com/webhooks/gitlab/") || got.Webhook.Secret == "" {
@@ -291,14 +292,14 @@ func (f *fakeGitHub) start(t *testing.T, token string) *httptest.Server {
 
 func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 	gh := &fakeGitHub{hooks: map[string]map[string]any{}}
-	var api *httptest.Server
-	api = gh.start(t, "ghp_token")
-	host := strings.TrimPrefix(api.URL, "http://")
+	var ghAPI *httptest.Server
+	ghAPI = gh.start(t, "ghp_token")
+	host := strings.TrimPrefix(ghAPI.URL, "http://")
 	e, _ := newBuildEnv(t, func(d *Deps) {
-		d.Webhooks = WebhookConfig{PublicURL: "https://slipway.example.com", GitHubAPI: api.URL + "/api/v3", GitHubToken: "ghp_token"}
+		d.Webhooks = WebhookConfig{PublicURL: "https://slipway.example.com", GitHubAPI: ghAPI.URL + "/api/v3", GitHubToken: "ghp_token"}
 	})
 	repo := "https://" + host + "/acme/shop-api.git"
-	var got componentResponse
+	var got api.ComponentResponse
 	e.must(http.StatusCreated, http.MethodPost, "/api/v1/projects/shop/components", e.developer,
 		map[string]any{"name": "web", "repo": repo, "autoBuild": true}, &got)
 	if got.Webhook == nil || !got.Webhook.Registered || got.Webhook.Secret != "" || !strings.HasPrefix(got.Webhook.URL, "https://slipway.example.com/webhooks/github/") {

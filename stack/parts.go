@@ -10,7 +10,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/activities"
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/dataplane/docker"
 	"github.com/slipway-dev/slipway/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/entry"
@@ -90,7 +92,7 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 
 // serveAPI serves the HTTP API and returns it and its base URL.
 func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry string) (*server.Server, string, error) {
-	api := server.New(server.Deps{
+	srv := server.New(server.Deps{
 		Store:    st,
 		Keys:     keys,
 		Temporal: c,
@@ -98,15 +100,27 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Rewrap:   rewrapViaTemporal(c, keys),
 		// The API reads drift on the clusters itself, so it shows it in a process without a worker too;
 		// drift writes nothing, so its drivers need no install ID.
-		Drift:    (&activities.Deploys{Store: st, Keyring: keys, Kubernetes: &kubernetes.Clients{}}).Drift,
+		Drift:    driftForAPI((&activities.Deploys{Store: st, Keyring: keys, Kubernetes: &kubernetes.Clients{}}).Drift),
 		Webhooks: server.WebhookConfig{PublicURL: cfg.PublicURL, GitHubAPI: cfg.GitHubAPI, GitHubToken: cfg.GitHubToken},
 		Logger:   p.log,
 	})
-	addr, err := p.serveHTTP("api", cfg.Address, api.Handler(), cfg.TLSCert, cfg.TLSKey, api.EndStreams)
+	addr, err := p.serveHTTP("api", cfg.Address, srv.Handler(), cfg.TLSCert, cfg.TLSKey, srv.EndStreams)
 	if err != nil {
 		return nil, "", err
 	}
-	return api, baseURL(cfg, addr), nil
+	return srv, baseURL(cfg, addr), nil
+}
+
+// driftForAPI adapts a data plane's drift reader (activities.Deploys.Drift) to server.Deps.Drift: the same
+// answer as an api.Drift, nil staying nil.
+func driftForAPI(read func(ctx context.Context, env store.Environment, component string) (*dataplane.Drift, error)) func(ctx context.Context, env store.Environment, component string) (*api.Drift, error) {
+	return func(ctx context.Context, env store.Environment, component string) (*api.Drift, error) {
+		d, err := read(ctx, env, component)
+		if err != nil || d == nil {
+			return nil, err
+		}
+		return &api.Drift{Detected: d.Detected, Message: d.Message}, nil
+	}
 }
 
 // baseURL is the URL of what serves at addr with cfg's TLS pair.

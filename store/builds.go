@@ -9,17 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/scan"
-)
-
-// Build states; a build is immutable once succeeded, failed or cancelled.
-const (
-	BuildQueued    = "queued"
-	BuildRunning   = "running"
-	BuildSucceeded = "succeeded"
-	BuildFailed    = "failed"
-	BuildCancelled = "cancelled"
 )
 
 // Trigger says what started a build.
@@ -34,13 +26,9 @@ type Trigger struct {
 	Message    string `json:"message,omitempty"`
 }
 
-// Step is one pipeline stage of a build with its state and times; nil times mean not yet.
-type Step struct {
-	Name      string     `json:"name"`
-	Status    string     `json:"status"`
-	StartedAt *time.Time `json:"startedAt,omitempty"`
-	EndedAt   *time.Time `json:"endedAt,omitempty"`
-}
+// Step is one pipeline stage of a build with its state and times; nil times mean not yet. The steps column
+// holds them as api.Step's JSON.
+type Step = api.Step
 
 // Build is one commit of one component going through the pipeline.
 type Build struct {
@@ -50,7 +38,8 @@ type Build struct {
 	// Commit is the full SHA built.
 	Commit  string
 	Trigger Trigger
-	// Status is one of the Build* states; zero means BuildQueued.
+	// Status is one of api's Build* statuses; zero means api.BuildQueued. A build is immutable once succeeded,
+	// failed or cancelled.
 	Status string
 	// Digest is the pushed image's manifest digest; "" until pushed.
 	Digest string
@@ -93,7 +82,7 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		return Build{}, invalid("build of component %q in project %q needs an ID and a commit", b.Component, b.Project)
 	}
 	if b.Status == "" {
-		b.Status = BuildQueued
+		b.Status = api.BuildQueued
 	}
 	b.CreatedAt = now()
 	err := s.inTx(ctx, func(c conn) error {
@@ -244,7 +233,7 @@ func changeableBuild(ctx context.Context, c conn, id string) (Build, error) {
 }
 
 func finished(status string) bool {
-	return status == BuildSucceeded || status == BuildFailed || status == BuildCancelled
+	return status == api.BuildSucceeded || status == api.BuildFailed || status == api.BuildCancelled
 }
 
 // AppendBuildLog appends lines to the build's log, numbering them after the last line stored; a text

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 func newBuild(id string) Build {
@@ -22,7 +24,7 @@ func TestBuildsCreateGetUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Status != BuildQueued || b.CreatedAt.IsZero() {
+		if b.Status != api.BuildQueued || b.CreatedAt.IsZero() {
 			t.Fatalf("created build %+v, want queued with a creation time", b)
 		}
 		_, err = s.CreateBuild(ctx, newBuild("b1"))
@@ -36,7 +38,7 @@ func TestBuildsCreateGetUpdate(t *testing.T) {
 
 		started := time.Now().UTC().Truncate(time.Microsecond)
 		up, err := s.UpdateBuild(ctx, "b1", func(b *Build) error {
-			b.Status = BuildRunning
+			b.Status = api.BuildRunning
 			b.StartedAt = &started
 			b.RunID = "run-1"
 			b.Steps = []Step{{Name: "checkout", Status: "succeeded", StartedAt: &started, EndedAt: &started}, {Name: "build", Status: "running", StartedAt: &started}}
@@ -49,7 +51,7 @@ func TestBuildsCreateGetUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != BuildRunning || got.RunID != "run-1" || got.StartedAt == nil || !got.StartedAt.Equal(started) ||
+		if got.Status != api.BuildRunning || got.RunID != "run-1" || got.StartedAt == nil || !got.StartedAt.Equal(started) ||
 			len(got.Steps) != 2 || got.Steps[1].Name != "build" || got.Trigger != (Trigger{Kind: "manual", Actor: "admin"}) {
 			t.Fatalf("build after update = %+v (update returned %+v)", got, up)
 		}
@@ -57,14 +59,14 @@ func TestBuildsCreateGetUpdate(t *testing.T) {
 		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Commit = "other"; return nil })
 		wantErr(t, err, ErrInvalid, "")
 		boom := errors.New("boom")
-		if _, err := s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = BuildFailed; return boom }); !errors.Is(err, boom) {
+		if _, err := s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = api.BuildFailed; return boom }); !errors.Is(err, boom) {
 			t.Fatalf("update error = %v, want boom", err)
 		}
-		if got, _ := s.GetBuild(ctx, "b1"); got.Status != BuildRunning {
+		if got, _ := s.GetBuild(ctx, "b1"); got.Status != api.BuildRunning {
 			t.Fatalf("a failed update changed the build to %s", got.Status)
 		}
 		if _, err := s.UpdateBuild(ctx, "b1", func(b *Build) error {
-			b.Status, b.Digest, b.ImageSize = BuildSucceeded, "sha256:abc", 1234
+			b.Status, b.Digest, b.ImageSize = api.BuildSucceeded, "sha256:abc", 1234
 			return nil
 		}); err != nil {
 			t.Fatal(err)

@@ -7,15 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/secretbox"
-)
-
-// Deployment states. A deployment is immutable once succeeded or failed.
-const (
-	DeploymentQueued    = "queued"
-	DeploymentRunning   = "running"
-	DeploymentSucceeded = "succeeded"
-	DeploymentFailed    = "failed"
 )
 
 // Deployment is one build released to one environment of its component.
@@ -24,7 +17,8 @@ type Deployment struct {
 	ID                              string
 	Project, Component, Environment string
 	BuildID, Digest                 string
-	// Status is one of the Deployment* states; zero means DeploymentQueued.
+	// Status is one of api's Deployment* statuses; zero means api.DeploymentQueued. A deployment is immutable
+	// once succeeded or failed.
 	Status string
 	// URL is the entry address the release is served at; "" until it serves.
 	URL string
@@ -75,7 +69,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 		return Deployment{}, invalid("deployment of component %q needs an ID and a build", d.Component)
 	}
 	if d.Status == "" {
-		d.Status = DeploymentQueued
+		d.Status = api.DeploymentQueued
 	}
 	release, err := releaseConfigArgs(d.ID, d.ReleaseConfig)
 	if err != nil {
@@ -136,7 +130,7 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 		if err != nil {
 			return err
 		}
-		if d.Status == DeploymentSucceeded || d.Status == DeploymentFailed {
+		if d.Status == api.DeploymentSucceeded || d.Status == api.DeploymentFailed {
 			return invalid("%s is %s and can no longer change", deploymentRef(id), d.Status)
 		}
 		orig := d
@@ -199,7 +193,7 @@ func (s *Store) ListDeployments(ctx context.Context, project, component, environ
 func (s *Store) CurrentDeployment(ctx context.Context, project, component, environment string) (Deployment, error) {
 	d, err := scanDeployment(s.db().queryRow(ctx, "SELECT "+deploymentColumns+` FROM deployments
 		WHERE project = ? AND component = ? AND environment = ? AND status = ? ORDER BY ended_at DESC, id DESC LIMIT 1`,
-		project, component, environment, DeploymentSucceeded))
+		project, component, environment, api.DeploymentSucceeded))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Deployment{}, notFound(fmt.Sprintf("current release of %s in %q", componentRef(project, component), environment))
 	}
@@ -240,7 +234,7 @@ func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 // environment.
 func (s *Store) CurrentDeployments(ctx context.Context) ([]Deployment, error) {
 	rows, err := s.db().query(ctx, "SELECT "+deploymentColumns+" FROM deployments WHERE status = ? ORDER BY ended_at DESC, id DESC",
-		DeploymentSucceeded)
+		api.DeploymentSucceeded)
 	if err != nil {
 		return nil, fmt.Errorf("listing current releases: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/secretbox"
 )
 
@@ -23,7 +24,7 @@ func TestDeploymentsHistoryAndCurrent(t *testing.T) {
 		d1, err := s.CreateDeployment(ctx, Deployment{ID: "d1", Project: "shop", Component: "api", Environment: "development",
 			BuildID: "b1", Digest: "sha256:1", Actor: "dev"})
 		must(t, err)
-		if d1.Status != DeploymentQueued || d1.CreatedAt.IsZero() {
+		if d1.Status != api.DeploymentQueued || d1.CreatedAt.IsZero() {
 			t.Fatalf("created %+v", d1)
 		}
 		_, err = s.CreateDeployment(ctx, Deployment{ID: "d1", Project: "shop", Component: "api", Environment: "development", BuildID: "b1"})
@@ -35,7 +36,7 @@ func TestDeploymentsHistoryAndCurrent(t *testing.T) {
 
 		end := time.Now().UTC().Truncate(time.Microsecond)
 		_, err = s.UpdateDeployment(ctx, "d1", func(d *Deployment) error {
-			d.Status, d.URL, d.EndedAt = DeploymentSucceeded, "http://127.0.0.1:4000", &end
+			d.Status, d.URL, d.EndedAt = api.DeploymentSucceeded, "http://127.0.0.1:4000", &end
 			return nil
 		})
 		must(t, err)
@@ -48,7 +49,7 @@ func TestDeploymentsHistoryAndCurrent(t *testing.T) {
 		_, err = s.UpdateDeployment(ctx, d2.ID, func(d *Deployment) error { d.BuildID = "b1"; return nil })
 		wantErr(t, err, ErrInvalid, `update of deployment "d2" changed its identity: invalid`)
 		_, err = s.UpdateDeployment(ctx, d2.ID, func(d *Deployment) error {
-			d.Status, d.Message, d.EndedAt = DeploymentFailed, "GET /healthz: 503", &end
+			d.Status, d.Message, d.EndedAt = api.DeploymentFailed, "GET /healthz: 503", &end
 			return nil
 		})
 		must(t, err)
@@ -96,11 +97,11 @@ func TestDeploymentReleaseConfig(t *testing.T) {
 		rc := fakeSealed("kek-1", "release")
 		end := time.Now().UTC().Truncate(time.Microsecond)
 		up, err := s.UpdateDeployment(ctx, "d1", func(d *Deployment) error {
-			d.Status, d.ReleaseConfig, d.EndedAt, d.DataPlane = DeploymentSucceeded, &rc, &end, DataPlaneKubernetes
+			d.Status, d.ReleaseConfig, d.EndedAt, d.DataPlane = api.DeploymentSucceeded, &rc, &end, DataPlaneKubernetes
 			return nil
 		})
 		must(t, err)
-		_, err = s.UpdateDeployment(ctx, "d2", func(d *Deployment) error { d.Status = DeploymentRunning; return nil })
+		_, err = s.UpdateDeployment(ctx, "d2", func(d *Deployment) error { d.Status = api.DeploymentRunning; return nil })
 		must(t, err)
 		cur, err := s.CurrentDeployment(ctx, "shop", "api", "development")
 		must(t, err)

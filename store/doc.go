@@ -4,5 +4,6 @@
 //
 // The schema is created and upgraded by versioned migrations embedded in the binary and applied by Open. Config
 // values are stored only as secretbox.Sealed; the store never sees a plaintext value. The package may import
-// secretbox, but no other slipway package: it must not import server, worker, workflows, activities or cmd.
+// secretbox and the plain-data packages api (its status values and Step), descriptor and scan, but no other
+// slipway package: it must not import server, worker, workflows, activities or cmd.
 package store

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/scan"
 )
 
@@ -46,7 +47,7 @@ func TestBuildScanKeptWithBuild(t *testing.T) {
 			t.Fatalf("listed builds = %+v", list)
 		}
 
-		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = BuildFailed; return nil })
+		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = api.BuildFailed; return nil })
 		must(t, err)
 		wantErr(t, s.PutBuildScan(ctx, "b1", r, r.Summarize(true)), ErrInvalid, `build "b1" is failed and can no longer change: invalid`)
 		if n := count(t, s, "SELECT build_id FROM build_scans"); n != 1 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 )
 
@@ -48,7 +49,7 @@ func TestBuildSpecKeptWithBuild(t *testing.T) {
 		_, err = s.GetBuildSpec(ctx, "b9", "web")
 		wantErr(t, err, ErrNotFound, `build "b9": not found`)
 
-		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = BuildSucceeded; return nil })
+		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = api.BuildSucceeded; return nil })
 		must(t, err)
 		wantErr(t, s.PutBuildSpec(ctx, "b1", d, nil), ErrInvalid, `build "b1" is succeeded and can no longer change: invalid`)
 		must(t, s.DeleteComponent(ctx, "shop", "api"))

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/scan"
 )
 
@@ -37,15 +38,6 @@ const (
 	StepPush     = "push"
 	StepSpec     = "spec"
 	StepDeploy   = "deploy"
-)
-
-// Step and build states.
-const (
-	StatusPending   = "pending"
-	StatusRunning   = "running"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
 )
 
 // BuildWorkflowID names the one pipeline of a commit of a component, so a commit is built once.
@@ -225,11 +217,12 @@ type RemoveWorkspaceInput struct {
 // FinishBuildInput records how a build ended.
 type FinishBuildInput struct {
 	BuildID string `json:"buildId"`
-	Status  string `json:"status"`
-	Steps   []Step `json:"steps"`
-	Digest  string `json:"digest"`
-	Size    int64  `json:"size"`
-	Error   string `json:"error"`
+	// Status is api.BuildSucceeded, api.BuildFailed or api.BuildCancelled.
+	Status string `json:"status"`
+	Steps  []Step `json:"steps"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Error  string `json:"error"`
 }
 
 // sessionAttempts is how many times the pipeline starts over on a new worker session after the
@@ -254,7 +247,7 @@ func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineRe
 		if (name == StepScan || name == StepSpec) && !b.scanAndSpec || name == StepDeploy && !autoDeploy {
 			continue
 		}
-		b.steps = append(b.steps, Step{Name: name, Status: StatusPending})
+		b.steps = append(b.steps, Step{Name: name, Status: api.StepPending})
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryBuildSteps, func() ([]Step, error) { return b.steps, nil }); err != nil {
 		return BuildPipelineResult{}, err
@@ -278,12 +271,12 @@ func BuildPipeline(ctx workflow.Context, in BuildPipelineInput) (BuildPipelineRe
 		})
 	}
 
-	finish := FinishBuildInput{BuildID: in.BuildID, Status: StatusSucceeded, Digest: res.Digest, Size: res.Size}
+	finish := FinishBuildInput{BuildID: in.BuildID, Status: api.BuildSucceeded, Digest: res.Digest, Size: res.Size}
 	switch {
 	case temporal.IsCanceledError(err):
-		finish.Status = StatusCancelled
+		finish.Status = api.BuildCancelled
 	case err != nil:
-		finish.Status, finish.Error = StatusFailed, failureMessage(err)
+		finish.Status, finish.Error = api.BuildFailed, failureMessage(err)
 	}
 	b.endRunning(ctx, finish.Status)
 	finish.Steps = b.steps
@@ -316,7 +309,7 @@ func (b *buildRun) runOnOneWorker(ctx workflow.Context) (BuildPipelineResult, er
 		}
 		workflow.GetLogger(ctx).Warn("build worker lost; starting over on another", "attempt", attempt, "error", err)
 		for i := range b.steps {
-			b.steps[i] = Step{Name: b.steps[i].Name, Status: StatusPending}
+			b.steps[i] = Step{Name: b.steps[i].Name, Status: api.StepPending}
 		}
 	}
 	return BuildPipelineResult{}, fmt.Errorf("the build worker was lost %d times: %w", sessionAttempts, err)
@@ -416,17 +409,17 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 func (b *buildRun) step(ctx workflow.Context, name string, fn func() error) error {
 	s := b.find(name)
 	start := workflow.Now(ctx)
-	s.Status, s.StartedAt, s.EndedAt = StatusRunning, &start, nil
+	s.Status, s.StartedAt, s.EndedAt = api.StepRunning, &start, nil
 	err := fn()
 	end := workflow.Now(ctx)
 	s.EndedAt = &end
 	switch {
 	case err == nil:
-		s.Status = StatusSucceeded
+		s.Status = api.StepSucceeded
 	case temporal.IsCanceledError(err):
-		s.Status = StatusCancelled
+		s.Status = api.StepCancelled
 	default:
-		s.Status = StatusFailed
+		s.Status = api.StepFailed
 	}
 	return err
 }
@@ -435,7 +428,7 @@ func (b *buildRun) step(ctx workflow.Context, name string, fn func() error) erro
 func (b *buildRun) endRunning(ctx workflow.Context, status string) {
 	now := workflow.Now(ctx)
 	for i := range b.steps {
-		if b.steps[i].Status == StatusRunning {
+		if b.steps[i].Status == api.StepRunning {
 			b.steps[i].Status, b.steps[i].EndedAt = status, &now
 		}
 	}

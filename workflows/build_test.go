@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/scan"
 )
 
@@ -146,7 +147,7 @@ func TestBuildPipelineHappyPath(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	fin := f.finished
-	if fin == nil || fin.Status != StatusSucceeded || fin.Digest != "sha256:pushed" || fin.Error != "" {
+	if fin == nil || fin.Status != api.BuildSucceeded || fin.Digest != "sha256:pushed" || fin.Error != "" {
 		t.Fatalf("finish %+v", fin)
 	}
 	if got := stepStates(fin.Steps); got != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded" {
@@ -188,7 +189,7 @@ func TestBuildPipelinePermanentBuildFailure(t *testing.T) {
 		t.Fatalf("workflow error %v, want InvalidDockerfile", err)
 	}
 	fin := f.finished
-	if fin == nil || fin.Status != StatusFailed || !strings.Contains(fin.Error, "InvalidDockerfile: dockerfile parse error") {
+	if fin == nil || fin.Status != api.BuildFailed || !strings.Contains(fin.Error, "InvalidDockerfile: dockerfile parse error") {
 		t.Fatalf("finish %+v", fin)
 	}
 	if got := stepStates(fin.Steps); got != "checkout=succeeded build=failed scan=pending push=pending spec=pending" {
@@ -217,7 +218,7 @@ func TestBuildPipelineScanFailureIsNeverPushed(t *testing.T) {
 		t.Fatalf("workflow error %v, want ScanPolicyViolation", err)
 	}
 	fin := f.finished
-	if fin == nil || fin.Status != StatusFailed || fin.Digest != "" || !strings.Contains(fin.Error, "CVE-2099-0001") {
+	if fin == nil || fin.Status != api.BuildFailed || fin.Digest != "" || !strings.Contains(fin.Error, "CVE-2099-0001") {
 		t.Fatalf("finish %+v", fin)
 	}
 	if got := stepStates(fin.Steps); got != "checkout=succeeded build=succeeded scan=failed push=pending spec=pending" {
@@ -259,7 +260,7 @@ func TestBuildPipelineAutoDeploys(t *testing.T) {
 	if err := env.GetWorkflowError(); err == nil {
 		t.Fatal("a build whose environment lacks a required secret succeeded")
 	}
-	if fin := f.finished; fin.Status != StatusFailed || !strings.Contains(fin.Error, "MissingConfig: environment development lacks") ||
+	if fin := f.finished; fin.Status != api.BuildFailed || !strings.Contains(fin.Error, "MissingConfig: environment development lacks") ||
 		stepStates(fin.Steps) != "checkout=succeeded build=succeeded scan=succeeded push=succeeded spec=succeeded deploy=failed" {
 		t.Fatalf("finish %+v", fin)
 	}
@@ -275,7 +276,7 @@ func TestBuildPipelineRetriesTransientBuildFailure(t *testing.T) {
 	if n := strings.Count(strings.Join(f.calls, " "), ActivityBuildImage); n != 2 {
 		t.Fatalf("BuildImage ran %d times, want 2 (one retry)", n)
 	}
-	if f.finished.Status != StatusSucceeded {
+	if f.finished.Status != api.BuildSucceeded {
 		t.Fatalf("finish %+v", f.finished)
 	}
 }
@@ -301,7 +302,7 @@ func TestBuildPipelineCancelRecordsAndCleansUp(t *testing.T) {
 	if got := stepStates(during); got != "checkout=succeeded build=running scan=pending push=pending spec=pending" {
 		t.Fatalf("steps queried while building: %s", got)
 	}
-	if f.finished == nil || f.finished.Status != StatusCancelled {
+	if f.finished == nil || f.finished.Status != api.BuildCancelled {
 		t.Fatalf("finish %+v, want cancelled", f.finished)
 	}
 	if got := stepStates(f.finished.Steps); got != "checkout=succeeded build=cancelled scan=pending push=pending spec=pending" {

@@ -7,6 +7,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 // Names of the deploy activities and of the signal that queues a deployment.
@@ -84,8 +86,8 @@ type RetireReplacedInput struct {
 // the releases it replaced afterwards (the old containers may take their whole stop grace to go).
 const versionRetireLater = "retire-later"
 
-// RolloutResult is how a deployment ended: "succeeded" (serving at URL) or "failed" (Message says why;
-// the previous release kept serving).
+// RolloutResult is how a deployment ended: api.DeploymentSucceeded (serving at URL) or api.DeploymentFailed
+// (Message says why; the previous release kept serving).
 type RolloutResult struct {
 	Status  string `json:"status"`
 	URL     string `json:"url,omitempty"`
@@ -233,7 +235,7 @@ func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest,
 	if err == nil {
 		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
 	}
-	if err == nil && retireLater && res.Status == StatusSucceeded && len(res.Replaced) > 0 {
+	if err == nil && retireLater && res.Status == api.DeploymentSucceeded && len(res.Replaced) > 0 {
 		r.start(long, req.DeploymentID, res.Replaced)
 	}
 	if err == nil {
