@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -141,12 +142,11 @@ func TestReplayNoticesADifferentRun(t *testing.T) {
 
 func readHistory(t *testing.T, path string) *historypb.History {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
 	if err != nil {
 		t.Fatalf("reading %s: %v", path, err)
 	}
