@@ -106,51 +106,111 @@ type FailDeploymentInput struct {
 // DeployQueue runs the deployments of one component to one environment one at a time, in the order
 // their signals arrived: each checks the environment's required configs and secrets, then rolls out
 // (the rollout itself only ever switches to a ready release). It ends after a quiet while; the next
-// signal-with-start begins a new run.
+// signal-with-start begins a new run. After deployQueueContinueAfter deployments it continues as new,
+// carrying the requests still queued.
 func DeployQueue(ctx workflow.Context, in DeployQueueInput) error {
-	ch := workflow.GetSignalChannel(ctx, SignalDeploy)
-	pending := in.Pending
-	r := &retirements{}
-	receive := func() {
-		for {
-			var req DeployRequest
-			if !ch.ReceiveAsync(&req) {
-				return
+	q := &deployQueue{in: in, signals: workflow.GetSignalChannel(ctx, SignalDeploy), pending: in.Pending}
+	for {
+		q.receive()
+		if len(q.pending) == 0 {
+			if q.waitForRequest(ctx) {
+				continue
 			}
-			pending = append(pending, req)
+			q.retiring.wait(ctx)
+			return nil
 		}
-	}
-	for done := 0; ; {
-		receive()
-		if len(pending) == 0 {
-			tctx, cancel := workflow.WithCancel(ctx)
-			timer := workflow.NewTimer(tctx, deployQueueIdle)
-			sel := workflow.NewSelector(ctx)
-			idle := false
-			sel.AddReceive(ch, func(workflow.ReceiveChannel, bool) {})
-			sel.AddFuture(timer, func(workflow.Future) { idle = true })
-			sel.Select(ctx)
-			cancel()
-			receive()
-			if idle && len(pending) == 0 {
-				r.wait(ctx)
-				return nil
-			}
-			continue
-		}
-		req := pending[0]
-		pending = pending[1:]
-		r.waitFor(ctx, req.BuildID)
-		if err := runDeployment(ctx, in, req, r); err != nil {
+		req := q.pending[0]
+		q.pending = q.pending[1:]
+		q.retiring.waitFor(ctx, req.BuildID)
+		if err := q.deploy(ctx, req); err != nil {
 			return err
 		}
-		if done++; done >= deployQueueContinueAfter {
-			r.wait(ctx)
-			receive()
-			in.Pending = pending
-			return workflow.NewContinueAsNewError(ctx, DeployQueue, in)
+		if q.done++; q.done >= deployQueueContinueAfter {
+			return q.continueAsNew(ctx)
 		}
 	}
+}
+
+// deployQueue is the state of one run of DeployQueue.
+type deployQueue struct {
+	in      DeployQueueInput
+	signals workflow.ReceiveChannel
+	// pending are the requests received and not yet run, oldest first.
+	pending []DeployRequest
+	// done counts the deployments this run has run.
+	done int
+	// retiring are the RetireReplaced activities under way.
+	retiring retirements
+}
+
+// receive queues every request signalled so far.
+func (q *deployQueue) receive() {
+	for {
+		var req DeployRequest
+		if !q.signals.ReceiveAsync(&req) {
+			return
+		}
+		q.pending = append(q.pending, req)
+	}
+}
+
+// waitForRequest waits, with nothing queued, for a request or for deployQueueIdle to pass. It reports
+// whether a request is queued now (false: the queue stayed idle and may end).
+func (q *deployQueue) waitForRequest(ctx workflow.Context) bool {
+	tctx, cancel := workflow.WithCancel(ctx)
+	timer := workflow.NewTimer(tctx, deployQueueIdle)
+	sel := workflow.NewSelector(ctx)
+	idle := false
+	sel.AddReceive(q.signals, func(workflow.ReceiveChannel, bool) {})
+	sel.AddFuture(timer, func(workflow.Future) { idle = true })
+	sel.Select(ctx)
+	cancel()
+	q.receive()
+	return !idle || len(q.pending) > 0
+}
+
+// deploy runs one deployment; its failure is the deployment's outcome, recorded, not the queue's. The
+// releases a succeeded rollout replaced are retired beside the queue.
+func (q *deployQueue) deploy(ctx workflow.Context, req DeployRequest) error {
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+	})
+	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		// The rollout heartbeats every 5 s: a worker lost mid-rollout is noticed within 20 s and the
+		// rollout picks up on another (its steps are idempotent).
+		HeartbeatTimeout: 20 * time.Second,
+		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
+		DeploymentID: req.DeploymentID, BuildID: req.BuildID, Project: q.in.Project, Component: q.in.Component, Environment: q.in.Environment,
+	}).Get(ctx, nil)
+	var res RolloutResult
+	retireLater := workflow.GetVersion(ctx, versionRetireLater, workflow.DefaultVersion, 1) >= 1
+	if err == nil {
+		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
+	}
+	if err == nil && retireLater && res.Status == api.DeploymentSucceeded && len(res.Replaced) > 0 {
+		q.retiring.start(long, req.DeploymentID, res.Replaced)
+	}
+	if err == nil {
+		return nil
+	}
+	workflow.GetLogger(ctx).Warn("deployment failed", "deployment", req.DeploymentID, "error", err)
+	return workflow.ExecuteActivity(short, ActivityFailDeployment, FailDeploymentInput{
+		DeploymentID: req.DeploymentID, Message: failureMessage(err),
+	}).Get(ctx, nil)
+}
+
+// continueAsNew waits for the retirements under way, then continues the queue as a new run that
+// starts with every request still queued (the history of one run stays bounded).
+func (q *deployQueue) continueAsNew(ctx workflow.Context) error {
+	q.retiring.wait(ctx)
+	q.receive()
+	in := q.in
+	in.Pending = q.pending
+	return workflow.NewContinueAsNewError(ctx, DeployQueue, in)
 }
 
 // retirements are the RetireReplaced activities running beside the queue: the releases a deployment
@@ -212,37 +272,4 @@ func (r *retirements) wait(ctx workflow.Context) {
 		x.get(ctx)
 	}
 	r.running = nil
-}
-
-// runDeployment runs one deployment; its failure is the deployment's outcome, recorded, not the queue's.
-func runDeployment(ctx workflow.Context, in DeployQueueInput, req DeployRequest, r *retirements) error {
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
-	})
-	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Minute,
-		// The rollout heartbeats every 5 s: a worker lost mid-rollout is noticed within 20 s and the
-		// rollout picks up on another (its steps are idempotent).
-		HeartbeatTimeout: 20 * time.Second,
-		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
-	})
-	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
-		DeploymentID: req.DeploymentID, BuildID: req.BuildID, Project: in.Project, Component: in.Component, Environment: in.Environment,
-	}).Get(ctx, nil)
-	var res RolloutResult
-	retireLater := workflow.GetVersion(ctx, versionRetireLater, workflow.DefaultVersion, 1) >= 1
-	if err == nil {
-		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
-	}
-	if err == nil && retireLater && res.Status == api.DeploymentSucceeded && len(res.Replaced) > 0 {
-		r.start(long, req.DeploymentID, res.Replaced)
-	}
-	if err == nil {
-		return nil
-	}
-	workflow.GetLogger(ctx).Warn("deployment failed", "deployment", req.DeploymentID, "error", err)
-	return workflow.ExecuteActivity(short, ActivityFailDeployment, FailDeploymentInput{
-		DeploymentID: req.DeploymentID, Message: failureMessage(err),
-	}).Get(ctx, nil)
 }

@@ -2,14 +2,19 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
 // fakeDeployActivities records the deploy activities' calls in order; a rollout takes rolloutTime.
@@ -155,5 +160,39 @@ func TestDeployQueueRetiresBesideTheQueueButNotUnderARollback(t *testing.T) {
 	}
 	if at("retired:d-3:b-2") < 0 || at("retired:d-3:b-2") > slices.Index(f.calls[at("check:b-3"):], "check:b-2")+at("check:b-3") {
 		t.Errorf("the rollback to b-2 started before b-2's old release was retired: %v", f.calls)
+	}
+}
+
+// After deployQueueContinueAfter deployments the queue continues as new with the requests it has not run,
+// in order, once the retirements under way are done.
+func TestDeployQueueContinuesAsNewCarryingPending(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeDeployActivities{failed: map[string]string{}}
+	f.register(env)
+	in := DeployQueueInput{Project: "shop", Component: "api", Environment: "development"}
+	for i := range deployQueueContinueAfter + 2 {
+		in.Pending = append(in.Pending, DeployRequest{DeploymentID: fmt.Sprintf("d-%d", i), BuildID: fmt.Sprintf("b-%d", i)})
+	}
+	env.ExecuteWorkflow(DeployQueue, in)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("the queue ended with %v, want a continue-as-new", err)
+	}
+	var next DeployQueueInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	want := DeployQueueInput{Project: "shop", Component: "api", Environment: "development", Pending: in.Pending[deployQueueContinueAfter:]}
+	if !reflect.DeepEqual(next, want) {
+		t.Fatalf("continued with %+v, want %+v", next, want)
+	}
+	calls := strings.Join(f.calls, " ")
+	if n := strings.Count(calls, "rollout:"); n != deployQueueContinueAfter {
+		t.Fatalf("%d rollouts before continuing as new, want %d", n, deployQueueContinueAfter)
+	}
+	// Every retirement was waited for: the last rollout's too.
+	if last := fmt.Sprintf("retired:d-%d:b-%d", deployQueueContinueAfter-1, deployQueueContinueAfter-2); !slices.Contains(f.calls, last) {
+		t.Fatalf("calls lack %s before the continue-as-new: %s", last, calls)
 	}
 }
