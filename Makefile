@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./delivery/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/... ./activities/... ./config/... ./baseimages/... ./gitcred/... \
+RACE_PKGS := ./secretbox/... ./delivery/... ./api/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/ ./activities/... ./config/... ./baseimages/... ./gitcred/... \
              ./scan/... ./descriptor/... ./trivydb/... ./entry/... ./webhooks/...
 
 BUILDKITD := bin/buildkitd
@@ -68,7 +68,7 @@ $(KWOK): tools/kube/go.mod tools/kube/go.sum
 # CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
 test: lint tools testtools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./stack/... ./localtemporal/... ./deploy/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./workflows/recorder/ ./stack/... ./localtemporal/... ./deploy/... ./integration/...
 
 lint:
 	@out=$$(gofmt -l .); \
