@@ -45,6 +45,16 @@ func (d *Deploys) DriverFor(ctx context.Context, env store.Environment, timeout 
 		}
 		return d.Driver, nil
 	}
+	drv, err := d.cluster(ctx, env, timeout)
+	if err != nil {
+		return nil, err // not a nil *kubernetes.Driver in a non-nil Driver
+	}
+	return drv, nil
+}
+
+// cluster returns the driver of the cluster a kubernetes environment is bound to, its kubeconfig
+// decrypted; it judges rollouts against timeout as their progress deadline (zero: two minutes).
+func (d *Deploys) cluster(ctx context.Context, env store.Environment, timeout time.Duration) (*kubernetes.Driver, error) {
 	if d.Kubernetes == nil {
 		return nil, temporal.NewNonRetryableApplicationError("this worker does not deploy to Kubernetes", ErrTypeNoDataPlane, nil)
 	}

@@ -13,15 +13,11 @@ func (d *Deploys) Drift(ctx context.Context, env store.Environment, component st
 	if env.DataPlane != store.DataPlaneKubernetes {
 		return nil, nil
 	}
-	drv, err := d.DriverFor(ctx, env, 0)
+	drv, err := d.cluster(ctx, env, 0)
 	if err != nil {
 		return nil, err
 	}
-	dd, ok := drv.(dataplane.DriftDetector)
-	if !ok {
-		return nil, nil
-	}
-	drift, err := dd.Drift(ctx, env.Project, component, env.Name)
+	drift, err := drv.Drift(ctx, env.Project, component, env.Name)
 	if err != nil {
 		return nil, err
 	}

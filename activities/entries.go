@@ -11,12 +11,25 @@ import (
 	"github.com/slipway-dev/slipway/store"
 )
 
-// switchEntry opens the entry (at the address the current release was served at, if any) and switches
-// it to the new instances, draining the old ones.
-func (d *Deploys) switchEntry(ctx context.Context, dep store.Deployment, insts []dataplane.Instance) (string, error) {
-	key := entry.Key{Project: dep.Project, Component: dep.Component, Environment: dep.Environment}
+// proxy is the Router as the entry through which a data plane that routes nothing itself (Docker) is
+// served; nil when there is no Router.
+func (d *Deploys) proxy() dataplane.Entry {
+	if d.Router == nil {
+		return nil
+	}
+	return routerEntry{d}
+}
+
+// routerEntry is the Router of Deploys as a dataplane.Entry.
+type routerEntry struct{ d *Deploys }
+
+// Switch opens the entry (at the address the current release was served at, if any) and switches it to
+// the new instances' addrs, draining the old ones for up to DrainTimeout.
+func (e routerEntry) Switch(ctx context.Context, r dataplane.Release, addrs []string) (string, error) {
+	d := e.d
+	key := entry.Key{Project: r.Project, Component: r.Component, Environment: r.Environment}
 	addr := ""
-	if cur, err := d.Store.CurrentDeployment(ctx, dep.Project, dep.Component, dep.Environment); err == nil {
+	if cur, err := d.Store.CurrentDeployment(ctx, r.Project, r.Component, r.Environment); err == nil {
 		addr = strings.TrimPrefix(cur.URL, "http://")
 	}
 	url, err := d.Router.Open(key, addr)
@@ -25,12 +38,6 @@ func (d *Deploys) switchEntry(ctx context.Context, dep store.Deployment, insts [
 	}
 	if err != nil {
 		return "", err
-	}
-	var addrs []string
-	for _, i := range insts {
-		if i.Address != "" {
-			addrs = append(addrs, i.Address)
-		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, orDefault(d.DrainTimeout, 30*time.Second))
 	defer cancel()

@@ -16,29 +16,6 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-// replaced names the builds whose releases run beside the deployment's on the data plane; on one that
-// replaces releases in place (a cluster) it removes what the old ones left (their configs) at once and names none.
-func (d *Deploys) replaced(ctx context.Context, driver dataplane.Driver, dep store.Deployment) ([]string, error) {
-	if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
-		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, "", 0); err != nil {
-			return nil, fmt.Errorf("removing what the previous releases left: %w", err)
-		}
-		return nil, nil
-	}
-	running, err := driver.Describe(ctx, dep.Project, dep.Component, dep.Environment)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, i := range running {
-		if i.BuildID != dep.BuildID && !slices.Contains(out, i.BuildID) {
-			out = append(out, i.BuildID)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 // RetireReplaced stops and removes the releases of the builds a succeeded deployment replaced, each with
 // DrainTimeout to finish what it serves (the entry sends them nothing any more). It runs beside the next
 // deployments of the environment, so it never removes the build serving there now, and it does nothing once

@@ -16,11 +16,12 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-// Rollout starts the deployment's release beside the one serving, waits until it is ready, switches the
-// entry to it, drains and removes the old one. A release that does not get ready is removed and never
-// switched in: the previous release keeps serving and the deployment is recorded failed with the last
-// check. Repeating it (a retried activity) picks up where it stopped; a deployment already ended is
-// answered as recorded.
+// Rollout starts the deployment's release on the environment's data plane (beside the one serving, or
+// in its place), waits until it is ready, serves it (on Docker the entry is switched to it; on a cluster
+// its Service serves it), and drains and removes what it replaced (in RetireReplaced, with RetireLater).
+// A release that does not get ready is restored away and never served: the previous release keeps
+// serving and the deployment is recorded failed with the last check. Repeating it (a retried activity)
+// picks up where it stopped; a deployment already ended is answered as recorded.
 func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workflows.RolloutResult, error) {
 	dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
 	if err != nil {
@@ -86,12 +87,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		if insts, err = driver.Apply(ctx, rel); err != nil {
 			return workflows.RolloutResult{}, classifyDataPlane(fmt.Errorf("starting the release: %w", err))
 		}
-		wait := timeout
-		if _, ok := driver.(dataplane.SelfRouted); ok {
-			// The cluster judges the progress deadline itself; give its verdict time to arrive.
-			wait += 15 * time.Second
-		}
-		wctx, cancel := context.WithTimeout(ctx, wait)
+		wctx, cancel := context.WithTimeout(ctx, timeout+driver.VerdictWait())
 		last, err = driver.WaitReady(wctx, rel, func(p dataplane.Probe) { progress.Store(&p.Message) })
 		cancel()
 		if ctx.Err() != nil {
@@ -109,17 +105,12 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 		return d.restore(ctx, driver, dep, env, rel, failed)
 	}
 
-	url := ""
-	if sr, ok := driver.(dataplane.SelfRouted); ok {
-		url = sr.URL(rel)
-	} else if rel.Port() > 0 {
-		url, err = d.switchEntry(ctx, dep, insts)
-		if err != nil {
-			return workflows.RolloutResult{}, err
-		}
+	url, err := driver.Serve(ctx, rel, insts, d.proxy())
+	if err != nil {
+		return workflows.RolloutResult{}, err
 	}
 	d.leaveOtherPlane(ctx, activity.GetLogger(ctx), dep, env)
-	replaced, err := d.replaced(ctx, driver, dep)
+	replaced, err := driver.Commit(ctx, rel)
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
@@ -140,14 +131,14 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 const restoringAfter = "restoring the previous release after: "
 
 // restore undoes a release that did not get ready so the previous one serves, and records the
-// deployment failed with why. The Docker driver only removes the new containers (the old ones never
-// stopped), so it goes on without the previous release when that cannot be read; a driver that
-// replaces releases in place needs it.
+// deployment failed with why. A data plane that replaces releases in place needs the previous release
+// to go back to; on one that does not (Docker: the old containers never stopped) it goes on without
+// it when that cannot be read.
 func (d *Deploys) restore(ctx context.Context, driver dataplane.Driver, dep store.Deployment, env store.Environment,
 	rel dataplane.Release, failed string) (workflows.RolloutResult, error) {
 	prev, err := d.previous(ctx, dep, env)
 	if err != nil {
-		if _, inPlace := driver.(dataplane.SelfRouted); inPlace {
+		if driver.ReplacesInPlace() {
 			return workflows.RolloutResult{}, err
 		}
 		activity.GetLogger(ctx).Warn("reading the previous release", "deployment", dep.ID, "error", err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/entry"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -55,6 +58,35 @@ func (f *fakeDriver) WaitReady(ctx context.Context, r dataplane.Release, beat fu
 	}
 	return dataplane.Probe{Message: "GET /healthz: 503"}, context.DeadlineExceeded
 }
+
+func (f *fakeDriver) VerdictWait() time.Duration { return 0 }
+
+// Serve switches entry to the instances, as the Docker driver does.
+func (f *fakeDriver) Serve(ctx context.Context, r dataplane.Release, insts []dataplane.Instance, entry dataplane.Entry) (string, error) {
+	if r.Port() == 0 {
+		return "", nil
+	}
+	var addrs []string
+	for _, i := range insts {
+		addrs = append(addrs, i.Address)
+	}
+	return entry.Switch(ctx, r, addrs)
+}
+
+// Commit names the other builds running, as the Docker driver does.
+func (f *fakeDriver) Commit(ctx context.Context, r dataplane.Release) ([]string, error) {
+	running, _ := f.Describe(ctx, r.Project, r.Component, r.Environment)
+	var out []string
+	for _, i := range running {
+		if i.BuildID != r.BuildID && !slices.Contains(out, i.BuildID) {
+			out = append(out, i.BuildID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (f *fakeDriver) ReplacesInPlace() bool { return false }
 
 func (f *fakeDriver) Restore(ctx context.Context, failed dataplane.Release, previous *dataplane.Release) error {
 	f.mu.Lock()
@@ -333,5 +365,101 @@ func TestRetireReplacedRemovesWhatTheServingReleaseReplaced(t *testing.T) {
 	}
 	if body := httpGet(t, res.URL); body != "b-bad" {
 		t.Fatalf("after retiring the entry serves %q", body)
+	}
+}
+
+// inPlaceDriver is a fakeDriver that replaces releases in place, judges readiness itself and routes
+// traffic itself, as a cluster does. It records the rollout's wait and what it committed.
+type inPlaceDriver struct {
+	*fakeDriver
+	waited    time.Duration // how long WaitReady was given
+	committed []string
+}
+
+func (f *inPlaceDriver) VerdictWait() time.Duration { return 15 * time.Second }
+
+func (f *inPlaceDriver) WaitReady(ctx context.Context, r dataplane.Release, beat func(dataplane.Probe)) (dataplane.Probe, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		f.waited = time.Until(dl)
+	}
+	return f.fakeDriver.WaitReady(ctx, r, beat)
+}
+
+func (f *inPlaceDriver) Serve(_ context.Context, r dataplane.Release, _ []dataplane.Instance, _ dataplane.Entry) (string, error) {
+	return "http://" + r.Component + ".cluster.svc:8080", nil
+}
+
+func (f *inPlaceDriver) Commit(_ context.Context, r dataplane.Release) ([]string, error) {
+	f.committed = append(f.committed, r.BuildID)
+	return nil, nil
+}
+
+func (f *inPlaceDriver) ReplacesInPlace() bool { return true }
+
+// failingOpen is a keyring that cannot open the configs recorded with one deployment.
+type failingOpen struct {
+	*secretbox.Keyring
+	deployment string
+}
+
+func (k failingOpen) Open(aad []byte, s secretbox.Sealed) ([]byte, error) {
+	if string(aad) == string(store.DeploymentConfigAAD(k.deployment)) {
+		return nil, secretbox.ErrDecrypt
+	}
+	return k.Keyring.Open(aad, s)
+}
+
+// On a data plane that replaces releases in place and routes traffic itself, a rollout waits the data
+// plane's own verdict out, serves at the URL the data plane gives (no entry opens), commits the release
+// and names nothing to retire; a failed release is not restored without the previous release.
+func TestRolloutOnADataPlaneThatReplacesInPlace(t *testing.T) {
+	d, fake, st := deploysWithStore(t)
+	drv := &inPlaceDriver{fakeDriver: fake}
+	d.Driver = drv
+	res := rollout(t, d, st, "d-1", "b-good")
+	if res.Status != store.DeploymentSucceeded || res.URL != "http://api.cluster.svc:8080" || res.Replaced != nil {
+		t.Fatalf("rollout %+v; want served at the data plane's URL, nothing to retire", res)
+	}
+	if drv.waited <= 2*time.Minute {
+		t.Fatalf("WaitReady was given %v, want the ready timeout and the data plane's verdict wait", drv.waited)
+	}
+	if !slices.Equal(drv.committed, []string{"b-good"}) || len(drv.removed) != 0 {
+		t.Fatalf("committed %v, removed %v; want b-good committed, nothing removed", drv.committed, drv.removed)
+	}
+	if b := d.Router.Backends(entry.Key{Project: "shop", Component: "api", Environment: "development"}); b != nil {
+		t.Fatalf("an entry opened for a release its data plane routes: %v", b)
+	}
+
+	// The previous release cannot be read: a release replaced in place cannot be restored without it.
+	d.Keyring = failingOpen{Keyring: d.Keyring.(*secretbox.Keyring), deployment: "d-1"}
+	if _, err := st.CreateDeployment(context.Background(), store.Deployment{ID: "d-2", Project: "shop", Component: "api",
+		Environment: "development", BuildID: "b-bad", Digest: "sha256:b-bad"}); err != nil {
+		t.Fatal(err)
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(d)
+	if _, err := env.ExecuteActivity(d.Rollout, workflows.RolloutInput{DeploymentID: "d-2"}); err == nil {
+		t.Fatal("a failed release replaced in place was restored without the previous release")
+	}
+	if len(drv.restored) != 0 {
+		t.Fatalf("restored %v without the previous release", drv.restored)
+	}
+}
+
+// On a data plane that starts releases beside the one serving, a failed release is removed even when the
+// previous release cannot be read: that one never stopped.
+func TestRestoreBesideGoesOnWithoutThePreviousRelease(t *testing.T) {
+	d, drv, st := deploysWithStore(t)
+	if res := rollout(t, d, st, "d-1", "b-good"); res.Status != store.DeploymentSucceeded {
+		t.Fatalf("first rollout %+v", res)
+	}
+	d.Keyring = failingOpen{Keyring: d.Keyring.(*secretbox.Keyring), deployment: "d-1"}
+	res := rollout(t, d, st, "d-2", "b-bad")
+	if res.Status != store.DeploymentFailed || !strings.Contains(res.Message, "not ready: GET /healthz: 503; removed") {
+		t.Fatalf("bad rollout %+v", res)
+	}
+	if got := strings.Join(drv.restored, ","); got != "b-bad" {
+		t.Fatalf("restored %s, want b-bad removed without a previous release", got)
 	}
 }
