@@ -1,7 +1,8 @@
 // Package dataplane is what the deploy activity asks of a data plane — the Docker Engine on one
-// machine, Kubernetes at scale — so both fit one rollout: apply a release beside what runs, wait
-// until it is ready, then commit it (the old one goes) or restore the previous one (the new one
-// goes), and describe what runs.
+// machine, Kubernetes at scale — so both fit one rollout: apply a release (beside what runs, or in
+// place of it), wait until it is ready, then serve it and commit it (naming the releases it replaced
+// that still run, which then go) or restore the previous one (the new one goes), and describe what
+// runs. Where the two differ the Driver says so itself; the rollout never asks which one it has.
 package dataplane
 
 import (
@@ -86,41 +87,70 @@ type Probe struct {
 	At      time.Time `json:"at"`
 }
 
-// Driver runs releases on one data plane. Every method is idempotent: a retried activity calls it
-// again with the same arguments.
+// Driver runs releases on one data plane. A rollout calls Apply, then WaitReady; a release that got
+// ready it then Serves and Commits, and it Removes the builds Commit named once they drained; one
+// that did not it Restores. Every method is idempotent: a retried activity calls it again with the
+// same arguments.
 type Driver interface {
-	// Apply starts the release's instances beside those of other builds already running.
+	// Apply starts the release's instances: beside those of other builds already running (Docker), or
+	// as a rolling replacement of them that keeps the old ones serving until the new ones are ready
+	// (Kubernetes). It returns the instances it started, for Serve; nil when the data plane starts
+	// them itself later (Kubernetes: Describe lists them).
 	Apply(ctx context.Context, r Release) ([]Instance, error)
+	// VerdictWait is how much longer than the rollout's own deadline WaitReady is given, so that a data
+	// plane judging readiness itself against that deadline (Kubernetes' progress deadline) can report its
+	// verdict; zero when slipway's own checks are the verdict (Docker).
+	VerdictWait() time.Duration
 	// WaitReady checks the release's instances until all are ready, one stops, or ctx ends, and
-	// returns the last check; it reports progress to beat.
+	// returns the last check; it reports progress to beat (nil: not reported).
 	WaitReady(ctx context.Context, r Release, beat func(Probe)) (Probe, error)
-	// Restore undoes the Apply of a release that did not get ready, so that previous — the release
-	// serving before, nil when none was — serves as it did: on Docker the new instances are removed
-	// (the old ones never stopped); a driver that replaces instances in place re-applies previous.
-	Restore(ctx context.Context, failed Release, previous *Release) error
-	// Remove stops (draining for up to grace) and removes the instances of build buildID.
+	// Serve sends the traffic of r, ready, to it and returns the URL it is reached at; "" when r
+	// serves no endpoint (Release.Port is zero). insts are the instances Apply returned. A data plane
+	// that routes traffic itself (a Kubernetes Service, which sends it to the ready pods) returns its
+	// address and needs neither insts nor entry; one that does not (Docker) has entry switch to the
+	// addresses of insts, draining what went to the release before, and fails without an entry (nil).
+	Serve(ctx context.Context, r Release, insts []Instance, entry Entry) (string, error)
+	// Commit ends the rollout of r, which serves: it returns the builds whose releases r replaced and
+	// that still run beside it (sorted; nil when none do), for the rollout to Remove once they have
+	// drained, and removes at once what the replaced releases left that nothing uses any more. A data
+	// plane that replaced them in place (Kubernetes) names none and removes their config Secrets.
+	Commit(ctx context.Context, r Release) (replaced []string, err error)
+	// Remove stops the instances of build buildID of the component in the environment, each given
+	// grace to finish what it serves (zero: stopped at once), and removes them and what nothing else
+	// uses; another install's it leaves alone, and nothing of buildID left is no error. On Kubernetes
+	// the instances are the Deployment while it still runs buildID (a rolling update already removed
+	// the pods of the builds it replaced) and go within the pods' own termination grace period; what
+	// nothing else uses is the config Secrets the Deployment no longer refers to.
 	Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error
-	// Describe lists the instances of the component running in the environment.
+	// ReplacesInPlace says whether Apply replaces the release serving (Kubernetes' rolling update)
+	// rather than starting the new one beside it (Docker). Then Restore must have the previous release
+	// to go back to; otherwise the previous release never stopped and Restore only removes the failed
+	// one, so a rollout that cannot read the previous release restores without it.
+	ReplacesInPlace() bool
+	// Restore undoes the Apply of a release that did not get ready, so that previous — the release
+	// serving before, nil when none was — serves as it did: on Docker the failed release's instances
+	// are removed (previous is not needed); on Kubernetes previous is re-applied and waited for, or,
+	// when nil, the failed release's Deployment is deleted.
+	Restore(ctx context.Context, failed Release, previous *Release) error
+	// Describe lists the instances of the component in the environment, of every build; finding none
+	// is no error.
 	Describe(ctx context.Context, project, component, environment string) ([]Instance, error)
 }
 
-// SelfRouted is a Driver whose data plane routes traffic to a release itself (a Kubernetes
-// Service) rather than through slipway's entry proxy.
-type SelfRouted interface {
-	// URL is where the release is reached on its data plane; "" when it serves no endpoint.
-	URL(r Release) string
+// Entry is slipway's own entry proxy (package entry), which sends the traffic of a data plane that
+// does not route it itself (Docker) to a release's instances. It runs in the process that rolls
+// releases out, which hands it to Driver.Serve.
+type Entry interface {
+	// Switch opens the entry of r's component in r's environment unless it is open, sends its new
+	// requests to addrs ("host:port" each; nil: none, it answers 502), lets those under way to the
+	// addresses before finish for as long as the rollout drains, and returns the entry's URL.
+	Switch(ctx context.Context, r Release, addrs []string) (url string, err error)
 }
 
-// Drift is what changed on the data plane behind slipway's back.
+// Drift is what changed on the data plane behind slipway's back. Kubernetes tells
+// (kubernetes.Driver.Drift); Docker does not.
 type Drift struct {
 	// Detected says something changed; Message says what, by whom and when.
 	Detected bool   `json:"detected"`
 	Message  string `json:"message,omitempty"`
-}
-
-// DriftDetector is a Driver that can tell whether what runs was changed by hand.
-type DriftDetector interface {
-	// Drift reports what of the component's release in the environment was changed behind
-	// slipway's back since slipway applied it; a zero Drift means nothing was.
-	Drift(ctx context.Context, project, component, environment string) (Drift, error)
 }

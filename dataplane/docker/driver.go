@@ -1,7 +1,9 @@
 // Package docker is the data plane on one machine: the Docker Engine API (Docker, or Podman's
 // compatible socket). Each (project, environment) gets its own bridge network, so containers of
 // different environments cannot reach each other; each release runs as labelled containers of its
-// image, pulled by digest, beside the release it replaces until the deploy activity commits it.
+// image, pulled by digest, beside the release it replaces until the deploy activity has switched
+// slipway's entry to it and retired the old one. The Docker Engine routes nothing itself: Serve hands
+// a release's instances to the entry.
 package docker
 
 import (
@@ -350,13 +352,56 @@ func (d *Driver) execCheck(ctx context.Context, id string, p *descriptor.Probe) 
 	return dataplane.Probe{Message: "exec " + cmd + ": " + err.Error(), At: now}
 }
 
+// VerdictWait is zero: slipway's own checks (WaitReady) are the verdict.
+func (d *Driver) VerdictWait() time.Duration { return 0 }
+
+// Serve switches entry to the release's instances insts (their addresses), draining the previous
+// release's, and returns the entry's URL; "" and no switch when the release serves no endpoint. The
+// Docker Engine routes nothing itself: without an entry a release with an endpoint is not served.
+func (d *Driver) Serve(ctx context.Context, r dataplane.Release, insts []dataplane.Instance, entry dataplane.Entry) (string, error) {
+	if r.Port() == 0 {
+		return "", nil
+	}
+	if entry == nil {
+		return "", errors.New("no entry serves the releases of this Docker Engine")
+	}
+	var addrs []string
+	for _, i := range insts {
+		if i.Address != "" {
+			addrs = append(addrs, i.Address)
+		}
+	}
+	return entry.Switch(ctx, r, addrs)
+}
+
+// Commit names the builds of the component running in the environment beside r (sorted): their
+// containers kept running through the switch, and go with Remove once they have drained.
+func (d *Driver) Commit(ctx context.Context, r dataplane.Release) ([]string, error) {
+	running, err := d.Describe(ctx, r.Project, r.Component, r.Environment)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, i := range running {
+		if i.BuildID != r.BuildID && !slices.Contains(out, i.BuildID) {
+			out = append(out, i.BuildID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ReplacesInPlace is false: a release starts beside the one serving, which never stops for it.
+func (d *Driver) ReplacesInPlace() bool { return false }
+
 // Restore removes the failed release's containers at once: the previous release's were never
-// stopped, so they serve as before.
+// stopped, so they serve as before; previous is not needed.
 func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, _ *dataplane.Release) error {
 	return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
 }
 
-// Remove stops the build's containers, giving each grace to finish what it serves, and removes them.
+// Remove stops the build's containers, giving each grace to finish what it serves (zero: stopped at
+// once), and removes them; another install's it leaves alone.
 func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
 	insts, err := d.instances(ctx, project, component, environment, buildID)
 	if err != nil {

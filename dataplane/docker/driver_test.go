@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,35 @@ func TestApplyWaitDescribeRemove(t *testing.T) {
 	left, err := d.Describe(t.Context(), r.Project, "web", "development")
 	if err != nil || len(left) != 0 {
 		t.Fatalf("after remove: %+v, %v", left, err)
+	}
+}
+
+// Releases run side by side: Commit names the builds still running beside the release, for removal
+// once they drained, and removes nothing itself.
+func TestCommitNamesTheBuildsRunningBeside(t *testing.T) {
+	d := newDriver(t)
+	image, digest := webImage(t)
+	r1 := release(t, "development", "b-1", image, digest)
+	r2 := release(t, "development", "b-2", image, digest)
+	cleanup(t, d, r1.Project)
+	for _, r := range []dataplane.Release{r1, r2} {
+		if _, err := d.Apply(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // idempotent
+		if got, err := d.Commit(t.Context(), r2); err != nil || !slices.Equal(got, []string{"b-1"}) {
+			t.Fatalf("Commit = %v, %v; want b-1", got, err)
+		}
+	}
+	if got, err := d.Describe(t.Context(), r1.Project, "web", "development"); err != nil || len(got) != 2 {
+		t.Fatalf("after Commit: %+v, %v; want both releases still running", got, err)
+	}
+	if err := d.Remove(t.Context(), r1.Project, "web", "development", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Commit(t.Context(), r2); err != nil || got != nil {
+		t.Fatalf("Commit after b-1 went = %v, %v; want none", got, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -318,5 +319,23 @@ func TestClusterInstallsKeepApart(t *testing.T) {
 	}
 	if _, err := b.Apply(ctx, other); !errors.Is(err, dataplane.ErrRefused) {
 		t.Fatalf("install b's Apply into the namespace install a adopted: %v", err)
+	}
+
+	// Removing the build the Deployment runs removes it and its config Secret; b's Remove of it did not.
+	if err := b.Remove(ctx, "keep", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppsV1().Deployments(legacy.Namespace).Get(ctx, "api", metav1.GetOptions{}); err != nil {
+		t.Fatalf("install b's Remove deleted install a's deployment: %v", err)
+	}
+	if err := a.Remove(ctx, "keep", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppsV1().Deployments(legacy.Namespace).Get(ctx, "api", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the deployment of the removed build: %v", err)
+	}
+	sel := labels.SelectorFromSet(ownerLabels("keep", "api", "dev")).String()
+	if secrets, err := c.CoreV1().Secrets(legacy.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel}); err != nil || len(secrets.Items) != 0 {
+		t.Fatalf("config secrets after removing the build that ran: %v, %v", secrets, err)
 	}
 }

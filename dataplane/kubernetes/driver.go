@@ -3,8 +3,10 @@
 // from itself and the namespaces named as ingress; each component is a Deployment rolled by the
 // cluster (maxUnavailable 0, so the old pods serve until the new ones are ready), its configs and
 // secrets a Secret named by a hash of its content, and a Service per endpoint. Everything is written
-// by server-side apply as field manager "slipway", so repeating a call changes nothing. Everything
-// carries the install's ID (Driver.Install), and a driver touches nothing another install made.
+// by server-side apply as field manager "slipway", so repeating a call changes nothing. The cluster
+// judges a rollout itself (its progress deadline) and routes traffic itself (the Services), so the
+// deploy activity's entry proxy is never used. Everything carries the install's ID (Driver.Install),
+// and a driver touches nothing another install made.
 package kubernetes
 
 import (
@@ -63,11 +65,11 @@ type Driver struct {
 	Install string
 }
 
-var (
-	_ dataplane.Driver        = (*Driver)(nil)
-	_ dataplane.SelfRouted    = (*Driver)(nil)
-	_ dataplane.DriftDetector = (*Driver)(nil)
-)
+var _ dataplane.Driver = (*Driver)(nil)
+
+// verdictWait is how long past the progress deadline a rollout waits for the Deployment controller to
+// report it exceeded (it checks the deadline when it next syncs the Deployment).
+const verdictWait = 15 * time.Second
 
 // Namespace is the default namespace of an environment of a project: "slipway-<project>-<environment>",
 // shortened with a hash of both when longer than a namespace may be.
@@ -131,6 +133,36 @@ func selector(project, component, environment string) map[string]string {
 	return ownerLabels(project, component, environment)
 }
 
+// VerdictWait gives the Deployment controller time to report the progress deadline exceeded: the
+// cluster, not slipway, judges a rollout ready or failed.
+func (d *Driver) VerdictWait() time.Duration { return verdictWait }
+
+// Serve returns the in-cluster address of the Service of the release's first TCP-borne endpoint (""
+// when it has none): the Service already sends traffic to the ready pods, so insts and entry are not
+// used.
+func (d *Driver) Serve(_ context.Context, r dataplane.Release, _ []dataplane.Instance, _ dataplane.Entry) (string, error) {
+	for _, e := range r.Endpoints {
+		if e.Type != descriptor.UDP {
+			ns := d.namespace(r.Project, r.Environment)
+			return fmt.Sprintf("http://%s.%s.svc:%d", ServiceName(r.Component, e.Name), ns, e.Port), nil
+		}
+	}
+	return "", nil
+}
+
+// Commit deletes the config Secrets of the releases r replaced, which the Deployment no longer refers
+// to, so replaced secret values do not linger in the cluster. It names no build: the rolling update
+// replaced their pods, nothing of them runs.
+func (d *Driver) Commit(ctx context.Context, r dataplane.Release) ([]string, error) {
+	if err := d.pruneSecrets(ctx, r.Project, r.Component, r.Environment); err != nil {
+		return nil, fmt.Errorf("removing what the previous releases left: %w", err)
+	}
+	return nil, nil
+}
+
+// ReplacesInPlace is true: a Deployment runs one release, and a rollout replaces it.
+func (d *Driver) ReplacesInPlace() bool { return true }
+
 // Restore re-applies previous — the last release slipway recorded as serving, with the configs it
 // ran with, not whatever the ReplicaSet history holds — and waits for it. The cluster scales the old
 // ReplicaSet back in place of the failed one; with maxUnavailable 0 it never went below its
@@ -142,7 +174,7 @@ func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous
 		if err := d.deleteDeployment(ctx, ns, failed); err != nil {
 			return err
 		}
-		return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
+		return d.pruneSecrets(ctx, failed.Project, failed.Component, failed.Environment)
 	}
 	if _, err := d.Apply(ctx, *previous); err != nil {
 		return err
@@ -151,7 +183,7 @@ func (d *Driver) Restore(ctx context.Context, failed dataplane.Release, previous
 		return fmt.Errorf("restoring %s: %s: %w", previous.BuildID, p.Message, err)
 	}
 	// The failed release's Secret holds values nothing runs with any more.
-	return d.Remove(ctx, failed.Project, failed.Component, failed.Environment, failed.BuildID, 0)
+	return d.pruneSecrets(ctx, failed.Project, failed.Component, failed.Environment)
 }
 
 // deleteDeployment deletes the release's component's Deployment if it is there and the install's, of the
@@ -175,10 +207,32 @@ func (d *Driver) deleteDeployment(ctx context.Context, ns string, r dataplane.Re
 	return nil
 }
 
-// Remove deletes the component's config Secrets the Deployment no longer refers to (all of them when
-// it is gone), so replaced secret values do not linger in the cluster; another install's are left
-// alone. The pods of the build went with the rollout; buildID and grace are the Docker driver's concern.
-func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, grace time.Duration) error {
+// Remove deletes the component's Deployment when it runs build buildID and is the install's and the
+// environment's (conditionally on the object read, so none made meanwhile goes), and then the
+// component's config Secrets the Deployment no longer refers to (all of them once it is gone). The
+// pods of a build the Deployment no longer runs went with the rolling update that replaced it. Pods
+// stop within their own termination grace period, whatever grace says.
+func (d *Driver) Remove(ctx context.Context, project, component, environment, buildID string, _ time.Duration) error {
+	ns := d.namespace(project, environment)
+	deployments := d.Client.AppsV1().Deployments(ns)
+	dep, err := deployments.Get(ctx, component, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading deployment %s/%s: %w", ns, component, err)
+	}
+	r := dataplane.Release{Project: project, Component: component, Environment: environment}
+	if err == nil && dep.Spec.Template.Annotations[AnnotationBuild] == buildID && d.owned("deployment "+ns+"/"+component, dep.Labels, r) == nil {
+		err = deployments.Delete(ctx, component, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &dep.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting deployment %s/%s: %w", ns, component, err)
+		}
+	}
+	return d.pruneSecrets(ctx, project, component, environment)
+}
+
+// pruneSecrets deletes the component's config Secrets the Deployment no longer refers to (all of them
+// when it is gone), so replaced secret values do not linger in the cluster; another install's are
+// left alone.
+func (d *Driver) pruneSecrets(ctx context.Context, project, component, environment string) error {
 	ns := d.namespace(project, environment)
 	dep, err := d.Client.AppsV1().Deployments(ns).Get(ctx, component, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -224,15 +278,4 @@ func (d *Driver) Describe(ctx context.Context, project, component, environment s
 	}
 	slices.SortFunc(out, func(a, b dataplane.Instance) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-// URL is the in-cluster address of the Service of the release's first TCP-borne endpoint.
-func (d *Driver) URL(r dataplane.Release) string {
-	for _, e := range r.Endpoints {
-		if e.Type != descriptor.UDP {
-			ns := d.namespace(r.Project, r.Environment)
-			return fmt.Sprintf("http://%s.%s.svc:%d", ServiceName(r.Component, e.Name), ns, e.Port)
-		}
-	}
-	return ""
 }

@@ -141,8 +141,12 @@ func TestApplyWritesNamespacePolicySecretDeploymentAndServices(t *testing.T) {
 	if web.Spec.Ports[0].Port != 8080 || web.Spec.Selector[dataplane.LabelComponent] != "api" {
 		t.Errorf("service api-web = %+v", web.Spec)
 	}
-	if u := d.URL(r); u != "http://api-web.slipway-shop-dev.svc:8080" {
-		t.Errorf("URL = %q", u)
+	if u, err := d.Serve(ctx, r, nil, nil); err != nil || u != "http://api-web.slipway-shop-dev.svc:8080" {
+		t.Errorf("Serve = %q, %v; want the Service of the first TCP-borne endpoint, no entry needed", u, err)
+	}
+	r.Endpoints = []descriptor.Endpoint{{Name: "dns", Port: 53, Type: descriptor.UDP}}
+	if u, err := d.Serve(ctx, r, nil, nil); err != nil || u != "" {
+		t.Errorf("Serve of a release with no TCP-borne endpoint = %q, %v; want none", u, err)
 	}
 }
 
@@ -278,6 +282,68 @@ func TestWaitReadyEndsOnCompleteOrDeadline(t *testing.T) {
 	}
 	if _, err := d.WaitReady(ctx, r, nil); err == nil || !strings.Contains(err.Error(), "b-9") {
 		t.Fatalf("WaitReady of a replaced release: %v", err)
+	}
+}
+
+// A rollout on a cluster leaves nothing running beside the new release: Commit names no build and
+// deletes the Secrets of the configs replaced; the cluster judges readiness, so the rollout waits for its
+// verdict, and Restore needs the previous release.
+func TestCommitNamesNothingAndKeepsOnlyTheSecretInUse(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	d := &Driver{Client: c}
+	if d.VerdictWait() <= 0 || !d.ReplacesInPlace() {
+		t.Fatalf("VerdictWait %v, ReplacesInPlace %v; want a wait for the cluster's verdict and in-place replacement", d.VerdictWait(), d.ReplacesInPlace())
+	}
+	first := release("b-1", map[string]string{"GREETING": "hello"})
+	second := release("b-2", map[string]string{"GREETING": "hola"})
+	for _, r := range []dataplane.Release{first, second} {
+		if _, err := d.Apply(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // idempotent
+		replaced, err := d.Commit(ctx, second)
+		if err != nil || replaced != nil {
+			t.Fatalf("Commit = %v, %v; want no build named", replaced, err)
+		}
+	}
+	secrets, _ := c.CoreV1().Secrets(Namespace("shop", "dev")).List(ctx, metav1.ListOptions{})
+	name, _, _ := configData(second)
+	if len(secrets.Items) != 1 || secrets.Items[0].Name != name {
+		t.Fatalf("after Commit: %v, want only %s", secrets.Items, name)
+	}
+}
+
+// Remove removes what a build runs: the Deployment while it runs that build, never while it runs another.
+func TestRemoveDeletesTheDeploymentOnlyWhileItRunsTheBuild(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	d := &Driver{Client: c}
+	ns := Namespace("shop", "dev")
+	r := release("b-2", map[string]string{"GREETING": "hola"})
+	if _, err := d.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove(ctx, "shop", "api", "dev", "b-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{}); err != nil {
+		t.Fatalf("Remove of a build the Deployment no longer runs deleted it: %v", err)
+	}
+	if secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); len(secrets.Items) != 1 {
+		t.Fatalf("%d secrets after removing b-1, want b-2's in use", len(secrets.Items))
+	}
+	for range 2 { // idempotent
+		if err := d.Remove(ctx, "shop", "api", "dev", "b-2", time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the Deployment of the removed b-2 is still there: %v", err)
+	}
+	if secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); len(secrets.Items) != 0 {
+		t.Fatalf("%d secrets after removing the build that ran, want none", len(secrets.Items))
 	}
 }
 
@@ -462,6 +528,9 @@ func TestApplyRefusesWhatAnotherInstallOwnsAndAdoptsWhatNoneDoes(t *testing.T) {
 	}
 	if secrets, _ := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); len(secrets.Items) != 1 {
 		t.Fatalf("install b's Remove left %d of install a's secrets", len(secrets.Items))
+	}
+	if _, err := c.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{}); err != nil {
+		t.Fatalf("install b's Remove of the build install a's deployment runs deleted it: %v", err)
 	}
 
 	// Objects made before installs had IDs are adopted: the next Apply labels them.
