@@ -26,9 +26,12 @@ import (
 )
 
 // newDriver connects to the machine's Docker Engine; without one the test is skipped, unless
-// CI_REQUIRE_DOCKER=1 makes it fail.
+// CI_REQUIRE_DOCKER=1 makes it fail; with -short (make unit) it is skipped.
 func newDriver(t *testing.T) *Driver {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs containers on the Docker Engine")
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	d, err := New(ctx)
