@@ -77,10 +77,12 @@ func webImage(t *testing.T) (string, string) {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		io.WriteString(tw, f.body)
+		if _, err := io.WriteString(tw, f.body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +135,11 @@ func cleanup(t *testing.T, d *Driver, project string) {
 		ctx := context.Background()
 		list, _ := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filters(map[string]string{dataplane.LabelProject: project})})
 		for _, c := range list.Items {
-			d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+			_, _ = d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
 		}
 		nets, _ := d.Client.NetworkList(ctx, client.NetworkListOptions{Filters: filters(map[string]string{dataplane.LabelProject: project})})
 		for _, n := range nets.Items {
-			d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+			_, _ = d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
 		}
 	})
 }
