@@ -359,12 +359,12 @@ func inside(root, rel, def string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("resolving the checkout %s: %w", root, err)
 	}
-	real, err := filepath.EvalSymlinks(filepath.Join(realRoot, clean))
+	realPath, err := filepath.EvalSymlinks(filepath.Join(realRoot, clean))
 	if errors.Is(err, fs.ErrNotExist) {
 		if target, lerr := os.Readlink(filepath.Join(realRoot, clean)); lerr == nil {
-			real = target // a dangling link: where it points decides
-			if !filepath.IsAbs(real) {
-				real = filepath.Join(realRoot, filepath.Dir(clean), real)
+			realPath = target // a dangling link: where it points decides
+			if !filepath.IsAbs(realPath) {
+				realPath = filepath.Join(realRoot, filepath.Dir(clean), realPath)
 			}
 		} else {
 			return filepath.Join(realRoot, clean), nil // missing: the build says so
@@ -373,11 +373,11 @@ func inside(root, rel, def string) (string, error) {
 		return "", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("path %q cannot be resolved in the repository", rel), ErrTypeBadPath, nil)
 	}
-	if r, err := filepath.Rel(realRoot, real); err != nil || (!filepath.IsLocal(r) && r != ".") {
+	if r, err := filepath.Rel(realRoot, realPath); err != nil || (!filepath.IsLocal(r) && r != ".") {
 		return "", temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("path %q leaves the repository through a symbolic link", rel), ErrTypeBadPath, nil)
 	}
-	return real, nil
+	return realPath, nil
 }
 
 // heartbeatInterval is how often a running step heartbeats whatever it is doing: well under the

@@ -10,10 +10,16 @@ import (
 func TestLinkBlobsSharesCompleteBlobsOnly(t *testing.T) {
 	dir := t.TempDir()
 	from, to := filepath.Join(dir, "shared"), filepath.Join(dir, "layout", "blobs", "sha256")
-	os.MkdirAll(from, 0o755)
+	if err := os.MkdirAll(from, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	blob := strings.Repeat("a", 64)
-	os.WriteFile(filepath.Join(from, blob), []byte("layer"), 0o644)
-	os.WriteFile(filepath.Join(from, "ingest-partial"), []byte("half"), 0o644)
+	if err := os.WriteFile(filepath.Join(from, blob), []byte("layer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(from, "ingest-partial"), []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := linkBlobs(from, to)
 	if err != nil || n != 1 {

@@ -32,7 +32,9 @@ func TestLineWriterSplitsLines(t *testing.T) {
 func TestLineWriterCutsOverlongLines(t *testing.T) {
 	var got []string
 	w := &lineWriter{emit: func(s string) { got = append(got, s) }}
-	w.Write([]byte(strings.Repeat("x", maxLine+1)))
+	if _, err := w.Write([]byte(strings.Repeat("x", maxLine+1))); err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 1 || len(got[0]) != maxLine+1 {
 		t.Fatalf("got %d lines, want the overlong one emitted", len(got))
 	}
@@ -65,7 +67,9 @@ func TestOutputLogKeepsTheTail(t *testing.T) {
 		t.Errorf("tail of nothing = %q", o.tail())
 	}
 	for i := range tailLines + 5 {
-		o.Write([]byte(strings.Repeat("l", i+1) + "\n"))
+		if _, err := o.Write([]byte(strings.Repeat("l", i+1) + "\n")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tail := o.tail()
 	if strings.Contains(tail, "\nl\n") || !strings.HasSuffix(tail, strings.Repeat("l", tailLines+5)) {

@@ -43,9 +43,12 @@ func TestMain(m *testing.M) {
 }
 
 // requireBuildkitd returns the absolute path of bin/buildkitd. Without it the test is skipped,
-// unless CI_REQUIRE_BUILDKIT=1 asks for it to fail.
+// unless CI_REQUIRE_BUILDKIT=1 asks for it to fail; with -short (make unit) it is skipped.
 func requireBuildkitd(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: skipping a test that runs bin/buildkitd")
+	}
 	if _, err := os.Stat(buildkitdBinary); err != nil {
 		if os.Getenv("CI_REQUIRE_BUILDKIT") == "1" {
 			tb.Fatalf("%s missing and CI_REQUIRE_BUILDKIT=1: run `make tools`", buildkitdBinary)

@@ -28,7 +28,7 @@ func (f *fakeDeployAPI) start(t *testing.T) *httptest.Server {
 			f.bodies = append(f.bodies, r.URL.Path+" "+string(b))
 			f.mu.Unlock()
 			w.WriteHeader(http.StatusAccepted)
-			json.NewEncoder(w).Encode(map[string]any{"id": "d-1", "environment": env, "build": "b-1", "status": "queued"})
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": "d-1", "environment": env, "build": "b-1", "status": "queued"})
 		}
 	}
 	mux.HandleFunc("POST /api/v1/projects/shop/components/api/environments/development/deploy", accept("development"))
@@ -43,7 +43,7 @@ func (f *fakeDeployAPI) start(t *testing.T) *httptest.Server {
 		f.mu.Unlock()
 		d := map[string]any{"id": "d-1", "environment": "production", "build": "b-1", "digest": fakeDigest, "status": status,
 			"url": "http://127.0.0.1:4000", "message": "not ready: GET /healthz: 404", "deployedAt": "2030-01-02T03:04:05Z"}
-		json.NewEncoder(w).Encode(map[string]any{"items": []any{
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{
 			map[string]any{"environment": "development", "current": nil, "history": []any{}},
 			map[string]any{"environment": "production", "current": d, "history": []any{d},
 				"drift": map[string]any{"detected": true, "message": "spec.replicas changed by kubectl-scale"}},

@@ -19,7 +19,7 @@ func fakeEnvAPI(t *testing.T, bodies *[]string) *httptest.Server {
 	prod := map[string]any{"name": "production", "production": true, "replicas": 2, "dataPlane": "kubernetes",
 		"deployTimeoutSeconds": 300, "kubernetes": map[string]any{"context": "live", "namespace": "shop-live", "hasKubeconfig": true}}
 	mux.HandleFunc("GET /api/v1/projects/shop/environments", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"items": []any{dev, prod,
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{dev, prod,
 			map[string]any{"name": "qa", "replicas": 1, "dataPlane": "kubernetes", "kubernetes": map[string]any{"hasKubeconfig": false}},
 			map[string]any{"name": "edge", "replicas": 1, "dataPlane": "kubernetes", "kubernetes": map[string]any{"inCluster": true}}}})
 	})
@@ -28,10 +28,10 @@ func fakeEnvAPI(t *testing.T, bodies *[]string) *httptest.Server {
 		*bodies = append(*bodies, r.PathValue("env")+" "+string(b))
 		if r.PathValue("env") != "production" {
 			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, `{"error":{"code":"forbidden","message":"changing an environment's data plane needs an admin token","field":"dataPlane"}}`)
+			_, _ = io.WriteString(w, `{"error":{"code":"forbidden","message":"changing an environment's data plane needs an admin token","field":"dataPlane"}}`)
 			return
 		}
-		json.NewEncoder(w).Encode(prod)
+		_ = json.NewEncoder(w).Encode(prod)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

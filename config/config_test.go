@@ -10,7 +10,9 @@ import (
 func TestClientTLS(t *testing.T) {
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "ca.txt")
-	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	if cfg, err := (ClientTLS{}).Config(); err != nil || cfg != nil {
 		t.Fatalf("zero ClientTLS = %v, %v; want plaintext (nil, nil)", cfg, err)

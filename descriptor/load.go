@@ -115,14 +115,14 @@ func checkInside(root, name string) (resolved bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("resolving repository %s: %w", root, err)
 	}
-	real, err := filepath.EvalSymlinks(filepath.Join(root, name))
+	realPath, err := filepath.EvalSymlinks(filepath.Join(root, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("resolving %s: %w", name, err)
 	}
-	if rel, err := filepath.Rel(realRoot, real); err != nil || !filepath.IsLocal(rel) {
+	if rel, err := filepath.Rel(realRoot, realPath); err != nil || !filepath.IsLocal(rel) {
 		return false, errOutside
 	}
 	return true, nil

@@ -306,9 +306,9 @@ func (p *parser) probe(n *yaml.Node, field string, endpoints []Endpoint) *Probe 
 		}
 	}
 
-	seconds := func(key string, min int64, value *int) {
+	seconds := func(key string, lo int64, value *int) {
 		if !isNull(deref(f[key])) {
-			*value, _ = p.integer(f[key], field+"."+key, min, maxSeconds)
+			*value, _ = p.integer(f[key], field+"."+key, lo, maxSeconds)
 		}
 	}
 	seconds("initialDelaySeconds", 0, &pr.InitialDelaySeconds)
@@ -531,16 +531,16 @@ func (p *parser) requiredString(parent, n *yaml.Node, field string) (string, boo
 	return s, ok
 }
 
-// integer returns the integer at n, reporting anything but an integer between min and max.
-func (p *parser) integer(n *yaml.Node, field string, min, max int64) (int, bool) {
+// integer returns the integer at n, reporting anything but an integer between lo and hi.
+func (p *parser) integer(n *yaml.Node, field string, lo, hi int64) (int, bool) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 		p.report(n, field, "must be an integer, got %s", describe(n))
 		return 0, false
 	}
 	var v int64
-	if err := n.Decode(&v); err != nil || v < min || v > max {
-		p.report(n, field, "must be between %d and %d, got %s", min, max, short(n.Value))
+	if err := n.Decode(&v); err != nil || v < lo || v > hi {
+		p.report(n, field, "must be between %d and %d, got %s", lo, hi, short(n.Value))
 		return 0, false
 	}
 	return int(v), true

@@ -12,7 +12,7 @@ import (
 // BenchmarkEntry sends requests through an entry to one backend, in parallel, and directly to the
 // backend for comparison: the cost the proxy adds per request.
 func BenchmarkEntry(b *testing.B) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer backend.Close()
 	var r Router
 	defer r.Close(context.Background())
@@ -36,7 +36,7 @@ func BenchmarkEntry(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					io.Copy(io.Discard, resp.Body)
+					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
 			})

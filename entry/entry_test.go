@@ -16,7 +16,7 @@ import (
 func slowServer(t *testing.T, name string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(20 * time.Millisecond)
-		io.WriteString(w, name)
+		_, _ = io.WriteString(w, name)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -5,5 +5,6 @@
 // about to use it (the API resolving a commit, the checkout activity). It must never be part of a workflow or
 // activity input or result, a log line or an error; it refuses to be marshalled to JSON and prints masked.
 //
-// gitcred must not import the server, the workflows or the activities (other than gitsource).
+// gitcred imports secretbox, store (for the AAD) and gitsource; it must not import the server, the workflows or
+// the activities.
 package gitcred

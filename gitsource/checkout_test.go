@@ -64,7 +64,7 @@ func TestCheckoutIsShallow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.discard()
+			defer func() { _ = st.discard() }()
 			commit, err := st.EncodedObject(plumbing.CommitObject, c.sha)
 			if err != nil {
 				t.Fatalf("commit %s not fetched: %v", c.sha, err)
@@ -165,7 +165,7 @@ func TestCheckoutErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer st.discard()
+		defer func() { _ = st.discard() }()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		dir := filepath.Join(t.TempDir(), "tree")

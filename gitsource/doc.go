@@ -8,5 +8,7 @@
 // password values are masked. Errors a retry cannot fix wrap ErrUnknownRef, ErrAuth or
 // ErrRepoNotFound; everything else (network, server trouble, cancellation) is worth retrying.
 //
-// gitsource holds no Temporal code and must not import the workflows package: activities call it.
+// gitsource holds no Temporal code: activities (and delivery, resolving a commit) call it. Like
+// every adapter to an outside system, it must not import slipway's workflows, activities, store,
+// server, worker, stack, cli, delivery or api.
 package gitsource

@@ -4,5 +4,6 @@
 //
 // It leaves retries to its caller (a Temporal activity, whose retry policy owns them) and reports
 // failures that no retry can fix as *Error with a stable Type. It must not import the Temporal
-// SDK, workflows, the store or the server.
+// SDK nor, like every adapter to an outside system, slipway's workflows, activities, store,
+// server, worker, stack, cli, delivery or api.
 package imagepush

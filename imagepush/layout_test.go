@@ -44,7 +44,9 @@ func TestInvalidLayoutIsPermanent(t *testing.T) {
 		{"no index.json", func(t *testing.T) string { return t.TempDir() }},
 		{"index.json not JSON", func(t *testing.T) string {
 			dir := writeLayout(t, img)
-			os.WriteFile(filepath.Join(dir, "index.json"), []byte("{oops"), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte("{oops"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return dir
 		}},
 		{"no manifest", func(t *testing.T) string {
@@ -91,7 +93,9 @@ func TestInvalidLayoutIsPermanent(t *testing.T) {
 			dir := writeLayout(t, img)
 			b, _ := os.ReadFile(filepath.Join(dir, "index.json"))
 			b = []byte(strings.Replace(string(b), "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.layer.v1.tar+gzip", 1))
-			os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644)
+			if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return dir
 		}},
 	} {

@@ -34,7 +34,7 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
-			defer cmd.Process.Kill()
+			defer func() { _ = cmd.Process.Kill() }()
 
 			e := waitEndpoints(t, filepath.Join(dir, stack.EndpointsFile), done, &stderr)
 			if got := httpStatus(t, e.UI+"/"); got != http.StatusUnauthorized {

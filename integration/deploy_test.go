@@ -83,7 +83,7 @@ func startHammer(url string, clients int) *hammer {
 				resp, err := c.Get(url)
 				h.total.Add(1)
 				if err == nil {
-					io.Copy(io.Discard, resp.Body)
+					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK {
 						err = &statusError{resp.StatusCode}
@@ -355,11 +355,11 @@ func removeContainersOf(t *testing.T, project string) {
 	f.Add("label", dataplane.LabelProject+"="+project)
 	list, _ := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	for _, c := range list.Items {
-		d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		_, _ = d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
 	}
 	nets, _ := d.Client.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	for _, n := range nets.Items {
-		d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+		_, _ = d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
 	}
 }
 

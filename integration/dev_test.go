@@ -44,7 +44,7 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	dev := startDev(t, dir)
 	a := newAPI(t, dev, dir)
 	if second, err := stack.StartDev(context.Background(), devConfig(dir), slog.New(slog.DiscardHandler)); err == nil {
-		second.Stop(context.Background())
+		_ = second.Stop(context.Background())
 		t.Fatal("a second slipway dev started on a data dir in use")
 	} else if !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second StartDev on the same data dir: %v, want an in-use error", err)

@@ -65,7 +65,7 @@ func startDevWith(t testing.TB, cfg config.Config) *stack.Dev {
 		t.Fatalf("StartDev: %v", err)
 	}
 	// Stops it if the test ends early; after stopDev this does nothing.
-	t.Cleanup(func() { dev.Stop(context.Background()) })
+	t.Cleanup(func() { _ = dev.Stop(context.Background()) })
 	return dev
 }
 

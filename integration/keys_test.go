@@ -29,7 +29,7 @@ func TestDevRefusesToStartWithoutItsKeyFile(t *testing.T) {
 	}
 	again, err := stack.StartDev(context.Background(), devConfig(dir), slog.New(slog.DiscardHandler))
 	if err == nil {
-		again.Stop(context.Background())
+		_ = again.Stop(context.Background())
 		t.Fatal("slipway dev started without the key file its values were sealed with")
 	}
 	if !strings.Contains(err.Error(), "lacks [kek-") {

@@ -70,11 +70,11 @@ func TestReadmeQuickStart(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- dev.Wait() }()
 	t.Cleanup(func() {
-		dev.Process.Signal(os.Interrupt)
+		_ = dev.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // its exit status after the Ctrl-C does not matter
 		case <-time.After(15 * time.Second):
-			dev.Process.Kill()
+			_ = dev.Process.Kill()
 			t.Errorf("slipway dev did not stop within 15 s of Ctrl-C; its last output:\n%s", devErr.String()[max(0, devErr.Len()-2000):])
 		}
 	})
@@ -143,7 +143,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		}
 		if resp, err := http.Get(url + "/"); err == nil {
 			var body bytes.Buffer
-			body.ReadFrom(resp.Body)
+			_, _ = body.ReadFrom(resp.Body)
 			resp.Body.Close()
 			if strings.Contains(body.String(), "hello again") {
 				served = time.Now()

@@ -220,7 +220,7 @@ func startSplitBuildStack(t *testing.T) *splitBuildStack {
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		bk.Stop(sctx)
+		_ = bk.Stop(sctx)
 	})
 
 	kekFile := filepath.Join(dir, "kek.json")
@@ -240,7 +240,7 @@ func startSplitBuildStack(t *testing.T) *splitBuildStack {
 	if err != nil {
 		t.Fatalf("StartServer: %v", err)
 	}
-	t.Cleanup(func() { srv.Stop(context.Background()) })
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
 	tok, err := os.ReadFile(filepath.Join(dir, stack.AdminTokenFile))
 	if err != nil {
 		t.Fatal(err)

@@ -60,12 +60,12 @@ func TestSplitServerAndWorker(t *testing.T) {
 			if err != nil {
 				t.Fatalf("StartServer: %v", err)
 			}
-			defer srv.Stop(ctx)
+			defer func() { _ = srv.Stop(ctx) }()
 			wrk, err := stack.StartWorker(ctx, cfg, log)
 			if err != nil {
 				t.Fatalf("StartWorker: %v", err)
 			}
-			defer wrk.Stop(ctx)
+			defer func() { _ = wrk.Stop(ctx) }()
 
 			tok, err := os.ReadFile(filepath.Join(dir, stack.AdminTokenFile))
 			if err != nil {

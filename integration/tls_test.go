@@ -79,8 +79,12 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 		t.Fatal(err)
 	}
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cert, _ := x509.ParseCertificate(der)
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
@@ -92,7 +96,7 @@ func TestDevRefusesUnreadableCertificate(t *testing.T) {
 	cfg.HTTP.TLSCert, cfg.HTTP.TLSKey = "/nonexistent/cert.pem", "/nonexistent/key.pem"
 	dev, err := stack.StartDev(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil {
-		dev.Stop(context.Background())
+		_ = dev.Stop(context.Background())
 		t.Fatal("slipway dev started with a certificate it cannot read")
 	}
 	if !strings.Contains(err.Error(), "loading TLS certificate") {

@@ -49,7 +49,7 @@ func deliverGitHub(t testing.TB, hook, secret, delivery string, body []byte) (in
 		Builds []struct{ ID string } `json:"builds"`
 	}
 	b, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(b, &ans)
+	_ = json.Unmarshal(b, &ans)
 	var ids []string
 	for _, x := range ans.Builds {
 		ids = append(ids, x.ID)
@@ -190,7 +190,7 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				json.NewDecoder(resp.Body).Decode(&d)
+				_ = json.NewDecoder(resp.Body).Decode(&d)
 				resp.Body.Close()
 				if d.StartedAt != nil {
 					starts = append(starts, d.StartedAt.Sub(at))

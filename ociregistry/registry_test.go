@@ -85,7 +85,9 @@ func TestTornJournalLineIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"method":"PUT","path":"/v2/p/c/manif`)
+	if _, err := f.WriteString(`{"method":"PUT","path":"/v2/p/c/manif`); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 
 	reg2, host2 := serve(t, dir)

@@ -33,8 +33,8 @@ func (s *Server) readyz(c echo.Context) error {
 		r.Checks["store"] = "unavailable"
 		notReady = append(notReady, "store")
 	}
-	switch {
-	case s.temporal == nil:
+	switch s.temporal {
+	case nil:
 		r.Checks["temporal"] = "not configured"
 		notReady = append(notReady, "temporal")
 	default:

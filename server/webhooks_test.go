@@ -96,7 +96,9 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 			t.Fatalf("delivery %d: %d %s", i, rec.Code, rec.Body)
 		}
 		var ans api.WebhookAnswer
-		json.Unmarshal(rec.Body.Bytes(), &ans)
+		if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+			t.Fatal(err)
+		}
 		if len(ans.Builds) != 1 || ans.Builds[0].Component != "web" || ans.Builds[0].Commit != sha || ans.Builds[0].Existing != (i > 0) {
 			t.Fatalf("delivery %d answer %+v (docs' path filter leaves it out)", i, ans)
 		}
@@ -121,7 +123,9 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 	// The path filter: a push touching docs/ builds docs too.
 	rec := e.deliver(hook, "push", "delivery-2", pushBody("refs/heads/main", strings.Repeat("b", 40), "docs/index.md"), secret)
 	var ans api.WebhookAnswer
-	json.Unmarshal(rec.Body.Bytes(), &ans)
+	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+		t.Fatal(err)
+	}
 	if rec.Code != http.StatusAccepted || len(ans.Builds) != 2 {
 		t.Fatalf("push touching docs: %d %s", rec.Code, rec.Body)
 	}
@@ -137,7 +141,9 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 	} {
 		rec := e.deliver(hook, tc.event, "d-"+tc.name, tc.body, secret)
 		var ans api.WebhookAnswer
-		json.Unmarshal(rec.Body.Bytes(), &ans)
+		if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+			t.Fatal(err)
+		}
 		if rec.Code != http.StatusAccepted || len(ans.Builds) != 0 || !strings.Contains(ans.Ignored, tc.want) {
 			t.Errorf("%s: %d %s", tc.name, rec.Code, rec.Body)
 		}
@@ -191,7 +197,7 @@ func TestGitHubWebhookRefusals(t *testing.T) {
 			t.Errorf("delivery to %s: %d bytes of the body read before it was refused", to, r.n)
 		}
 	}
-	other := bytes.Replace(body, []byte("acme/shop-api"), []byte("acme/unknown"), -1)
+	other := bytes.ReplaceAll(body, []byte("acme/shop-api"), []byte("acme/unknown"))
 	wantError(t, e.deliver(hook, "push", "x", other, secret), http.StatusBadRequest, "bad_delivery", "")
 	wantError(t, e.deliver(hook, "push", "x", []byte(`{"ref":`), secret), http.StatusBadRequest, "malformed_json", "")
 	wantError(t, e.deliver(hook, "", "x", body, secret), http.StatusBadRequest, "bad_delivery", "")
@@ -275,12 +281,12 @@ func (f *fakeGitHub) start(t *testing.T, token string) *httptest.Server {
 	}
 	mux.HandleFunc("POST /api/v3/repos/{owner}/{repo}/hooks", auth(func(w http.ResponseWriter, r *http.Request) {
 		var hook map[string]any
-		json.NewDecoder(r.Body).Decode(&hook)
+		_ = json.NewDecoder(r.Body).Decode(&hook)
 		f.mu.Lock()
 		f.hooks[r.PathValue("owner")+"/"+r.PathValue("repo")] = hook
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{"id": 4242})
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": 4242})
 	}))
 	mux.HandleFunc("DELETE /api/v3/repos/{owner}/{repo}/hooks/{id}", auth(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)

@@ -50,7 +50,9 @@ func TestAdminTokenNotStoredWhenFileCannotBeWritten(t *testing.T) {
 	st := openTestStore(t)
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
-	os.WriteFile(blocker, nil, 0o600)
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The token's directory is a regular file: neither it nor the token can be created.
 	if _, err := ensureAdminToken(context.Background(), st, filepath.Join(blocker, AdminTokenFile), true); err == nil {
 		t.Fatal("ensureAdminToken succeeded without a place to write the token")

@@ -3,7 +3,7 @@
 // `slipway dev`) or PostgreSQL (at scale) through database/sql.
 //
 // The schema is created and upgraded by versioned migrations embedded in the binary and applied by Open. Config
-// values are stored only as secretbox.Sealed; the store never sees a plaintext value. The package may import
-// secretbox and the plain-data packages api (its status values and Step), descriptor and scan, but no other
-// slipway package: it must not import server, worker, workflows, activities or cmd.
+// values are stored only as secretbox.Sealed; the store never sees a plaintext value. Of slipway's packages it may
+// import only secretbox, descriptor, scan and api (the types it keeps): never server, delivery, worker,
+// workflows, activities, an adapter or cmd.
 package store

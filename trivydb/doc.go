@@ -4,6 +4,7 @@
 // keeps it at DefaultRepository:DefaultTag (trivy/db:2) in its own registry, the offline mirror
 // scans fall back to.
 //
-// It must not import slipway's API, store or workflows; workflows must not import it (it reads
-// files and uses go-containerregistry).
+// Like every adapter to an outside system, it must not import slipway's workflows, activities,
+// store, server, worker, stack, cli, delivery or api; workflows must not import it (it reads files
+// and uses go-containerregistry).
 package trivydb

@@ -140,17 +140,29 @@ func TestPushRefusesInvalidDir(t *testing.T) {
 		want    string
 	}{
 		{"no trivy.db", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, DBFile)) }, DBFile, "no such file"},
-		{"empty trivy.db", func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, DBFile), nil, 0o644) }, DBFile, "empty"},
+		{"empty trivy.db", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, DBFile), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, DBFile, "empty"},
 		{"trivy.db a directory", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, DBFile))
-			os.Mkdir(filepath.Join(dir, DBFile), 0o755)
+			if err := os.Mkdir(filepath.Join(dir, DBFile), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}, DBFile, "not a regular file"},
 		{"no metadata.json", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, MetadataFile)) }, MetadataFile, "no such file"},
-		{"metadata.json not JSON", func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, MetadataFile), []byte("{"), 0o644) }, MetadataFile, "parsing"},
+		{"metadata.json not JSON", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, MetadataFile), []byte("{"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, MetadataFile, "parsing"},
 		{"schema 1", func(t *testing.T, dir string) { writeDB(t, dir, 1, updated) }, MetadataFile, "schema Version 1, want 2"},
 		{"schema 3", func(t *testing.T, dir string) { writeDB(t, dir, 3, updated) }, MetadataFile, "schema Version 3, want 2"},
 		{"no Version", func(t *testing.T, dir string) {
-			os.WriteFile(filepath.Join(dir, MetadataFile), []byte(`{"UpdatedAt":"2026-11-01T00:00:00Z"}`), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, MetadataFile), []byte(`{"UpdatedAt":"2026-11-01T00:00:00Z"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}, MetadataFile, "schema Version 0, want 2"},
 	}
 	var requests atomic.Int64

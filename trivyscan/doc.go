@@ -8,5 +8,6 @@
 // read-only (each scan's layer cache lives in memory, so scans never wait on each other's cache
 // locks). The Scanner keeps earlier reports by image digest, database, ignore rules and scanners,
 // so re-scanning the same image costs a file read. Trivy's notices about its own workings go to
-// the Scanner's logger, not the build log.
+// the Scanner's logger, not the build log. Like every adapter to an outside system, it must not
+// import slipway's workflows, activities, store, server, worker, stack, cli, delivery or api.
 package trivyscan

@@ -15,8 +15,12 @@ func TestTailKeepsTrivysInternalNoticesOutOfTheBuildLog(t *testing.T) {
 		"2026-08-13T10:00:00Z\tINFO\t[secret] If your scanning is slow, please try '--scanners vuln' to disable secret scanning\n" +
 		"2026-08-13T10:00:00Z\tINFO\t[secret] Please see https://trivy.dev/docs/v0.74/guide/scanner/secret#recommendation for faster secret detection\n" +
 		"2026-08-13T10:00:01Z\tINFO\tDetected OS\tfamily=\"alpine\" version=\"3.20.3\""
-	tl.Write([]byte(lines[:40]))
-	tl.Write([]byte(lines[40:]))
+	if _, err := tl.Write([]byte(lines[:40])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Write([]byte(lines[40:])); err != nil {
+		t.Fatal(err)
+	}
 	last := tl.String() // flushes the unfinished last line
 	want := []string{
 		"2026-08-13T10:00:00Z\tINFO\t[vuln] Vulnerability scanning is enabled",

@@ -137,7 +137,7 @@ func FuzzParse(f *testing.F) {
 				_ = RepoKey(r)
 			}
 		}
-		GitHubRepos(body)
-		GitLabRepos(body)
+		_, _ = GitHubRepos(body)
+		_, _ = GitLabRepos(body)
 	})
 }

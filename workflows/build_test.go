@@ -142,7 +142,9 @@ func TestBuildPipelineHappyPath(t *testing.T) {
 		t.Fatalf("workflow: %v", err)
 	}
 	var res BuildPipelineResult
-	env.GetWorkflowResult(&res)
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
 	if res != (BuildPipelineResult{Digest: "sha256:pushed", Size: 4096}) {
 		t.Fatalf("result %+v", res)
 	}

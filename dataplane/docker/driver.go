@@ -69,7 +69,7 @@ var _ dataplane.Driver = (*Driver)(nil)
 // New connects to the engine named by DOCKER_HOST (default unix:///var/run/docker.sock),
 // negotiating the API version (Debian's Docker 20.10 speaks 1.41), and checks it answers.
 func New(ctx context.Context) (*Driver, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv) // negotiates the API version by default
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}

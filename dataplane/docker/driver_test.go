@@ -27,9 +27,12 @@ import (
 )
 
 // newDriver connects to the machine's Docker Engine; without one the test is skipped, unless
-// CI_REQUIRE_DOCKER=1 makes it fail.
+// CI_REQUIRE_DOCKER=1 makes it fail; with -short (make unit) it is skipped.
 func newDriver(t *testing.T) *Driver {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs containers on the Docker Engine")
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	d, err := New(ctx)
@@ -75,10 +78,12 @@ func webImage(t *testing.T) (string, string) {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		io.WriteString(tw, f.body)
+		if _, err := io.WriteString(tw, f.body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +136,11 @@ func cleanup(t *testing.T, d *Driver, project string) {
 		ctx := context.Background()
 		list, _ := d.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filters(map[string]string{dataplane.LabelProject: project})})
 		for _, c := range list.Items {
-			d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+			_, _ = d.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
 		}
 		nets, _ := d.Client.NetworkList(ctx, client.NetworkListOptions{Filters: filters(map[string]string{dataplane.LabelProject: project})})
 		for _, n := range nets.Items {
-			d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+			_, _ = d.Client.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
 		}
 	})
 }

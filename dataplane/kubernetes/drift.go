@@ -45,7 +45,7 @@ func foreignSpecManagers(dep *appsv1.Deployment) []string {
 			continue
 		}
 		var fields map[string]map[string]json.RawMessage
-		if err := json.Unmarshal(m.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(m.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue
 		}
 		spec, ok := fields["f:spec"]

@@ -80,14 +80,14 @@ func Namespace(project, environment string) string {
 // label returns s when it fits a DNS-1123 label (63 characters), else a prefix of it and a hash of all of it.
 func label(s string) string { return shorten(s, 63, 10) }
 
-// shorten returns s when it has at most max bytes, else its prefix and hashLen hex digits of a hash
-// of all of it, max bytes in all.
-func shorten(s string, max, hashLen int) string {
-	if len(s) <= max {
+// shorten returns s when it has at most limit bytes, else its prefix and hashLen hex digits of a hash
+// of all of it, limit bytes in all.
+func shorten(s string, limit, hashLen int) string {
+	if len(s) <= limit {
 		return s
 	}
 	h := sha256.Sum256([]byte(s))
-	return strings.TrimRight(s[:max-hashLen-1], "-") + "-" + hex.EncodeToString(h[:])[:hashLen]
+	return strings.TrimRight(s[:limit-hashLen-1], "-") + "-" + hex.EncodeToString(h[:])[:hashLen]
 }
 
 func (d *Driver) namespace(project, environment string) string {

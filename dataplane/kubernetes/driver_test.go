@@ -371,14 +371,14 @@ func TestDriftReportsForeignSpecManagers(t *testing.T) {
 	raw := `{"f:spec":{"f:replicas":{},"f:template":{"f:spec":{}}}}`
 	when := metav1.NewTime(time.Date(2026, 11, 26, 13, 4, 5, 0, time.UTC))
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
-		{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(raw)}},
+		{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(raw)},
 		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status",
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{}}`)}},
+			FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`)},
 		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:annotations":{}}}`)}},
-		{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &when, FieldsV1: &metav1.FieldsV1{Raw: []byte(raw)}},
+			FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:annotations":{}}}`)},
+		{Manager: "kubectl-edit", Operation: metav1.ManagedFieldsOperationUpdate, Time: &when, FieldsV1: metav1.NewFieldsV1(raw)},
 		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "scale",
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}},
+			FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:replicas":{}}}`)},
 	}}}
 	got := foreignSpecManagers(dep)
 	want := []string{"spec.replicas, spec.template changed by kubectl-edit at 2026-11-26T13:04:05Z", "spec.replicas changed by kubectl"}

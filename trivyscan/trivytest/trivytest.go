@@ -58,13 +58,17 @@ func root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Binary returns bin/trivy. Without it the test is skipped, unless CI_REQUIRE_TRIVY=1 makes it fail.
+// Binary returns bin/trivy. Without it the test is skipped, unless CI_REQUIRE_TRIVY=1 makes it fail;
+// with -short (make unit) it is skipped.
 func Binary(tb testing.TB) string {
 	return tool(tb, "trivy")
 }
 
 func tool(tb testing.TB, name string) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("-short: skipping a test that runs bin/%s", name)
+	}
 	path := filepath.Join(root(), "bin", name)
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI_REQUIRE_TRIVY") == "1" {

@@ -188,9 +188,13 @@ type tools struct {
 }
 
 // binaries finds the control plane's programs: bin/ of the repository, found from this file's
-// place in it, and etcd on PATH. Without one tb is skipped, unless CI_REQUIRE_KUBE=1 fails it.
+// place in it, and etcd on PATH. Without one tb is skipped, unless CI_REQUIRE_KUBE=1 fails it;
+// with -short (make unit) it is skipped.
 func binaries(tb testing.TB) tools {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: skipping a test that runs a Kubernetes control plane")
+	}
 	_, file, _, _ := runtime.Caller(0)
 	bin := filepath.Join(filepath.Dir(file), "..", "..", "..", "bin")
 	t := tools{
