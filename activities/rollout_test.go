@@ -43,7 +43,7 @@ func (f *fakeDriver) Apply(_ context.Context, r dataplane.Release) ([]dataplane.
 	f.releases = append(f.releases, r)
 	srv := f.servers[r.BuildID]
 	if srv == nil {
-		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, r.BuildID) }))
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, r.BuildID) }))
 		f.t.Cleanup(srv.Close)
 		f.servers[r.BuildID] = srv
 	}
@@ -191,7 +191,9 @@ func TestRolloutSwitchesOnlyToAReadyRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	var again workflows.RolloutResult
-	val.Get(&again)
+	if err := val.Get(&again); err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(again, bad) || len(drv.releases) != 2 {
 		t.Fatalf("retried rollout %+v after %d applies", again, len(drv.releases))
 	}

@@ -298,8 +298,7 @@ func (f *fakeGitHub) start(t *testing.T, token string) *httptest.Server {
 
 func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 	gh := &fakeGitHub{hooks: map[string]map[string]any{}}
-	var ghAPI *httptest.Server
-	ghAPI = gh.start(t, "ghp_token")
+	ghAPI := gh.start(t, "ghp_token")
 	host := strings.TrimPrefix(ghAPI.URL, "http://")
 	e, _ := newBuildEnv(t, func(d *Deps) {
 		d.Webhooks = WebhookConfig{PublicURL: "https://slipway.example.com", GitHubAPI: ghAPI.URL + "/api/v3", GitHubToken: "ghp_token"}
