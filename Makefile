@@ -94,7 +94,7 @@ lint: $(GOLANGCI_LINT)
 	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	scripts/lint-rules.sh $(GOLANGCI_LINT)
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 # lint-rules adds, in a temporary copy of the tree, imports each depguard rule forbids (and some it
 # allows) and checks that golangci-lint refuses exactly those (scripts/lint-rules.sh).
