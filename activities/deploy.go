@@ -90,6 +90,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// drainTimeout is DrainTimeout, 30 seconds when zero.
+func (d *Deploys) drainTimeout() time.Duration { return orDefault(d.DrainTimeout, 30*time.Second) }
+
 // autoActor is the actor of the deployments builds queue of themselves (auto-deploy).
 const autoActor = delivery.AutoActor
 

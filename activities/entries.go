@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/entry"
@@ -39,7 +38,7 @@ func (e routerEntry) Switch(ctx context.Context, r dataplane.Release, addrs []st
 	if err != nil {
 		return "", err
 	}
-	dctx, cancel := context.WithTimeout(ctx, orDefault(d.DrainTimeout, 30*time.Second))
+	dctx, cancel := context.WithTimeout(ctx, d.drainTimeout())
 	defer cancel()
 	if err := d.Router.Switch(dctx, key, addrs); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return "", err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
@@ -53,7 +52,7 @@ func (d *Deploys) retire(ctx context.Context, driver dataplane.Driver, dep store
 		if id == dep.BuildID {
 			continue
 		}
-		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
+		if err := driver.Remove(ctx, dep.Project, dep.Component, dep.Environment, id, d.drainTimeout()); err != nil {
 			return fmt.Errorf("removing the previous release %s: %w", id, err)
 		}
 	}
@@ -74,7 +73,7 @@ func (d *Deploys) leaveOtherPlane(ctx context.Context, log log.Logger, dep store
 			"deployment", cur.ID, "dataPlane", cur.DataPlane)
 		return
 	}
-	if err := d.Driver.Remove(ctx, cur.Project, cur.Component, cur.Environment, cur.BuildID, orDefault(d.DrainTimeout, 30*time.Second)); err != nil {
+	if err := d.Driver.Remove(ctx, cur.Project, cur.Component, cur.Environment, cur.BuildID, d.drainTimeout()); err != nil {
 		log.Warn("removing the Docker release the environment left", "deployment", cur.ID, "error", err)
 	}
 	key := entry.Key{Project: cur.Project, Component: cur.Component, Environment: cur.Environment}
