@@ -14,6 +14,9 @@ type BuildRequest struct {
 	// Rebuild starts a new build, under a new ID, of a commit that has been built already; false answers with
 	// the commit's build when it has one.
 	Rebuild bool `json:"rebuild"`
+	// Deploy also deploys the build to the project's first environment once it has succeeded (as the component's
+	// autoDeploy does); for a commit built already, its succeeded build is deployed at once. False only builds.
+	Deploy bool `json:"deploy"`
 }
 
 // BuildAccepted is the answer of a build trigger: 202 for a new build, 200 with Existing for the build the
@@ -29,6 +32,9 @@ type BuildAccepted struct {
 	Status string `json:"status"`
 	// Existing says the commit had this build already; false means it was just made.
 	Existing bool `json:"existing"`
+	// Deployment is the deployment queued of an existing build when the request asked to deploy it; nil (and
+	// absent) otherwise (a new build deploys itself when it has succeeded).
+	Deployment *Deployment `json:"deployment,omitempty"`
 }
 
 // BuildCancellation is the answer of POST /api/v1/builds/{id}/cancel: the build as it is now; it becomes cancelled

@@ -96,8 +96,8 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 	e := dev.Endpoints
-	fmt.Fprintf(r.stdout, "slipway dev is running (data dir %s)\n  API       %s\n  Temporal  %s\n  UI        %s\n  registry  %s\n  token     %s/%s\n",
-		cfg.DataDir, e.HTTP, e.Temporal, e.UI, e.Registry, cfg.DataDir, stack.AdminTokenFile)
+	fmt.Fprintf(r.stdout, "slipway dev is running (data dir %s)\n  console   %s/ (sign in with the token)\n  API       %s\n  Temporal  %s\n  UI        %s\n  registry  %s\n  token     %s/%s\n",
+		cfg.DataDir, e.HTTP, e.HTTP, e.Temporal, e.UI, e.Registry, cfg.DataDir, stack.AdminTokenFile)
 	return waitAndStop(ctx, log, &dev.Process)
 }
 

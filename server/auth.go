@@ -116,11 +116,23 @@ func (s *Server) allow(least role) echo.MiddlewareFunc {
 	}
 }
 
-// authenticate resolves the request's bearer token to its store.Token.
+// authenticate resolves the request's bearer token, or else its console session cookie, to its store.Token. A
+// write with a session must carry the session's CSRF token (checkWrite).
 func (s *Server) authenticate(c echo.Context) (store.Token, error) {
 	token := bearer(c.Request())
 	if token == "" {
-		return store.Token{}, unauthorized(c, "missing bearer token: send the header \"Authorization: Bearer <token>\"")
+		sess, ok, err := s.sessionFromCookie(c)
+		if err != nil {
+			return store.Token{}, err
+		}
+		if !ok {
+			return store.Token{}, unauthorized(c, "missing bearer token: send the header \"Authorization: Bearer <token>\"")
+		}
+		if e := checkWrite(c, sess, c.Request().Header.Get(csrfHeader)); e != nil {
+			return store.Token{}, e
+		}
+		c.Set(sessionKey, sess)
+		return sess.Token, nil
 	}
 	t, err := s.store.TokenByHash(c.Request().Context(), HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {

@@ -99,14 +99,46 @@ func (s *Server) triggerBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if req.Deploy {
+		comp.AutoDeploy = true // this build deploys itself to the first environment, as an auto-deploy would
+	}
 	got, err := s.builds.Start(ctx, comp, sha, store.Trigger{Kind: triggerManual, Actor: tokenName(c)}, req.Rebuild)
 	if err != nil {
 		return err
 	}
-	if got.Existing {
-		return c.JSON(http.StatusOK, newBuildAccepted(got))
+	if !got.Existing {
+		return c.JSON(http.StatusAccepted, newBuildAccepted(got))
 	}
-	return c.JSON(http.StatusAccepted, newBuildAccepted(got))
+	out := newBuildAccepted(got)
+	if req.Deploy {
+		d, err := s.deployExisting(c, comp, got.Build)
+		if err != nil {
+			return err
+		}
+		out.Deployment = &d
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// deployExisting deploys b, the build a commit had already, to comp's first environment, for a build request
+// that asked to deploy: a build still under way cannot be deployed yet (409).
+func (s *Server) deployExisting(c echo.Context, comp store.Component, b store.Build) (api.Deployment, error) {
+	if !buildFinished(b.Status) {
+		return api.Deployment{}, &APIError{Status: http.StatusConflict, Code: "build_not_finished", Field: "deploy", Message: fmt.Sprintf(
+			"commit %s is being built by %s (%s): deploy that build when it has succeeded, or ask with rebuild", b.Commit, b.ID, b.Status)}
+	}
+	envs, err := s.store.ListEnvironments(c.Request().Context(), comp.Project)
+	if err != nil {
+		return api.Deployment{}, err
+	}
+	if len(envs) == 0 {
+		return api.Deployment{}, invalid("deploy", "project %s has no environment to deploy to", comp.Project)
+	}
+	d, err := s.deploys.Deploy(c.Request().Context(), comp, envs[0], b.ID, tokenName(c), s.isAdmin(c))
+	if err != nil {
+		return api.Deployment{}, err
+	}
+	return deploymentOf(d), nil
 }
 
 func newBuildAccepted(s delivery.Started) api.BuildAccepted {
@@ -142,9 +174,19 @@ func (s *Server) getBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	v, err := s.buildView(ctx, b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// buildView is b as GET /api/v1/builds/{id} shows it: with the newer run of its commit named and, while it
+// runs, the steps its workflow reports now (the stored ones when the workflow does not answer).
+func (s *Server) buildView(ctx context.Context, b store.Build) (api.Build, error) {
 	views := []api.Build{buildOf(b)}
 	if err := s.markSuperseded(ctx, b.Project, b.Component, views); err != nil {
-		return err
+		return api.Build{}, err
 	}
 	v := views[0]
 	if !buildFinished(b.Status) && s.temporal != nil && b.WorkflowID != "" {
@@ -155,7 +197,7 @@ func (s *Server) getBuild(c echo.Context) error {
 			v.Steps = steps
 		}
 	}
-	return c.JSON(http.StatusOK, v)
+	return v, nil
 }
 
 // getBuildScan answers GET /api/v1/builds/{id}/scan: the full scan report, 404 until the build was scanned.
@@ -220,11 +262,22 @@ func (s *Server) listBuilds(c echo.Context) error {
 		}
 	}
 
+	resp, err := s.buildsPage(ctx, p, name, cursor, limit, keep)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// buildsPage is one page of the builds of component name of project p, newest first: limit builds after cursor
+// (a build ID; "" means from the newest), only those whose status keep holds (every status when it is empty).
+// Next is set when there are more.
+func (s *Server) buildsPage(ctx context.Context, p, name, cursor string, limit int, keep map[string]bool) (api.Page[api.Build], error) {
 	resp := api.Page[api.Build]{Items: []api.Build{}}
 	if len(keep) == 0 {
 		bs, err := s.store.ListBuilds(ctx, p, name, cursor, limit+1)
 		if err != nil {
-			return err
+			return resp, err
 		}
 		for _, b := range bs[:min(len(bs), limit)] {
 			resp.Items = append(resp.Items, buildOf(b))
@@ -232,10 +285,7 @@ func (s *Server) listBuilds(c echo.Context) error {
 		if len(bs) > limit {
 			resp.Next = bs[limit-1].ID
 		}
-		if err := s.markSuperseded(ctx, p, name, resp.Items); err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, resp)
+		return resp, s.markSuperseded(ctx, p, name, resp.Items)
 	}
 	// Filtered: read on until one match past the page shows that there is a next page.
 	err := s.scanBuilds(ctx, p, name, cursor, func(b store.Build) bool {
@@ -250,12 +300,9 @@ func (s *Server) listBuilds(c echo.Context) error {
 		return true
 	})
 	if err != nil {
-		return err
+		return resp, err
 	}
-	if err := s.markSuperseded(ctx, p, name, resp.Items); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, resp)
+	return resp, s.markSuperseded(ctx, p, name, resp.Items)
 }
 
 // markSuperseded sets SupersededBy on the views (builds of one component) that a newer run of their commit

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,10 +14,19 @@ import (
 
 // listConfigs answers GET .../configs, by key. Secret values are never returned.
 func (s *Server) listConfigs(c echo.Context) error {
-	p, comp, env := c.Param("project"), c.Param("component"), c.Param("environment")
-	vals, err := s.store.ListConfigs(c.Request().Context(), p, comp, env)
+	items, err := s.configsOf(c.Request().Context(), c.Param("project"), c.Param("component"), c.Param("environment"))
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, api.Page[api.Config]{Items: items})
+}
+
+// configsOf is the configs of component comp of project p in environment env, by key, with the values of plain
+// configs opened; a secret's value is never in it.
+func (s *Server) configsOf(ctx context.Context, p, comp, env string) ([]api.Config, error) {
+	vals, err := s.store.ListConfigs(ctx, p, comp, env)
+	if err != nil {
+		return nil, err
 	}
 	items := make([]api.Config, 0, len(vals))
 	for _, v := range vals {
@@ -24,14 +34,14 @@ func (s *Server) listConfigs(c echo.Context) error {
 		if !v.Secret {
 			plain, err := s.keys.Open(v.AAD(), v.Sealed)
 			if err != nil {
-				return fmt.Errorf("opening config %s/%s/%s/%s: %w", p, comp, env, v.Key, err)
+				return nil, fmt.Errorf("opening config %s/%s/%s/%s: %w", p, comp, env, v.Key, err)
 			}
 			value := string(plain)
 			item.Value = &value
 		}
 		items = append(items, item)
 	}
-	return c.JSON(http.StatusOK, api.Page[api.Config]{Items: items})
+	return items, nil
 }
 
 // putConfig answers PUT .../configs/{key}: 201 for a new key, 200 for a replaced one.

@@ -119,10 +119,20 @@ func (s *Server) listDeployments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.Page[api.EnvironmentDeployments]{Items: make([]api.EnvironmentDeployments, len(envs))}
+	items, err := s.environmentDeployments(ctx, comp, envs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.Page[api.EnvironmentDeployments]{Items: items})
+}
+
+// environmentDeployments is, for each of envs in order, what of comp serves there, its drift and its latest
+// deployments.
+func (s *Server) environmentDeployments(ctx context.Context, comp store.Component, envs []store.Environment) ([]api.EnvironmentDeployments, error) {
+	out := make([]api.EnvironmentDeployments, len(envs))
 	var drifts sync.WaitGroup
 	for i, e := range envs {
-		item := &out.Items[i]
+		item := &out[i]
 		item.Environment, item.History = e.Name, []api.Deployment{}
 		if cur, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name); err == nil {
 			v := deploymentOf(cur)
@@ -133,19 +143,19 @@ func (s *Server) listDeployments(c echo.Context) error {
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			drifts.Wait()
-			return err
+			return nil, err
 		}
 		hist, err := s.store.ListDeployments(ctx, comp.Project, comp.Name, e.Name, 20)
 		if err != nil {
 			drifts.Wait()
-			return err
+			return nil, err
 		}
 		for _, d := range hist {
 			item.History = append(item.History, deploymentOf(d))
 		}
 	}
 	drifts.Wait()
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // readDrift asks the data plane of e whether comp's release there was changed by hand, within driftTimeout.

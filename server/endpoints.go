@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/store"
 )
 
 // getBuildEndpoints answers GET /api/v1/builds/{id}/endpoints: 404 until the build's spec step ran.
@@ -19,6 +20,11 @@ func (s *Server) getBuildEndpoints(c echo.Context) error {
 		return &APIError{Status: http.StatusNotFound, Code: "not_found",
 			Message: "build " + b.ID + " has no endpoints yet: its spec step has not run (status " + b.Status + ")"}
 	}
+	return c.JSON(http.StatusOK, endpointsOf(b))
+}
+
+// endpointsOf is the endpoints of b's descriptor, which must not be nil, each with its spec's path when it has one.
+func endpointsOf(b store.Build) api.Endpoints {
 	out := api.Endpoints{Items: []api.Endpoint{}, Default: b.Descriptor.Default}
 	for _, e := range b.Descriptor.Endpoints {
 		v := api.Endpoint{Endpoint: e}
@@ -27,7 +33,7 @@ func (s *Server) getBuildEndpoints(c echo.Context) error {
 		}
 		out.Items = append(out.Items, v)
 	}
-	return c.JSON(http.StatusOK, out)
+	return out
 }
 
 // getEndpointSpec answers GET /api/v1/builds/{id}/endpoints/{endpoint}/spec: an OpenAPI or Swagger document

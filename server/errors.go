@@ -84,7 +84,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if req.Method == http.MethodHead {
+	if page, _ := c.Get(pageKey).(bool); page && req.Method == http.MethodGet {
+		err = s.renderPageError(c, apiErr)
+	} else if req.Method == http.MethodHead {
 		err = c.NoContent(apiErr.Status)
 	} else {
 		err = c.JSON(apiErr.Status, api.ErrorBody{Error: apiErr.body()})

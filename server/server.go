@@ -4,13 +4,16 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
 	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/console"
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/store"
@@ -45,6 +48,9 @@ type Deps struct {
 	Webhooks WebhookConfig
 	// Logger receives one line per request (never a request body). Nil means slog.Default().
 	Logger *slog.Logger
+	// TemporalNamespace is the Temporal namespace builds run in, for the console's links to the Temporal UI;
+	// "" means "default".
+	TemporalNamespace string
 }
 
 // Server is slipway's HTTP API: its handlers are methods, and it owns its Prometheus registry, so two Servers in
@@ -59,6 +65,11 @@ type Server struct {
 	drift    func(ctx context.Context, env store.Environment, component string) (*api.Drift, error)
 	log      *slog.Logger
 	metrics  *metrics
+	// pages renders the web console; temporalUI is the Temporal UI's base URL its build pages link to (nil:
+	// none runs), set by LinkTemporalUI once the UI listens; namespace is the Temporal namespace.
+	pages      *console.Pages
+	temporalUI atomic.Pointer[string]
+	namespace  string
 	// builds starts builds of commits (the API's and the webhooks'); deploys queues deployments.
 	builds  *delivery.Builds
 	deploys *delivery.Deploys
@@ -89,6 +100,9 @@ func New(d Deps) *Server {
 		drift:    d.Drift,
 		log:      d.Logger,
 		metrics:  newMetrics(),
+		pages:    console.New(),
+
+		namespace: d.TemporalNamespace,
 
 		logPoll:     defaultLogPoll,
 		streamsDone: make(chan struct{}),
@@ -96,6 +110,9 @@ func New(d Deps) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.namespace == "" {
+		s.namespace = "default"
 	}
 	s.builds = &delivery.Builds{Store: d.Store, Keys: d.Keys, Registry: d.Registry, Resolve: d.Resolve,
 		QueuedGrace: delivery.TemporalTimeout, Log: s.log}
@@ -114,6 +131,17 @@ func New(d Deps) *Server {
 	s.echo.Use(s.observe, recoverPanics, limitBody)
 	s.routes()
 	return s
+}
+
+// LinkTemporalUI makes the console's build pages link to their runs in the Temporal UI served at base (its
+// base URL, e.g. http://127.0.0.1:8233); "" removes the links.
+func (s *Server) LinkTemporalUI(base string) {
+	if base == "" {
+		s.temporalUI.Store(nil)
+		return
+	}
+	base = strings.TrimSuffix(base, "/")
+	s.temporalUI.Store(&base)
 }
 
 // Handler returns the http.Handler serving the whole API.
@@ -183,4 +211,6 @@ func (s *Server) routes() {
 	api.POST("/tokens", s.createToken, admin)
 	api.GET("/tokens", s.listTokens, admin)
 	api.POST("/keys/rotate", s.rotateKeys, admin)
+
+	s.consoleRoutes()
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/store"
 )
 
 // createToken answers POST /api/v1/tokens (admin only).
@@ -36,9 +37,14 @@ func (s *Server) listTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, api.Page[api.Token]{Items: tokensOf(ts)})
+}
+
+// tokensOf is the tokens as the API shows them: never a secret or its hash.
+func tokensOf(ts []store.Token) []api.Token {
 	items := make([]api.Token, 0, len(ts))
 	for _, t := range ts {
 		items = append(items, api.Token{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt})
 	}
-	return c.JSON(http.StatusOK, api.Page[api.Token]{Items: items})
+	return items
 }

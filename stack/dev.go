@@ -129,7 +129,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry, &push); err != nil {
 		return err
 	}
-	api, apiURL, err := d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry)
+	api, apiURL, err := d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry, cfg.Temporal.Namespace)
 	if err != nil {
 		return err
 	}
@@ -143,6 +143,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 			return err
 		}
 		d.Endpoints.UI = baseURL(cfg.HTTP, addr)
+		api.LinkTemporalUI(d.Endpoints.UI)
 	}
 	return writeJSON(filepath.Join(cfg.DataDir, EndpointsFile), d.Endpoints)
 }

@@ -91,7 +91,8 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 }
 
 // serveAPI serves the HTTP API and returns it and its base URL.
-func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry string) (*server.Server, string, error) {
+// namespace is the Temporal namespace, which the console's links into the Temporal UI name.
+func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Keyring, c client.Client, registry, namespace string) (*server.Server, string, error) {
 	srv := server.New(server.Deps{
 		Store:    st,
 		Keys:     keys,
@@ -103,6 +104,8 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Drift:    driftForAPI((&activities.Deploys{Store: st, Keyring: keys, Kubernetes: &kubernetes.Clients{}}).Drift),
 		Webhooks: server.WebhookConfig{PublicURL: cfg.PublicURL, GitHubAPI: cfg.GitHubAPI, GitHubToken: cfg.GitHubToken},
 		Logger:   p.log,
+
+		TemporalNamespace: namespace,
 	})
 	addr, err := p.serveHTTP("api", cfg.Address, srv.Handler(), cfg.TLSCert, cfg.TLSKey, srv.EndStreams)
 	if err != nil {

@@ -42,7 +42,7 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	if err != nil {
 		return "", err
 	}
-	_, url, err := p.serveAPI(cfg.HTTP, st, keys, c, cfg.Registry.Address)
+	_, url, err := p.serveAPI(cfg.HTTP, st, keys, c, cfg.Registry.Address, cfg.Temporal.Namespace)
 	return url, err
 }
 

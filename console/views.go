@@ -1,0 +1,224 @@
+package console
+
+import (
+	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/scan"
+)
+
+// Layout is what every signed-in page shows around its content.
+type Layout struct {
+	// Title is the page's title, before " · slipway".
+	Title string
+	// User is who is signed in.
+	User User
+	// CSRF is the session's CSRF token; console.js sends it with every write.
+	CSRF string
+	// Crumbs lead from the projects list to this page; the last one is the page itself.
+	Crumbs []Crumb
+	// Project and Component scope the events the page follows; "" means every project (or component).
+	Project, Component string
+	// Flash is a message shown once at the top of the page; "" means none.
+	Flash string
+}
+
+// User is the signed-in token.
+type User struct {
+	Name, Role string
+	// CanWrite says the role may change things (developer or admin); a viewer's pages show no write control.
+	CanWrite bool
+	// Admin says the role is admin: production deploys, tokens.
+	Admin bool
+}
+
+// Crumb is one step of a page's breadcrumb trail.
+type Crumb struct {
+	Label, Href string
+}
+
+// SignInPage is the sign-in form.
+type SignInPage struct {
+	Layout
+	// Error says why the last sign-in failed; "" means none was tried.
+	Error string
+	// Next is the local path to go to once signed in.
+	Next string
+}
+
+// ProjectsPage lists the projects.
+type ProjectsPage struct {
+	Layout
+	Projects []api.Project
+}
+
+// ProjectPage is one project: its components and its environments in promotion order.
+type ProjectPage struct {
+	Layout
+	Project      api.Project
+	Components   []ComponentRow
+	Environments []EnvironmentRow
+}
+
+// EnvironmentRow is an environment on its project's page with the promotion orders its "Move up" and "Move down"
+// buttons ask for (names joined by ","); "" where it cannot move that way.
+type EnvironmentRow struct {
+	api.Environment
+	Up, Down string
+}
+
+// ComponentRow is a component as its project's page lists it.
+type ComponentRow struct {
+	Component api.Component
+	// LastBuild is the newest build; nil when there is none.
+	LastBuild *api.Build
+	// Running is what serves in each environment, in promotion order; environments with nothing are left out.
+	Running []Running
+}
+
+// Running is the release of a component in one environment.
+type Running struct {
+	Environment string
+	Deployment  api.Deployment
+}
+
+// Tab names the tabs of a component's pages.
+type Tab string
+
+// The component's tabs.
+const (
+	TabBuild   Tab = "build"
+	TabDeploy  Tab = "deploy"
+	TabConfigs Tab = "configs"
+)
+
+// ComponentPage is what every tab of a component shows at its top.
+type ComponentPage struct {
+	Layout
+	Component api.Component
+	// Environments are the project's, in promotion order.
+	Environments []api.Environment
+	Tab          Tab
+}
+
+// FirstEnvironment is the environment a "Deploy" from the Build Area goes to; "" when the project has none.
+func (p ComponentPage) FirstEnvironment() string {
+	if len(p.Environments) == 0 {
+		return ""
+	}
+	return p.Environments[0].Name
+}
+
+// BuildAreaPage is a component's Build Area: its branch's recent commits (loaded on their own, CommitsURL), the
+// auto toggles and the build history.
+type BuildAreaPage struct {
+	ComponentPage
+	// CommitsURL is the fragment with the commit cards.
+	CommitsURL string
+	// Builds is one page of the build history, newest first; Builds.Next the cursor of the next one.
+	Builds api.Page[api.Build]
+	// Cursor is the cursor this page was read from; "" means the newest builds.
+	Cursor string
+}
+
+// CommitsFragment is the Build Area's commit cards, newest first, the newest selected.
+type CommitsFragment struct {
+	Commits []api.Commit
+	// Error says why the commits could not be read (the repository unreachable, say); "" when they were.
+	Error string
+	// CanWrite shows the Build and Deploy buttons.
+	CanWrite bool
+	// BuildsURL is where a build is asked for; FirstEnvironment names where "Deploy" deploys.
+	BuildsURL, FirstEnvironment string
+}
+
+// BuildPage is a build's console: steps, log, scan report, endpoints and specs.
+type BuildPage struct {
+	Layout
+	Build api.Build
+	// Finished says the build has ended: its log is read once rather than followed.
+	Finished bool
+	// Scan is the full scan report; nil until the image was scanned.
+	Scan *scan.Report
+	// Endpoints are the descriptor's endpoints with their specs' operations; nil until the spec step ran.
+	Endpoints []Endpoint
+	// TemporalURL links to the build's run in the Temporal UI; "" when no UI runs.
+	TemporalURL string
+	// CanCancel shows "Cancel" (a running build, a role that may write).
+	CanCancel bool
+}
+
+// Endpoint is one endpoint of a build with its spec's operations.
+type Endpoint struct {
+	descriptor.Endpoint
+	// SpecURL is the spec's REST path; "" when the endpoint has none.
+	SpecURL string
+	// Format is the spec's format (OpenAPI3, Swagger2, GraphQLSchema, Proto); "" when it has none.
+	Format string
+	// Operations are an OpenAPI or Swagger spec's, in path order; nil for other formats.
+	Operations []Operation
+}
+
+// Operation is one method on one path of an OpenAPI or Swagger spec.
+type Operation struct {
+	Method, Path, Summary string
+}
+
+// DeployPage is a component's Deploy tab: one card per environment in promotion order, the build picker and the
+// deployment history.
+type DeployPage struct {
+	ComponentPage
+	Cards []DeployCard
+	// Builds are the component's latest succeeded builds, for the picker, newest first.
+	Builds []api.Build
+}
+
+// DeployCard is one environment as the Deploy tab shows it.
+type DeployCard struct {
+	Environment api.Environment
+	// Deployments is what serves there, the drift and the history (api's, as GET …/deployments answers).
+	Deployments api.EnvironmentDeployments
+	// Last is the newest deployment, whatever its result; nil when there is none.
+	Last *api.Deployment
+	// Missing names the configs and secrets the current (or last) build requires that the environment lacks.
+	Missing []api.RequiredConfig
+	// Next is the environment Promote sends the running build to; "" on the last one.
+	Next string
+	// MayPromote shows "Promote": something serves here, there is a next environment and the role may deploy
+	// there (production needs an admin).
+	MayPromote bool
+	// MayDeploy shows "Deploy" with the build picker.
+	MayDeploy bool
+}
+
+// ConfigsPage is a component's configs and secrets, per environment.
+type ConfigsPage struct {
+	ComponentPage
+	Sets []ConfigSet
+}
+
+// ConfigSet is one environment's configs and secrets; a secret's value is never in it.
+type ConfigSet struct {
+	Environment string
+	Configs     []api.Config
+	// Required are what the newest succeeded build requires, each marked when the environment lacks it.
+	Required []Requirement
+}
+
+// Requirement is one config or secret a build requires and whether the environment has it.
+type Requirement struct {
+	api.RequiredConfig
+	Set bool
+}
+
+// TokensPage lists the API tokens (admin only).
+type TokensPage struct {
+	Layout
+	Tokens []api.Token
+}
+
+// ErrorPage says why a page could not be shown.
+type ErrorPage struct {
+	Layout
+	Status  int
+	Message string
+}
