@@ -75,10 +75,11 @@ $(GOLANGCI_LINT): tools/lint/go.mod tools/lint/go.sum
 
 # CI_REQUIRE_BUILDKIT, CI_REQUIRE_TRIVY and CI_REQUIRE_DOCKER make the BuildKit, Trivy and Docker
 # tests fail, not skip, without bin/buildkitd, bin/trivy and a Docker Engine (scripts/dockerd.sh);
-# CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd.
+# CI_REQUIRE_KUBE does the same for the Kubernetes tests without the control plane's binaries and etcd,
+# CI_REQUIRE_BROWSER for the console's browser test without Debian's chromium (.ci/run installs it).
 test: lint tools testtools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./workflows/recorder/ ./stack/... ./localtemporal/... ./deploy/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 CI_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./workflows/recorder/ ./stack/... ./localtemporal/... ./deploy/... ./integration/...
 
 # unit runs the fast tests (~75 s warm on two cores) and builds no tool: with -short, the tests that
 # run buildkitd, Trivy, a Docker Engine or a Kubernetes control plane skip themselves, even when bin/
