@@ -21,10 +21,12 @@ import (
 	"github.com/slipway-dev/slipway/workflows"
 )
 
-// Time limits of the calls starting a build makes to Git and Temporal.
+// Time limits of the calls Builds makes to Git and Temporal.
 const (
 	// ResolveTimeout bounds resolving the requested commit in the component's repository.
 	ResolveTimeout = 30 * time.Second
+	// CommitsTimeout bounds reading the recent commits of the component's branch.
+	CommitsTimeout = 30 * time.Second
 	// TemporalTimeout bounds one call to Temporal (starting a workflow, signalling one) and recording
 	// its outcome.
 	TemporalTimeout = 10 * time.Second
@@ -53,9 +55,15 @@ type WorkflowStarter interface {
 // branch or a tag), read with auth, with an error wrapping gitsource.ErrUnknownRef when it names none.
 type Resolver func(ctx context.Context, repo, ref string, auth gitsource.Auth) (string, error)
 
+// CommitReader returns the newest limit commits of branch in the Git repository repo, newest first along first
+// parents, read with auth, with an error wrapping gitsource.ErrUnknownRef when the repository has no such
+// branch (gitsource.RecentCommits).
+type CommitReader func(ctx context.Context, repo, branch string, limit int, auth gitsource.Auth) ([]gitsource.Commit, error)
+
 // Builds starts builds of commits: once per commit, whoever asks (the API, a webhook), under an ID derived
-// from the workflow's so a repeated or concurrent start finds the build it made. The zero Builds is not
-// usable: Store and Keys are required.
+// from the workflow's so a repeated or concurrent start finds the build it made; and it lists the recent commits
+// of a component's branch with their builds (Commits). The zero Builds is not usable: Store and Keys are
+// required.
 type Builds struct {
 	Store BuildStore
 	// Keys opens the components' repo credentials.
@@ -67,6 +75,8 @@ type Builds struct {
 	Registry string
 	// Resolve turns a requested commit into a SHA; nil means gitsource.Resolve.
 	Resolve Resolver
+	// RecentCommits reads the newest commits of a branch (Commits); nil means gitsource.RecentCommits.
+	RecentCommits CommitReader
 	// QueuedGrace is how long a build may stay queued without a run before another start of its commit
 	// starts its workflow (its own start may still be under way); zero means at once.
 	QueuedGrace time.Duration
@@ -153,14 +163,22 @@ func (s *Builds) credential(ctx context.Context, project, component string) (git
 // resolveError explains why the commit could not be resolved; gitsource's messages carry no credentials.
 // withCredential says whether the component's stored credential was used.
 func resolveError(ref string, withCredential bool, err error) error {
+	return repoError(withCredential, err, &Error{Kind: Invalid, Code: "unknown_commit", Field: "commit", Err: err,
+		Message: fmt.Sprintf("commit %q names no commit of the component's repository: %s", ref, err)})
+}
+
+// repoError explains why the component's repository could not be read: unknown when err wraps
+// gitsource.ErrUnknownRef (what was asked for names nothing in it), else refused credentials, a missing
+// repository, or a transient failure worth retrying. gitsource's messages carry no credentials.
+// withCredential says whether the component's stored credential was used.
+func repoError(withCredential bool, err error, unknown *Error) error {
 	access := "anonymous access"
 	if withCredential {
 		access = "the component's repo credential"
 	}
 	switch {
 	case errors.Is(err, gitsource.ErrUnknownRef):
-		return &Error{Kind: Invalid, Code: "unknown_commit", Field: "commit", Err: err,
-			Message: fmt.Sprintf("commit %q names no commit of the component's repository: %s", ref, err)}
+		return unknown
 	case errors.Is(err, gitsource.ErrAuth):
 		return &Error{Kind: Invalid, Code: "repo_auth_failed", Field: "repo", Err: err,
 			Message: fmt.Sprintf("the component's repository refused %s: %s", access, err)}

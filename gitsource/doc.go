@@ -1,6 +1,7 @@
 // Package gitsource is slipway's Git adapter, a thin layer over go-git: it resolves what a user
 // calls a commit (a branch, a tag, a full or short SHA, or nothing for the default branch) to a
-// full commit SHA, and checks out exactly one commit, shallowly, into a directory.
+// full commit SHA, checks out exactly one commit, shallowly, into a directory, and lists a branch's
+// recent commits.
 //
 // Repositories are addressed by URL: https:// or http:// (optionally with a token), ssh:// or the
 // scp-like user@host:path form (with a private key and known_hosts), file:// and plain paths.

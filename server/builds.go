@@ -16,7 +16,6 @@ import (
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/delivery"
-	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -31,31 +30,6 @@ const (
 
 // triggerManual is the trigger kind (and SlipwayTrigger search attribute value) of a build started through the API.
 const triggerManual = "manual"
-
-// buildOf is b as the API shows it.
-func buildOf(b store.Build) api.Build {
-	v := api.Build{
-		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
-		Trigger: api.Trigger(b.Trigger), Digest: b.Digest, ImageSize: b.ImageSize, Steps: nonNil(b.Steps), Scan: b.Scan,
-		Required: []api.RequiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
-		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
-	}
-	if d := b.Descriptor; d != nil {
-		v.Descriptor = &api.DescriptorSource{Source: api.DescriptorRepository, Endpoints: len(d.Endpoints)}
-		if d.Default {
-			v.Descriptor.Source = api.DescriptorDefault
-			v.Descriptor.Note = "no " + descriptor.Path + " at this commit: endpoints come from the image's EXPOSE; " +
-				"no health check beyond the process running; nothing required"
-		}
-		for _, r := range d.Required.Configs {
-			v.Required = append(v.Required, api.RequiredConfig{Name: r.Name})
-		}
-		for _, r := range d.Required.Secrets {
-			v.Required = append(v.Required, api.RequiredConfig{Name: r.Name, Secret: true})
-		}
-	}
-	return v
-}
 
 // buildFinished reports whether a build in this status can no longer change.
 func buildFinished(status string) bool {
@@ -184,7 +158,7 @@ func (s *Server) getBuild(c echo.Context) error {
 // buildView is b as GET /api/v1/builds/{id} shows it: with the newer run of its commit named and, while it
 // runs, the steps its workflow reports now (the stored ones when the workflow does not answer).
 func (s *Server) buildView(ctx context.Context, b store.Build) (api.Build, error) {
-	views := []api.Build{buildOf(b)}
+	views := []api.Build{delivery.BuildOf(b)}
 	if err := s.markSuperseded(ctx, b.Project, b.Component, views); err != nil {
 		return api.Build{}, err
 	}
@@ -280,7 +254,7 @@ func (s *Server) buildsPage(ctx context.Context, p, name, cursor string, limit i
 			return resp, err
 		}
 		for _, b := range bs[:min(len(bs), limit)] {
-			resp.Items = append(resp.Items, buildOf(b))
+			resp.Items = append(resp.Items, delivery.BuildOf(b))
 		}
 		if len(bs) > limit {
 			resp.Next = bs[limit-1].ID
@@ -296,7 +270,7 @@ func (s *Server) buildsPage(ctx context.Context, p, name, cursor string, limit i
 			resp.Next = resp.Items[limit-1].ID
 			return false
 		}
-		resp.Items = append(resp.Items, buildOf(b))
+		resp.Items = append(resp.Items, delivery.BuildOf(b))
 		return true
 	})
 	if err != nil {

@@ -167,7 +167,7 @@ func (s *Server) projectPage(c echo.Context) error {
 		if bs, err := s.store.ListBuilds(ctx, p.Name, comp.Name, "", 1); err != nil {
 			return err
 		} else if len(bs) > 0 {
-			b := buildOf(bs[0])
+			b := delivery.BuildOf(bs[0])
 			row.LastBuild = &b
 		}
 		for _, e := range envs {
@@ -389,7 +389,7 @@ func (s *Server) deployPage(c echo.Context) error {
 			req, ok := required[want]
 			if !ok {
 				if b, err := s.store.GetBuild(ctx, want); err == nil {
-					req = buildOf(b).Required
+					req = delivery.BuildOf(b).Required
 				}
 				required[want] = req
 			}

@@ -38,6 +38,10 @@ type Deps struct {
 	// SHA, a branch or a tag), read with auth (the component's repo credential, or anonymous access when it has
 	// none), with an error wrapping gitsource.ErrUnknownRef when it names none. Nil means gitsource.Resolve.
 	Resolve delivery.Resolver
+	// RecentCommits returns the newest commits of a branch of the Git repository repo, newest first along first
+	// parents, read with auth, for GET …/components/{c}/commits and the console's commit cards. Nil means
+	// gitsource.RecentCommits.
+	RecentCommits delivery.CommitReader
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
@@ -115,7 +119,7 @@ func New(d Deps) *Server {
 		s.namespace = "default"
 	}
 	s.builds = &delivery.Builds{Store: d.Store, Keys: d.Keys, Registry: d.Registry, Resolve: d.Resolve,
-		QueuedGrace: delivery.TemporalTimeout, Log: s.log}
+		RecentCommits: d.RecentCommits, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
 	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
 		s.builds.Temporal, s.deploys.Temporal = d.Temporal, d.Temporal
@@ -198,6 +202,7 @@ func (s *Server) routes() {
 	builds := "/projects/:project/components/:component/builds"
 	api.POST(builds, s.triggerBuild, developer)
 	api.GET(builds, s.listBuilds, viewer)
+	api.GET("/projects/:project/components/:component/commits", s.listCommits, viewer)
 	api.GET("/builds/:id", s.getBuild, viewer)
 	api.GET("/builds/:id/logs", s.buildLogs, viewer)
 	api.POST("/projects/:project/components/:component/environments/:environment/deploy", s.deployBuild, developer)
