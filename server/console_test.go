@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
+	"github.com/slipway-dev/slipway/gitsource"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -193,12 +194,20 @@ func TestConsoleWritesNeedCSRFAndThisOrigin(t *testing.T) {
 	}
 }
 
+// oneCommit is a delivery.CommitReader of a branch with one commit, the one seedConsole's build built.
+func oneCommit(context.Context, string, string, int, gitsource.Auth) ([]gitsource.Commit, error) {
+	return []gitsource.Commit{{SHA: strings.Repeat("ab", 20), Message: "the first\n", Author: "Ann", At: time.Now()}}, nil
+}
+
 func TestConsoleViewerSeesNoWriteControls(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnv(t, func(d *Deps) { d.RecentCommits = oneCommit })
 	seedConsole(t, e)
 	admin, viewer := e.signIn(e.admin), e.signIn(e.viewer)
 	pages := []string{"/projects", "/projects/shop", "/projects/shop/components/api", "/projects/shop/components/api/commits",
 		"/projects/shop/components/api/deploy", "/projects/shop/components/api/configs", "/builds/b-1"}
+	if body := admin.page(http.StatusOK, "/projects/shop/components/api/commits"); !strings.Contains(body, "the first") || !strings.Contains(body, "/builds/b-1") {
+		t.Errorf("the commit cards lack the commit or its build: %s", body)
+	}
 	for _, p := range pages {
 		if body := admin.page(http.StatusOK, p); !strings.Contains(body, "data-api=") && p != "/builds/b-1" { // nothing to cancel
 			t.Errorf("the admin's %s has no write controls", p)
