@@ -176,7 +176,8 @@ func (b *browser) waitText(sel, want string, within time.Duration) time.Duration
 // fill types text into the field sel selects, replacing what it held.
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
-	b.do("filling "+sel, chromedp.SetValue(chromedp.CSS(sel), ""), chromedp.SendKeys(chromedp.CSS(sel), text))
+	b.do("filling "+sel, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
+		chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
 func (b *browser) click(sel string) {
@@ -291,7 +292,7 @@ func TestConsoleInARealBrowser(t *testing.T) {
 
 	// Deploy the build to development, then promote it to production.
 	b.open(comp + "/deploy")
-	b.do("picking the build", chromedp.SetValue(chromedp.CSS("#pick-development"), build))
+	b.do("picking the build", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector("#pick-development").value = %q`, build)))
 	b.click(`li[data-environment=development] form.picker button[type=submit]`)
 	var built buildDetail
 	a.call("GET", "/api/v1/builds/"+build, nil, http.StatusOK, &built)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,11 +97,13 @@ func layout(c echo.Context, title string, crumbs ...console.Crumb) console.Layou
 	}
 }
 
-// render writes page with data as the answer.
+// render writes page with data as the answer; a page that fails to render is an error (a 500), not half a page.
 func (s *Server) render(c echo.Context, status int, page string, data any) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	return s.pages.Render(c.Response(), page, data)
+	var buf bytes.Buffer
+	if err := s.pages.Render(&buf, page, data); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // renderPageError answers a page request that failed with the error page.

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/gitsource"
+	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -319,6 +320,9 @@ func seedConsole(t *testing.T, e *testEnv) {
 	specs := []descriptor.Spec{{Endpoint: "greeter", Path: "openapi.json", Format: descriptor.OpenAPI3,
 		JSON: json.RawMessage(`{"openapi":"3.0.0","paths":{"/hello":{"get":{"summary":"say hello"}}}}`)}}
 	if err := e.st.PutBuildSpec(ctx, "b-1", d, specs); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.PutBuildScan(ctx, "b-1", scan.Report{}, scan.Summary{Passed: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.UpdateBuild(ctx, "b-1", func(b *store.Build) error {
