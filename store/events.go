@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
 // The change feed: every write that changes what the API shows appends one Event in its own transaction, so the
@@ -11,21 +13,20 @@ import (
 // console) read it by sequence number and re-read what an event names; an event carries names and IDs only,
 // never a value.
 
-// Event kinds: what an Event is about.
+// Event kinds: what an Event is about; the API's (see api.Event).
 const (
-	// EventBuild: a build was created or changed (status, steps, digest, scan, spec). Ref is its ID.
-	EventBuild = "build"
-	// EventDeployment: a deployment was created or changed. Ref is its ID.
-	EventDeployment = "deployment"
-	// EventComponent: a component was created, changed (auto build, auto deploy, repo credential …) or deleted.
-	EventComponent = "component"
-	// EventConfig: a config value was set or deleted. Ref is its key; the value is never in the feed.
-	EventConfig = "config"
-	// EventEnvironment: an environment was created or changed (settings, kubeconfig), or the project's
-	// environments were reordered (Environment is "" then).
-	EventEnvironment = "environment"
-	// EventProject: a project was created, changed (scan policy) or deleted.
-	EventProject = "project"
+	// EventBuild is a build created or changed; Ref is its ID.
+	EventBuild = api.EventBuild
+	// EventDeployment is a deployment created or changed; Ref is its ID.
+	EventDeployment = api.EventDeployment
+	// EventComponent is a component created, changed or deleted.
+	EventComponent = api.EventComponent
+	// EventConfig is a config value set or deleted; Ref is its key, never its value.
+	EventConfig = api.EventConfig
+	// EventEnvironment is an environment created or changed; Environment "" means the order changed.
+	EventEnvironment = api.EventEnvironment
+	// EventProject is a project created, changed or deleted.
+	EventProject = api.EventProject
 )
 
 // Event is one committed change, as the feed records it.
