@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -57,31 +55,21 @@ func (s *Server) buildLogs(c echo.Context) error {
 		return err
 	}
 
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
-	w.Header().Set(echo.HeaderXContentTypeOptions, "nosniff") // or browsers buffer the stream to sniff it
-	w.Header().Set("Cache-Control", "no-store")
-	if follow {
-		w.Header().Set("X-Accel-Buffering", "no") // nginx and the like: pass each chunk on at once
-		// A followed log outlives any server write timeout; a failure only means there is none to lift.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	}
-	w.WriteHeader(http.StatusOK)
-	lw := logWriter{w: w, flush: follow}
+	st := s.startStream(c, echo.MIMETextPlainCharsetUTF8, follow)
+	lw := logWriter{st: st}
 	if !follow {
 		for {
 			if err := lw.write(lines); err != nil {
-				return clientGone(ctx, err)
+				return st.gone(err)
 			}
 			if len(lines) < logBatch {
 				return nil
 			}
 			if lines, err = s.store.BuildLog(ctx, id, lw.last(after), logBatch); err != nil {
-				return clientGone(ctx, err)
+				return st.gone(err)
 			}
 		}
 	}
-	w.Flush()
 	return s.followLog(ctx, id, &lw, after, lines, ended)
 }
 
@@ -93,7 +81,7 @@ func (s *Server) followLog(ctx context.Context, id string, lw *logWriter, after 
 	for {
 		for {
 			if err := lw.write(lines); err != nil {
-				return clientGone(ctx, err)
+				return lw.st.gone(err)
 			}
 			after = lw.last(after)
 			if len(lines) < logBatch {
@@ -101,39 +89,31 @@ func (s *Server) followLog(ctx context.Context, id string, lw *logWriter, after 
 			}
 			var err error
 			if lines, err = s.store.BuildLog(ctx, id, after, logBatch); err != nil {
-				return clientGone(ctx, err)
+				return lw.st.gone(err)
 			}
 		}
-		if ended {
+		if ended || !lw.st.wait(tick.C) {
 			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.streamsDone:
-			return nil
-		case <-tick.C:
 		}
 		b, err := s.store.GetBuild(ctx, id)
 		if err != nil {
-			return clientGone(ctx, err)
+			return lw.st.gone(err)
 		}
 		ended = buildFinished(b.Status)
 		if lines, err = s.store.BuildLog(ctx, id, after, logBatch); err != nil {
-			return clientGone(ctx, err)
+			return lw.st.gone(err)
 		}
 	}
 }
 
-// logWriter writes log lines as text, one batch per write.
+// logWriter writes log lines as text to st, one batch per write.
 type logWriter struct {
-	w     *echo.Response
-	flush bool
-	buf   []byte
-	seq   int64
+	st  *stream
+	buf []byte
+	seq int64
 }
 
-// write sends lines, flushing them when following.
+// write sends lines, flushed when following.
 func (lw *logWriter) write(lines []store.LogLine) error {
 	if len(lines) == 0 {
 		return nil
@@ -144,23 +124,8 @@ func (lw *logWriter) write(lines []store.LogLine) error {
 		lw.buf = append(lw.buf, '\n')
 	}
 	lw.seq = lines[len(lines)-1].Seq
-	if _, err := lw.w.Write(lw.buf); err != nil {
-		return fmt.Errorf("writing build log: %w", err)
-	}
-	if lw.flush {
-		lw.w.Flush()
-	}
-	return nil
+	return lw.st.write("build log", lw.buf)
 }
 
 // last is the number of the last line written, or after when none has been.
 func (lw *logWriter) last(after int64) int64 { return max(lw.seq, after) }
-
-// clientGone turns an error after the response has started into nil when the client has gone away (nothing is
-// wrong then), and returns it otherwise to be logged: the status line has been sent, so it cannot be answered.
-func clientGone(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
-}

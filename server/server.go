@@ -80,7 +80,10 @@ type Server struct {
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
-	// streamsDone is closed by EndStreams: followed logs end.
+	// eventPoll is how often a followed change feed polls the store, keepAlive how long it stays silent at
+	// most (it then sends a comment); tests shorten them.
+	eventPoll, keepAlive time.Duration
+	// streamsDone is closed by EndStreams: followed logs and change feeds end.
 	streamsDone chan struct{}
 	// deliveries holds a token for each webhook delivery whose body is being read (maxDeliveries at most).
 	deliveries chan struct{}
@@ -109,6 +112,8 @@ func New(d Deps) *Server {
 		namespace: d.TemporalNamespace,
 
 		logPoll:     defaultLogPoll,
+		eventPoll:   defaultEventPoll,
+		keepAlive:   defaultKeepAlive,
 		streamsDone: make(chan struct{}),
 		deliveries:  make(chan struct{}, maxDeliveries),
 	}
@@ -151,9 +156,10 @@ func (s *Server) LinkTemporalUI(base string) {
 // Handler returns the http.Handler serving the whole API.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// EndStreams ends every followed build log (GET /api/v1/builds/{id}/logs?follow=true) now and each one started
-// later at once. Register it with http.Server.RegisterOnShutdown: Shutdown otherwise waits for those responses,
-// which last as long as their builds, until its deadline.
+// EndStreams ends every followed build log (GET /api/v1/builds/{id}/logs?follow=true) and change feed
+// (GET /api/v1/events) now, and each one started later at once. Register it with http.Server.RegisterOnShutdown:
+// Shutdown otherwise waits for those responses, which last as long as their builds or their clients, until its
+// deadline.
 func (s *Server) EndStreams() { s.endStreams.Do(func() { close(s.streamsDone) }) }
 
 // routes registers every route with the least role allowed to call it.
@@ -212,6 +218,8 @@ func (s *Server) routes() {
 	api.GET("/builds/:id/endpoints", s.getBuildEndpoints, viewer)
 	api.GET("/builds/:id/endpoints/:endpoint/spec", s.getEndpointSpec, viewer)
 	api.POST("/builds/:id/cancel", s.cancelBuild, developer)
+
+	api.GET("/events", s.events, viewer)
 
 	api.POST("/tokens", s.createToken, admin)
 	api.GET("/tokens", s.listTokens, admin)

@@ -100,7 +100,7 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", buildRef(b.ID), err)
 		}
-		return nil
+		return appendEvent(ctx, c, buildEvent(b))
 	})
 	if err != nil {
 		return Build{}, err
@@ -214,7 +214,7 @@ func (s *Store) UpdateBuild(ctx context.Context, id string, update func(*Build) 
 			return fmt.Errorf("updating %s: %w", buildRef(id), err)
 		}
 		out = b
-		return nil
+		return appendEvent(ctx, c, buildEvent(b))
 	})
 	return out, err
 }

@@ -33,7 +33,7 @@ func (s *Store) CreateComponent(ctx context.Context, c Component) (Component, er
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", componentRef(c.Project, c.Name), err)
 		}
-		return nil
+		return appendEvent(ctx, tx, componentEvent(c.Project, c.Name))
 	})
 	if err != nil {
 		return Component{}, err
@@ -88,19 +88,27 @@ func (s *Store) ListComponents(ctx context.Context, project string) ([]Component
 // has not moved past the last update) and returns the component as stored. It fails with ErrNotFound when the
 // component or its project does not exist.
 func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, error) {
-	t := toDB(now())
-	row := s.db().queryRow(ctx, `UPDATE components
-		SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?, paths = ?,
-			updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
-		WHERE project = ? AND name = ?
-		RETURNING `+componentColumns,
-		c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, pathsJSON(c.Paths), t, t, c.Project, c.Name)
-	out, err := scanComponent(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Component{}, s.db().preferMissingProject(ctx, c.Project, notFound(componentRef(c.Project, c.Name)))
-	}
+	var out Component
+	err := s.inTx(ctx, func(tx conn) error {
+		t := toDB(now())
+		row := tx.queryRow(ctx, `UPDATE components
+			SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?, paths = ?,
+				updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
+			WHERE project = ? AND name = ?
+			RETURNING `+componentColumns,
+			c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, pathsJSON(c.Paths), t, t, c.Project, c.Name)
+		var err error
+		out, err = scanComponent(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return tx.preferMissingProject(ctx, c.Project, notFound(componentRef(c.Project, c.Name)))
+		}
+		if err != nil {
+			return fmt.Errorf("updating %s: %w", componentRef(c.Project, c.Name), err)
+		}
+		return appendEvent(ctx, tx, componentEvent(c.Project, c.Name))
+	})
 	if err != nil {
-		return Component{}, fmt.Errorf("updating %s: %w", componentRef(c.Project, c.Name), err)
+		return Component{}, err
 	}
 	return out, nil
 }
@@ -108,18 +116,9 @@ func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, er
 // DeleteComponent deletes the component and its config values, builds and deployments. It fails with ErrNotFound
 // when the component or its project does not exist.
 func (s *Store) DeleteComponent(ctx context.Context, project, name string) error {
-	res, err := s.db().exec(ctx, "DELETE FROM components WHERE project = ? AND name = ?", project, name)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", componentRef(project, name), err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", componentRef(project, name), err)
-	}
-	if n == 0 {
-		return s.db().preferMissingProject(ctx, project, notFound(componentRef(project, name)))
-	}
-	return nil
+	return s.deleteOne(ctx, componentRef(project, name), componentEvent(project, name),
+		func(c conn) error { return c.requireProject(ctx, project, lockNone) },
+		"DELETE FROM components WHERE project = ? AND name = ?", project, name)
 }
 
 // scanComponent reads one row of componentColumns.

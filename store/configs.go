@@ -37,11 +37,16 @@ func (s *Store) PutConfig(ctx context.Context, v ConfigValue, keepKind bool) (Co
 		// completed.
 		for {
 			ok, err := updateConfig(ctx, c, &v, keepKind)
-			if err != nil || ok {
+			if err != nil {
 				return err
 			}
-			if created, err = insertConfig(ctx, c, &v); err != nil || created {
-				return err
+			if !ok {
+				if created, err = insertConfig(ctx, c, &v); err != nil {
+					return err
+				}
+			}
+			if ok || created {
+				return appendEvent(ctx, c, configEvent(v.Project, v.Component, v.Environment, v.Key))
 			}
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("putting %s: %w", ref, err)
@@ -130,7 +135,7 @@ func (s *Store) ListConfigs(ctx context.Context, project, component, environment
 // DeleteConfig deletes one value. It fails with ErrNotFound when the value, or the component, environment or
 // project it would belong to, does not exist.
 func (s *Store) DeleteConfig(ctx context.Context, project, component, environment, key string) error {
-	return s.deleteOne(ctx, configRef(project, component, environment, key),
+	return s.deleteOne(ctx, configRef(project, component, environment, key), configEvent(project, component, environment, key),
 		func(c conn) error { return c.requireConfigParents(ctx, project, component, environment, lockNone) },
 		"DELETE FROM configs WHERE project = ? AND component = ? AND environment = ? AND key = ?",
 		project, component, environment, key)

@@ -59,25 +59,27 @@ func incomplete(s secretbox.Sealed) bool {
 	return s.KEKID == "" || len(s.WrappedKey) == 0 || len(s.Ciphertext) == 0
 }
 
-// deleteOne runs query, a DELETE of the one row ref names. When it deleted nothing, it fails with
-// what requireOwner says (the row's project, component or environment is missing), else with
-// ErrNotFound for ref.
-func (s *Store) deleteOne(ctx context.Context, ref string, requireOwner func(conn) error, query string, args ...any) error {
-	res, err := s.db().exec(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", ref, err)
-	}
-	if n == 0 {
-		if err := requireOwner(s.db()); err != nil {
-			return err
+// deleteOne runs query, a DELETE of the one row ref names, and appends ev to the change feed, in one
+// transaction. When it deleted nothing, it fails with what requireOwner says (the row's project, component or
+// environment is missing), else with ErrNotFound for ref.
+func (s *Store) deleteOne(ctx context.Context, ref string, ev Event, requireOwner func(conn) error, query string, args ...any) error {
+	return s.inTx(ctx, func(c conn) error {
+		res, err := c.exec(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("deleting %s: %w", ref, err)
 		}
-		return notFound(ref)
-	}
-	return nil
+		n, err := affected(res)
+		if err != nil {
+			return fmt.Errorf("deleting %s: %w", ref, err)
+		}
+		if n == 0 {
+			if err := requireOwner(c); err != nil {
+				return err
+			}
+			return notFound(ref)
+		}
+		return appendEvent(ctx, c, ev)
+	})
 }
 
 func affected(res sql.Result) (int64, error) {

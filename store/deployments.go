@@ -96,7 +96,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", deploymentRef(d.ID), err)
 		}
-		return nil
+		return appendEvent(ctx, c, deploymentEvent(d))
 	})
 	if err != nil {
 		return Deployment{}, err
@@ -153,7 +153,7 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 			return fmt.Errorf("updating %s: %w", deploymentRef(id), err)
 		}
 		out = d
-		return nil
+		return appendEvent(ctx, c, deploymentEvent(d))
 	})
 	return out, err
 }

@@ -41,8 +41,10 @@ func (s *Store) CreateEnvironment(ctx context.Context, e Environment) (Environme
 			return fmt.Errorf("creating %s: %w", environmentRef(e.Project, e.Name), err)
 		}
 		var err error
-		out, err = insertEnvironment(ctx, c, e.Project, e, next)
-		return err
+		if out, err = insertEnvironment(ctx, c, e.Project, e, next); err != nil {
+			return err
+		}
+		return appendEvent(ctx, c, environmentEvent(e.Project, e.Name))
 	})
 	if err != nil {
 		return Environment{}, err
@@ -76,8 +78,10 @@ func (s *Store) ReorderEnvironments(ctx context.Context, project string, order [
 				return fmt.Errorf("reordering environments of %s: %w", projectRef(project), err)
 			}
 		}
-		out, err = listEnvironments(ctx, c, project)
-		return err
+		if out, err = listEnvironments(ctx, c, project); err != nil {
+			return err
+		}
+		return appendEvent(ctx, c, environmentEvent(project, ""))
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +136,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, project, name string, upd
 			e.Kubernetes = &k
 		}
 		out = e
-		return nil
+		return appendEvent(ctx, c, environmentEvent(project, name))
 	})
 	return out, err
 }

@@ -31,7 +31,7 @@ func (s *Store) PutKubeconfig(ctx context.Context, project, environment string, 
 			project, environment, sealed.KEKID, sealed.WrappedKey, sealed.Ciphertext); err != nil {
 			return fmt.Errorf("putting %s: %w", ref, err)
 		}
-		return nil
+		return appendEvent(ctx, c, environmentEvent(project, environment))
 	})
 }
 
@@ -58,7 +58,7 @@ func (s *Store) GetKubeconfig(ctx context.Context, project, environment string) 
 // DeleteKubeconfig deletes the environment's kubeconfig. It fails with ErrNotFound when the environment has none,
 // or when the environment or the project does not exist. Deleting the environment or its project deletes it too.
 func (s *Store) DeleteKubeconfig(ctx context.Context, project, environment string) error {
-	return s.deleteOne(ctx, kubeconfigRef(project, environment),
+	return s.deleteOne(ctx, kubeconfigRef(project, environment), environmentEvent(project, environment),
 		func(c conn) error { return c.requireEnvironment(ctx, project, environment, lockNone) },
 		"DELETE FROM environment_kubeconfigs WHERE project = ? AND environment = ?", project, environment)
 }

@@ -43,7 +43,7 @@ func (s *Store) CreateProject(ctx context.Context, p Project, envs []Environment
 				return err
 			}
 		}
-		return nil
+		return appendEvent(ctx, c, projectEvent(p.Name))
 	})
 	if err != nil {
 		return Project{}, err
@@ -92,7 +92,7 @@ func (s *Store) UpdateProject(ctx context.Context, name string, update func(*Pro
 			return fmt.Errorf("updating %s: %w", projectRef(name), err)
 		}
 		out = p
-		return nil
+		return appendEvent(ctx, c, projectEvent(name))
 	})
 	return out, err
 }
@@ -155,16 +155,6 @@ func (s *Store) ListProjects(ctx context.Context, after string, limit int) ([]Pr
 // DeleteProject deletes the project and everything below it: environments, components, config values, builds and
 // deployments. It fails with ErrNotFound when there is no such project.
 func (s *Store) DeleteProject(ctx context.Context, name string) error {
-	res, err := s.db().exec(ctx, "DELETE FROM projects WHERE name = ?", name)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", projectRef(name), err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", projectRef(name), err)
-	}
-	if n == 0 {
-		return notFound(projectRef(name))
-	}
-	return nil
+	return s.deleteOne(ctx, projectRef(name), projectEvent(name), func(conn) error { return nil },
+		"DELETE FROM projects WHERE name = ?", name)
 }

@@ -46,7 +46,7 @@ func (s *Store) PutRepoCredential(ctx context.Context, project, component string
 		if err != nil {
 			return fmt.Errorf("putting %s: %w", ref, err)
 		}
-		return nil
+		return appendEvent(ctx, c, componentEvent(project, component))
 	})
 	if err != nil {
 		return time.Time{}, err
@@ -78,7 +78,7 @@ func (s *Store) GetRepoCredential(ctx context.Context, project, component string
 // DeleteRepoCredential deletes the component's Git credential. It fails with ErrNotFound when the component has
 // none, or when the component or the project does not exist.
 func (s *Store) DeleteRepoCredential(ctx context.Context, project, component string) error {
-	return s.deleteOne(ctx, repoCredentialRef(project, component),
+	return s.deleteOne(ctx, repoCredentialRef(project, component), componentEvent(project, component),
 		func(c conn) error { return c.requireComponent(ctx, project, component, lockNone) },
 		"DELETE FROM repo_credentials WHERE project = ? AND component = ?", project, component)
 }

@@ -22,7 +22,8 @@ func (s *Store) PutBuildScan(ctx context.Context, id string, r scan.Report, sum 
 		return fmt.Errorf("encoding the scan summary of %s: %w", buildRef(id), err)
 	}
 	return s.inTx(ctx, func(c conn) error {
-		if _, err := changeableBuild(ctx, c, id); err != nil {
+		b, err := changeableBuild(ctx, c, id)
+		if err != nil {
 			return err
 		}
 		if _, err := c.exec(ctx, "DELETE FROM build_scans WHERE build_id = ?", id); err != nil {
@@ -34,7 +35,7 @@ func (s *Store) PutBuildScan(ctx context.Context, id string, r scan.Report, sum 
 		if _, err := c.exec(ctx, "UPDATE builds SET scan = ? WHERE id = ?", string(summary), id); err != nil {
 			return fmt.Errorf("storing the scan summary of %s: %w", buildRef(id), err)
 		}
-		return nil
+		return appendEvent(ctx, c, buildEvent(b))
 	})
 }
 

@@ -19,7 +19,8 @@ func (s *Store) PutBuildSpec(ctx context.Context, id string, d descriptor.Descri
 		return fmt.Errorf("encoding the descriptor of %s: %w", buildRef(id), err)
 	}
 	return s.inTx(ctx, func(c conn) error {
-		if _, err := changeableBuild(ctx, c, id); err != nil {
+		b, err := changeableBuild(ctx, c, id)
+		if err != nil {
 			return err
 		}
 		if _, err := c.exec(ctx, "DELETE FROM build_specs WHERE build_id = ?", id); err != nil {
@@ -44,7 +45,7 @@ func (s *Store) PutBuildSpec(ctx context.Context, id string, d descriptor.Descri
 		if _, err := c.exec(ctx, "UPDATE builds SET descriptor = ? WHERE id = ?", string(desc), id); err != nil {
 			return fmt.Errorf("storing the descriptor of %s: %w", buildRef(id), err)
 		}
-		return nil
+		return appendEvent(ctx, c, buildEvent(b))
 	})
 }
 
