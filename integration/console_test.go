@@ -123,14 +123,14 @@ func (b *browser) open(path string) {
 func (b *browser) shot(name string) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	jpeg, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
 	b.n++
-	file := fmt.Sprintf("%02d-%s.jpg", b.n, strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(name), "-"))
-	if err := os.WriteFile(filepath.Join(b.shots, file), jpeg, 0o644); err != nil {
+	file := fmt.Sprintf("%02d-%s.png", b.n, strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(name), "-"))
+	if err := os.WriteFile(filepath.Join(b.shots, file), png, 0o644); err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 	}
 }

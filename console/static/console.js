@@ -58,7 +58,7 @@
   }
 
   async function after(then, data, form) {
-    if (!then || then === "reload") return refresh();
+    if (!then || then === "reload") { if (form) form.reset(); return refresh(); }
     if (then === "webhook" || then === "token") return reveal(then === "webhook" ? data.webhook : data, then, form);
     window.location.assign(fill(then, data));
   }
@@ -139,6 +139,18 @@
     }
   }
 
+  // dirty says a part of the page holds a field someone has changed and not yet sent.
+  function dirty(el) {
+    for (const f of el.querySelectorAll("input, textarea, select")) {
+      if (f.type === "hidden" || f.type === "radio") continue;
+      if (f.tagName === "SELECT") {
+        const preset = Math.max(0, Array.from(f.options).findIndex((o) => o.defaultSelected)); // none marked: the first
+        if (f.selectedIndex !== preset) return true;
+      } else if (f.type === "checkbox" ? f.checked !== f.defaultChecked : f.value !== f.defaultValue) return true;
+    }
+    return false;
+  }
+
   // refresh reads the page again and swaps in each data-live part (by id) and each live fragment, leaving
   // everything else (what is being typed, the log, open <details>) as it is.
   let refreshing = null, again = false;
@@ -151,7 +163,7 @@
         const doc = new DOMParser().parseFromString(await res.text(), "text/html");
         for (const el of document.querySelectorAll("[data-live][id]")) {
           const fresh = doc.getElementById(el.id);
-          if (!fresh) continue;
+          if (!fresh || dirty(el)) continue; // what someone is typing is never swapped away; the next refresh catches up
           const open = Array.from(el.querySelectorAll("details[open]")).map((d) => d.querySelector("summary")?.textContent);
           el.replaceWith(fresh);
           for (const d of fresh.querySelectorAll("details")) if (open.includes(d.querySelector("summary")?.textContent)) d.open = true;
