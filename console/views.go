@@ -16,8 +16,8 @@ type Layout struct {
 	CSRF string
 	// Crumbs lead from the projects list to this page; the last one is the page itself.
 	Crumbs []Crumb
-	// Project and Component scope the events the page follows; "" means every project (or component).
-	Project, Component string
+	// FollowProject and FollowComponent scope the events the page follows; "" means every project (or component).
+	FollowProject, FollowComponent string
 	// Flash is a message shown once at the top of the page; "" means none.
 	Flash string
 }

@@ -176,6 +176,8 @@ func (b *browser) waitText(sel, want string, within time.Duration) time.Duration
 // fill types text into the field sel selects, replacing what it held.
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
+	// The field is focused first: a live refresh then leaves its part of the page alone.
+	b.do("focusing "+sel, chromedp.Focus(chromedp.CSS(sel)))
 	b.do("filling "+sel, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
 		chromedp.SendKeys(chromedp.CSS(sel), text))
 }

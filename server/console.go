@@ -153,7 +153,7 @@ func (s *Server) projectPage(c echo.Context) error {
 	}
 	out := console.ProjectPage{Layout: layout(c, p.Name, console.Crumb{Label: p.Name}), Project: projectOf(p)}
 	out.Project.ScanPolicy = p.ScanPolicy
-	out.Layout.Project = p.Name
+	out.Layout.FollowProject = p.Name
 	names := mapSlice(envs, func(e store.Environment) string { return e.Name })
 	for i, e := range envs {
 		row := console.EnvironmentRow{Environment: environmentOf(e)}
@@ -209,7 +209,7 @@ func (s *Server) componentPage(c echo.Context, tab console.Tab) (console.Compone
 		title += " · Configs & secrets"
 	}
 	l := layout(c, title, console.Crumb{Label: comp.Project, Href: "/projects/" + url.PathEscape(comp.Project)}, console.Crumb{Label: comp.Name})
-	l.Project, l.Component = comp.Project, comp.Name
+	l.FollowProject, l.FollowComponent = comp.Project, comp.Name
 	return console.ComponentPage{Layout: l, Component: componentOf(comp), Environments: environmentsOf(envs), Tab: tab}, comp, envs, nil
 }
 
@@ -279,7 +279,7 @@ func (s *Server) buildPage(c echo.Context) error {
 		console.Crumb{Label: b.Project, Href: "/projects/" + url.PathEscape(b.Project)},
 		console.Crumb{Label: b.Component, Href: componentPath(store.Component{Project: b.Project, Name: b.Component})},
 		console.Crumb{Label: b.ID})
-	l.Project, l.Component = b.Project, b.Component
+	l.FollowProject, l.FollowComponent = b.Project, b.Component
 	out := console.BuildPage{Layout: l, Build: v, Finished: buildFinished(b.Status), CanCancel: !buildFinished(b.Status) && l.User.CanWrite}
 	if ui := s.temporalUI.Load(); ui != nil && b.WorkflowID != "" {
 		out.TemporalURL = *ui + "/namespaces/" + url.PathEscape(s.namespace) + "/workflows/" + url.PathEscape(b.WorkflowID)

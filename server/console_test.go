@@ -217,6 +217,14 @@ func TestConsoleViewerSeesNoWriteControls(t *testing.T) {
 			t.Errorf("the viewer's %s has write controls", p)
 		}
 	}
+	// Each page follows the events of what it shows.
+	for p, want := range map[string]string{"/projects/shop": `data-project="shop" data-component=""`,
+		"/projects/shop/components/api/deploy": `data-project="shop" data-component="api"`,
+		"/builds/b-1":                          `data-project="shop" data-component="api"`} {
+		if body := viewer.page(http.StatusOK, p); !strings.Contains(body, want) {
+			t.Errorf("%s does not follow %s", p, want)
+		}
+	}
 	viewer.page(http.StatusForbidden, "/tokens")
 	if body := admin.page(http.StatusOK, "/tokens"); !strings.Contains(body, "watcher") {
 		t.Error("the tokens page does not list the viewer's token")

@@ -141,6 +141,7 @@
 
   // dirty says a part of the page holds a field someone has changed and not yet sent.
   function dirty(el) {
+    if (el.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return true;
     for (const f of el.querySelectorAll("input, textarea, select")) {
       if (f.type === "hidden" || f.type === "radio") continue;
       if (f.tagName === "SELECT") {
