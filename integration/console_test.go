@@ -176,10 +176,21 @@ func (b *browser) waitText(sel, want string, within time.Duration) time.Duration
 // fill types text into the field sel selects, replacing what it held.
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
-	// The field is focused first: a live refresh then leaves its part of the page alone.
-	b.do("focusing "+sel, chromedp.Focus(chromedp.CSS(sel)))
-	b.do("filling "+sel, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
-		chromedp.SendKeys(chromedp.CSS(sel), text))
+	// The field is focused first: a live refresh then leaves its part of the page alone. One that swapped the
+	// field away just before (the node is gone) is met by trying again.
+	var err error
+	for range 3 {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		err = chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(sel)),
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
+			chromedp.SendKeys(chromedp.CSS(sel), text))
+		cancel()
+		if err == nil && eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.value ?? ""`, sel)) == text {
+			return
+		}
+	}
+	b.shot("failed-filling " + sel)
+	b.t.Fatalf("filling %s: %v", sel, err)
 }
 
 func (b *browser) click(sel string) {

@@ -153,7 +153,7 @@ func (s *Server) projectPage(c echo.Context) error {
 	}
 	out := console.ProjectPage{Layout: layout(c, p.Name, console.Crumb{Label: p.Name}), Project: projectOf(p)}
 	out.Project.ScanPolicy = p.ScanPolicy
-	out.Layout.FollowProject = p.Name
+	out.FollowProject = p.Name
 	names := mapSlice(envs, func(e store.Environment) string { return e.Name })
 	for i, e := range envs {
 		row := console.EnvironmentRow{Environment: environmentOf(e)}
