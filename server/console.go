@@ -88,13 +88,18 @@ func (s *Server) page(least role) echo.MiddlewareFunc {
 // layout is what every page of the signed-in session shows around its content.
 func layout(c echo.Context, title string, crumbs ...console.Crumb) console.Layout {
 	sess, _ := sessionOf(c)
-	r, _ := parseRole(sess.Token.Role)
 	return console.Layout{
 		Title:  title,
-		User:   console.User{Name: sess.Token.Name, Role: sess.Token.Role, CanWrite: r >= roleDeveloper, Admin: r >= roleAdmin},
+		User:   userOf(sess),
 		CSRF:   sess.CSRF,
 		Crumbs: append([]console.Crumb{{Label: "Projects", Href: "/projects"}}, crumbs...),
 	}
+}
+
+// userOf is who sess is signed in as, and what the pages let them do.
+func userOf(sess store.Session) console.User {
+	r, _ := parseRole(sess.Token.Role)
+	return console.User{Name: sess.Token.Name, Role: sess.Token.Role, CanWrite: r >= roleDeveloper, Admin: r >= roleAdmin}
 }
 
 // render writes page with data as the answer; a page that fails to render is an error (a 500), not half a page.
@@ -247,8 +252,7 @@ func (s *Server) commitsFragment(c echo.Context) error {
 		return err
 	}
 	sess, _ := sessionOf(c)
-	r, _ := parseRole(sess.Token.Role)
-	out := console.CommitsFragment{CanWrite: r >= roleDeveloper, BuildsURL: "/api/v1" + componentPath(comp) + "/builds"}
+	out := console.CommitsFragment{CanWrite: userOf(sess).CanWrite, BuildsURL: "/api/v1" + componentPath(comp) + "/builds"}
 	if len(envs) > 0 {
 		out.FirstEnvironment = envs[0].Name
 	}
