@@ -187,6 +187,29 @@ func (s *Server) getComponent(c echo.Context) error {
 	return c.JSON(http.StatusOK, componentOf(comp))
 }
 
+// getWebhook answers GET /api/v1/projects/{p}/components/{c}/webhook: where the repository's pushes are
+// delivered and whether slipway registered the webhook itself, never its secret. 404 while auto-build is off.
+func (s *Server) getWebhook(c echo.Context) error {
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	if !comp.AutoBuild {
+		return &APIError{Status: http.StatusNotFound, Code: "not_found",
+			Message: fmt.Sprintf("component %s/%s has no webhook: its auto-build is off", comp.Project, comp.Name)}
+	}
+	w, err := s.store.GetWebhook(ctx, webhooks.RepoKey(comp.Repo))
+	if err != nil {
+		return err
+	}
+	info := api.Webhook{URL: s.webhookURL(c.Scheme()+"://"+c.Request().Host, w.Provider, w.Key), Registered: w.HookID != ""}
+	if !info.Registered {
+		info.Note = "add this webhook to the repository by hand (content type JSON, push events) with the secret shown when auto-build was first turned on"
+	}
+	return c.JSON(http.StatusOK, info)
+}
+
 // updateComponent answers PATCH /api/v1/projects/{p}/components/{c}: a JSON merge patch of the given fields.
 // The name cannot change.
 func (s *Server) updateComponent(c echo.Context) error {

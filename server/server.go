@@ -193,6 +193,7 @@ func (s *Server) routes() {
 	api.GET("/projects/:project/components/:component", s.getComponent, viewer)
 	api.PATCH("/projects/:project/components/:component", s.updateComponent, developer)
 	api.DELETE("/projects/:project/components/:component", s.deleteComponent, developer)
+	api.GET("/projects/:project/components/:component/webhook", s.getWebhook, viewer)
 
 	// A repo credential is never shown, only which parts are set; even that is for developers.
 	repoCredentials := "/projects/:project/components/:component/repo-credentials"

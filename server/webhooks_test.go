@@ -81,6 +81,11 @@ func TestGitHubWebhookBuildsEachCommitOnce(t *testing.T) {
 		t.Fatalf("webhook info %+v", web.Webhook)
 	}
 	secret, hook := web.Webhook.Secret, web.Webhook.URL
+	var shown api.Webhook
+	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop/components/web/webhook", e.viewer, nil, &shown)
+	if shown.URL != hook || shown.Registered || shown.Secret != "" || shown.Note == "" {
+		t.Fatalf("GET webhook %+v: want its URL, not registered, a note and no secret", shown)
+	}
 	// A second component on the same repository shares the webhook; its secret is not shown again.
 	docs := e.autoBuilt("docs", map[string]any{"paths": []string{"docs/"}})
 	if docs.Webhook == nil || docs.Webhook.Secret != "" || docs.Webhook.URL != hook {
@@ -316,8 +321,15 @@ func TestWebhookRegisteredOnGitHubEnterprise(t *testing.T) {
 		len(cfg["secret"].(string)) != 64 || fmt.Sprint(hook["events"]) != "[push]" {
 		t.Fatalf("hook created %+v", hook)
 	}
+	// GET …/webhook shows it again, registered, never with a secret; a viewer may read it.
+	var shown api.Webhook
+	e.must(http.StatusOK, http.MethodGet, "/api/v1/projects/shop/components/web/webhook", e.viewer, nil, &shown)
+	if shown.URL != got.Webhook.URL || !shown.Registered || shown.Secret != "" {
+		t.Fatalf("GET webhook %+v, want %+v without a secret", shown, got.Webhook)
+	}
 	// Turning auto-build off deletes it on GitHub and in slipway.
 	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/components/web", e.developer, map[string]any{"autoBuild": false}, nil)
+	wantError(t, e.do(http.MethodGet, "/api/v1/projects/shop/components/web/webhook", e.viewer, nil), http.StatusNotFound, "not_found", "")
 	if got := strings.Join(gh.calls, ", "); got != "POST /api/v3/repos/acme/shop-api/hooks, DELETE /api/v3/repos/acme/shop-api/hooks/4242" {
 		t.Fatalf("GitHub calls: %s", got)
 	}
