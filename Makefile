@@ -79,7 +79,7 @@ $(GOLANGCI_LINT): tools/lint/go.mod tools/lint/go.sum
 # CI_REQUIRE_BROWSER for the console's browser test without Debian's chromium (.ci/run installs it).
 test: lint tools testtools
 	CI_REQUIRE_BUILDKIT=1 CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 $(GO) test -count=1 -race $(RACE_PKGS)
-	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 CI_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./workflows/recorder/ ./stack/... ./localtemporal/... ./deploy/... ./integration/...
+	CI_REQUIRE_TRIVY=1 CI_REQUIRE_DOCKER=1 CI_REQUIRE_KUBE=1 CI_REQUIRE_BROWSER=1 CI_REQUIRE_BASH_COMPLETION=1 $(GO) test -count=1 -timeout 20m ./cli/... ./worker/... ./workflows/recorder/ ./stack/... ./localtemporal/... ./deploy/... ./integration/...
 
 # unit runs the fast tests (~75 s warm on two cores) and builds no tool: with -short, the tests that
 # run buildkitd, Trivy, a Docker Engine or a Kubernetes control plane skip themselves, even when bin/

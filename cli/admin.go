@@ -1,69 +1,82 @@
 package cli
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/secretbox"
 )
 
-func runToken(ctx context.Context, r *runner, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: slipway token create --name N --role admin|developer|viewer")
-	}
-	fs := r.flags("token create")
-	cf := addClientFlags(fs)
+func (r *runner) tokenCmd() *cobra.Command {
 	var name, role string
-	fs.StringVar(&name, "name", "", "token name (required, unique)")
-	fs.StringVar(&role, "role", "developer", "admin, developer or viewer")
-	if err := r.parse(fs, args[1:]); err != nil {
-		return err
+	create := &cobra.Command{Use: "create --name N --role admin|developer|viewer", Short: "mint an API token (admin only); it is printed once",
+		Args: args()}
+	cf := addClientFlags(create.Flags())
+	create.Flags().StringVar(&name, "name", "", "token name (required, unique)")
+	create.Flags().StringVar(&role, "role", "developer", "admin, developer or viewer")
+	_ = create.MarkFlagRequired("name")
+	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"admin", "developer", "viewer"}, cobra.ShellCompDirectiveNoFileComp))
+	create.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		var out api.CreatedToken
+		if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/tokens", api.TokenRequest{Name: name, Role: role}, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stderr, "created token %q (role %s); it is shown once:\n", out.Name, out.Role)
+		fmt.Fprintln(r.stdout, out.Token)
+		return nil
 	}
-	c, err := cf.connect()
-	if err != nil {
-		return err
+
+	list := &cobra.Command{Use: "list", Short: "list the API tokens (admin only): names and roles, never the tokens", Args: args()}
+	lcf := addClientFlags(list.Flags())
+	output := outputFlag(list)
+	list.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := lcf.connect()
+		if err != nil {
+			return err
+		}
+		var page api.Page[api.Token]
+		if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/tokens", nil, &page); err != nil {
+			return err
+		}
+		return r.print(*output, page.Items, func(w io.Writer) {
+			fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED")
+			for _, t := range page.Items {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339))
+			}
+		})
 	}
-	var out api.CreatedToken
-	if err := c.do(ctx, http.MethodPost, "/api/v1/tokens", api.TokenRequest{Name: name, Role: role}, &out); err != nil {
-		return err
-	}
-	fmt.Fprintf(r.stderr, "created token %q (role %s); it is shown once:\n", out.Name, out.Role)
-	fmt.Fprintln(r.stdout, out.Token)
-	return nil
+	return group("token", "API tokens: create, list", create, list)
 }
 
-func runKeys(ctx context.Context, r *runner, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: slipway keys create --kek-file F | slipway keys rotate [--kek-file F | --kek ID]")
-	}
-	switch args[0] {
-	case "create":
-		fs := r.flags("keys create")
-		var path string
-		fs.StringVar(&path, "kek-file", "", "key file to create (0600)")
-		if err := r.parse(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := required("--kek-file", path); err != nil {
-			return err
-		}
+func (r *runner) keysCmd() *cobra.Command {
+	var path string
+	create := &cobra.Command{Use: "create --kek-file F", Short: "create a key file holding a new key-encryption key (0600)", Args: args()}
+	create.Flags().StringVar(&path, "kek-file", "", "key file to create (0600)")
+	_ = create.MarkFlagRequired("kek-file")
+	create.RunE = func(*cobra.Command, []string) error {
 		k, err := secretbox.LoadOrCreateKeyring(path)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "%s holds active KEK %s\n", path, k.ActiveID())
 		return nil
-	case "rotate":
-		fs := r.flags("keys rotate")
-		cf := addClientFlags(fs)
-		var file, kek string
-		fs.StringVar(&file, "kek-file", "", "add a KEK to this key file here, without a server (then give the file to every process and run keys rotate --kek ID)")
-		fs.StringVar(&kek, "kek", "", "re-wrap every data key with this KEK, already in every process's key file")
-		if err := r.parse(fs, args[1:]); err != nil {
-			return err
-		}
+	}
+
+	var file, kek string
+	rotate := &cobra.Command{Use: "rotate [--kek-file F | --kek ID]", Short: "rotate the key-encryption key: re-wrap every data key", Args: args()}
+	cf := addClientFlags(rotate.Flags())
+	rotate.Flags().StringVar(&file, "kek-file", "", "add a KEK to this key file here, without a server (then give the file to every process and run keys rotate --kek ID)")
+	rotate.Flags().StringVar(&kek, "kek", "", "re-wrap every data key with this KEK, already in every process's key file")
+	rotate.RunE = func(cmd *cobra.Command, _ []string) error {
 		if file != "" {
 			k, err := secretbox.LoadKeyring(file)
 			if err != nil {
@@ -85,12 +98,11 @@ func runKeys(ctx context.Context, r *runner, args []string) error {
 			body = api.RotateRequest{KEK: kek}
 		}
 		var out api.Rotation
-		if err := c.do(ctx, http.MethodPost, "/api/v1/keys/rotate", body, &out); err != nil {
+		if err := c.do(cmd.Context(), http.MethodPost, "/api/v1/keys/rotate", body, &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "active KEK is now %s; re-wrapped %d data keys\n", out.Active, out.Rewrapped)
 		return nil
-	default:
-		return fmt.Errorf("unknown keys command %q: want create or rotate", args[0])
 	}
+	return group("keys", "key-encryption keys: create, rotate", create, rotate)
 }

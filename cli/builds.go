@@ -2,14 +2,15 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/api"
 )
@@ -32,85 +33,100 @@ func buildDuration(b api.Build) (time.Duration, bool) {
 	return b.EndedAt.Sub(start).Round(time.Second), true
 }
 
-// componentPath turns "<project>/<component>" into the component's API path.
-// componentVerb parses a verb whose one argument is <project>/<component> and connects to the API;
-// it returns that argument and the component's API path.
-func (r *runner) componentVerb(fs *flag.FlagSet, args []string, cf *clientFlags) (arg, path string, c *apiClient, err error) {
-	pos, err := r.parseArgs(fs, args, "<project>/<component>")
-	if err != nil {
-		return "", "", nil, err
-	}
-	if path, err = componentPath(pos[0]); err != nil {
-		return "", "", nil, err
-	}
-	c, err = cf.connect()
-	return pos[0], path, c, err
-}
-
-func componentPath(arg string) (string, error) {
-	p, c, ok := strings.Cut(arg, "/")
-	if !ok || p == "" || c == "" || strings.Contains(c, "/") {
-		return "", fmt.Errorf("%q is not <project>/<component>", arg)
-	}
-	return "/api/v1/projects/" + url.PathEscape(p) + "/components/" + url.PathEscape(c), nil
-}
-
 // buildPath is the API path of the build with this ID.
 func buildPath(id string) string { return "/api/v1/builds/" + url.PathEscape(id) }
 
-// runBuild triggers a build. Stdout gets the build's ID alone on a line (then, with --follow, its log); stderr
-// a summary and, with --follow, how the build ended.
-func runBuild(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("build", "build <project>/<component> [--commit X] [--rebuild] [--follow]")
-	cf := addClientFlags(fs)
+// buildCmd triggers a build. Stdout gets the build's ID alone on a line (then, with --follow, its log); stderr a
+// summary and, with --follow, how the build ended.
+func (r *runner) buildCmd() *cobra.Command {
 	var commit string
 	var rebuild, follow bool
-	fs.StringVar(&commit, "commit", "", "full or short SHA, branch or tag to build (default: head of the component's branch)")
-	fs.BoolVar(&rebuild, "rebuild", false, "build the commit again under a new ID even when it has been built")
-	fs.BoolVar(&follow, "follow", false, "stream the build's log until the build ends; exit 1 unless it succeeded")
-	component, path, c, err := r.componentVerb(fs, args, cf)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{Use: "build <project>/<component> [--commit X] [--rebuild] [--follow]",
+		Short: "build a commit (default: the head of the component's branch) and print the build's ID",
+		Args:  args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().StringVar(&commit, "commit", "", "full or short SHA, branch or tag to build (default: head of the component's branch)")
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build the commit again under a new ID even when it has been built")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the build's log until the build ends; exit 1 unless it succeeded")
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, err := componentPath(pos[0])
+		if err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		body := map[string]any{}
+		if commit != "" {
+			body["commit"] = commit
+		}
+		if rebuild {
+			body["rebuild"] = true
+		}
+		var out api.BuildAccepted
+		if err := c.do(cmd.Context(), http.MethodPost, path+"/builds", body, &out); err != nil {
+			return err
+		}
+		fmt.Fprintln(r.stdout, out.ID)
+		state := out.Status
+		if out.Existing {
+			state = "existing, " + out.Status
+		}
+		fmt.Fprintf(r.stderr, "build %s of %s at %s (%s)\n", out.ID, pos[0], out.Commit, state)
+		if !follow {
+			return nil
+		}
+		return r.followLog(cmd.Context(), c, out.ID, true)
 	}
-	body := map[string]any{}
-	if commit != "" {
-		body["commit"] = commit
-	}
-	if rebuild {
-		body["rebuild"] = true
-	}
-	var out api.BuildAccepted
-	if err := c.do(ctx, http.MethodPost, path+"/builds", body, &out); err != nil {
-		return err
-	}
-	fmt.Fprintln(r.stdout, out.ID)
-	state := out.Status
-	if out.Existing {
-		state = "existing, " + out.Status
-	}
-	fmt.Fprintf(r.stderr, "build %s of %s at %s (%s)\n", out.ID, component, out.Commit, state)
-	if !follow {
-		return nil
-	}
-	return r.followLog(ctx, c, out.ID, true)
+	return cmd
 }
 
-// runBuilds prints a component's builds, newest first, as a table.
-func runBuilds(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("builds", "builds <project>/<component> [--status S] [--limit N] [--all]")
-	cf := addClientFlags(fs)
+// buildsCmd prints a component's builds, newest first.
+func (r *runner) buildsCmd() *cobra.Command {
 	var status string
 	var limit int
 	var all bool
-	fs.StringVar(&status, "status", "", "only builds in this status (queued, running, succeeded, failed, cancelled; several comma-separated)")
-	fs.IntVar(&limit, "limit", 0, "builds per page (default: the server's, 50)")
-	fs.BoolVar(&all, "all", false, "list every build, page after page")
-	component, path, c, err := r.componentVerb(fs, args, cf)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{Use: "builds <project>/<component> [--status S] [--limit N] [--all]", Short: "list a component's builds, newest first",
+		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().StringVar(&status, "status", "", "only builds in this status (queued, running, succeeded, failed, cancelled; several comma-separated)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "builds per page (default: the server's, 50)")
+	cmd.Flags().BoolVar(&all, "all", false, "list every build, page after page")
+	output := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, err := componentPath(pos[0])
+		if err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		builds, more, err := listBuilds(cmd.Context(), c, path, status, limit, all)
+		if err != nil {
+			return err
+		}
+		if len(builds) == 0 && *output == outputTable {
+			fmt.Fprintf(r.stderr, "no builds of %s\n", pos[0])
+			return nil
+		}
+		if err := r.print(*output, builds, func(w io.Writer) { buildTable(w, builds) }); err != nil {
+			return err
+		}
+		if more {
+			fmt.Fprintln(r.stderr, "there are more builds: --all lists them all")
+		}
+		return nil
 	}
-	var builds []api.Build
-	cursor, more := "", false
+	return cmd
+}
+
+// listBuilds reads a component's builds, newest first: one page of limit (0: the server's), or every page with
+// all. more says there are more than were read.
+func listBuilds(ctx context.Context, c *apiClient, component, status string, limit int, all bool) (builds []api.Build, more bool, err error) {
+	builds = []api.Build{}
+	cursor := ""
 	for {
 		q := url.Values{}
 		if limit != 0 {
@@ -123,24 +139,21 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 			q.Set("cursor", cursor)
 		}
 		var page api.Page[api.Build]
-		if err := c.do(ctx, http.MethodGet, path+"/builds?"+q.Encode(), nil, &page); err != nil {
-			return err
+		if err := c.do(ctx, http.MethodGet, component+"/builds?"+q.Encode(), nil, &page); err != nil {
+			return nil, false, err
 		}
 		builds = append(builds, page.Items...)
-		cursor = page.Next
-		if cursor == "" {
-			break
+		if cursor = page.Next; cursor == "" {
+			return builds, false, nil
 		}
 		if !all {
-			more = true
-			break
+			return builds, true, nil
 		}
 	}
-	if len(builds) == 0 {
-		fmt.Fprintf(r.stderr, "no builds of %s\n", component)
-		return nil
-	}
-	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
+}
+
+// buildTable writes builds as a table.
+func buildTable(tw io.Writer, builds []api.Build) {
 	fmt.Fprintln(tw, "ID\tSTATUS\tCOMMIT\tDIGEST\tSCAN\tCREATED\tDURATION")
 	for _, b := range builds {
 		d := "-"
@@ -158,13 +171,6 @@ func runBuilds(ctx context.Context, r *runner, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, status, shorten(b.Commit, 12), shortDigest(b.Digest),
 			summary, b.CreatedAt.Format(time.RFC3339), d)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if more {
-		fmt.Fprintln(r.stderr, "there are more builds: --all lists them all")
-	}
-	return nil
 }
 
 // shorten returns s cut to n bytes, or "-" when it is empty.
@@ -184,22 +190,21 @@ func shortDigest(d string) string {
 	return algo + ":" + shorten(hex, 12)
 }
 
-// runCancel asks for a build to be cancelled; it becomes cancelled once its workflow has stopped its work.
-func runCancel(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("cancel", "cancel <build-id>")
-	cf := addClientFlags(fs)
-	pos, err := r.parseArgs(fs, args, "<build-id>")
-	if err != nil {
-		return err
+// cancelCmd asks for a build to be cancelled; it becomes cancelled once its workflow has stopped its work.
+func (r *runner) cancelCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "cancel <build-id>", Short: "cancel a build", Args: args("<build-id>"), ValidArgsFunction: r.completeBuildIDs}
+	cf := addClientFlags(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		var out api.BuildCancellation
+		if err := c.do(cmd.Context(), http.MethodPost, buildPath(pos[0])+"/cancel", nil, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stdout, "cancel of build %s requested (it was %s; it becomes cancelled when its work has stopped)\n", out.ID, out.Status)
+		return nil
 	}
-	c, err := cf.connect()
-	if err != nil {
-		return err
-	}
-	var out api.BuildCancellation
-	if err := c.do(ctx, http.MethodPost, buildPath(pos[0])+"/cancel", nil, &out); err != nil {
-		return err
-	}
-	fmt.Fprintf(r.stdout, "cancel of build %s requested (it was %s; it becomes cancelled when its work has stopped)\n", out.ID, out.Status)
-	return nil
+	return cmd
 }

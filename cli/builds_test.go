@@ -421,12 +421,13 @@ func TestCancelRequestsCancellation(t *testing.T) {
 }
 
 func TestClientVerbsCheckArguments(t *testing.T) {
-	srv := (&fakeAPI{t: t}).start()
+	f := &fakeAPI{t: t}
+	srv := f.start()
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"logs"}, "missing <build-id> (see: slipway logs -h)"},
+		{[]string{"logs"}, "missing <build-id>\n(see: slipway logs --help)"},
 		{[]string{"logs", "b-1", "b-2"}, `unexpected argument "b-2"`},
 		{[]string{"cancel"}, "missing <build-id>"},
 		{[]string{"build", "shop"}, `"shop" is not <project>/<component>`},
@@ -434,9 +435,12 @@ func TestClientVerbsCheckArguments(t *testing.T) {
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, srv, c.args...)
-		if code != 1 || !strings.Contains(stderr, c.want) {
-			t.Errorf("%q: exit %d, stderr %q; want exit 1 and %q", c.args, code, stderr, c.want)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+	if got := f.reads(); len(got) != 0 {
+		t.Errorf("bad command lines sent %q, want nothing", got)
 	}
 }
 

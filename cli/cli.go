@@ -3,30 +3,60 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
+
+// Exit codes of every verb.
+const (
+	// exitOK: the verb did what it was asked.
+	exitOK = 0
+	// exitFailed: the API refused the request, could not be reached, or what the verb waited for (a build, a
+	// deployment) did not succeed. stderr says why.
+	exitFailed = 1
+	// exitUsage: the command line is wrong (unknown verb, flag or argument; a SLIPWAY_<FLAG> that does not
+	// parse). Nothing was sent.
+	exitUsage = 2
+)
+
+// exitCodesHelp is the part of `slipway --help` that documents the exit codes.
+const exitCodesHelp = `Exit codes: 0 done; 1 the API refused or could not be reached, or the build or deployment waited for
+did not succeed (stderr says why); 2 the command line is wrong (nothing was sent).
+
+Every flag can also be set by SLIPWAY_<FLAG> (upper case, dashes as underscores); a flag on the command
+line wins over the variable. The client verbs find the API and the admin token of a local slipway dev in
+--data-dir (.slipway) unless --server and --token say otherwise.`
 
 // Env looks up an environment variable, like os.LookupEnv.
 type Env func(key string) (string, bool)
 
-// command is one verb of the slipway command line.
-type command struct {
-	summary string
-	run     func(ctx context.Context, r *runner, args []string) error
+// IO is the streams a command line runs with.
+type IO struct {
+	// In is where secret values are read from when they are piped; a terminal there is prompted, without echo.
+	// Nil reads nothing.
+	In io.Reader
+	// Out gets what a verb answers: IDs, tables, JSON or YAML.
+	Out io.Writer
+	// Err gets progress, warnings and errors.
+	Err io.Writer
 }
 
 // runner carries what every verb needs.
 type runner struct {
 	env    Env
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// backoff is the first wait before a log stream is reopened; 0 means followBackoff.
 	backoff time.Duration
+	// running is set once a verb's flags and arguments have been accepted: an error after that is a failure
+	// (exit 1), one before a usage error (exit 2).
+	running bool
 }
 
 // exitError ends a verb with an exit code and no further message: the verb has already said why.
@@ -34,141 +64,96 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func commands() map[string]command {
-	return map[string]command{
-		"dev":         {"run everything in one process on embedded defaults", runDev},
-		"server":      {"run the API against an external Temporal, database and registry", runServer},
-		"worker":      {"run a Temporal worker against an external Temporal, database and registry", runWorker},
-		"token":       {"manage API tokens: token create --name N --role admin|developer|viewer", runToken},
-		"keys":        {"manage key-encryption keys: keys create --kek-file F | keys rotate", runKeys},
-		"build":       {"build a commit: build <project>/<component> [--commit X] [--rebuild] [--follow]", runBuild},
-		"builds":      {"list a component's builds: builds <project>/<component> [--status S] [--limit N] [--all]", runBuilds},
-		"logs":        {"print a build's log: logs [-f|--follow] <build-id>", runLogs},
-		"cancel":      {"cancel a build: cancel <build-id>", runCancel},
-		"deploy":      {"deploy (or roll back to) a build: deploy <project>/<component> --env E --build B [--wait]", runDeploy},
-		"promote":     {"promote a build to the next environment: promote <project>/<component> [--build B] [--to E] [--wait]", runPromote},
-		"deployments": {"what runs where: deployments <project>/<component>", runDeployments},
-		"env":         {"environments and where they deploy: env list <project> | env set <project>/<environment> [flags]", runEnv},
+// usageError is a wrong command line: exit 2.
+type usageError struct{ err error }
 
-		// Verbs that talk to the registry rather than the API.
-		"trivy-db": {"publish a Trivy vulnerability DB: trivy-db push <dir> [--registry host:port] [--insecure]", runTrivyDB},
-	}
-}
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef is a usageError with this message.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // Main runs the command line and returns the process exit code.
-func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
-	r := &runner{env: env, stdout: stdout, stderr: stderr}
+func Main(ctx context.Context, args []string, env Env, streams IO) int {
+	r := &runner{env: env, stdin: streams.In, stdout: streams.Out, stderr: streams.Err}
 	return r.run(ctx, args)
 }
 
-// run runs the verb named by args[0] and returns the process exit code.
+// run runs the command line args and returns the process exit code.
 func (r *runner) run(ctx context.Context, args []string) int {
-	stderr := r.stderr
-	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stderr, cmds)
-		return 2
+	root := r.root()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "slipway: unknown command %q\n\n", args[0])
-		usage(stderr, cmds)
-		return 2
+	var exit exitError
+	if errors.As(err, &exit) {
+		return exit.code
 	}
-	if err := cmd.run(ctx, r, args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 2
+	name := "slipway"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	fmt.Fprintf(r.stderr, "%s: %v\n", name, err)
+	var usage usageError
+	if errors.As(err, &usage) || !r.running {
+		if cmd != nil {
+			fmt.Fprintf(r.stderr, "(see: %s --help)\n", cmd.CommandPath())
 		}
-		var exit exitError
-		if errors.As(err, &exit) {
-			return exit.code
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// root is the slipway command with every verb.
+func (r *runner) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "slipway",
+		Short: "slipway builds every commit once and promotes it, by digest, through a project's environments",
+		Long: "slipway builds every commit once and promotes it, by digest, through a project's environments.\n\n" +
+			"`slipway dev` runs everything in one process on embedded defaults; the other verbs call its API.\n\n" + exitCodesHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := r.applyEnv(cmd.Flags()); err != nil {
+				return usageError{err}
+			}
+			// Cobra checks these after this hook; before, so that a missing one is a usage error.
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return usageError{err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return usageError{err}
+			}
+			r.running = true
+			return nil
+		},
+	}
+	root.SetOut(r.stdout)
+	root.SetErr(r.stderr)
+	root.SetIn(r.stdin)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddGroup(&cobra.Group{ID: "resources", Title: "Resources:"}, &cobra.Group{ID: "delivery", Title: "Builds and deployments:"},
+		&cobra.Group{ID: "processes", Title: "Processes:"})
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
 		}
-		fmt.Fprintf(stderr, "slipway %s: %v\n", args[0], err)
-		return 1
 	}
-	return 0
+	add("resources", r.projectCmd(), r.envCmd(), r.componentCmd(), r.configCmd(), r.secretCmd(), r.repoCredentialCmd(),
+		r.webhookCmd(), r.tokenCmd(), r.applyCmd(), r.exportCmd())
+	add("delivery", r.buildCmd(), r.buildsCmd(), r.logsCmd(), r.cancelCmd(), r.deployCmd(), r.promoteCmd(), r.deploymentsCmd())
+	add("processes", r.devCmd(), r.serverCmd(), r.workerCmd(), r.keysCmd(), r.trivyDBCmd())
+	return root
 }
 
-func usage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintln(w, "usage: slipway <command> [flags]")
-	fmt.Fprintln(w)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
-	}
-	fmt.Fprintln(w, "\nEvery flag can also be set by SLIPWAY_<FLAG> (upper case, dashes as underscores).")
-}
-
-// flags returns a flag set for a verb whose defaults are later overridden from SLIPWAY_* variables
-// by parse.
-func (r *runner) flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("slipway "+name, flag.ContinueOnError)
-	fs.SetOutput(r.stderr)
-	return fs
-}
-
-// verbFlags is flags for a client verb: -h prints the verb's usage line, such as
-// "logs [-f|--follow] <build-id>", before its flags.
-func (r *runner) verbFlags(name, usage string) *flag.FlagSet {
-	fs := r.flags(name)
-	fs.Usage = func() {
-		fmt.Fprintf(r.stderr, "usage: slipway %s\n\nflags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse applies SLIPWAY_<FLAG> variables to flags not given on the command line, then the
-// arguments. A variable that does not parse is an error naming it.
-func (r *runner) parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return r.applyEnv(fs)
-}
-
-// parseArgs is parse for a verb that takes exactly the positional arguments named (such as "<build-id>"),
-// which may come before, between or after the flags ("--" ends the flags). It returns them in order.
-func (r *runner) parseArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-	if len(pos) < len(names) {
-		return nil, fmt.Errorf("missing %s (see: %s -h)", names[len(pos)], fs.Name())
-	}
-	if len(pos) > len(names) {
-		return nil, fmt.Errorf("unexpected argument %q", pos[len(names)])
-	}
-	return pos, r.applyEnv(fs)
-}
-
-// applyEnv sets each flag not given on the command line from its SLIPWAY_<FLAG> variable, if set. One-letter
-// flags are short forms of long ones and have no variable.
-func (r *runner) applyEnv(fs *flag.FlagSet) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+// applyEnv sets each flag of fs not given on the command line from its SLIPWAY_<FLAG> variable, if set.
+func (r *runner) applyEnv(fs *pflag.FlagSet) error {
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || len(f.Name) == 1 || err != nil {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || err != nil {
 			return
 		}
 		key := "SLIPWAY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -179,4 +164,39 @@ func (r *runner) applyEnv(fs *flag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// args accepts exactly the positional arguments named (such as "<build-id>"), for a verb's Args.
+func args(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, got []string) error {
+		if len(got) < len(names) {
+			return usagef("missing %s", names[len(got)])
+		}
+		if len(got) > len(names) {
+			return usagef("unexpected argument %q", got[len(names)])
+		}
+		return nil
+	}
+}
+
+// atLeast accepts the positional arguments named and any number more, for a verb's Args.
+func atLeast(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, got []string) error {
+		if len(got) < len(names) {
+			return usagef("missing %s", names[len(got)])
+		}
+		return nil
+	}
+}
+
+// group is a noun's command (such as `slipway project`) whose verbs are subcommands; run alone it prints its help.
+func group(use, short string, verbs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: func(cmd *cobra.Command, got []string) error {
+		if len(got) > 0 {
+			return usagef("unknown command %q for %q", got[0], cmd.CommandPath())
+		}
+		return nil
+	}, RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	c.AddCommand(verbs...)
+	return c
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/stack"
@@ -51,6 +52,9 @@ func (e *apiError) temporary() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
 }
 
+// HTTPStatus is the answer's HTTP status.
+func (e *apiError) HTTPStatus() int { return e.Status }
+
 // answerError turns an answer with status >= 300 into an *apiError.
 func answerError(method, path string, status int, body []byte) *apiError {
 	var e api.ErrorBody
@@ -65,7 +69,7 @@ type clientFlags struct {
 	server, token, dataDir string
 }
 
-func addClientFlags(fs *flag.FlagSet) *clientFlags {
+func addClientFlags(fs *pflag.FlagSet) *clientFlags {
 	f := &clientFlags{}
 	fs.StringVar(&f.server, "server", "", "API base URL (default: the http entry of <data-dir>/endpoints.json)")
 	fs.StringVar(&f.token, "token", "", "API token (default: the contents of <data-dir>/admin-token)")
@@ -105,6 +109,11 @@ func (f *clientFlags) connect() (*apiClient, error) {
 		token = strings.TrimSpace(string(b))
 	}
 	return &apiClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{}}, nil
+}
+
+// Do is do, for the packages that take a client of the API (projectfile).
+func (c *apiClient) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.do(ctx, method, path, body, out)
 }
 
 // do sends body (when not nil) as JSON and decodes a 2xx answer into out (when not nil). An error

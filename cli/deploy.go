@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/api"
 )
@@ -14,46 +15,65 @@ import (
 // deployPoll is how often --wait asks how a deployment is going.
 const deployPoll = 500 * time.Millisecond
 
-// runDeploy deploys a build of a component to an environment (also to roll back to an earlier build).
-func runDeploy(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("deploy", "deploy <project>/<component> --env E --build B [--wait]")
-	cf := addClientFlags(fs)
+// deployCmd deploys a build of a component to an environment (also to roll back to an earlier build).
+func (r *runner) deployCmd() *cobra.Command {
 	var env, build string
 	var wait bool
-	fs.StringVar(&env, "env", "", "environment to deploy to (required)")
-	fs.StringVar(&build, "build", "", "ID of the succeeded build to deploy (required)")
-	fs.BoolVar(&wait, "wait", false, "wait until the deployment ends; exit 1 unless it succeeded")
-	_, path, c, err := r.componentVerb(fs, args, cf)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{Use: "deploy <project>/<component> --env E --build B [--wait]", Short: "deploy (or roll back to) a succeeded build in an environment",
+		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().StringVar(&env, "env", "", "environment to deploy to (required)")
+	cmd.Flags().StringVar(&build, "build", "", "ID of the succeeded build to deploy (required)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the deployment ends; exit 1 unless it succeeded")
+	_ = cmd.MarkFlagRequired("env")
+	_ = cmd.MarkFlagRequired("build")
+	_ = cmd.RegisterFlagCompletionFunc("env", r.completeEnvFlag)
+	_ = cmd.RegisterFlagCompletionFunc("build", r.completeBuildFlag)
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, err := componentPath(pos[0])
+		if err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		return r.queueDeployment(cmd.Context(), c, path, path+"/environments/"+escape(env)+"/deploy", api.DeployRequest{Build: build}, wait)
 	}
-	if err := required("--env", env, "--build", build); err != nil {
-		return err
-	}
-	return r.queueDeployment(ctx, c, path, path+"/environments/"+url.PathEscape(env)+"/deploy", api.DeployRequest{Build: build}, wait)
+	return cmd
 }
 
-// runPromote promotes a component's build to the next environment (or to --to).
-func runPromote(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("promote", "promote <project>/<component> [--build B] [--to E] [--wait]")
-	cf := addClientFlags(fs)
+// promoteCmd promotes a component's build to the next environment (or to --to).
+func (r *runner) promoteCmd() *cobra.Command {
 	var to, build string
 	var wait bool
-	fs.StringVar(&build, "build", "", "build to promote (default: the release of the environment before the target)")
-	fs.StringVar(&to, "to", "", "target environment (default: the next one after where the build runs)")
-	fs.BoolVar(&wait, "wait", false, "wait until the deployment ends; exit 1 unless it succeeded")
-	_, path, c, err := r.componentVerb(fs, args, cf)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{Use: "promote <project>/<component> [--build B] [--to E] [--wait]", Short: "promote a build, by digest, to the next environment",
+		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().StringVar(&build, "build", "", "build to promote (default: the release of the environment before the target)")
+	cmd.Flags().StringVar(&to, "to", "", "target environment (default: the next one after where the build runs)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the deployment ends; exit 1 unless it succeeded")
+	_ = cmd.RegisterFlagCompletionFunc("to", r.completeEnvFlag)
+	_ = cmd.RegisterFlagCompletionFunc("build", r.completeBuildFlag)
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, err := componentPath(pos[0])
+		if err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		body := map[string]any{}
+		if build != "" {
+			body["build"] = build
+		}
+		if to != "" {
+			body["to"] = to
+		}
+		return r.queueDeployment(cmd.Context(), c, path, path+"/promote", body, wait)
 	}
-	body := map[string]any{}
-	if build != "" {
-		body["build"] = build
-	}
-	if to != "" {
-		body["to"] = to
-	}
-	return r.queueDeployment(ctx, c, path, path+"/promote", body, wait)
+	return cmd
 }
 
 // queueDeployment posts a deploy or promote request and prints the deployment's ID on stdout; with wait it
@@ -96,21 +116,38 @@ func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, e
 	}
 }
 
-// runDeployments prints, per environment in promotion order, what runs there and where.
-func runDeployments(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("deployments", "deployments <project>/<component>")
-	cf := addClientFlags(fs)
-	_, path, c, err := r.componentVerb(fs, args, cf)
-	if err != nil {
-		return err
+// deploymentsCmd prints, per environment in promotion order, what runs there and where.
+func (r *runner) deploymentsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "deployments <project>/<component>", Short: "what runs where: per environment its build, digest, URL and last result",
+		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	output := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, err := componentPath(pos[0])
+		if err != nil {
+			return err
+		}
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		var page api.Page[api.EnvironmentDeployments]
+		if err := c.do(cmd.Context(), http.MethodGet, path+"/deployments", nil, &page); err != nil {
+			return err
+		}
+		if *output != outputTable {
+			return r.print(*output, page.Items, nil)
+		}
+		return r.deploymentTable(page.Items)
 	}
-	var page api.Page[api.EnvironmentDeployments]
-	if err := c.do(ctx, http.MethodGet, path+"/deployments", nil, &page); err != nil {
-		return err
-	}
+	return cmd
+}
+
+// deploymentTable writes what runs where as a table, then any drift below it.
+func (r *runner) deploymentTable(items []api.EnvironmentDeployments) error {
 	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tBUILD\tDIGEST\tURL\tDEPLOYED\tLAST")
-	for _, e := range page.Items {
+	for _, e := range items {
 		build, digest, url, at, last := "-", "-", "-", "-", "-"
 		if cur := e.Current; cur != nil {
 			build, digest, url = cur.Build, shortDigest(cur.Digest), cur.URL
@@ -127,7 +164,7 @@ func runDeployments(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 	// What was changed by hand on a cluster, below the table: it is rare and needs reading in full.
-	for _, e := range page.Items {
+	for _, e := range items {
 		switch {
 		case e.Drift != nil && e.Drift.Detected:
 			fmt.Fprintf(r.stdout, "drift in %s: %s\n", e.Environment, e.Drift.Message)

@@ -84,7 +84,7 @@ func TestDeployPromoteAndDeployments(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "deployment d-1 failed: not ready: GET /healthz: 404") {
 		t.Fatalf("failed promote --wait: exit %d, stderr %q", code, stderr)
 	}
-	if code, _, stderr = runCLI(t, srv, "deploy", "shop/api", "--env", "development"); code == 0 || !strings.Contains(stderr, "--build is required") {
+	if code, _, stderr = runCLI(t, srv, "deploy", "shop/api", "--env", "development"); code != 2 || !strings.Contains(stderr, `required flag(s) "build" not set`) {
 		t.Fatalf("deploy without --build: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -71,17 +71,18 @@ func TestEnvSetAndList(t *testing.T) {
 	bodies = nil
 	for _, tc := range []struct {
 		args []string
+		code int
 		say  string
 	}{
-		{[]string{"shop/production"}, "nothing to set"},
-		{[]string{"shop/production", "--deploy-timeout", "1500ms"}, "--deploy-timeout 1.5s: want whole seconds"},
-		{[]string{"shop/production", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig: open"},
-		{[]string{"shop", "--data-plane", "docker"}, `"shop" is not <project>/<environment>`},
-		{[]string{"shop/qa", "--data-plane", "docker"}, "needs an admin token"},
+		{[]string{"shop/production"}, 2, "nothing to set"},
+		{[]string{"shop/production", "--deploy-timeout", "1500ms"}, 2, "--deploy-timeout 1.5s: want whole seconds"},
+		{[]string{"shop/production", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 2, "--kubeconfig: open"},
+		{[]string{"shop", "--data-plane", "docker"}, 2, `"shop" is not <project>/<environment>`},
+		{[]string{"shop/qa", "--data-plane", "docker"}, 1, "needs an admin token"},
 	} {
 		code, _, stderr := runCLI(t, srv, append([]string{"env", "set"}, tc.args...)...)
-		if code != 1 || !strings.Contains(stderr, tc.say) {
-			t.Errorf("env set %q: exit %d, stderr %q; want exit 1 saying %q", tc.args, code, stderr, tc.say)
+		if code != tc.code || !strings.Contains(stderr, tc.say) {
+			t.Errorf("env set %q: exit %d, stderr %q; want exit %d saying %q", tc.args, code, stderr, tc.code, tc.say)
 		}
 	}
 	if len(bodies) != 1 || !strings.HasPrefix(bodies[0], "qa ") {

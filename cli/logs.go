@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/slipway-dev/slipway/api"
@@ -36,22 +37,20 @@ const (
 // spinner holds the frames of the progress line's spinner.
 const spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
-// runLogs prints a build's log; with --follow it prints new lines until the build ends.
-func runLogs(ctx context.Context, r *runner, args []string) error {
-	fs := r.verbFlags("logs", "logs [-f|--follow] <build-id>")
-	cf := addClientFlags(fs)
-	var follow, f bool
-	fs.BoolVar(&follow, "follow", false, "print new lines until the build ends, then how it ended; exit 1 unless it succeeded")
-	fs.BoolVar(&f, "f", false, "short for --follow")
-	pos, err := r.parseArgs(fs, args, "<build-id>")
-	if err != nil {
-		return err
+func (r *runner) logsCmd() *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{Use: "logs <build-id> [-f]", Short: "print a build's log; -f follows it until the build ends",
+		Args: args("<build-id>"), ValidArgsFunction: r.completeBuildIDs}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "print new lines until the build ends, then how it ended; exit 1 unless it succeeded")
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		c, err := cf.connect()
+		if err != nil {
+			return err
+		}
+		return r.followLog(cmd.Context(), c, pos[0], follow)
 	}
-	c, err := cf.connect()
-	if err != nil {
-		return err
-	}
-	return r.followLog(ctx, c, pos[0], follow || f)
+	return cmd
 }
 
 // followLog prints the build's log to stdout. With follow it prints new lines as they come until the build has

@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/config"
@@ -35,7 +37,7 @@ func (r *runner) logger(level string) (*slog.Logger, error) {
 }
 
 // temporalFlags adds the flags of an external Temporal connection to fs.
-func temporalFlags(fs *flag.FlagSet, t *config.Temporal) {
+func temporalFlags(fs *pflag.FlagSet, t *config.Temporal) {
 	fs.StringVar(&t.Address, "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port")
 	fs.StringVar(&t.Namespace, "namespace", "default", "Temporal namespace")
 	fs.BoolVar(&t.TLS.Enabled, "temporal-tls", false, "connect to Temporal over TLS (system roots unless --temporal-ca)")
@@ -46,28 +48,29 @@ func temporalFlags(fs *flag.FlagSet, t *config.Temporal) {
 }
 
 // scanFlags are the options of the scanner a worker runs.
-func scanFlags(fs *flag.FlagSet, s *config.Scan) {
+func scanFlags(fs *pflag.FlagSet, s *config.Scan) {
 	fs.StringVar(&s.TrivyBinary, "trivy", "", "trivy to scan with (default: bin/trivy beside slipway, ./bin/trivy or on PATH)")
 	fs.StringVar(&s.DBRepository, "trivy-db-repository", "", "OCI repositories of Trivy's vulnerability database, comma-separated, tried in order (default: Trivy's own, then the offline mirror: mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2,<registry>/trivy/db:2)")
 	fs.StringVar(&s.DBDir, "trivy-db-dir", "", "directory holding trivy.db and metadata.json, used instead of --trivy-db-repository")
 }
 
 // deployFlags are the options of the rollouts a worker runs.
-func deployFlags(fs *flag.FlagSet, d *config.Deploy) {
+func deployFlags(fs *pflag.FlagSet, d *config.Deploy) {
 	fs.DurationVar(&d.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long a new release may take to get ready before its rollout gives up")
 }
 
 // webhookFlags are the options of how Git hosts reach the API.
-func webhookFlags(fs *flag.FlagSet, h *config.HTTP) {
+func webhookFlags(fs *pflag.FlagSet, h *config.HTTP) {
 	fs.StringVar(&h.PublicURL, "public-url", "", "base URL Git hosts deliver webhooks to (default: the API's address)")
 	fs.StringVar(&h.GitHubAPI, "github-api", "", "GitHub REST API base URL (default https://api.github.com; Enterprise: https://host/api/v3)")
 	fs.StringVar(&h.GitHubToken, "github-token", "", "token that may manage repository webhooks (default: webhooks are added by hand)")
 }
 
-func runDev(ctx context.Context, r *runner, args []string) error {
+func (r *runner) devCmd() *cobra.Command {
 	var cfg config.Config
 	var level string
-	fs := r.flags("dev")
+	cmd := &cobra.Command{Use: "dev", Short: "run everything in one process on embedded defaults", Args: args()}
+	fs := cmd.Flags()
 	fs.StringVar(&cfg.DataDir, "data-dir", ".slipway", "directory holding all state")
 	fs.StringVar(&cfg.HTTP.Address, "http", "127.0.0.1:8080", "API listen address (port 0 picks one)")
 	fs.StringVar(&cfg.Temporal.Address, "temporal", "127.0.0.1:7233", "embedded Temporal frontend listen address (port 0 picks one)")
@@ -84,9 +87,11 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	scanFlags(fs, &cfg.Scan)
 	deployFlags(fs, &cfg.Deploy)
 	webhookFlags(fs, &cfg.HTTP)
-	if err := r.parse(fs, args); err != nil {
-		return err
-	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runDev(cmd.Context(), cfg, level) }
+	return cmd
+}
+
+func (r *runner) runDev(ctx context.Context, cfg config.Config, level string) error {
 	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP), checkBuildNetwork(cfg.Build.Network))
 	if err != nil {
 		return err
@@ -101,10 +106,11 @@ func runDev(ctx context.Context, r *runner, args []string) error {
 	return waitAndStop(ctx, log, &dev.Process)
 }
 
-func runServer(ctx context.Context, r *runner, args []string) error {
+func (r *runner) serverCmd() *cobra.Command {
 	var cfg config.Config
 	var level string
-	fs := r.flags("server")
+	cmd := &cobra.Command{Use: "server", Short: "run the API against an external Temporal, database and registry", Args: args()}
+	fs := cmd.Flags()
 	fs.StringVar(&cfg.HTTP.Address, "http", "127.0.0.1:8080", "API listen address")
 	fs.StringVar(&cfg.HTTP.TLSCert, "tls-cert", "", "PEM certificate: serve the API over HTTPS")
 	fs.StringVar(&cfg.HTTP.TLSKey, "tls-key", "", "PEM key for --tls-cert")
@@ -115,9 +121,11 @@ func runServer(ctx context.Context, r *runner, args []string) error {
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
 	webhookFlags(fs, &cfg.HTTP)
-	if err := r.parse(fs, args); err != nil {
-		return err
-	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runServer(cmd.Context(), cfg, level) }
+	return cmd
+}
+
+func (r *runner) runServer(ctx context.Context, cfg config.Config, level string) error {
 	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile), checkTLSPair(cfg.HTTP))
 	if err != nil {
 		return err
@@ -130,10 +138,11 @@ func runServer(ctx context.Context, r *runner, args []string) error {
 	return waitAndStop(ctx, log, p)
 }
 
-func runWorker(ctx context.Context, r *runner, args []string) error {
+func (r *runner) workerCmd() *cobra.Command {
 	var cfg config.Config
 	var level string
-	fs := r.flags("worker")
+	cmd := &cobra.Command{Use: "worker", Short: "run a Temporal worker against an external Temporal, database and registry", Args: args()}
+	fs := cmd.Flags()
 	fs.StringVar(&cfg.DB, "db", "", "metadata store DSN: sqlite:///path/slipway.db or postgres://user:pass@host/db (required)")
 	fs.StringVar(&cfg.Registry.Address, "registry", "127.0.0.1:5000", "OCI registry host[:port] images are pushed to")
 	fs.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key file, the same as the server's (required)")
@@ -144,9 +153,11 @@ func runWorker(ctx context.Context, r *runner, args []string) error {
 	temporalFlags(fs, &cfg.Temporal)
 	scanFlags(fs, &cfg.Scan)
 	deployFlags(fs, &cfg.Deploy)
-	if err := r.parse(fs, args); err != nil {
-		return err
-	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runWorker(cmd.Context(), cfg, level) }
+	return cmd
+}
+
+func (r *runner) runWorker(ctx context.Context, cfg config.Config, level string) error {
 	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile))
 	if err != nil {
 		return err

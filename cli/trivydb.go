@@ -8,30 +8,33 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
 
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/trivydb"
 )
 
-// runTrivyDB publishes a Trivy vulnerability DB to a registry. Stdout gets the pushed reference with
-// its digest; stderr the --db-repository to scan with.
-func runTrivyDB(ctx context.Context, r *runner, args []string) error {
-	if len(args) == 0 || args[0] != "push" {
-		return fmt.Errorf("usage: slipway trivy-db push <dir> [--registry host:port] [--insecure]")
-	}
-	fs := r.verbFlags("trivy-db push", "trivy-db push <dir> [--registry host:port] [--insecure]\n\n"+
-		"<dir> holds trivy.db and metadata.json (schema 2), as in Trivy's <cache-dir>/db; they are pushed\n"+
-		"to <registry>/"+trivydb.DefaultRepository+":"+trivydb.DefaultTag+", where trivy --db-repository finds them.")
+func (r *runner) trivyDBCmd() *cobra.Command {
 	var registry, dataDir string
 	var insecure bool
-	fs.StringVar(&registry, "registry", "", "registry host:port, credentials from ~/.docker/config.json (default: the registry of <data-dir>/endpoints.json, over plain HTTP, with its push credentials)")
-	fs.BoolVar(&insecure, "insecure", false, "the registry speaks plain HTTP")
-	fs.StringVar(&dataDir, "data-dir", ".slipway", "data dir of a local slipway dev")
-	pos, err := r.parseArgs(fs, args[1:], "<dir>")
-	if err != nil {
-		return err
+	push := &cobra.Command{Use: "push <dir> [--registry host:port] [--insecure]", Short: "publish a Trivy vulnerability database to a registry",
+		Long: "<dir> holds trivy.db and metadata.json (schema 2), as in Trivy's <cache-dir>/db; they are pushed\n" +
+			"to <registry>/" + trivydb.DefaultRepository + ":" + trivydb.DefaultTag + ", where trivy --db-repository finds them.\n" +
+			"Stdout gets the pushed reference with its digest; stderr the --trivy-db-repository to scan with.",
+		Args: args("<dir>")}
+	push.Flags().StringVar(&registry, "registry", "", "registry host:port, credentials from ~/.docker/config.json (default: the registry of <data-dir>/endpoints.json, over plain HTTP, with its push credentials)")
+	push.Flags().BoolVar(&insecure, "insecure", false, "the registry speaks plain HTTP")
+	push.Flags().StringVar(&dataDir, "data-dir", ".slipway", "data dir of a local slipway dev")
+	push.RunE = func(cmd *cobra.Command, pos []string) error {
+		return r.pushTrivyDB(cmd.Context(), pos[0], registry, dataDir, insecure)
 	}
+	return group("trivy-db", "publish a Trivy vulnerability database for offline scans: push", push)
+}
+
+// pushTrivyDB publishes the database in dir to registry, or to slipway dev's when registry is "".
+func (r *runner) pushTrivyDB(ctx context.Context, dir, registry, dataDir string, insecure bool) error {
+	var err error
 	var push []remote.Option
 	if registry == "" {
 		if registry, err = devRegistry(dataDir); err != nil {
@@ -55,7 +58,7 @@ func runTrivyDB(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--registry %q: %w", registry, err)
 	}
-	digest, err := trivydb.Push(ctx, pos[0], ref, push...)
+	digest, err := trivydb.Push(ctx, dir, ref, push...)
 	if err != nil {
 		return err
 	}
@@ -64,7 +67,7 @@ func runTrivyDB(ctx context.Context, r *runner, args []string) error {
 	if insecure {
 		hint = " --insecure"
 	}
-	fmt.Fprintf(r.stderr, "pushed the Trivy DB in %s; scan with: trivy image --db-repository %s%s\n", pos[0], ref, hint)
+	fmt.Fprintf(r.stderr, "pushed the Trivy DB in %s; scan with: trivy image --db-repository %s%s\n", dir, ref, hint)
 	return nil
 }
 

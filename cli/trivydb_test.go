@@ -45,7 +45,7 @@ func TestTrivyDBPushUsesDevRegistry(t *testing.T) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"trivy-db", "push", db, "--data-dir", dataDir}, envOf(nil), &stdout, &stderr); code != 0 {
+	if code := Main(context.Background(), []string{"trivy-db", "push", db, "--data-dir", dataDir}, envOf(nil), IO{Out: &stdout, Err: &stderr}); code != 0 {
 		t.Fatalf("trivy-db push: exit %d: %s", code, stderr.String())
 	}
 	ref, err := name.NewTag(host + "/trivy/db:2")
@@ -68,19 +68,19 @@ func TestTrivyDBPushRefusals(t *testing.T) {
 	empty := t.TempDir()
 	cases := []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"trivy-db"}, "usage: slipway trivy-db push"},
-		{[]string{"trivy-db", "pull"}, "usage: slipway trivy-db push"},
-		{[]string{"trivy-db", "push", "--registry", "127.0.0.1:1"}, "missing <dir>"},
-		{[]string{"trivy-db", "push", empty, "--data-dir", "/nonexistent"}, "no --registry given and no running slipway dev found"},
-		{[]string{"trivy-db", "push", empty, "--registry", "127.0.0.1:1"}, filepath.Join(empty, "trivy.db")},
+		{[]string{"trivy-db", "pull"}, 2, `unknown command "pull" for "slipway trivy-db"`},
+		{[]string{"trivy-db", "push", "--registry", "127.0.0.1:1"}, 2, "missing <dir>"},
+		{[]string{"trivy-db", "push", empty, "--data-dir", "/nonexistent"}, 1, "no --registry given and no running slipway dev found"},
+		{[]string{"trivy-db", "push", empty, "--registry", "127.0.0.1:1"}, 1, filepath.Join(empty, "trivy.db")},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
-		code := Main(context.Background(), c.args, envOf(nil), &stdout, &stderr)
-		if code != 1 || !strings.Contains(stderr.String(), c.want) || stdout.Len() != 0 {
-			t.Errorf("slipway %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", c.args, code, stdout.String(), stderr.String(), c.want)
+		code := Main(context.Background(), c.args, envOf(nil), IO{Out: &stdout, Err: &stderr})
+		if code != c.code || !strings.Contains(stderr.String(), c.want) || stdout.Len() != 0 {
+			t.Errorf("slipway %v: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, stdout.String(), stderr.String(), c.code, c.want)
 		}
 	}
 }

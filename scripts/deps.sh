@@ -47,6 +47,8 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(ip
 have_static_busybox || missing+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+# What `slipway completion bash` needs, as every cobra tool's does (and its test, in make test).
+[ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
