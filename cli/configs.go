@@ -266,7 +266,7 @@ func readFile(flag, path string) (string, error) {
 	return string(b), nil
 }
 
-// nonEmpty returns the values but empty ones, never nil: a flag given as '' clears a list.
+// nonEmpty returns the values but empty ones, never nil: a flag given as ” clears a list.
 func nonEmpty(values []string) []string {
 	out := []string{}
 	for _, v := range values {
