@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"text/template"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -15,18 +17,35 @@ const (
 	outputTable = "table"
 	outputJSON  = "json"
 	outputYAML  = "yaml"
+	// outputTemplate prefixes a Go template run on the API's JSON: -o 'template={{.digest}}'.
+	outputTemplate = "template="
 )
 
 // outputFlag adds -o/--output to a read verb; its value is checked by print.
 func outputFlag(cmd *cobra.Command) *string {
-	o := cmd.Flags().StringP("output", "o", outputTable, "output format: table, json or yaml (the API's fields)")
+	o := cmd.Flags().StringP("output", "o", outputTable, "output format: table, json, yaml (the API's fields), or template=TEMPLATE (a Go template on the API's JSON, e.g. 'template={{.digest}}')")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON, outputYAML}, cobra.ShellCompDirectiveNoFileComp))
 	return o
 }
 
-// print writes v as the format says: json and yaml write the API's own fields (a list as an array); table
-// calls table with a tab writer, flushed after.
+// print writes v as the format says: json, yaml and template write the API's own fields (a list as an array);
+// table calls table with a tab writer, flushed after.
 func (r *runner) print(format string, v any, table func(w io.Writer)) error {
+	if text, ok := strings.CutPrefix(format, outputTemplate); ok {
+		tmpl, err := template.New("output").Option("missingkey=error").Parse(text)
+		if err != nil {
+			return usagef("-o template: %v", err)
+		}
+		doc, err := asJSON(v)
+		if err != nil {
+			return err
+		}
+		if err := tmpl.Execute(r.stdout, doc); err != nil {
+			return fmt.Errorf("-o template: %w", err)
+		}
+		_, err = fmt.Fprintln(r.stdout)
+		return err
+	}
 	switch format {
 	case outputJSON:
 		b, err := json.MarshalIndent(v, "", "  ")
@@ -36,13 +55,8 @@ func (r *runner) print(format string, v any, table func(w io.Writer)) error {
 		_, err = fmt.Fprintf(r.stdout, "%s\n", b)
 		return err
 	case outputYAML:
-		// Through JSON, so that the keys are the API's, not the Go fields'.
-		b, err := json.Marshal(v)
+		doc, err := asJSON(v)
 		if err != nil {
-			return err
-		}
-		var doc any
-		if err := json.Unmarshal(b, &doc); err != nil {
 			return err
 		}
 		out, err := yaml.Marshal(doc)
@@ -56,8 +70,19 @@ func (r *runner) print(format string, v any, table func(w io.Writer)) error {
 		table(tw)
 		return tw.Flush()
 	default:
-		return usagef("-o %q: want table, json or yaml", format)
+		return usagef("-o %q: want table, json, yaml or template=TEMPLATE", format)
 	}
+}
+
+// asJSON is v as encoding/json reads its JSON back: maps, slices and scalars with the API's keys, not the Go
+// fields'.
+func asJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var doc any
+	return doc, json.Unmarshal(b, &doc)
 }
 
 // yesNo is "yes" for true, "no" for false.

@@ -135,6 +135,12 @@ func TestEveryResourceFromTheCommandLine(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(a.must("component", "get", "shop/hello", "-o", "yaml")), &yamlOut); err != nil || yamlOut["autoDeploy"] != true || yamlOut["branch"] != "trunk" {
 		t.Fatalf("component get -o yaml: the API's field names: %v, %v", yamlOut, err)
 	}
+	if out := a.must("component", "get", "shop/hello", "-o", "template={{.branch}} {{index .paths 0}}"); out != "trunk src/\n" {
+		t.Errorf("component get -o template: %q", out)
+	}
+	if code, _, stderr := a.run("", "component", "get", "shop/hello", "-o", "xml"); code != exitUsage || !strings.Contains(stderr, `-o "xml": want table, json, yaml`) {
+		t.Errorf("-o xml: exit %d, stderr %q", code, stderr)
+	}
 	if out := a.must("component", "list", "shop"); !regexpLines(out, `^hello\s+file:///tmp/hello\s+trunk\s+build/Dockerfile\s+\.\s+no\s+yes$`) {
 		t.Errorf("component list:\n%s", out)
 	}

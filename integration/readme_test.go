@@ -19,7 +19,22 @@ import (
 
 // readmeQuickStart names the README sections whose shell blocks a new user runs, in order, with
 // `slipway dev` running (`make run`).
-var readmeQuickStart = []string{"## Build something", "## Deploy and promote"}
+var readmeQuickStart = []string{"## Build something", "## Deploy and promote", readmeCurlAppendix}
+
+// readmeCurlAppendix is the README section that repeats the quick start's API calls with curl; the quick start
+// itself uses slipway's verbs only.
+const readmeCurlAppendix = "## Appendix: the quick start's API calls with curl"
+
+// TestReadmeQuickStartUsesTheCLIOnly checks that the quick start calls slipway's API through its verbs: no curl of
+// /api/v1, and no sed or jq to read the API's JSON (curl of the deployed app itself is fine).
+func TestReadmeQuickStartUsesTheCLIOnly(t *testing.T) {
+	script := readmeScript(t, "../README.md", readmeQuickStart[:2]...)
+	for i, line := range strings.Split(script, "\n") {
+		if strings.Contains(line, "/api/v1") || strings.Contains(line, "jq ") || strings.Contains(line, "sed ") || strings.Contains(line, "Authorization") {
+			t.Errorf("quick start line %d calls the API without slipway: %s", i+1, line)
+		}
+	}
+}
 
 // readmeRepo is the path the quick start copies examples/hello to; the test gives each run its own.
 const readmeRepo = "/tmp/hello"
