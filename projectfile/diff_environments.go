@@ -157,6 +157,12 @@ func environmentUpdate(have api.Environment, want Environment) (api.EnvironmentU
 			cs = append(cs, kcs...)
 		}
 	}
+	if len(cs) > 0 && u.CPUs == nil && want.CPUs != 0 {
+		// The store writes every field of an environment it updates, its CPU limit as int64(cpus*1000): what it
+		// read back (2.01 for 2010) would be kept one thousandth less (2009), so the limit is sent again.
+		cpus := cpusToSend(want.CPUs)
+		u.CPUs = &cpus
+	}
 	return u, cs
 }
 
@@ -194,7 +200,7 @@ func kubernetesUpdate(have api.KubernetesBinding, want Kubernetes) (api.Kubernet
 
 // cpusToSend is the CPU limit to send for cpus: the store keeps int64(cpus*1000), which truncates (2.01 would be
 // kept as 2.009), so a quarter of a thousandth more is sent; the value kept is then cpus's thousandths, whether
-// the store truncates or rounds.
+// the store truncates or (once fixed) rounds.
 func cpusToSend(cpus float64) float64 {
 	if cpus == 0 {
 		return 0
