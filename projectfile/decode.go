@@ -156,13 +156,6 @@ func (d *decoder) str(n *yaml.Node, path string) string {
 	return n.Value
 }
 
-// strs is the list of strings n.
-func (d *decoder) strs(n *yaml.Node, path string) []string {
-	var out []string
-	d.list(n, path, func(i int, v *yaml.Node, path string) { out = append(out, d.str(v, path)) })
-	return out
-}
-
 // boolean is the boolean n.
 func (d *decoder) boolean(n *yaml.Node, path string) bool {
 	var b bool

@@ -92,31 +92,25 @@ func componentChanges(have api.Component, want Component) []string {
 }
 
 // componentFields is the body that makes have as want says: every field for a POST (create), only those that
-// differ for a PATCH.
-func componentFields(have api.Component, want Component, create bool) api.ComponentFields {
+// differ for a PATCH. It is a map, not an api.ComponentFields: that type's absent fields encode as null, which in
+// a PATCH (a JSON merge patch) resets them.
+func componentFields(have api.Component, want Component, create bool) map[string]any {
 	want = wanted(want)
-	var f api.ComponentFields
-	str := func(dst **string, have, want string) {
-		if create || have != want {
-			*dst = &want
+	f := map[string]any{}
+	set := func(name string, differs bool, v any) {
+		if create || differs {
+			f[name] = v
 		}
 	}
 	if create {
-		f.Name = &want.Name
+		f["name"] = want.Name
 	}
-	str(&f.Repo, have.Repo, want.Repo)
-	str(&f.Branch, have.Branch, want.Branch)
-	str(&f.Dockerfile, have.Dockerfile, want.Dockerfile)
-	str(&f.Context, have.Context, want.Context)
-	if create || !slices.Equal(have.Paths, want.Paths) {
-		paths := append([]string{}, want.Paths...) // never null: in a PATCH, null resets
-		f.Paths = &paths
-	}
-	if create || have.AutoBuild != want.AutoBuild {
-		f.AutoBuild = &want.AutoBuild
-	}
-	if create || have.AutoDeploy != want.AutoDeploy {
-		f.AutoDeploy = &want.AutoDeploy
-	}
+	set("repo", have.Repo != want.Repo, want.Repo)
+	set("branch", have.Branch != want.Branch, want.Branch)
+	set("dockerfile", have.Dockerfile != want.Dockerfile, want.Dockerfile)
+	set("context", have.Context != want.Context, want.Context)
+	set("paths", !slices.Equal(have.Paths, want.Paths), append([]string{}, want.Paths...)) // [] not null: null resets
+	set("autoBuild", have.AutoBuild != want.AutoBuild, want.AutoBuild)
+	set("autoDeploy", have.AutoDeploy != want.AutoDeploy, want.AutoDeploy)
 	return f
 }

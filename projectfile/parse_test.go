@@ -80,7 +80,7 @@ func TestParseGoodFile(t *testing.T) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", f.Projects, want)
 	}
 	for path, line := range map[string]int{
-		"projects[0].components[0].repo":                         25,
+		"projects[0].components[0].repo":                        25,
 		"projects[0].components[0].configs.production.GREETING": 34,
 		"projects[0].components[0].secrets.production[0]":       36,
 		"projects[0].environments[2].kubernetes.namespace":      19,

@@ -149,10 +149,10 @@ func (d *differ) diff(in *installed) {
 // changes collects "field old → new" for the fields that differ.
 type changes []string
 
-// add notes field going from old to new, when they differ.
-func add[T comparable](cs *changes, field string, old, new T) {
-	if old != new {
-		*cs = append(*cs, fmt.Sprintf("%s %s → %s", field, show(old), show(new)))
+// add notes field going from have to want, when they differ.
+func add[T comparable](cs *changes, field string, have, want T) {
+	if have != want {
+		*cs = append(*cs, fmt.Sprintf("%s %s → %s", field, show(have), show(want)))
 	}
 }
 
@@ -171,10 +171,10 @@ func show(v any) string {
 }
 
 // policyChanges are the fields of a scan policy that differ.
-func policyChanges(old, new scan.Policy) []string {
+func policyChanges(have, want scan.Policy) []string {
 	var cs changes
-	add(&cs, "scanPolicy.failOn", old.FailOn, new.FailOn)
-	add(&cs, "scanPolicy.allowSecrets", old.AllowSecrets, new.AllowSecrets)
-	add(&cs, "scanPolicy.requireVulnDB", old.RequireVulnDB, new.RequireVulnDB)
+	add(&cs, "scanPolicy.failOn", have.FailOn, want.FailOn)
+	add(&cs, "scanPolicy.allowSecrets", have.AllowSecrets, want.AllowSecrets)
+	add(&cs, "scanPolicy.requireVulnDB", have.RequireVulnDB, want.RequireVulnDB)
 	return cs
 }
