@@ -55,6 +55,9 @@ func (e *apiError) temporary() bool {
 // HTTPStatus is the answer's HTTP status.
 func (e *apiError) HTTPStatus() int { return e.Status }
 
+// APIField is the request field the API named as at fault; "" when none.
+func (e *apiError) APIField() string { return e.Field }
+
 // answerError turns an answer with status >= 300 into an *apiError.
 func answerError(method, path string, status int, body []byte) *apiError {
 	var e api.ErrorBody

@@ -58,6 +58,17 @@ func (r *runner) completeProjects(cmd *cobra.Command, args []string, _ string) (
 	return r.projectNames(cmd), noFiles
 }
 
+// completeProjectsMany completes a verb's <project>...: the projects not yet named.
+func (r *runner) completeProjectsMany(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []string
+	for _, p := range r.projectNames(cmd) {
+		if !slices.Contains(args, p) {
+			out = append(out, p)
+		}
+	}
+	return out, noFiles
+}
+
 // completeProjectSlash completes the project of a new <project>/<name>: "shop/".
 func (r *runner) completeProjectSlash(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {

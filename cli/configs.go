@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
@@ -246,12 +245,15 @@ func (r *runner) secretValue(file, what string) (string, error) {
 	if r.stdin == nil {
 		return "", usagef("no %s: give --from-file, or pipe it in", what)
 	}
-	b, err := io.ReadAll(bufio.NewReader(r.stdin))
+	b, err := io.ReadAll(r.stdin)
 	if err != nil {
 		return "", fmt.Errorf("reading the %s from stdin: %w", what, err)
 	}
-	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if v == "" && len(b) == 0 {
+	v, ok := strings.CutSuffix(string(b), "\r\n")
+	if !ok {
+		v = strings.TrimSuffix(v, "\n")
+	}
+	if len(b) == 0 {
 		return "", usagef("no %s on stdin: pipe it in, or give --from-file", what)
 	}
 	return v, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 )
@@ -122,7 +123,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, project, name string, upd
 		}
 		if _, err := c.exec(ctx, `UPDATE environments SET production = ?, replicas = ?, cpu_millis = ?, memory_bytes = ?,
 			data_plane = ?, kubernetes = ?, deploy_timeout_s = ? WHERE project = ? AND name = ?`,
-			e.Production, e.Replicas, int64(e.CPUs*1000), e.MemoryBytes, e.DataPlane, binding, e.DeployTimeoutSeconds,
+			e.Production, e.Replicas, int64(math.Round(e.CPUs*1000)), e.MemoryBytes, e.DataPlane, binding, e.DeployTimeoutSeconds,
 			project, name); err != nil {
 			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
 		}
@@ -282,7 +283,7 @@ func insertEnvironment(ctx context.Context, c conn, project string, e Environmen
 	}
 	if _, err := c.exec(ctx, `INSERT INTO environments (project, name, production, position, created_at, replicas, cpu_millis,
 		memory_bytes, data_plane, kubernetes, deploy_timeout_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		project, e.Name, e.Production, position, toDB(e.CreatedAt), e.Replicas, int64(e.CPUs*1000), e.MemoryBytes,
+		project, e.Name, e.Production, position, toDB(e.CreatedAt), e.Replicas, int64(math.Round(e.CPUs*1000)), e.MemoryBytes,
 		e.DataPlane, binding, e.DeployTimeoutSeconds); err != nil {
 		if isUniqueViolation(err) {
 			return Environment{}, exists(environmentRef(project, e.Name))

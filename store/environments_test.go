@@ -151,6 +151,14 @@ func TestEnvironmentResources(t *testing.T) {
 		if got.Name != "staging" || got.Replicas != 2 || got.CPUs != 1.25 || got.MemoryBytes != 0 || !got.Production || up.Replicas != 2 {
 			t.Fatalf("after update %+v", got)
 		}
+		// A limit is kept in thousandths, rounded: 2.01 stays 2.01 however often the environment is updated.
+		for range 2 {
+			_, err = s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error { e.CPUs = 2.01; return nil })
+			must(t, err)
+		}
+		if envs, err = s.ListEnvironments(ctx, "shop"); err != nil || envs[len(envs)-1].CPUs != 2.01 {
+			t.Fatalf("cpus 2.01 read back as %v (%v)", envs[len(envs)-1].CPUs, err)
+		}
 		_, err = s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error { e.MemoryBytes = 1024; return nil })
 		wantErr(t, err, ErrInvalid, `memoryBytes of environment "staging" in project "shop" must be 0 (no limit) or at least 6291456, got 1024: invalid`)
 		_, err = s.UpdateEnvironment(ctx, "shop", "staging", func(e *Environment) error { e.Name = "x"; return nil })
