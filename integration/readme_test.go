@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/ociregistry"
+	"github.com/slipway-dev/slipway/projectfile"
 	"github.com/slipway-dev/slipway/stack"
 )
 
 // readmeQuickStart names the README sections whose shell blocks a new user runs, in order, with
 // `slipway dev` running (`make run`).
-var readmeQuickStart = []string{"## Build something", "## Deploy and promote", readmeCurlAppendix}
+var readmeQuickStart = []string{"## Build something", "## Deploy and promote", "## Projects as code", readmeCurlAppendix}
 
 // readmeCurlAppendix is the README section that repeats the quick start's API calls with curl; the quick start
 // itself uses slipway's verbs only.
@@ -28,11 +29,25 @@ const readmeCurlAppendix = "## Appendix: the quick start's API calls with curl"
 // TestReadmeQuickStartUsesTheCLIOnly checks that the quick start calls slipway's API through its verbs: no curl of
 // /api/v1, and no sed or jq to read the API's JSON (curl of the deployed app itself is fine).
 func TestReadmeQuickStartUsesTheCLIOnly(t *testing.T) {
-	script := readmeScript(t, "../README.md", readmeQuickStart[:2]...)
+	script := readmeScript(t, "../README.md", readmeQuickStart[:3]...)
 	for i, line := range strings.Split(script, "\n") {
 		if strings.Contains(line, "/api/v1") || strings.Contains(line, "jq ") || strings.Contains(line, "sed ") || strings.Contains(line, "Authorization") {
 			t.Errorf("quick start line %d calls the API without slipway: %s", i+1, line)
 		}
+	}
+	// The example file of "Projects as code" is one apply takes.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(readme), "## Projects as code")
+	_, example, ok := strings.Cut(rest, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok || !strings.Contains(example, "apiVersion: slipway.dev/v1") {
+		t.Fatalf("no slipway.yaml example in the README's \"Projects as code\"")
+	}
+	if _, err := projectfile.Parse("README.md", []byte(example)); err != nil {
+		t.Errorf("the README's example slipway.yaml: %v", err)
 	}
 }
 
@@ -102,8 +117,9 @@ func TestReadmeQuickStart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's quick start failed: %v\n--- its output:\n%s\n--- slipway dev:\n%s", err, out, devErr.String())
 	}
-	// The build's detail, the image's top layer, the promotion's outcome and production's /healthz.
-	for _, want := range []string{`"status":"succeeded"`, "www/index.html", "succeeded: production serves build", "\nok\n"} {
+	// The export applied back (no changes), the build's detail, the image's top layer, the promotion's outcome and
+	// production's /healthz.
+	for _, want := range []string{"\nno changes\n", `"status":"succeeded"`, "www/index.html", "succeeded: production serves build", "\nok\n"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the quick start's output lacks %q:\n%s", want, out)
 		}
