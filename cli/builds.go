@@ -49,11 +49,7 @@ func (r *runner) buildCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build the commit again under a new ID even when it has been built")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the build's log until the build ends; exit 1 unless it succeeded")
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -95,11 +91,7 @@ func (r *runner) buildsCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&all, "all", false, "list every build, page after page")
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}

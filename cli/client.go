@@ -119,6 +119,16 @@ func (c *apiClient) Do(ctx context.Context, method, path string, body, out any) 
 	return c.do(ctx, method, path, body, out)
 }
 
+// component is the API path of the component "<project>/<component>" names, and a client to call it with.
+func (f *clientFlags) component(arg string) (string, *apiClient, error) {
+	path, err := componentPath(arg)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := f.connect()
+	return path, c, err
+}
+
 // do sends body (when not nil) as JSON and decodes a 2xx answer into out (when not nil). An error
 // answer is returned as an error carrying the API's message.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {

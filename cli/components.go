@@ -179,11 +179,7 @@ func (r *runner) componentGetCmd() *cobra.Command {
 	cf := addClientFlags(cmd.Flags())
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -223,11 +219,7 @@ func (r *runner) componentDeleteCmd() *cobra.Command {
 	cf := addClientFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&force, "force", false, "remove what still runs first (else a component with running releases is refused)")
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -246,11 +238,7 @@ func (r *runner) webhookCmd() *cobra.Command {
 	cf := addClientFlags(cmd.Flags())
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -320,11 +308,7 @@ func (r *runner) repoCredentialCmd() *cobra.Command {
 		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
 	dcf := addClientFlags(del.Flags())
 	del.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := dcf.connect()
+		path, c, err := dcf.component(pos[0])
 		if err != nil {
 			return err
 		}

@@ -30,11 +30,7 @@ func (r *runner) deployCmd() *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("env", r.completeEnvFlag)
 	_ = cmd.RegisterFlagCompletionFunc("build", r.completeBuildFlag)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -56,11 +52,7 @@ func (r *runner) promoteCmd() *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("to", r.completeEnvFlag)
 	_ = cmd.RegisterFlagCompletionFunc("build", r.completeBuildFlag)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
@@ -123,11 +115,7 @@ func (r *runner) deploymentsCmd() *cobra.Command {
 	cf := addClientFlags(cmd.Flags())
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, err := componentPath(pos[0])
-		if err != nil {
-			return err
-		}
-		c, err := cf.connect()
+		path, c, err := cf.component(pos[0])
 		if err != nil {
 			return err
 		}
