@@ -35,25 +35,14 @@ func (r *runner) tokenCmd() *cobra.Command {
 		return nil
 	}
 
-	list := &cobra.Command{Use: "list", Short: "list the API tokens (admin only): names and roles, never the tokens", Args: args()}
-	lcf := addClientFlags(list.Flags())
-	output := outputFlag(list)
-	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := lcf.connect()
-		if err != nil {
-			return err
-		}
-		var page api.Page[api.Token]
-		if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/tokens", nil, &page); err != nil {
-			return err
-		}
-		return r.print(*output, page.Items, func(w io.Writer) {
+	list := readList(r, readVerb[[]api.Token]{use: "list", short: "list the API tokens (admin only): names and roles, never the tokens", args: args(),
+		path: func([]string) (string, error) { return "/api/v1/tokens", nil },
+		table: func(w io.Writer, tokens []api.Token) {
 			fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED")
-			for _, t := range page.Items {
+			for _, t := range tokens {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339))
 			}
-		})
-	}
+		}})
 	return group("token", "API tokens: create, list", create, list)
 }
 

@@ -156,38 +156,14 @@ func (r *runner) printWebhook(w *api.Webhook) {
 }
 
 func (r *runner) componentListCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "list <project>", Short: "list a project's components", Args: args("<project>"), ValidArgsFunction: r.completeProjects}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		c, err := cf.connect()
-		if err != nil {
-			return err
-		}
-		var page api.Page[api.Component]
-		if err := c.do(cmd.Context(), http.MethodGet, projectPath(pos[0])+"/components", nil, &page); err != nil {
-			return err
-		}
-		return r.print(*output, page.Items, func(w io.Writer) { componentTable(w, page.Items) })
-	}
-	return cmd
+	return readList(r, readVerb[[]api.Component]{use: "list <project>", short: "list a project's components", args: args("<project>"),
+		complete: r.completeProjects, path: atProject("/components"), table: componentTable})
 }
 
 func (r *runner) componentGetCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "get <project>/<component>", Short: "show a component's settings", Args: args("<project>/<component>"),
-		ValidArgsFunction: r.completeComponents}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, c, err := cf.component(pos[0])
-		if err != nil {
-			return err
-		}
-		var comp api.Component
-		if err := c.do(cmd.Context(), http.MethodGet, path, nil, &comp); err != nil {
-			return err
-		}
-		return r.print(*output, comp, func(w io.Writer) {
+	return readOne(r, readVerb[api.Component]{use: "get <project>/<component>", short: "show a component's settings",
+		args: args("<project>/<component>"), complete: r.completeComponents, path: atComponent(""),
+		table: func(w io.Writer, comp api.Component) {
 			paths := "(every push)"
 			if len(comp.Paths) > 0 {
 				paths = strings.Join(comp.Paths, ", ")
@@ -199,9 +175,7 @@ func (r *runner) componentGetCmd() *cobra.Command {
 			} {
 				fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 			}
-		})
-	}
-	return cmd
+		}})
 }
 
 // componentTable writes components as a table.
@@ -233,28 +207,16 @@ func (r *runner) componentDeleteCmd() *cobra.Command {
 }
 
 func (r *runner) webhookCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "show <project>/<component>", Short: "where the repository's pushes are delivered (never the secret)",
-		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, c, err := cf.component(pos[0])
-		if err != nil {
-			return err
-		}
-		var w api.Webhook
-		if err := c.do(cmd.Context(), http.MethodGet, path+"/webhook", nil, &w); err != nil {
-			return err
-		}
-		return r.print(*output, w, func(tw io.Writer) {
-			fmt.Fprintf(tw, "url:\t%s\n", w.URL)
-			fmt.Fprintf(tw, "registered:\t%s\n", yesNo(w.Registered))
-			if w.Note != "" {
-				fmt.Fprintf(tw, "note:\t%s\n", w.Note)
+	show := readOne(r, readVerb[api.Webhook]{use: "show <project>/<component>", short: "where the repository's pushes are delivered (never the secret)",
+		args: args("<project>/<component>"), complete: r.completeComponents, path: atComponent("/webhook"),
+		table: func(w io.Writer, h api.Webhook) {
+			fmt.Fprintf(w, "url:\t%s\n", h.URL)
+			fmt.Fprintf(w, "registered:\t%s\n", yesNo(h.Registered))
+			if h.Note != "" {
+				fmt.Fprintf(w, "note:\t%s\n", h.Note)
 			}
-		})
-	}
-	return group("webhook", "a component's repository webhook: show", cmd)
+		}})
+	return group("webhook", "a component's repository webhook: show", show)
 }
 
 func (r *runner) repoCredentialCmd() *cobra.Command {

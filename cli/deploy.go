@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,30 +110,13 @@ func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, e
 
 // deploymentsCmd prints, per environment in promotion order, what runs there and where.
 func (r *runner) deploymentsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "deployments <project>/<component>", Short: "what runs where: per environment its build, digest, URL and last result",
-		Args: args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		path, c, err := cf.component(pos[0])
-		if err != nil {
-			return err
-		}
-		var page api.Page[api.EnvironmentDeployments]
-		if err := c.do(cmd.Context(), http.MethodGet, path+"/deployments", nil, &page); err != nil {
-			return err
-		}
-		if *output != outputTable {
-			return r.print(*output, page.Items, nil)
-		}
-		return r.deploymentTable(page.Items)
-	}
-	return cmd
+	return readList(r, readVerb[[]api.EnvironmentDeployments]{use: "deployments <project>/<component>",
+		short: "what runs where: per environment its build, digest, URL and last result",
+		args:  args("<project>/<component>"), complete: r.completeComponents, path: atComponent("/deployments"), table: deploymentTable})
 }
 
 // deploymentTable writes what runs where as a table, then any drift below it.
-func (r *runner) deploymentTable(items []api.EnvironmentDeployments) error {
-	tw := tabwriter.NewWriter(r.stdout, 0, 0, 2, ' ', 0)
+func deploymentTable(tw io.Writer, items []api.EnvironmentDeployments) {
 	fmt.Fprintln(tw, "ENVIRONMENT\tBUILD\tDIGEST\tURL\tDEPLOYED\tLAST")
 	for _, e := range items {
 		build, digest, url, at, last := "-", "-", "-", "-", "-"
@@ -148,17 +131,14 @@ func (r *runner) deploymentTable(items []api.EnvironmentDeployments) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, build, digest, url, at, last)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	// What was changed by hand on a cluster, below the table: it is rare and needs reading in full.
+	// What was changed by hand on a cluster, below the table (a line without tabs ends its columns): it is rare
+	// and needs reading in full.
 	for _, e := range items {
 		switch {
 		case e.Drift != nil && e.Drift.Detected:
-			fmt.Fprintf(r.stdout, "drift in %s: %s\n", e.Environment, e.Drift.Message)
+			fmt.Fprintf(tw, "drift in %s: %s\n", e.Environment, e.Drift.Message)
 		case e.DriftError != "":
-			fmt.Fprintf(r.stdout, "drift in %s not checked: %s\n", e.Environment, e.DriftError)
+			fmt.Fprintf(tw, "drift in %s not checked: %s\n", e.Environment, e.DriftError)
 		}
 	}
-	return nil
 }

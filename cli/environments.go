@@ -20,22 +20,8 @@ func (r *runner) envCmd() *cobra.Command {
 
 // envListCmd lists the project's environments in promotion order, with where each deploys to.
 func (r *runner) envListCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "list <project>", Short: "list a project's environments in promotion order, with where each deploys",
-		Args: args("<project>"), ValidArgsFunction: r.completeProjects}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		c, err := cf.connect()
-		if err != nil {
-			return err
-		}
-		var page api.Page[api.Environment]
-		if err := c.do(cmd.Context(), http.MethodGet, projectPath(pos[0])+"/environments", nil, &page); err != nil {
-			return err
-		}
-		return r.print(*output, page.Items, func(w io.Writer) { environmentTable(w, page.Items) })
-	}
-	return cmd
+	return readList(r, readVerb[[]api.Environment]{use: "list <project>", short: "list a project's environments in promotion order, with where each deploys",
+		args: args("<project>"), complete: r.completeProjects, path: atProject("/environments"), table: environmentTable})
 }
 
 // envCreateCmd adds an environment at the end of the promotion order.

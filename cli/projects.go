@@ -49,52 +49,27 @@ func (r *runner) projectCreateCmd() *cobra.Command {
 }
 
 func (r *runner) projectListCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "list", Short: "list the projects", Args: args()}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := cf.connect()
-		if err != nil {
-			return err
-		}
-		var page api.Page[api.Project]
-		if err := c.do(cmd.Context(), http.MethodGet, "/api/v1/projects", nil, &page); err != nil {
-			return err
-		}
-		return r.print(*output, page.Items, func(w io.Writer) {
+	return readList(r, readVerb[[]api.Project]{use: "list", short: "list the projects", args: args(),
+		path: func([]string) (string, error) { return "/api/v1/projects", nil },
+		table: func(w io.Writer, ps []api.Project) {
 			fmt.Fprintln(w, "PROJECT\tFAIL ON\tCREATED")
-			for _, p := range page.Items {
+			for _, p := range ps {
 				fmt.Fprintf(w, "%s\t%s\t%s\n", p.Name, failOn(p.ScanPolicy), p.CreatedAt.Format(time.RFC3339))
 			}
-		})
-	}
-	return cmd
+		}})
 }
 
 func (r *runner) projectGetCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "get <project>", Short: "show a project, its scan policy and its environments in promotion order",
-		Args: args("<project>"), ValidArgsFunction: r.completeProjects}
-	cf := addClientFlags(cmd.Flags())
-	output := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
-		c, err := cf.connect()
-		if err != nil {
-			return err
-		}
-		var p api.ProjectResponse
-		if err := c.do(cmd.Context(), http.MethodGet, projectPath(pos[0]), nil, &p); err != nil {
-			return err
-		}
-		return r.print(*output, p, func(w io.Writer) {
+	return readOne(r, readVerb[api.ProjectResponse]{use: "get <project>", short: "show a project, its scan policy and its environments in promotion order",
+		args: args("<project>"), complete: r.completeProjects, path: atProject(""),
+		table: func(w io.Writer, p api.ProjectResponse) {
 			fmt.Fprintf(w, "project:\t%s\n", p.Name)
 			fmt.Fprintf(w, "created:\t%s\n", p.CreatedAt.Format(time.RFC3339))
 			fmt.Fprintf(w, "scan fails on:\t%s (secrets %s, vulnerability database %s)\n", failOn(p.ScanPolicy),
 				map[bool]string{true: "allowed", false: "fail"}[p.ScanPolicy.AllowSecrets],
 				map[bool]string{true: "required", false: "optional"}[p.ScanPolicy.RequireVulnDB])
 			fmt.Fprintf(w, "environments:\t%s\n", strings.Join(envNames(p.Environments), " → "))
-		})
-	}
-	return cmd
+		}})
 }
 
 func (r *runner) projectDeleteCmd() *cobra.Command {
