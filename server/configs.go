@@ -57,8 +57,8 @@ func (s *Server) putConfig(c echo.Context) error {
 	switch {
 	case req.Value == nil:
 		return invalid("value", "value is required (it may be the empty string)")
-	case len(*req.Value) > maxValueBytes:
-		return invalid("value", "value must be at most %d bytes", maxValueBytes)
+	case len(*req.Value) > api.MaxValueBytes:
+		return invalid("value", "value must be at most %d bytes", api.MaxValueBytes)
 	case strings.ContainsRune(*req.Value, 0):
 		return invalid("value", "value must not contain NUL characters")
 	}

@@ -72,8 +72,8 @@ func checkRepoCredential(c gitcred.Credential) *APIError {
 		{"sshKeyPassphrase", c.SSHKeyPassphrase}, {"knownHosts", c.KnownHosts},
 	}
 	for _, f := range fields {
-		if len(f.value) > maxValueBytes {
-			return invalid(f.name, "%s must be at most %d bytes", f.name, maxValueBytes)
+		if len(f.value) > api.MaxValueBytes {
+			return invalid(f.name, "%s must be at most %d bytes", f.name, api.MaxValueBytes)
 		}
 		if strings.ContainsRune(f.value, 0) {
 			return invalid(f.name, "%s must not contain NUL characters", f.name)
