@@ -29,15 +29,16 @@ var openAPIComments []byte
 
 // openAPIDoc is an OpenAPI 3.1 document: the parts of it slipway's API needs.
 type openAPIDoc struct {
-	OpenAPI           string                `json:"openapi"`
-	Info              openAPIInfo           `json:"info"`
-	JSONSchemaDialect string                `json:"jsonSchemaDialect"`
-	Paths             map[string]*pathItem  `json:"paths"`
-	Components        openAPIComponents     `json:"components"`
-	Tags              []openAPITag          `json:"tags,omitempty"`
-	Security          []map[string][]string `json:"security,omitempty"`
+	OpenAPI           string               `json:"openapi"`
+	Info              openAPIInfo          `json:"info"`
+	JSONSchemaDialect string               `json:"jsonSchemaDialect"`
+	Paths             map[string]*pathItem `json:"paths"`
+	Components        openAPIComponents    `json:"components"`
+	Tags              []openAPITag         `json:"tags,omitempty"`
 }
 
+// openAPIInfo, openAPITag, operation, parameter, requestBody, response, mediaType, openAPIComponents and
+// securityScheme are the OpenAPI objects of those names; their fields are the specification's.
 type openAPIInfo struct {
 	Title       string `json:"title"`
 	Version     string `json:"version"`

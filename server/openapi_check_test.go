@@ -37,8 +37,9 @@ type checkedOp struct {
 type apiChecker struct {
 	ops []*checkedOp
 
-	mu        sync.Mutex
-	exercised map[string]bool
+	// exercised holds the IDs of the operations a request reached, succeeded those answered 2xx.
+	mu                   sync.Mutex
+	exercised, succeeded map[string]bool
 }
 
 // checker is the apiChecker of the document apiRoutes makes, compiled once for every test.
@@ -77,7 +78,7 @@ func newAPIChecker(doc *openAPIDoc) (*apiChecker, error) {
 		inline = append(inline, v)
 		return len(inline) - 1, nil
 	}
-	chk := &apiChecker{exercised: map[string]bool{}}
+	chk := &apiChecker{exercised: map[string]bool{}, succeeded: map[string]bool{}}
 	for path, item := range doc.Paths {
 		for method, op := range *item {
 			co := &checkedOp{method: strings.ToUpper(method), path: path, id: op.OperationID,
@@ -181,6 +182,9 @@ func (a *apiChecker) check(t testing.TB, req *http.Request, reqBody []byte, stat
 	}
 	a.mu.Lock()
 	a.exercised[op.id] = true
+	if status/100 == 2 {
+		a.succeeded[op.id] = true
+	}
 	a.mu.Unlock()
 	where := fmt.Sprintf("%s %s (%s) answered %d", req.Method, req.URL.RequestURI(), op.id, status)
 	contents, ok := op.responses[status]
@@ -241,13 +245,18 @@ func (a *apiChecker) checkRequest(t testing.TB, where string, op *checkedOp, req
 	}
 }
 
-// unexercised are the IDs of the documented operations no request has reached yet, sorted.
-func (a *apiChecker) unexercised() []string {
+// unexercised are the IDs of the documented operations no request has reached yet, sorted; with succeeded,
+// those no request had a 2xx answer of.
+func (a *apiChecker) unexercised(succeeded bool) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	seen := a.exercised
+	if succeeded {
+		seen = a.succeeded
+	}
 	var out []string
 	for _, op := range a.ops {
-		if !a.exercised[op.id] {
+		if !seen[op.id] {
 			out = append(out, op.id)
 		}
 	}
