@@ -88,6 +88,8 @@ type Server struct {
 	// deliveries holds a token for each webhook delivery whose body is being read (maxDeliveries at most).
 	deliveries chan struct{}
 	endStreams sync.Once
+	// openAPI is the API's OpenAPI document, built on its first request.
+	openAPI openAPIDocument
 }
 
 // New builds the Server: an *echo.Echo with every route, the request middleware (observation, panic recovery,
@@ -168,6 +170,9 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
+	// The OpenAPI document holds no data: it needs no token. apiRoutes (openapi_routes.go) describes every route
+	// registered here but the console's pages; TestOpenAPIMatchesRoutes holds the two together.
+	e.GET(openAPIPath, s.serveOpenAPI)
 	// Webhook deliveries carry no token: their signature (or GitLab's token) authenticates them.
 	e.POST("/webhooks/github/:key", s.githubWebhook)
 	e.POST("/webhooks/gitlab/:key", s.gitlabWebhook)

@@ -80,7 +80,8 @@ func newTestEnv(t *testing.T, adjust ...func(*Deps)) *testEnv {
 		f(&d)
 	}
 	e.srv = New(d)
-	e.h = e.srv.Handler()
+	// Every answer of the tests is checked against the OpenAPI document (openapi_check_test.go).
+	e.h = checkedHandler(t, e.srv.Handler())
 	e.admin = e.newToken("root", RoleAdmin)
 	e.developer = e.newToken("dev", RoleDeveloper)
 	e.viewer = e.newToken("watcher", RoleViewer)

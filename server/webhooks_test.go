@@ -58,7 +58,7 @@ func (e *testEnv) deliverFrom(hookURL, event, delivery string, r io.Reader, secr
 		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(webhooks.Sign([]byte(secret), signed)))
 	}
 	rec := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(rec, req)
+	e.h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -238,7 +238,7 @@ func TestGitLabWebhook(t *testing.T) {
 		req.Header.Set("X-Gitlab-Event", event)
 		req.Header.Set("X-Gitlab-Event-UUID", "uuid-1")
 		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
+		e.h.ServeHTTP(rec, req)
 		return rec
 	}
 	wantError(t, deliver("wrong", "Push Hook"), http.StatusUnauthorized, "bad_signature", "")
@@ -376,7 +376,7 @@ func TestWebhookDeliveriesAreReadFewAtATime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	rec := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(rec, req.WithContext(ctx))
+	e.h.ServeHTTP(rec, req.WithContext(ctx))
 	wantError(t, rec, http.StatusServiceUnavailable, "busy", "")
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("a busy answer without Retry-After")
