@@ -95,7 +95,12 @@ func (r *runner) run(ctx context.Context, args []string) int {
 	if cmd != nil {
 		name = cmd.CommandPath()
 	}
-	fmt.Fprintf(r.stderr, "%s: %v\n", name, err)
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		// Several errors (a file's mistakes, each at its line): one a line, under the verb.
+		fmt.Fprintf(r.stderr, "%s:\n%s\n", name, msg)
+	} else {
+		fmt.Fprintf(r.stderr, "%s: %s\n", name, msg)
+	}
 	var usage usageError
 	if errors.As(err, &usage) || !r.running {
 		if cmd != nil {
