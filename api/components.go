@@ -42,8 +42,7 @@ type Component struct {
 	AutoBuild bool `json:"autoBuild"`
 	// AutoDeploy deploys every successful build to the first environment; false means deploys are by hand.
 	AutoDeploy bool `json:"autoDeploy"`
-	// Paths filters auto-builds (path.Match patterns, or directories ending in "/"); null or [] means every push
-	// builds.
+	// Paths filters auto-builds (path.Match patterns, or directories ending in "/"); [] means every push builds.
 	Paths []string `json:"paths"`
 	// CreatedAt is when the component was created (UTC).
 	CreatedAt time.Time `json:"createdAt"`

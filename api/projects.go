@@ -34,7 +34,6 @@ type Project struct {
 // /api/v1/projects/{p}.
 type ProjectResponse struct {
 	Project
-	// Environments are the project's environments in promotion order; [] when it has none (a PATCH answer may
-	// say null then).
+	// Environments are the project's environments in promotion order; [] when it has none.
 	Environments []Environment `json:"environments"`
 }

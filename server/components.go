@@ -22,8 +22,12 @@ const (
 	defaultContext    = "."
 )
 
-// componentOf is c as the API shows it.
-func componentOf(c store.Component) api.Component { return api.Component(c) }
+// componentOf is c as the API shows it: its paths [] when it has none.
+func componentOf(c store.Component) api.Component {
+	out := api.Component(c)
+	out.Paths = nonNil(out.Paths)
+	return out
+}
 
 // applyComponent copies the fields f gives onto c (the merge of JSON merge patch).
 func applyComponent(f api.ComponentFields, c *store.Component) {

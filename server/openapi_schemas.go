@@ -39,11 +39,6 @@ type schemaSet struct {
 // null. Every other slice and map of a response is documented as never null, and the tests hold the handlers
 // to it.
 var nullableResponseFields = []string{
-	// PATCH /api/v1/projects/{p} answers with the store's list, nil for a project without environments.
-	"ProjectResponse.environments",
-	// Paths is nil until path filters are set ("null or [] means every push builds").
-	"Component.paths",
-	"ComponentResponse.paths",
 }
 
 // newSchemaSet is an empty schemaSet describing its schemas with comments (nil: no descriptions).

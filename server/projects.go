@@ -23,9 +23,9 @@ func projectOf(p store.Project) api.Project { return api.Project(p) }
 // projectsOf is ps as the API shows them; nil stays nil.
 func projectsOf(ps []store.Project) []api.Project { return mapSlice(ps, projectOf) }
 
-// projectResponse is p with its environments envs as the API shows them; nil envs stay nil.
+// projectResponse is p with its environments envs as the API shows them; [] when it has none.
 func projectResponse(p store.Project, envs []store.Environment) api.ProjectResponse {
-	return api.ProjectResponse{Project: projectOf(p), Environments: environmentsOf(envs)}
+	return api.ProjectResponse{Project: projectOf(p), Environments: nonNil(environmentsOf(envs))}
 }
 
 // defaultEnvironments are the environments every new project starts with, in promotion order.
