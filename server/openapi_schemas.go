@@ -38,8 +38,7 @@ type schemaSet struct {
 // nullableResponseFields are the response fields, "Schema.property", whose nil slice or map a handler sends as
 // null. Every other slice and map of a response is documented as never null, and the tests hold the handlers
 // to it.
-var nullableResponseFields = []string{
-}
+var nullableResponseFields = []string{}
 
 // newSchemaSet is an empty schemaSet describing its schemas with comments (nil: no descriptions).
 func newSchemaSet(comments map[string]string) *schemaSet {
