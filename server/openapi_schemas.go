@@ -30,23 +30,12 @@ type schemaSet struct {
 	// type's arguments ("…/api.Page.Items"); used records the keys looked up.
 	comments map[string]string
 	used     map[string]bool
-	// nullable names the response fields, "Schema.property", that encoding/json writes as null although they
-	// are slices or maps, which the API otherwise promises as [] or {}: see nullableResponseFields.
-	nullable map[string]bool
 }
-
-// nullableResponseFields are the response fields, "Schema.property", whose nil slice or map a handler sends as
-// null. Every other slice and map of a response is documented as never null, and the tests hold the handlers
-// to it.
-var nullableResponseFields = []string{}
 
 // newSchemaSet is an empty schemaSet describing its schemas with comments (nil: no descriptions).
 func newSchemaSet(comments map[string]string) *schemaSet {
 	s := &schemaSet{defs: map[string]*jsonschema.Schema{}, types: map[string]reflect.Type{}, comments: comments,
-		used: map[string]bool{}, nullable: map[string]bool{}}
-	for _, f := range nullableResponseFields {
-		s.nullable[f] = true
-	}
+		used: map[string]bool{}}
 	return s
 }
 
@@ -155,8 +144,8 @@ func sameSchema(name string, a, b *jsonschema.Schema) error {
 }
 
 // nullables lets the properties of def, the schema of struct type t, be null where encoding/json may write or
-// read null: in a request every pointer, slice and map; in a response a pointer without omitempty, and the slices
-// and maps nullableResponseFields names.
+// read null: in a request every pointer, slice and map; in a response a pointer without omitempty. A response's
+// slices and maps are never null: the handlers send [] and {} (nonNil), and the tests hold them to it.
 func (s *schemaSet) nullables(name string, def *jsonschema.Schema, t reflect.Type, request bool) error {
 	fields := map[string]reflect.StructField{}
 	jsonStructFields(t, fields)
@@ -173,8 +162,6 @@ func (s *schemaSet) nullables(name string, def *jsonschema.Schema, t reflect.Typ
 			null = k == reflect.Pointer || k == reflect.Slice || k == reflect.Map
 		case k == reflect.Pointer:
 			null = !omitted
-		case k == reflect.Slice || k == reflect.Map:
-			null = !omitted && s.nullable[name+"."+pair.Key]
 		}
 		if null {
 			pair.Value = orNull(pair.Value)
