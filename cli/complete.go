@@ -193,3 +193,35 @@ func (r *runner) completeBuildIDs(cmd *cobra.Command, args []string, _ string) (
 	}
 	return out, noFiles
 }
+
+// completeConfigKeys completes `config unset` and `secret unset` (secrets): the component first, then the keys
+// of its configs (or secrets) in the environments --env names, or in any, not yet given.
+func (r *runner) completeConfigKeys(secrets bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return r.completeComponents(cmd, args, toComplete)
+		}
+		path, err := componentPath(args[0])
+		c, ok := r.completionClient(cmd)
+		if err != nil || !ok {
+			return nil, noFiles
+		}
+		envs, _ := cmd.Flags().GetStringSlice("env")
+		if len(envs) == 0 {
+			envs = r.envsOf(cmd, args)
+		}
+		var out []string
+		for _, env := range envs {
+			var page api.Page[api.Config]
+			if c.do(cmd.Context(), http.MethodGet, configsPath(path, env), nil, &page) != nil {
+				continue
+			}
+			for _, v := range page.Items {
+				if v.Secret == secrets && !slices.Contains(args[1:], v.Key) && !slices.Contains(out, v.Key) {
+					out = append(out, v.Key)
+				}
+			}
+		}
+		return out, noFiles
+	}
+}

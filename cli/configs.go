@@ -209,6 +209,7 @@ func (r *runner) configUnsetCmd(secrets bool) *cobra.Command {
 	cmd := &cobra.Command{Use: "unset <project>/<component> --env E KEY...", Short: "delete " + what + " of a component in environments",
 		Args: atLeast("<project>/<component>", "KEY")}
 	t.add(r, cmd, false)
+	cmd.ValidArgsFunction = r.completeConfigKeys(secrets)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
 		path, envs, c, err := t.resolve(cmd, pos[0])
 		if err != nil {

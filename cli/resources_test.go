@@ -233,6 +233,10 @@ func TestCompletionNamesFromTheAPI(t *testing.T) {
 	a.must("project", "create", "shop")
 	a.must("component", "create", "shop/hello", "--repo", "file:///tmp/hello")
 	a.must("component", "create", "shop/web", "--repo", "file:///tmp/web")
+	a.must("config", "set", "shop/hello", "--env", "development", "GREETING=hi", "MODE=fast")
+	if code, _, stderr := a.run("t0k", "secret", "set", "shop/hello", "API_TOKEN", "--env", "development"); code != 0 {
+		t.Fatal(stderr)
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -242,6 +246,8 @@ func TestCompletionNamesFromTheAPI(t *testing.T) {
 		{[]string{"__complete", "deploy", "shop/hello", "--env", ""}, []string{"development", "production"}},
 		{[]string{"__complete", "env", "order", "shop", "production", ""}, []string{"development"}},
 		{[]string{"__complete", "builds", "shop/hello", "-o", ""}, []string{"table", "json", "yaml"}},
+		{[]string{"__complete", "config", "unset", "shop/hello", "--env", "development", "MODE", ""}, []string{"GREETING"}},
+		{[]string{"__complete", "secret", "unset", "shop/hello", "--env", "development", ""}, []string{"API_TOKEN"}},
 	} {
 		_, out, _ := a.run("", tc.args...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
