@@ -21,9 +21,33 @@ type Descriptor struct {
 	Health Health `json:"health"`
 	// Required lists the configs and secrets a deploy must provide. Its zero value requires nothing.
 	Required Required `json:"required"`
+	// Build says how the image is built. Its zero value builds the Dockerfile at the component's path, or, when
+	// the repository has none there, builds from source with the language detected.
+	Build Build `json:"build,omitzero"`
 	// Default is true when the descriptor was not read from the repository but synthesised by Default
 	// because the repository has none. Parse never sets it.
 	Default bool `json:"default,omitempty"`
+}
+
+// Build types, as Build.Type spells them.
+const (
+	BuildDockerfile = "dockerfile"
+	BuildSource     = "source"
+)
+
+// Build says how a component's image is built: `build: source` for short, or a mapping with these fields.
+type Build struct {
+	// Type is BuildDockerfile or BuildSource; "" means a Dockerfile when there is one at the component's path,
+	// else source.
+	Type string `json:"type,omitempty"`
+	// Language is the language of a source build (go, node, python, static); "" means detected.
+	Language string `json:"language,omitempty"`
+	// Version is the language's version, the tag of its base image; "" means the base image's default.
+	Version string `json:"version,omitempty"`
+	// Command builds the source after its dependencies are installed; "" means the language's usual.
+	Command string `json:"command,omitempty"`
+	// Start is the command the image runs; "" means the language's usual.
+	Start string `json:"start,omitempty"`
 }
 
 // Endpoint is one network endpoint of a component.

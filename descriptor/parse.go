@@ -175,11 +175,56 @@ func (p *parser) descriptor(root *yaml.Node) Descriptor {
 	if isNull(root) {
 		return d
 	}
-	f := p.fields(root, "", "endpoints", "health", "required")
+	f := p.fields(root, "", "endpoints", "health", "required", "build")
 	d.Endpoints = p.endpoints(f["endpoints"])
 	d.Health = p.health(f["health"], d.Endpoints)
 	d.Required = p.required(f["required"])
+	d.Build = p.build(f["build"])
 	return d
+}
+
+// build reads `build: source` (or dockerfile) or a mapping of Build's fields.
+func (p *parser) build(n *yaml.Node) Build {
+	var b Build
+	n = deref(n)
+	if isNull(n) {
+		return b
+	}
+	buildType := func(v *yaml.Node, field string) string {
+		t, _ := p.str(v, field)
+		switch strings.ToLower(t) {
+		case "", BuildDockerfile, BuildSource:
+			return strings.ToLower(t)
+		}
+		p.report(v, field, "must be %s or %s, got %s", BuildDockerfile, BuildSource, quote(t))
+		return ""
+	}
+	if n.Kind == yaml.ScalarNode {
+		b.Type = buildType(n, "build")
+		return b
+	}
+	f := p.fields(n, "build", "type", "language", "version", "command", "start")
+	if f == nil {
+		return b
+	}
+	b.Type = buildType(f["type"], "build.type")
+	for _, kv := range []struct {
+		key string
+		dst *string
+	}{{"language", &b.Language}, {"version", &b.Version}, {"command", &b.Command}, {"start", &b.Start}} {
+		v, ok := p.str(f[kv.key], "build."+kv.key)
+		switch {
+		case !ok:
+		case hasControl(v):
+			p.report(f[kv.key], "build."+kv.key, "must be one line without control characters, got %s", quote(v))
+		default:
+			*kv.dst = v
+		}
+	}
+	if b.Type == BuildDockerfile && (b.Language != "" || b.Version != "" || b.Command != "" || b.Start != "") {
+		p.report(n, "build", "language, version, command and start are for a source build, not type %s", BuildDockerfile)
+	}
+	return b
 }
 
 func (p *parser) endpoints(n *yaml.Node) []Endpoint {

@@ -45,6 +45,12 @@ required:
   secrets:
     - name: API_TOKEN
       env: TOKEN
+build:
+  type: Source
+  language: go
+  version: "1.26"
+  command: go build -o /out/app ./cmd/server
+  start: /app --listen :$PORT
 `
 
 var fullWant = Descriptor{
@@ -71,6 +77,7 @@ var fullWant = Descriptor{
 		},
 		Secrets: []Requirement{{Name: "API_TOKEN", Env: "TOKEN"}},
 	},
+	Build: Build{Type: BuildSource, Language: "go", Version: "1.26", Command: "go build -o /out/app ./cmd/server", Start: "/app --listen :$PORT"},
 }
 
 func TestParseFullRoundTrip(t *testing.T) {
@@ -106,7 +113,8 @@ func TestParseDefaults(t *testing.T) {
 		{"empty file", "", Descriptor{}},
 		{"comment only", "# nothing yet\n", Descriptor{}},
 		{"null document", "---\n~\n", Descriptor{}},
-		{"null sections", "endpoints:\nhealth:\nrequired:\n", Descriptor{}},
+		{"null sections", "endpoints:\nhealth:\nrequired:\nbuild:\n", Descriptor{}},
+		{"build shorthand", "build: source\n", Descriptor{Build: Build{Type: BuildSource}}},
 		{"empty lists", "endpoints: []\nrequired: {configs: [], secrets: []}\n", Descriptor{}},
 		{
 			"base path by type",
@@ -178,9 +186,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		// The document.
 		{"not a mapping", "- a\n", file + ":1: must be a mapping, got a list"},
-		{"unknown top-level field", "endpoint: []\n", file + `:1: unknown field "endpoint" (known: endpoints, health, required)`},
+		{"unknown top-level field", "endpoint: []\n", file + `:1: unknown field "endpoint" (known: endpoints, health, required, build)`},
 		{"repeated field", "health: {}\nhealth: {}\n", file + ":2: health: appears more than once"},
-		{"merge key", "x: &x {}\n<<: *x\n", file + ":1: unknown field \"x\" (known: endpoints, health, required)\n" +
+		{"merge key", "x: &x {}\n<<: *x\n", file + ":1: unknown field \"x\" (known: endpoints, health, required, build)\n" +
 			file + ":2: merge keys (<<) are not supported"},
 		{"key not a string", "? [a]\n: 1\n", file + ":1: keys must be strings, got a list"},
 		// yaml.v3 gives the line of the block the error is in, here the one that starts the list.
@@ -192,6 +200,14 @@ func TestParseErrors(t *testing.T) {
 		{"invalid UTF-8", "endpoints: []\nhealth: {}\n# \xc3\x28\n", file + ":3: invalid YAML: invalid trailing UTF-8 octet"},
 		{"two documents", "endpoints: []\n---\nhealth: {}\n", file + ":2: holds a second YAML document; a descriptor is one document"},
 		{"too large", strings.Repeat("#", MaxSize+1), file + ": is 1048577 bytes, more than the limit of 1048576"},
+
+		// Build.
+		{"build shorthand", "build: docker\n", file + `:1: build: must be dockerfile or source, got "docker"`},
+		{"build unknown field", "build: {type: source, lang: go}\n", file + `:1: build: unknown field "lang" (known: type, language, version, command, start)`},
+		{"build type", "build:\n  type: buildpack\n", file + `:2: build.type: must be dockerfile or source, got "buildpack"`},
+		{"build start not a string", "build:\n  start: [a, b]\n", file + ":2: build.start: must be a string, got a list"},
+		{"build command control", "build: {command: \"a\\tb\"}\n", file + `:1: build.command: must be one line without control characters, got "a\tb"`},
+		{"dockerfile with source fields", "build: {type: dockerfile, language: go}\n", file + ":1: build: language, version, command and start are for a source build, not type dockerfile"},
 
 		// Endpoints.
 		{"endpoints not a list", "endpoints: {name: web}\n", file + ":1: endpoints: must be a list, got a mapping"},
