@@ -27,6 +27,7 @@ import (
 	"github.com/slipway-dev/slipway/imagepush"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/sourcebuild"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -83,6 +84,9 @@ type Builds struct {
 	// `slipway dev`'s): builds neither import nor export a registry cache. Zero means the cache is imported
 	// from each build's CacheRef and exported beside the image, to be pushed there after the scan.
 	LocalCacheOnly bool
+	// SourceImages are the base images of builds from source (components without a Dockerfile); a zero field
+	// is sourcebuild's default, the official image.
+	SourceImages sourcebuild.Images
 	// Logger receives what goes wrong around a build (not its log); nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -185,6 +189,10 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 	if err := unfetched(src, contextDir); err != nil {
 		return workflows.BuildImageResult{}, err
 	}
+	dockerfile, plan, err := b.sourceDockerfile(ctx, in.BuildID, in.Workspace, src, contextDir, dockerfile)
+	if err != nil {
+		return workflows.BuildImageResult{}, err
+	}
 	out := filepath.Join(in.Workspace, "image")
 	if b.LocalCacheOnly {
 		in.CacheRef = ""
@@ -226,7 +234,11 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 		}
 		return workflows.BuildImageResult{}, fmt.Errorf("building: %w", err)
 	}
-	return workflows.BuildImageResult{Layout: res.LayoutDir, Digest: res.Digest, CacheLayout: cacheDir}, nil
+	result := workflows.BuildImageResult{Layout: res.LayoutDir, Digest: res.Digest, CacheLayout: cacheDir}
+	if plan != nil {
+		result.Language = plan.Language
+	}
+	return result, nil
 }
 
 // PushImage pushes the layout by digest and tags it; pushing what the registry has is a no-op.

@@ -54,6 +54,11 @@ func scanFlags(fs *pflag.FlagSet, s *config.Scan) {
 	fs.StringVar(&s.DBDir, "trivy-db-dir", "", "directory holding trivy.db and metadata.json, used instead of --trivy-db-repository")
 }
 
+// sourceFlags are the base images of builds from source a worker runs.
+func sourceFlags(fs *pflag.FlagSet, b *config.Build) {
+	fs.StringToStringVar(&b.SourceImages, "source-image", nil, "base image of builds from source, ROLE=IMAGE (roles go, go-runtime, node, python, static; repeatable; default: the official images)")
+}
+
 // deployFlags are the options of the rollouts a worker runs.
 func deployFlags(fs *pflag.FlagSet, d *config.Deploy) {
 	fs.DurationVar(&d.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long a new release may take to get ready before its rollout gives up")
@@ -85,6 +90,7 @@ func (r *runner) devCmd() *cobra.Command {
 	fs.StringVar(&cfg.Build.Network, "build-network", "isolated", "network of build steps: isolated (reaches the outside, not this host's loopback), none, or host")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	scanFlags(fs, &cfg.Scan)
+	sourceFlags(fs, &cfg.Build)
 	deployFlags(fs, &cfg.Deploy)
 	webhookFlags(fs, &cfg.HTTP)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runDev(cmd.Context(), cfg, level) }
@@ -152,6 +158,7 @@ func (r *runner) workerCmd() *cobra.Command {
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	temporalFlags(fs, &cfg.Temporal)
 	scanFlags(fs, &cfg.Scan)
+	sourceFlags(fs, &cfg.Build)
 	deployFlags(fs, &cfg.Deploy)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runWorker(cmd.Context(), cfg, level) }
 	return cmd

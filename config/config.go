@@ -80,6 +80,10 @@ type Build struct {
 	// services listen), "none" (no network) or "host" (the host's, every loopback service included).
 	// Zero means "isolated". An external buildkitd (BuildkitAddress) is configured where it runs.
 	Network string
+	// SourceImages are the base images of builds from source (components without a Dockerfile), by role: go
+	// (the Go toolchain), go-runtime (what a Go binary runs on), node, python and static. A role not named takes
+	// the official image a user with internet would pull (see sourcebuild). Nil means every default.
+	SourceImages map[string]string
 }
 
 // HTTP configures the API listener.

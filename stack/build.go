@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/imagepush"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/sourcebuild"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/trivydb"
 	"github.com/slipway-dev/slipway/trivyscan"
@@ -101,6 +102,10 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 	if err != nil {
 		return nil, err
 	}
+	images, err := sourceImages(cfg.Build.SourceImages)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Builds{
 		Store:          st,
 		Keyring:        keys,
@@ -110,7 +115,23 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 		Scanner:        scanner,
 		CacheInsecure:  insecure,
 		LocalCacheOnly: localCache,
+		SourceImages:   images,
 	}, nil
+}
+
+// sourceImages turns the roles of config.Build.SourceImages into sourcebuild's images; an unknown role is an
+// error naming the known ones.
+func sourceImages(byRole map[string]string) (sourcebuild.Images, error) {
+	var im sourcebuild.Images
+	fields := map[string]*string{"go": &im.Go, "go-runtime": &im.GoRuntime, "node": &im.Node, "python": &im.Python, "static": &im.Static}
+	for role, image := range byRole {
+		dst, ok := fields[role]
+		if !ok {
+			return im, fmt.Errorf("--source-image %s=%s: unknown role %q: want go, go-runtime, node, python or static", role, image, role)
+		}
+		*dst = image
+	}
+	return im, nil
 }
 
 // newScanner makes the worker's Trivy scanner, its cache in the work dir, the vulnerability

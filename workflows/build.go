@@ -158,6 +158,9 @@ type BuildImageResult struct {
 	Digest string `json:"digest"`
 	// CacheLayout is the build cache exported for CacheRef, an OCI layout; "" means none.
 	CacheLayout string `json:"cacheLayout,omitempty"`
+	// Language is the language a build from source was built as (its generated Dockerfile is in the build
+	// log); "" means the repository's Dockerfile was built.
+	Language string `json:"language,omitempty"`
 }
 
 // ScanImageInput scans the layout the build left in the workspace, with the repository's
