@@ -53,11 +53,10 @@ type Plan struct {
 // source is what a generator reads: the build context and the options, checked, with the images'
 // defaults and the version applied.
 type source struct {
-	root    *os.Root
-	opts    Options
-	reason  string
-	images  Images
-	version string
+	root   *os.Root
+	opts   Options
+	reason string
+	images Images
 }
 
 // generator returns the function writing the Dockerfile of language, nil for an unknown one.
