@@ -43,7 +43,7 @@ func ExampleGenerate() {
 	// COPY . .
 	// RUN --mount=type=cache,target=/root/.cache/go-build go build -o /out/app .
 	//
-	// FROM busybox:1.37
+	// FROM busybox
 	// # The build image's CA certificates, when it has them, so that the app can call HTTPS services.
 	// COPY --from=build /etc/ssl/certs/ca-certificates.crt* /etc/ssl/certs/
 	// COPY --from=build /out/app /app

@@ -11,14 +11,15 @@ const (
 	DefaultGoImage = "golang:1.26"
 	// DefaultGoRuntimeImage runs a Go binary. It is busybox rather than distroless (which needs
 	// gcr.io): small, with a shell for a Start command, on Docker Hub. It has no CA certificates of
-	// its own; the generated build copies the Go image's.
-	DefaultGoRuntimeImage = "busybox:1.37"
+	// its own; the generated build copies the Go image's. Untagged, as `slipway dev` seeds its registry
+	// (the offline docker.io mirror) with busybox:latest.
+	DefaultGoRuntimeImage = "busybox"
 	// DefaultNodeImage builds and runs Node.js sources; its user "node" runs the app.
 	DefaultNodeImage = "node:22-slim"
 	// DefaultPythonImage builds and runs Python sources.
 	DefaultPythonImage = "python:3.12-slim"
-	// DefaultStaticImage serves a static site with busybox's httpd.
-	DefaultStaticImage = "busybox:1.37"
+	// DefaultStaticImage serves a static site with busybox's httpd; untagged, like DefaultGoRuntimeImage.
+	DefaultStaticImage = "busybox"
 )
 
 // Images are the base images of generated builds, as references FROM accepts ("node:22-slim",
