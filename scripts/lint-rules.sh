@@ -115,6 +115,12 @@ probe descriptor descriptor github.com/google/uuid descriptor
 probe config config "$mod/webhooks" config
 probe secretbox secretbox os -
 probe descriptor descriptor gopkg.in/yaml.v3 -
+probe projectfile projectfile "$mod/store" projectfile
+probe projectfile projectfile "$mod/api" -
+probe sourcebuild sourcebuild "$mod/scan" sourcebuild
+probe sourcebuild sourcebuild github.com/moby/buildkit/frontend/dockerfile/parser sourcebuild
+probe sourcebuild sourcebuild_test "$mod/scan" sourcebuild-tests
+probe sourcebuild sourcebuild_test github.com/moby/buildkit/frontend/dockerfile/parser -
 
 run_depguard "$work/.probed"
 
