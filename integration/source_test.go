@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,97 @@ func TestStaticSiteBuildsFromSource(t *testing.T) {
 	a.call("POST", "/api/v1/projects/"+project+"/components/odd/builds", map[string]any{}, http.StatusAccepted, &started)
 	if b := waitBuild(t, a, started.ID, time.Minute); b.Status != "failed" || !strings.Contains(b.Error, "build.language") || !strings.Contains(b.Error, "go.mod") {
 		t.Errorf("build of a repository with nothing to build: %+v", b)
+	}
+}
+
+// goApp is a small Go web app with no Dockerfile and no dependencies.
+var goApp = map[string]string{
+	"go.mod": "module example.com/hello\n\ngo 1.26\n",
+	"main.go": `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, greeting) })
+	if err := http.ListenAndServe(":"+os.Getenv("PORT"), nil); err != nil {
+		panic(err)
+	}
+}
+`,
+	"greeting.go": "package main\n\nconst greeting = \"hello from go\"\n",
+}
+
+// TestGoAppBuildsFromSource builds a Go module with no Dockerfile from source on a Go toolchain image made from
+// this machine's Go (baseimages.GoToolchain, pushed as library/golang:1.26 — the default Go image — into the
+// registry that mirrors docker.io), deploys it and calls it; then a commit that changes the code but not go.mod
+// rebuilds, reusing the dependency layers, and the test reports rebuild ÷ cold.
+func TestGoAppBuildsFromSource(t *testing.T) {
+	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
+		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
+	}
+	dockerEngine(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	dev := startDev(t, data)
+	a := newAPI(t, dev, data)
+	start := time.Now()
+	if _, err := baseimages.GoToolchain(t.Context(), dev.Endpoints.Registry+"/library/golang:1.26", runtime.GOROOT(), pushAuth(t, data, dev.Endpoints.Registry)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Go toolchain image from %s seeded in %s", runtime.GOROOT(), time.Since(start).Round(time.Millisecond))
+
+	project := "gosrc" + strings.ToLower(time.Now().Format("150405"))
+	t.Cleanup(func() { removeContainersOf(t, project) })
+	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	base := "/api/v1/projects/" + project + "/components/hello"
+	src := filepath.Join(dir, "hello")
+	gitRepo(t, src, goApp)
+	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src}, http.StatusCreated, nil)
+	build := func() (buildDetail, time.Duration) {
+		t.Helper()
+		var started struct{ ID string }
+		a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
+		b := waitBuild(t, a, started.ID, 8*time.Minute)
+		if b.Status != "succeeded" {
+			t.Fatalf("source build %+v\nlog:\n%s", b, a.call("GET", "/api/v1/builds/"+started.ID+"/logs", nil, http.StatusOK, nil))
+		}
+		var took time.Duration
+		for _, s := range b.Steps {
+			if s.Name == "build" && s.StartedAt != nil && s.EndedAt != nil {
+				took = s.EndedAt.Sub(*s.StartedAt)
+			}
+		}
+		return b, took
+	}
+	cold, coldTook := build()
+	logs := string(a.call("GET", "/api/v1/builds/"+cold.ID+"/logs", nil, http.StatusOK, nil))
+	if !strings.Contains(logs, "building from source (no Dockerfile at Dockerfile): go, go.mod") || !strings.Contains(logs, "  | FROM golang:1.26 AS build") {
+		t.Errorf("the build log does not show the generated Dockerfile:\n%s", logs)
+	}
+	var d deploymentState
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": cold.ID}, http.StatusAccepted, &d)
+	dep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	if dep.Status != "succeeded" {
+		t.Fatalf("deployment %+v", dep)
+	}
+	if page := get(t, dep.URL+"/"); page != "hello from go\n" {
+		t.Fatalf("the Go app answers %q", page)
+	}
+
+	// A new commit that changes the code, not go.mod: the module download is reused, only the compile runs.
+	commitChange(t, src, map[string]string{"greeting.go": "package main\n\nconst greeting = \"hello again from go\"\n"})
+	again, againTook := build()
+	if again.Digest == cold.Digest {
+		t.Fatalf("the rebuild of a changed commit has the same digest %s", again.Digest)
+	}
+	ratio := againTook.Seconds() / coldTook.Seconds()
+	t.Logf("Go source build: cold %s, rebuild with unchanged go.mod %s: ratio %.2f (goal ≤ 0.2)", coldTook.Round(time.Millisecond), againTook.Round(time.Millisecond), ratio)
+	rlogs := string(a.call("GET", "/api/v1/builds/"+again.ID+"/logs", nil, http.StatusOK, nil))
+	if !strings.Contains(rlogs, "CACHED") {
+		t.Errorf("the rebuild reused no layer:\n%s", rlogs)
 	}
 }
