@@ -63,6 +63,8 @@ type BuildStore interface {
 	PutBuildScan(ctx context.Context, id string, r scan.Report, sum scan.Summary) error
 	// PutBuildSpec keeps a build's component descriptor and API specs.
 	PutBuildSpec(ctx context.Context, id string, d descriptor.Descriptor, specs []descriptor.Spec) error
+	// PutBuildSource keeps how a build from source was built.
+	PutBuildSource(ctx context.Context, id string, src api.SourceBuild) error
 }
 
 // Builds holds the build pipeline's activities. Checkout, BuildImage, PushImage and RemoveWorkspace

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/sourcebuild"
 )
@@ -62,6 +63,9 @@ func (b *Builds) sourceDockerfile(ctx context.Context, buildID, workspace, src, 
 		lines = append(lines, "  | "+l)
 	}
 	b.appendLog(ctx, buildID, lines...)
+	if err := b.Store.PutBuildSource(ctx, buildID, api.SourceBuild{Language: plan.Language, Reason: plan.Reason, Dockerfile: plan.Dockerfile}); err != nil {
+		return "", nil, fmt.Errorf("storing the source build: %w", err)
+	}
 	return path, &plan, nil
 }
 

@@ -60,6 +60,9 @@ func TestSourceDockerfileOnlyWithoutADockerfile(t *testing.T) {
 			if b, err := os.ReadFile(got); err != nil || string(b) != plan.Dockerfile {
 				t.Fatalf("the generated Dockerfile on disk: %q, %v", b, err)
 			}
+			if bd := getBuild(t, st, "b1"); bd.Source == nil || bd.Source.Language != tc.generated || bd.Source.Dockerfile != plan.Dockerfile {
+				t.Fatalf("the build's stored source %+v, want the %s plan", bd.Source, tc.generated)
+			}
 		})
 	}
 	// Each generated build put its Dockerfile, line by line, in the build log.

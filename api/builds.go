@@ -75,6 +75,9 @@ type Build struct {
 	// Descriptor says where the build's endpoints and health checks come from; nil (and absent) until the spec
 	// step ran.
 	Descriptor *DescriptorSource `json:"descriptor,omitempty"`
+	// Source says how a build from source was built (the repository has no Dockerfile, or its descriptor says
+	// build: source); nil (and absent) for a build of the repository's Dockerfile, or before the build step.
+	Source *SourceBuild `json:"source,omitempty"`
 	// Required names the configs and secrets the build's descriptor requires; [] until the spec step ran, or
 	// when it requires none.
 	Required []RequiredConfig `json:"required"`
@@ -107,6 +110,16 @@ type Trigger struct {
 	DeliveryID string `json:"deliveryId,omitempty"`
 	// Message is the pushed commit's message; "" (and absent) for manual builds.
 	Message string `json:"message,omitempty"`
+}
+
+// SourceBuild is how a build from source was built.
+type SourceBuild struct {
+	// Language is what the source was built as: go, node, python or static.
+	Language string `json:"language"`
+	// Reason says why that language: detected from a file, or set in the descriptor.
+	Reason string `json:"reason"`
+	// Dockerfile is the Dockerfile slipway generated and BuildKit built.
+	Dockerfile string `json:"dockerfile"`
 }
 
 // Descriptor sources (DescriptorSource.Source).

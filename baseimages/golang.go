@@ -29,7 +29,8 @@ var goSkipDirs = map[string]bool{"api": true, "doc": true, "misc": true, "test":
 // GoToolchain builds a linux/amd64 image like the official golang image from goroot, a Go installation of this
 // machine (`go env GOROOT`): the busybox image (a shell for RUN) with the Go tree at /usr/local/go — its tests
 // and test data left out — on PATH, GOTOOLCHAIN=local, pushes it to ref and returns its digest. It stands in for
-// golang:<version> where Docker Hub is out of reach. The layer is written to a temporary file, not memory (the
+// golang:<version> where Docker Hub is out of reach; it carries this machine's CA bundle at /etc/ssl/certs, as
+// golang does. The layer is written to a temporary file, not memory (the
 // tree is ~150 MB); the same tree gives the same digest. opts add to the push's options.
 func GoToolchain(ctx context.Context, ref, goroot string, opts ...remote.Option) (v1.Hash, error) {
 	tag, err := name.ParseReference(ref, name.Insecure)
@@ -81,11 +82,24 @@ func GoToolchain(ctx context.Context, ref, goroot string, opts ...remote.Option)
 	return img.Digest()
 }
 
-// goTreeTar writes the Go tree at goroot as a layer tar under goRootInImage, owned by root, stamped with epoch.
+// caBundle is where Debian (and the official golang image) keep the CA certificates: GoToolchain copies this
+// machine's into the image, as a build copies them into its runtime image.
+const caBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+// goTreeTar writes the Go tree at goroot as a layer tar under goRootInImage, and this machine's CA bundle when
+// it has one, owned by root, stamped with epoch.
 func goTreeTar(w io.Writer, goroot string) error {
 	tw := tar.NewWriter(w)
-	for _, d := range []string{"usr/local", goRootInImage, "go"} {
+	for _, d := range []string{"etc/ssl", "etc/ssl/certs", "usr/local", goRootInImage, "go"} {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+	}
+	if ca, err := os.ReadFile(caBundle); err == nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(caBundle, "/"), Mode: 0o644, Size: int64(len(ca)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(ca); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,7 @@ func BuildOf(b store.Build) api.Build {
 	}
 	v := api.Build{
 		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
-		Trigger: api.Trigger(b.Trigger), Digest: b.Digest, ImageSize: b.ImageSize, Steps: steps, Scan: b.Scan,
+		Trigger: api.Trigger(b.Trigger), Digest: b.Digest, ImageSize: b.ImageSize, Steps: steps, Scan: b.Scan, Source: b.Source,
 		Required: []api.RequiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
 		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
 	}

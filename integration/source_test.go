@@ -3,8 +3,8 @@ package integration
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +42,14 @@ func TestStaticSiteBuildsFromSource(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the build log lacks %q:\n%s", want, logs)
 		}
+	}
+	// The generated Dockerfile is kept with the build.
+	var detail struct {
+		Source *struct{ Language, Reason, Dockerfile string }
+	}
+	a.call("GET", "/api/v1/builds/"+b.ID, nil, http.StatusOK, &detail)
+	if detail.Source == nil || detail.Source.Language != "static" || !strings.Contains(detail.Source.Dockerfile, "COPY . /www") {
+		t.Errorf("GET the build: source %+v, want the static site's generated Dockerfile", detail.Source)
 	}
 
 	var d deploymentState
@@ -108,11 +116,16 @@ func TestGoAppBuildsFromSource(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	dev := startDev(t, data)
 	a := newAPI(t, dev, data)
-	start := time.Now()
-	if _, err := baseimages.GoToolchain(t.Context(), dev.Endpoints.Registry+"/library/golang:1.26", runtime.GOROOT(), pushAuth(t, data, dev.Endpoints.Registry)); err != nil {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Go toolchain image from %s seeded in %s", runtime.GOROOT(), time.Since(start).Round(time.Millisecond))
+	start := time.Now()
+	root := strings.TrimSpace(string(goroot))
+	if _, err := baseimages.GoToolchain(t.Context(), dev.Endpoints.Registry+"/library/golang:1.26", root, pushAuth(t, data, dev.Endpoints.Registry)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Go toolchain image from %s seeded in %s", root, time.Since(start).Round(time.Millisecond))
 
 	project := "gosrc" + strings.ToLower(time.Now().Format("150405"))
 	t.Cleanup(func() { removeContainersOf(t, project) })

@@ -52,6 +52,9 @@ type Build struct {
 	// Descriptor is the component descriptor read at the build's commit (or made from the image);
 	// nil until the spec step ran. Set by PutBuildSpec only.
 	Descriptor *descriptor.Descriptor
+	// Source is how a build from source was built; nil for a build of the repository's Dockerfile (or before its
+	// build step). Set by PutBuildSource only.
+	Source *api.SourceBuild
 	// Error says why a failed build failed; "" otherwise.
 	Error string
 	// WorkflowID and RunID name the Temporal run of the pipeline.
@@ -70,7 +73,7 @@ type LogLine struct {
 }
 
 const buildColumns = "id, project, component, commit_sha, trigger_kind, trigger_detail, status, digest, image_size, " +
-	"steps, error, workflow_id, run_id, created_at, started_at, ended_at, scan, descriptor"
+	"steps, error, workflow_id, run_id, created_at, started_at, ended_at, scan, descriptor, source"
 
 func buildRef(id string) string { return fmt.Sprintf("build %q", id) }
 
@@ -93,7 +96,7 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		if err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
+		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 		if isUniqueViolation(err) {
 			return exists(buildRef(b.ID))
 		}
@@ -306,7 +309,7 @@ func buildArgs(b Build) ([]any, error) {
 	}
 	return []any{b.ID, b.Project, b.Component, b.Commit, b.Trigger.Kind, detail, b.Status, b.Digest,
 		b.ImageSize, steps, b.Error, b.WorkflowID, b.RunID, toDB(b.CreatedAt),
-		optionalTime(b.StartedAt), optionalTime(b.EndedAt), "{}", ""}, nil
+		optionalTime(b.StartedAt), optionalTime(b.EndedAt), "{}", "", ""}, nil
 }
 
 // buildJSON encodes the build's JSON columns: the trigger and the steps (never null).
@@ -335,12 +338,18 @@ func optionalTime(t *time.Time) any {
 
 func scanBuild(row interface{ Scan(...any) error }) (Build, error) {
 	var b Build
-	var kind, detail, steps, summary, desc string
+	var kind, detail, steps, summary, desc, source string
 	var created int64
 	var started, ended sql.NullInt64
 	if err := row.Scan(&b.ID, &b.Project, &b.Component, &b.Commit, &kind, &detail, &b.Status, &b.Digest,
-		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended, &summary, &desc); err != nil {
+		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended, &summary, &desc, &source); err != nil {
 		return Build{}, err
+	}
+	if source != "" {
+		b.Source = new(api.SourceBuild)
+		if err := json.Unmarshal([]byte(source), b.Source); err != nil {
+			return Build{}, fmt.Errorf("decoding the source build of %s: %w", buildRef(b.ID), err)
+		}
 	}
 	if desc != "" {
 		b.Descriptor = new(descriptor.Descriptor)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 )
 
@@ -72,4 +73,22 @@ func (s *Store) GetBuildSpec(ctx context.Context, id, endpoint string) (descript
 		sp.Raw = body
 	}
 	return sp, nil
+}
+
+// PutBuildSource records how the build, which must not have ended, was built from source; putting it again
+// replaces it.
+func (s *Store) PutBuildSource(ctx context.Context, id string, src api.SourceBuild) error {
+	data, err := json.Marshal(src)
+	if err != nil {
+		return fmt.Errorf("encoding the source build of %s: %w", buildRef(id), err)
+	}
+	return s.inTx(ctx, func(c conn) error {
+		if _, err := changeableBuild(ctx, c, id); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "UPDATE builds SET source = ? WHERE id = ?", string(data), id); err != nil {
+			return fmt.Errorf("storing the source build of %s: %w", buildRef(id), err)
+		}
+		return nil
+	})
 }

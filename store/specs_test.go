@@ -28,11 +28,20 @@ func TestBuildSpecKeptWithBuild(t *testing.T) {
 		}
 		must(t, s.PutBuildSpec(ctx, "b1", descriptor.Descriptor{Default: true}, nil))
 		must(t, s.PutBuildSpec(ctx, "b1", d, specs)) // a retry replaces the first attempt
+		if b, err := s.GetBuild(ctx, "b1"); err != nil || b.Source != nil {
+			t.Fatalf("a build not built from source has source %+v (%v)", b.Source, err)
+		}
+		src := api.SourceBuild{Language: "go", Reason: "go.mod at the context's root", Dockerfile: "FROM golang:1.26 AS build\n"}
+		must(t, s.PutBuildSource(ctx, "b1", api.SourceBuild{Language: "static"}))
+		must(t, s.PutBuildSource(ctx, "b1", src)) // a retry replaces the first attempt
 
 		b, err := s.GetBuild(ctx, "b1")
 		must(t, err)
 		if b.Descriptor == nil || b.Descriptor.Default || len(b.Descriptor.Endpoints) != 2 || b.Descriptor.Required.Secrets[0].Name != "API_TOKEN" {
 			t.Fatalf("build's descriptor = %+v", b.Descriptor)
+		}
+		if b.Source == nil || *b.Source != src {
+			t.Fatalf("build's source = %+v, want %+v", b.Source, src)
 		}
 		web, err := s.GetBuildSpec(ctx, "b1", "web")
 		must(t, err)
@@ -52,6 +61,7 @@ func TestBuildSpecKeptWithBuild(t *testing.T) {
 		_, err = s.UpdateBuild(ctx, "b1", func(b *Build) error { b.Status = api.BuildSucceeded; return nil })
 		must(t, err)
 		wantErr(t, s.PutBuildSpec(ctx, "b1", d, nil), ErrInvalid, `build "b1" is succeeded and can no longer change: invalid`)
+		wantErr(t, s.PutBuildSource(ctx, "b1", src), ErrInvalid, `build "b1" is succeeded and can no longer change: invalid`)
 		must(t, s.DeleteComponent(ctx, "shop", "api"))
 		if n := count(t, s, "SELECT build_id FROM build_specs"); n != 0 {
 			t.Fatalf("%d spec rows left after the component was deleted", n)
