@@ -191,7 +191,8 @@ func (b *Builds) BuildImage(ctx context.Context, in workflows.BuildImageInput) (
 	if err := unfetched(src, contextDir); err != nil {
 		return workflows.BuildImageResult{}, err
 	}
-	dockerfile, plan, err := b.sourceDockerfile(ctx, in.BuildID, in.Workspace, src, contextDir, dockerfile)
+	named := in.Dockerfile != "" && filepath.Clean(in.Dockerfile) != "Dockerfile"
+	dockerfile, plan, err := b.sourceDockerfile(ctx, in.BuildID, in.Workspace, src, contextDir, dockerfile, named)
 	if err != nil {
 		return workflows.BuildImageResult{}, err
 	}

@@ -24,9 +24,11 @@ const ErrTypeSourceBuild = "SourceBuild"
 const generatedDockerfile = "Dockerfile.source"
 
 // sourceDockerfile decides whether the build is a source build: the descriptor says `build: source`, or says
-// nothing and there is no file at dockerfile. Then it writes the Dockerfile that builds contextDir into the
+// nothing, the component names no Dockerfile of its own (named says it does) and there is none at the default
+// path, dockerfile. A Dockerfile the component names that is missing stays BuildKit's "not found": building
+// something else than what was asked for would hide the mistake. Then it writes the Dockerfile that builds contextDir into the
 // workspace, logs it, and returns its path and plan; otherwise it returns dockerfile and a nil plan.
-func (b *Builds) sourceDockerfile(ctx context.Context, buildID, workspace, src, contextDir, dockerfile string) (string, *sourcebuild.Plan, error) {
+func (b *Builds) sourceDockerfile(ctx context.Context, buildID, workspace, src, contextDir, dockerfile string, named bool) (string, *sourcebuild.Plan, error) {
 	d, _, err := descriptor.Load(src)
 	if err != nil {
 		return "", nil, specError(err)
@@ -35,8 +37,8 @@ func (b *Builds) sourceDockerfile(ctx context.Context, buildID, workspace, src, 
 	case descriptor.BuildDockerfile:
 		return dockerfile, nil, nil
 	case "":
-		if _, err := os.Stat(dockerfile); !errors.Is(err, fs.ErrNotExist) {
-			return dockerfile, nil, nil // there, or unreadable: BuildKit says which
+		if _, err := os.Stat(dockerfile); named || !errors.Is(err, fs.ErrNotExist) {
+			return dockerfile, nil, nil // there, unreadable or named: BuildKit says which
 		}
 	}
 	plan, err := sourcebuild.Generate(contextDir, sourcebuild.Options{

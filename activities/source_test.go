@@ -15,18 +15,20 @@ func TestSourceDockerfileOnlyWithoutADockerfile(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		files     map[string]string
+		named     bool // the component names a Dockerfile of its own
 		generated string // the language of the generated build; "" when the repository's Dockerfile is built
 		errType   string
 	}{
-		{"a Dockerfile", map[string]string{"Dockerfile": "FROM busybox\n", "index.html": "hi"}, "", ""},
-		{"no Dockerfile", map[string]string{"index.html": "hi"}, sourcebuild.Static, ""},
+		{"a Dockerfile", map[string]string{"Dockerfile": "FROM busybox\n", "index.html": "hi"}, false, "", ""},
+		{"no Dockerfile", map[string]string{"index.html": "hi"}, false, sourcebuild.Static, ""},
 		{"build: source beside a Dockerfile", map[string]string{"Dockerfile": "FROM busybox\n", "go.mod": "module x\n", "main.go": "package main\n",
-			".slipway/component.yaml": "build: source\n"}, sourcebuild.Go, ""},
-		{"build: dockerfile without one", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: dockerfile\n"}, "", ""},
-		{"a language set", map[string]string{"app.py": "print(1)\n", ".slipway/component.yaml": "build: {language: python, start: python app.py}\n"}, sourcebuild.Python, ""},
-		{"nothing to build", map[string]string{"README.md": "hi"}, "", ErrTypeSourceBuild},
-		{"an unknown language", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: {language: cobol}\n"}, "", ErrTypeSourceBuild},
-		{"a bad descriptor", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: buildpack\n"}, "", ErrTypeInvalidDescriptor},
+			".slipway/component.yaml": "build: source\n"}, false, sourcebuild.Go, ""},
+		{"a named Dockerfile that is missing", map[string]string{"index.html": "hi"}, true, "", ""},
+		{"build: dockerfile without one", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: dockerfile\n"}, false, "", ""},
+		{"a language set", map[string]string{"app.py": "print(1)\n", ".slipway/component.yaml": "build: {language: python, start: python app.py}\n"}, false, sourcebuild.Python, ""},
+		{"nothing to build", map[string]string{"README.md": "hi"}, false, "", ErrTypeSourceBuild},
+		{"an unknown language", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: {language: cobol}\n"}, false, "", ErrTypeSourceBuild},
+		{"a bad descriptor", map[string]string{"index.html": "hi", ".slipway/component.yaml": "build: buildpack\n"}, false, "", ErrTypeInvalidDescriptor},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := t.TempDir()
@@ -40,7 +42,7 @@ func TestSourceDockerfileOnlyWithoutADockerfile(t *testing.T) {
 				}
 			}
 			dockerfile := filepath.Join(src, "Dockerfile")
-			got, plan, err := b.sourceDockerfile(context.Background(), "b1", ws, src, src, dockerfile)
+			got, plan, err := b.sourceDockerfile(context.Background(), "b1", ws, src, src, dockerfile, tc.named)
 			if tc.errType != "" {
 				wantNonRetryable(t, err, tc.errType)
 				return
