@@ -15,7 +15,7 @@ func TestSourceDockerfileOnlyWithoutADockerfile(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		files     map[string]string
-		named     bool // the component names a Dockerfile of its own
+		named     bool   // the component names a Dockerfile of its own
 		generated string // the language of the generated build; "" when the repository's Dockerfile is built
 		errType   string
 	}{
