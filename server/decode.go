@@ -148,13 +148,13 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 // walkObject reads the members of an object whose '{' was just read, to be decoded into a t (nil: unknown), and
 // its closing '}'.
 func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
-	var fields map[string]reflect.Type
+	var fields map[string]reflect.StructField
 	var elem reflect.Type
 	switch {
 	case t == nil:
 	case t.Kind() == reflect.Struct:
-		fields = map[string]reflect.Type{}
-		jsonFields(t, fields)
+		fields = map[string]reflect.StructField{}
+		jsonStructFields(t, fields)
 	case t.Kind() == reflect.Map:
 		elem = t.Elem()
 	}
@@ -176,7 +176,7 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 		seen[key] = true
 		vt := elem
 		if fields != nil {
-			ft, ok := fields[key]
+			f, ok := fields[key]
 			if !ok {
 				for _, name := range slices.Sorted(maps.Keys(fields)) {
 					if strings.EqualFold(name, key) {
@@ -185,7 +185,7 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 					}
 				}
 			}
-			vt = ft
+			vt = f.Type
 		}
 		if err := walkKeys(dec, vt, at); err != nil {
 			return err
@@ -195,10 +195,10 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
 	return err
 }
 
-// jsonFields adds the JSON names of struct type t's fields, with their types, to fields: the json tag's name or
-// else the Go name; "-" and unexported fields left out; the fields of an untagged embedded struct as its own,
-// unless t has a field of that name itself.
-func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
+// jsonStructFields adds the fields encoding/json writes for struct type t to fields, by JSON name: the json tag's
+// name or else the Go name, "-" and unexported fields left out, the fields of an untagged embedded struct as t's
+// own unless t has one of that name.
+func jsonStructFields(t reflect.Type, fields map[string]reflect.StructField) {
 	var embedded []reflect.Type
 	for f := range t.Fields() {
 		tag := f.Tag.Get("json")
@@ -222,14 +222,14 @@ func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
 		if name == "" {
 			name = f.Name
 		}
-		fields[name] = f.Type
+		fields[name] = f
 	}
 	for _, et := range embedded {
-		inner := map[string]reflect.Type{}
-		jsonFields(et, inner)
-		for name, ft := range inner {
+		inner := map[string]reflect.StructField{}
+		jsonStructFields(et, inner)
+		for name, f := range inner {
 			if _, ok := fields[name]; !ok {
-				fields[name] = ft
+				fields[name] = f
 			}
 		}
 	}

@@ -177,46 +177,6 @@ func orNull(p *jsonschema.Schema) *jsonschema.Schema {
 	return &jsonschema.Schema{Description: p.Description, AnyOf: []*jsonschema.Schema{&inner, {Type: "null"}}}
 }
 
-// jsonStructFields adds the fields encoding/json writes for struct type t to fields, by JSON name: the json tag's
-// name or else the Go name, "-" and unexported fields left out, the fields of an untagged embedded struct as t's
-// own unless t has one of that name.
-func jsonStructFields(t reflect.Type, fields map[string]reflect.StructField) {
-	var embedded []reflect.Type
-	for f := range t.Fields() {
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				embedded = append(embedded, ft)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		fields[name] = f
-	}
-	for _, et := range embedded {
-		inner := map[string]reflect.StructField{}
-		jsonStructFields(et, inner)
-		for name, f := range inner {
-			if _, ok := fields[name]; !ok {
-				fields[name] = f
-			}
-		}
-	}
-}
-
 // rewriteRefs points every reference in sc from $defs to the document's components.
 func rewriteRefs(sc *jsonschema.Schema) {
 	if sc == nil {
