@@ -59,7 +59,7 @@ func (d *differ) environments(cur []api.Environment) []string {
 func (d *differ) createEnvironment(want Environment) {
 	p := d.project
 	req := api.EnvironmentRequest{Name: want.Name, Production: want.Production, Replicas: want.Replicas,
-		CPUs: cpusToSend(want.CPUs), MemoryBytes: want.MemoryBytes}
+		CPUs: want.CPUs, MemoryBytes: want.MemoryBytes}
 	created := api.Environment{Name: want.Name, Production: want.Production, Replicas: want.Replicas, CPUs: want.CPUs,
 		MemoryBytes: want.MemoryBytes, DataPlane: DataPlaneDocker}
 	rest, _ := environmentUpdate(created, want)
@@ -126,8 +126,7 @@ func environmentUpdate(have api.Environment, want Environment) (api.EnvironmentU
 		add(&cs, "replicas", have.Replicas, want.Replicas)
 	}
 	if cpuMillis(have.CPUs) != cpuMillis(want.CPUs) {
-		cpus := cpusToSend(want.CPUs)
-		u.CPUs = &cpus
+		u.CPUs = &want.CPUs
 		add(&cs, "cpus", have.CPUs, want.CPUs)
 	}
 	if have.MemoryBytes != want.MemoryBytes {
@@ -156,12 +155,6 @@ func environmentUpdate(have api.Environment, want Environment) (api.EnvironmentU
 			u.Kubernetes = &k
 			cs = append(cs, kcs...)
 		}
-	}
-	if len(cs) > 0 && u.CPUs == nil && want.CPUs != 0 {
-		// The store writes every field of an environment it updates, its CPU limit as int64(cpus*1000): what it
-		// read back (2.01 for 2010) would be kept one thousandth less (2009), so the limit is sent again.
-		cpus := cpusToSend(want.CPUs)
-		u.CPUs = &cpus
 	}
 	return u, cs
 }
@@ -196,14 +189,4 @@ func kubernetesUpdate(have api.KubernetesBinding, want Kubernetes) (api.Kubernet
 		add(&cs, "kubernetes.maxUnavailable", orDefault(have.MaxUnavailable, 0), unavailable)
 	}
 	return u, cs
-}
-
-// cpusToSend is the CPU limit to send for cpus: the store keeps int64(cpus*1000), which truncates (2.01 would be
-// kept as 2.009), so a quarter of a thousandth more is sent; the value kept is then cpus's thousandths, whether
-// the store truncates or (once fixed) rounds.
-func cpusToSend(cpus float64) float64 {
-	if cpus == 0 {
-		return 0
-	}
-	return (float64(cpuMillis(cpus)) + 0.25) / 1000
 }
