@@ -2,6 +2,24 @@ package api
 
 import "time"
 
+// Component types: what a component is, which decides how its releases run.
+const (
+	// ComponentService is a long-running process serving its endpoints (the default).
+	ComponentService = "service"
+	// ComponentWebApp is a long-running process serving one HTTP endpoint, at its entry.
+	ComponentWebApp = "web-app"
+	// ComponentScheduledTask runs to completion on a schedule (a cron expression per environment).
+	ComponentScheduledTask = "scheduled-task"
+	// ComponentManualTask runs to completion when asked (POST …/environments/{e}/runs).
+	ComponentManualTask = "manual-task"
+)
+
+// ComponentTypes are the component types, the default first.
+var ComponentTypes = []string{ComponentService, ComponentWebApp, ComponentScheduledTask, ComponentManualTask}
+
+// IsTask says whether components of type t run to completion (a task) rather than serve.
+func IsTask(t string) bool { return t == ComponentScheduledTask || t == ComponentManualTask }
+
 // ComponentFields is the body of POST /api/v1/projects/{p}/components and of PATCH …/components/{c} (a JSON merge
 // patch): a nil (absent) field is not given. In a PATCH, null resets a field: the string fields to their
 // defaults, the others to false or none.
@@ -22,6 +40,9 @@ type ComponentFields struct {
 	AutoDeploy *bool `json:"autoDeploy"`
 	// Paths filters auto-builds: a push builds only when a changed file matches one; [] means every push does.
 	Paths *[]string `json:"paths"`
+	// Type is what the component is: ComponentService (the default), ComponentWebApp, ComponentScheduledTask or
+	// ComponentManualTask.
+	Type *string `json:"type"`
 }
 
 // Component is a component as the API shows it.
@@ -44,6 +65,8 @@ type Component struct {
 	AutoDeploy bool `json:"autoDeploy"`
 	// Paths filters auto-builds (path.Match patterns, or directories ending in "/"); [] means every push builds.
 	Paths []string `json:"paths"`
+	// Type is what the component is: a service, a web app, a scheduled task or a manual task (Component*).
+	Type string `json:"type"`
 	// CreatedAt is when the component was created (UTC).
 	CreatedAt time.Time `json:"createdAt"`
 	// UpdatedAt is when the component last changed (UTC).

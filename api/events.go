@@ -18,6 +18,8 @@ const (
 	EventEnvironment = "environment"
 	// EventProject: a project was created, changed (scan policy) or deleted.
 	EventProject = "project"
+	// EventRun: a task run was created or changed (status, exit code); Ref is its ID.
+	EventRun = "run"
 )
 
 // Event is one committed change in slipway's change feed: the data of one server-sent event of

@@ -243,62 +243,20 @@ func finished(status string) bool {
 // holding newlines is stored as one line per line, so line numbers match what readers count. It fails with
 // ErrNotFound when the build does not exist.
 func (s *Store) AppendBuildLog(ctx context.Context, id string, texts ...string) error {
-	var lines []string
-	for _, t := range texts {
-		lines = append(lines, strings.Split(strings.TrimSuffix(strings.ReplaceAll(t, "\r\n", "\n"), "\n"), "\n")...)
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return s.inTx(ctx, func(c conn) error {
-		if _, err := getBuild(ctx, c, id, lockUpdate); err != nil {
-			return err
-		}
-		var last int64
-		if err := c.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM build_logs WHERE build_id = ?", id).Scan(&last); err != nil {
-			return fmt.Errorf("appending to the log of %s: %w", buildRef(id), err)
-		}
-		at := toDB(now())
-		for i, line := range lines {
-			if _, err := c.exec(ctx, "INSERT INTO build_logs (build_id, seq, at, line) VALUES (?, ?, ?, ?)",
-				id, last+int64(i)+1, at, line); err != nil {
-				return fmt.Errorf("appending to the log of %s: %w", buildRef(id), err)
-			}
-		}
-		return nil
+	return s.appendLog(ctx, buildLog, id, texts, func(c conn) error {
+		_, err := getBuild(ctx, c, id, lockUpdate)
+		return err
 	})
 }
 
 // BuildLog returns up to limit lines of the build's log after line number after (0 = from the start; limit <= 0
 // means 1000). It fails with ErrNotFound when the build does not exist.
 func (s *Store) BuildLog(ctx context.Context, id string, after int64, limit int) ([]LogLine, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
 	c := s.db()
 	if _, err := getBuild(ctx, c, id, lockNone); err != nil {
 		return nil, err
 	}
-	rows, err := c.query(ctx, "SELECT seq, at, line FROM build_logs WHERE build_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-		id, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("reading the log of %s: %w", buildRef(id), err)
-	}
-	defer rows.Close()
-	out := []LogLine{}
-	for rows.Next() {
-		var l LogLine
-		var at int64
-		if err := rows.Scan(&l.Seq, &at, &l.Text); err != nil {
-			return nil, fmt.Errorf("reading the log of %s: %w", buildRef(id), err)
-		}
-		l.At = fromDB(at)
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the log of %s: %w", buildRef(id), err)
-	}
-	return out, nil
+	return readLog(ctx, c, buildLog, id, after, limit)
 }
 
 // buildArgs returns b's values in buildColumns order.

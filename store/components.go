@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/slipway-dev/slipway/api"
 )
 
-const componentColumns = "project, name, repo, branch, dockerfile, context, auto_build, auto_deploy, created_at, updated_at, paths"
+const componentColumns = "project, name, repo, branch, dockerfile, context, auto_build, auto_deploy, created_at, updated_at, paths, type"
 
 // CreateComponent stores c with CreatedAt and UpdatedAt set to now and returns it as stored. It fails with
 // ErrNotFound when the project does not exist, ErrExists when the name is taken in the project and ErrInvalid
@@ -20,13 +22,14 @@ func (s *Store) CreateComponent(ctx context.Context, c Component) (Component, er
 	}
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
+	c.Type = componentType(c.Type)
 	err := s.inTx(ctx, func(tx conn) error {
 		if err := tx.requireProject(ctx, c.Project, lockShare); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "INSERT INTO components ("+componentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.exec(ctx, "INSERT INTO components ("+componentColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			c.Project, c.Name, c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy,
-			toDB(c.CreatedAt), toDB(c.UpdatedAt), pathsJSON(c.Paths))
+			toDB(c.CreatedAt), toDB(c.UpdatedAt), pathsJSON(c.Paths), c.Type)
 		if isUniqueViolation(err) {
 			return exists(componentRef(c.Project, c.Name))
 		}
@@ -84,7 +87,7 @@ func (s *Store) ListComponents(ctx context.Context, project string) ([]Component
 }
 
 // UpdateComponent replaces the mutable fields of the component named by c.Project and c.Name (Repo, Branch,
-// Dockerfile, Context, AutoBuild, AutoDeploy), moves UpdatedAt forward (to now, or by a microsecond if the clock
+// Dockerfile, Context, AutoBuild, AutoDeploy, Paths, Type), moves UpdatedAt forward (to now, or by a microsecond if the clock
 // has not moved past the last update) and returns the component as stored. It fails with ErrNotFound when the
 // component or its project does not exist.
 func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, error) {
@@ -92,11 +95,11 @@ func (s *Store) UpdateComponent(ctx context.Context, c Component) (Component, er
 	err := s.inTx(ctx, func(tx conn) error {
 		t := toDB(now())
 		row := tx.queryRow(ctx, `UPDATE components
-			SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?, paths = ?,
+			SET repo = ?, branch = ?, dockerfile = ?, context = ?, auto_build = ?, auto_deploy = ?, paths = ?, type = ?,
 				updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END
 			WHERE project = ? AND name = ?
 			RETURNING `+componentColumns,
-			c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, pathsJSON(c.Paths), t, t, c.Project, c.Name)
+			c.Repo, c.Branch, c.Dockerfile, c.Context, c.AutoBuild, c.AutoDeploy, pathsJSON(c.Paths), componentType(c.Type), t, t, c.Project, c.Name)
 		var err error
 		out, err = scanComponent(row)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -127,7 +130,7 @@ func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	var created, updated int64
 	var paths string
 	if err := row.Scan(&c.Project, &c.Name, &c.Repo, &c.Branch, &c.Dockerfile, &c.Context,
-		&c.AutoBuild, &c.AutoDeploy, &created, &updated, &paths); err != nil {
+		&c.AutoBuild, &c.AutoDeploy, &created, &updated, &paths, &c.Type); err != nil {
 		return Component{}, err
 	}
 	if err := json.Unmarshal([]byte(paths), &c.Paths); err != nil {
@@ -138,6 +141,14 @@ func scanComponent(row interface{ Scan(...any) error }) (Component, error) {
 	}
 	c.CreatedAt, c.UpdatedAt = fromDB(created), fromDB(updated)
 	return c, nil
+}
+
+// componentType is t as stored: "" is api.ComponentService.
+func componentType(t string) string {
+	if t == "" {
+		return api.ComponentService
+	}
+	return t
 }
 
 // pathsJSON encodes path filters for the paths column; nil is "[]".

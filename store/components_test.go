@@ -24,6 +24,7 @@ func TestComponentLifecycle(t *testing.T) {
 		}
 		want := in
 		want.CreatedAt, want.UpdatedAt = c.CreatedAt, c.UpdatedAt
+		want.Type = "service" // the default, stored for ""
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("CreateComponent = %+v, want %+v", c, want)
 		}
@@ -60,7 +61,7 @@ func TestComponentLifecycle(t *testing.T) {
 		if !u.CreatedAt.Equal(c.CreatedAt) || !u.UpdatedAt.After(c.UpdatedAt) {
 			t.Errorf("after update CreatedAt %v (was %v), UpdatedAt %v (was %v)", u.CreatedAt, c.CreatedAt, u.UpdatedAt, c.UpdatedAt)
 		}
-		upd.CreatedAt, upd.UpdatedAt = u.CreatedAt, u.UpdatedAt
+		upd.CreatedAt, upd.UpdatedAt, upd.Type = u.CreatedAt, u.UpdatedAt, "service"
 		if !reflect.DeepEqual(u, upd) {
 			t.Errorf("UpdateComponent = %+v, want %+v", u, upd)
 		}

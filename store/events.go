@@ -27,6 +27,8 @@ const (
 	EventEnvironment = api.EventEnvironment
 	// EventProject is a project created, changed or deleted.
 	EventProject = api.EventProject
+	// EventRun is a task run created or changed; Ref is its ID.
+	EventRun = api.EventRun
 )
 
 // Event is one committed change, as the feed records it.

@@ -102,6 +102,8 @@ type Component struct {
 	// Paths filters auto-builds: a push builds only when a changed file matches one (a path.Match pattern, or
 	// a directory ending in "/"). Nil means every push builds.
 	Paths []string `json:"paths"`
+	// Type is one of api's Component* types; "" is stored as api.ComponentService.
+	Type string `json:"type"`
 	// CreatedAt is set by the store on create (UTC, microseconds); ignored as input.
 	CreatedAt time.Time `json:"createdAt"`
 	// UpdatedAt is set by the store on create and moved forward by every update; ignored as input.
