@@ -47,6 +47,12 @@ type DeployStore interface {
 	ListEnvironments(ctx context.Context, project string) ([]store.Environment, error)
 	CreateDeployment(ctx context.Context, d store.Deployment) (store.Deployment, error)
 	CurrentDeployments(ctx context.Context) ([]store.Deployment, error)
+	GetComponent(ctx context.Context, project, name string) (store.Component, error)
+	CreateTaskRun(ctx context.Context, r store.TaskRun) (store.TaskRun, error)
+	GetTaskRun(ctx context.Context, id string) (store.TaskRun, error)
+	UpdateTaskRun(ctx context.Context, id string, update func(*store.TaskRun) error) (store.TaskRun, error)
+	AppendTaskRunLog(ctx context.Context, id string, texts ...string) error
+	TaskRunLog(ctx context.Context, id string, after int64, limit int) ([]store.LogLine, error)
 }
 
 // Signaller queues deployments on their deploy workflows (client.Client).

@@ -35,6 +35,13 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
+	comp, err := d.Store.GetComponent(ctx, dep.Project, dep.Component)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	if api.IsTask(comp.Type) {
+		return d.releaseTask(ctx, dep, env, comp.Type)
+	}
 	timeout := orDefault(time.Duration(env.DeployTimeoutSeconds)*time.Second, orDefault(d.ReadyTimeout, 2*time.Minute))
 	driver, err := d.DriverFor(ctx, env, timeout)
 	if err != nil {
@@ -125,6 +132,38 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	res, err := d.end(ctx, dep, api.DeploymentSucceeded, url, "ready: "+last.Message)
 	res.Replaced = replaced
 	return res, err
+}
+
+// releaseTask records the deployment of a task: nothing starts — its runs do, on its schedule or when asked —
+// but the release is fixed, with the configs and secrets it runs with sealed into the deployment, as a service's
+// is. It then is the environment's current release of the task.
+func (d *Deploys) releaseTask(ctx context.Context, dep store.Deployment, env store.Environment, typ string) (workflows.RolloutResult, error) {
+	b, err := d.Store.GetBuild(ctx, dep.BuildID)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	rel, hash, err := d.release(ctx, dep, b, env)
+	if err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	sealed := dep.ReleaseConfig
+	if sealed == nil {
+		if sealed, err = d.sealConfig(dep.ID, rel); err != nil {
+			return workflows.RolloutResult{}, err
+		}
+	}
+	if _, err := d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
+		now := time.Now().UTC()
+		x.StartedAt, x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = &now, api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
+		return nil
+	}); err != nil {
+		return workflows.RolloutResult{}, err
+	}
+	msg := "released: runs when asked (POST …/environments/" + env.Name + "/runs)"
+	if typ == api.ComponentScheduledTask {
+		msg = "released: runs on the schedule of " + env.Name
+	}
+	return d.end(ctx, dep, api.DeploymentSucceeded, "", msg)
 }
 
 // restoringAfter begins the heartbeat of a rollout restoring the previous release; the not-ready

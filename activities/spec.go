@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/imagepush"
 	"github.com/slipway-dev/slipway/store"
@@ -42,6 +44,9 @@ func (b *Builds) UpdateSpec(ctx context.Context, in workflows.UpdateSpecInput) (
 		d = descriptor.Default(exposed)
 		b.appendLog(ctx, in.BuildID, fmt.Sprintf("no %s in the repository: using a default descriptor (exposed ports %v; no health check beyond the process running)", descriptor.Path, exposed))
 	}
+	if d, err = forType(d, in.Type); err != nil {
+		return workflows.UpdateSpecResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidDescriptor, err)
+	}
 	specs, err := descriptor.Specs(src, d)
 	if err != nil {
 		return workflows.UpdateSpecResult{}, specError(err)
@@ -59,6 +64,56 @@ func (b *Builds) UpdateSpec(ctx context.Context, in workflows.UpdateSpecInput) (
 		b.appendLog(ctx, in.BuildID, fmt.Sprintf("API spec of %s: %s (%s)", s.Endpoint, s.Path, s.Format))
 	}
 	return workflows.UpdateSpecResult{Endpoints: len(d.Endpoints), Specs: len(specs), Default: !found}, nil
+}
+
+// webAppPort is the port a web app without a descriptor or an exposed port is taken to listen on: PORT's default.
+const webAppPort = 8080
+
+// forType checks that the descriptor d fits a component of type typ and fills in what the type implies when d is
+// a default one: a task serves nothing (a default descriptor's endpoint from an exposed port is dropped; a
+// written one with endpoints is refused); a web app serves one HTTP endpoint (a default descriptor's is made
+// HTTP, on port 8080 when nothing is exposed; a written one must have exactly one, over HTTP).
+func forType(d descriptor.Descriptor, typ string) (descriptor.Descriptor, error) {
+	switch {
+	case api.IsTask(typ):
+		if d.Default {
+			d.Endpoints = nil
+			return d, nil
+		}
+		if len(d.Endpoints) > 0 {
+			return d, fmt.Errorf("%s: endpoints: a %s serves no endpoints (it runs to an end): remove them, or make the component a service", descriptor.Path, typ)
+		}
+	case typ == api.ComponentWebApp:
+		if d.Default {
+			port := webAppPort
+			if len(d.Endpoints) == 1 && d.Endpoints[0].Type == descriptor.TCP {
+				port = d.Endpoints[0].Port
+			}
+			d.Endpoints = []descriptor.Endpoint{{Name: "web", Port: port, Type: descriptor.REST}}
+			return d, nil
+		}
+		if len(d.Endpoints) != 1 || !httpBorne(d.Endpoints[0].Type) {
+			return d, fmt.Errorf("%s: endpoints: a web-app serves exactly one HTTP endpoint (REST, GraphQL or WS), this one declares %d%s",
+				descriptor.Path, len(d.Endpoints), typesOf(d.Endpoints))
+		}
+	}
+	return d, nil
+}
+
+func httpBorne(t string) bool {
+	return t == descriptor.REST || t == descriptor.GraphQL || t == descriptor.WS
+}
+
+// typesOf lists the endpoints' types for a message: "" for none, else " (TCP, gRPC)".
+func typesOf(es []descriptor.Endpoint) string {
+	if len(es) == 0 {
+		return ""
+	}
+	ts := make([]string, len(es))
+	for i, e := range es {
+		ts[i] = e.Type
+	}
+	return " (" + strings.Join(ts, ", ") + ")"
 }
 
 // specError classifies a descriptor error: an invalid descriptor or spec will not get better on retry.

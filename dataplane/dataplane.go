@@ -137,6 +137,23 @@ type Driver interface {
 	Describe(ctx context.Context, project, component, environment string) ([]Instance, error)
 }
 
+// TaskResult is how one run of a task ended.
+type TaskResult struct {
+	// ExitCode is the exit status of the run's process.
+	ExitCode int
+	// StartedAt and EndedAt are when it ran, as the data plane saw it (zero when it does not say).
+	StartedAt, EndedAt time.Time
+}
+
+// Runner runs the release of a task (a component that runs to completion rather than serves) once.
+type Runner interface {
+	// Run starts one instance of r for the run named run (unique to it), waits until it exits, hands what it
+	// wrote (stdout and stderr, line by line) to output, removes it and returns how it ended. It is idempotent:
+	// a run already started is waited for, not started again, and one that already ended is answered from what
+	// it left. When ctx ends the instance is stopped and removed, and ctx's error returned.
+	Run(ctx context.Context, r Release, run string, output func(lines []string) error) (TaskResult, error)
+}
+
 // Entry is slipway's own entry proxy (package entry), which sends the traffic of a data plane that
 // does not route it itself (Docker) to a release's instances. It runs in the process that rolls
 // releases out, which hands it to Driver.Serve.

@@ -294,7 +294,7 @@ func (s *Builds) execute(ctx context.Context, comp store.Component, b store.Buil
 	in := workflows.BuildPipelineInput{
 		BuildID: b.ID, Project: b.Project, Component: b.Component, Repo: comp.Repo, Commit: b.Commit,
 		Dockerfile: comp.Dockerfile, Context: comp.Context, Repository: s.Registry + "/" + b.Project + "/" + b.Component,
-		ScanPolicy: project.ScanPolicy, AutoDeploy: comp.AutoDeploy,
+		ScanPolicy: project.ScanPolicy, AutoDeploy: comp.AutoDeploy, Type: comp.Type,
 	}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, workflows.BuildStart(b.WorkflowID, b.Trigger.Kind, in), workflows.BuildPipeline, in)
 	if err != nil {

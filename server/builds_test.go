@@ -249,7 +249,7 @@ func TestTriggerBuildStartsWorkflow(t *testing.T) {
 	}
 	wantIn := workflows.BuildPipelineInput{
 		BuildID: got.ID, Project: "shop", Component: "api", Repo: apiRepo, Commit: shaMain,
-		Dockerfile: "build/api.Dockerfile", Context: "svc", Repository: "registry.test:5000/shop/api",
+		Dockerfile: "build/api.Dockerfile", Context: "svc", Repository: "registry.test:5000/shop/api", Type: api.ComponentService,
 	}
 	if len(st.args) != 1 || st.args[0] != wantIn {
 		t.Errorf("workflow args %+v, want [%+v]", st.args, wantIn)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -49,6 +50,7 @@ func applyComponent(f api.ComponentFields, c *store.Component) {
 	if f.Paths != nil {
 		c.Paths = *f.Paths
 	}
+	set(&c.Type, f.Type)
 }
 
 // nullsToZero makes the fields the patch sets to JSON null explicit zero values, so that applyComponent resets
@@ -80,6 +82,8 @@ func nullsToZero(f *api.ComponentFields, data []byte) error {
 			f.AutoDeploy = &off
 		case "paths":
 			f.Paths = &[]string{}
+		case "type":
+			f.Type = &empty
 		}
 	}
 	return nil
@@ -95,6 +99,12 @@ func checkComponent(c *store.Component) *APIError {
 	}
 	if c.Context == "" {
 		c.Context = defaultContext
+	}
+	if c.Type == "" {
+		c.Type = api.ComponentService
+	}
+	if !slices.Contains(api.ComponentTypes, c.Type) {
+		return invalid("type", "type %q is none of %s", c.Type, strings.Join(api.ComponentTypes, ", "))
 	}
 	if err := checkName("name", c.Name); err != nil {
 		return err
@@ -261,6 +271,9 @@ func (s *Server) deleteComponent(c echo.Context) error {
 		return err
 	}
 	if err := s.undeployFirst(c, comp.Project, []store.Component{comp}, comp.Name); err != nil {
+		return err
+	}
+	if err := s.tasks.DeleteSchedules(ctx, comp); err != nil {
 		return err
 	}
 	if err := s.store.DeleteComponent(ctx, comp.Project, comp.Name); err != nil {

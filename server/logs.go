@@ -22,6 +22,45 @@ const defaultLogPoll = 200 * time.Millisecond
 // appends them to the store, until the build has ended and every line is sent, the client goes away or the
 // server shuts down. Logs come only from the store, so they follow a worker in another process.
 func (s *Server) buildLogs(c echo.Context) error {
+	id := c.Param("id")
+	return s.serveLog(c, logSource{
+		what: "build log",
+		read: func(ctx context.Context, after int64) ([]store.LogLine, error) {
+			return s.store.BuildLog(ctx, id, after, logBatch)
+		},
+		ended: func(ctx context.Context) (bool, error) {
+			b, err := s.store.GetBuild(ctx, id)
+			return buildFinished(b.Status), err
+		},
+	})
+}
+
+// taskRunLogs answers GET /api/v1/runs/{run}/logs[?after=N][&follow=true]: a task run's output, as buildLogs
+// answers a build's log.
+func (s *Server) taskRunLogs(c echo.Context) error {
+	id := c.Param("run")
+	return s.serveLog(c, logSource{
+		what: "task run log",
+		read: func(ctx context.Context, after int64) ([]store.LogLine, error) {
+			return s.store.TaskRunLog(ctx, id, after, logBatch)
+		},
+		ended: func(ctx context.Context) (bool, error) {
+			r, err := s.store.GetTaskRun(ctx, id)
+			return runFinished(r.Status), err
+		},
+	})
+}
+
+// logSource is a log serveLog sends: what names it in errors, read returns the lines after a line number (at
+// most logBatch) and ended says whether its owner (a build, a run) has ended, so no line comes after.
+type logSource struct {
+	what  string
+	read  func(ctx context.Context, after int64) ([]store.LogLine, error)
+	ended func(ctx context.Context) (bool, error)
+}
+
+// serveLog answers a log's GET with its after and follow parameters (see buildLogs).
+func (s *Server) serveLog(c echo.Context, src logSource) error {
 	var after int64
 	if v := c.QueryParam("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -39,24 +78,22 @@ func (s *Server) buildLogs(c echo.Context) error {
 		follow = f
 	}
 	ctx := c.Request().Context()
-	id := c.Param("id")
 	// The first reads happen before the status line, so a missing build is still a JSON 404. Whether the build
 	// has ended is read before its lines, so no line appended before its end is missed.
 	ended := false
 	if follow {
-		b, err := s.store.GetBuild(ctx, id)
-		if err != nil {
+		var err error
+		if ended, err = src.ended(ctx); err != nil {
 			return err
 		}
-		ended = buildFinished(b.Status)
 	}
-	lines, err := s.store.BuildLog(ctx, id, after, logBatch)
+	lines, err := src.read(ctx, after)
 	if err != nil {
 		return err
 	}
 
 	st := s.startStream(c, echo.MIMETextPlainCharsetUTF8, follow)
-	lw := logWriter{st: st}
+	lw := logWriter{st: st, what: src.what}
 	if !follow {
 		for {
 			if err := lw.write(lines); err != nil {
@@ -65,17 +102,17 @@ func (s *Server) buildLogs(c echo.Context) error {
 			if len(lines) < logBatch {
 				return nil
 			}
-			if lines, err = s.store.BuildLog(ctx, id, lw.last(after), logBatch); err != nil {
+			if lines, err = src.read(ctx, lw.last(after)); err != nil {
 				return st.gone(err)
 			}
 		}
 	}
-	return s.followLog(ctx, id, &lw, after, lines, ended)
+	return s.followLog(ctx, src, &lw, after, lines, ended)
 }
 
 // followLog sends the lines already read, then polls the store for more until the build has ended (ended says
 // whether it had before lines were read) and no line is left.
-func (s *Server) followLog(ctx context.Context, id string, lw *logWriter, after int64, lines []store.LogLine, ended bool) error {
+func (s *Server) followLog(ctx context.Context, src logSource, lw *logWriter, after int64, lines []store.LogLine, ended bool) error {
 	tick := time.NewTicker(s.logPoll)
 	defer tick.Stop()
 	for {
@@ -88,19 +125,18 @@ func (s *Server) followLog(ctx context.Context, id string, lw *logWriter, after 
 				break
 			}
 			var err error
-			if lines, err = s.store.BuildLog(ctx, id, after, logBatch); err != nil {
+			if lines, err = src.read(ctx, after); err != nil {
 				return lw.st.gone(err)
 			}
 		}
 		if ended || !lw.st.wait(tick.C) {
 			return nil
 		}
-		b, err := s.store.GetBuild(ctx, id)
-		if err != nil {
+		var err error
+		if ended, err = src.ended(ctx); err != nil {
 			return lw.st.gone(err)
 		}
-		ended = buildFinished(b.Status)
-		if lines, err = s.store.BuildLog(ctx, id, after, logBatch); err != nil {
+		if lines, err = src.read(ctx, after); err != nil {
 			return lw.st.gone(err)
 		}
 	}
@@ -108,9 +144,10 @@ func (s *Server) followLog(ctx context.Context, id string, lw *logWriter, after 
 
 // logWriter writes log lines as text to st, one batch per write.
 type logWriter struct {
-	st  *stream
-	buf []byte
-	seq int64
+	st   *stream
+	what string
+	buf  []byte
+	seq  int64
 }
 
 // write sends lines, flushed when following.
@@ -124,7 +161,7 @@ func (lw *logWriter) write(lines []store.LogLine) error {
 		lw.buf = append(lw.buf, '\n')
 	}
 	lw.seq = lines[len(lines)-1].Seq
-	return lw.st.write("build log", lw.buf)
+	return lw.st.write(lw.what, lw.buf)
 }
 
 // last is the number of the last line written, or after when none has been.

@@ -77,6 +77,7 @@ type Server struct {
 	// builds starts builds of commits (the API's and the webhooks'); deploys queues deployments.
 	builds  *delivery.Builds
 	deploys *delivery.Deploys
+	tasks   *delivery.Tasks
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
@@ -128,8 +129,9 @@ func New(d Deps) *Server {
 	s.builds = &delivery.Builds{Store: d.Store, Keys: d.Keys, Registry: d.Registry, Resolve: d.Resolve,
 		RecentCommits: d.RecentCommits, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
+	s.tasks = &delivery.Tasks{Store: d.Store, Log: s.log}
 	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
-		s.builds.Temporal, s.deploys.Temporal = d.Temporal, d.Temporal
+		s.builds.Temporal, s.deploys.Temporal, s.tasks.Temporal = d.Temporal, d.Temporal, d.Temporal
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {
@@ -220,6 +222,15 @@ func (s *Server) routes() {
 	api.POST("/projects/:project/components/:component/environments/:environment/deploy", s.deployBuild, developer)
 	api.POST("/projects/:project/components/:component/promote", s.promote, developer)
 	api.GET("/projects/:project/components/:component/deployments", s.listDeployments, viewer)
+	schedule := "/projects/:project/components/:component/environments/:environment/schedule"
+	api.PUT(schedule, s.putSchedule, developer)
+	api.GET(schedule, s.getSchedule, viewer)
+	api.DELETE(schedule, s.deleteSchedule, developer)
+	api.GET("/projects/:project/components/:component/schedules", s.listSchedules, viewer)
+	api.POST("/projects/:project/components/:component/environments/:environment/runs", s.startRun, developer)
+	api.GET("/projects/:project/components/:component/runs", s.listRuns, viewer)
+	api.GET("/runs/:run", s.getRun, viewer)
+	api.GET("/runs/:run/logs", s.taskRunLogs, viewer)
 	api.GET("/builds/:id/scan", s.getBuildScan, viewer)
 	api.GET("/builds/:id/endpoints", s.getBuildEndpoints, viewer)
 	api.GET("/builds/:id/endpoints/:endpoint/spec", s.getEndpointSpec, viewer)

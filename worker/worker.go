@@ -43,6 +43,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.BuildPipeline)
 	r.RegisterWorkflow(workflows.DeployQueue)
 	r.RegisterWorkflow(workflows.Undeploy)
+	r.RegisterWorkflow(workflows.TaskRun)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -67,6 +68,9 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityRetireReplaced: d.RetireReplaced,
 			workflows.ActivityRequestDeploy:  d.RequestDeploy,
 			workflows.ActivityUndeploy:       d.Undeploy,
+			workflows.ActivityStartTaskRun:   d.StartTaskRun,
+			workflows.ActivityRunTask:        d.RunTask,
+			workflows.ActivityFailTaskRun:    d.FailTaskRun,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

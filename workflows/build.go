@@ -95,6 +95,8 @@ type BuildPipelineInput struct {
 	ScanPolicy scan.Policy `json:"scanPolicy"`
 	// AutoDeploy queues a deployment of the build to the project's first environment once it is done.
 	AutoDeploy bool `json:"autoDeploy,omitempty"`
+	// Type is the component's type (api.Component*) when the build was triggered; "" is a service.
+	Type string `json:"type,omitempty"`
 }
 
 // RequestDeployInput queues the deployment of a finished build to the project's first environment.
@@ -184,6 +186,8 @@ type UpdateSpecInput struct {
 	BuildID   string `json:"buildId"`
 	Workspace string `json:"workspace"`
 	Layout    string `json:"layout"`
+	// Type is the component's type (BuildPipelineInput.Type), which decides what endpoints it may have.
+	Type string `json:"type,omitempty"`
 }
 
 // UpdateSpecResult says what was stored.
@@ -399,7 +403,7 @@ func (b *buildRun) runSteps(ctx, sctx workflow.Context) (BuildPipelineResult, er
 	if b.scanAndSpec {
 		if err := b.step(ctx, StepSpec, func() error {
 			return workflow.ExecuteActivity(quick, ActivityUpdateSpec, UpdateSpecInput{
-				BuildID: b.in.BuildID, Workspace: co.Workspace, Layout: img.Layout,
+				BuildID: b.in.BuildID, Workspace: co.Workspace, Layout: img.Layout, Type: b.in.Type,
 			}).Get(ctx, nil)
 		}); err != nil {
 			return res, err

@@ -152,17 +152,8 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err != nil {
 		return nil, err
 	}
-	auth, err := d.registryAuth(r.Image)
-	if err != nil {
+	if err := d.pull(ctx, r.Image); err != nil {
 		return nil, err
-	}
-	pull, err := d.Client.ImagePull(ctx, r.Image, client.ImagePullOptions{RegistryAuth: auth})
-	if err == nil {
-		err = pull.Wait(ctx)
-		pull.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", r.Image, err)
 	}
 	labels := d.ownerLabels(r.Project, r.Component, r.Environment)
 	labels[dataplane.LabelBuild], labels[dataplane.LabelDigest] = r.BuildID, r.Digest
@@ -207,6 +198,23 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 		}
 	}
 	return d.instances(ctx, r.Project, r.Component, r.Environment, r.BuildID)
+}
+
+// pull pulls image (by digest) with its registry's credentials.
+func (d *Driver) pull(ctx context.Context, image string) error {
+	auth, err := d.registryAuth(image)
+	if err != nil {
+		return err
+	}
+	pull, err := d.Client.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
+	if err == nil {
+		err = pull.Wait(ctx)
+		pull.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("pulling %s: %w", image, err)
+	}
+	return nil
 }
 
 // copyFiles writes files (absolute path → content, readable by any user of the container, as the
