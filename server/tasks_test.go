@@ -36,9 +36,13 @@ func (f *fakeSchedules) Create(_ context.Context, o client.ScheduleOptions) (cli
 	return f.handle(o.ID), nil
 }
 
-func (f *fakeSchedules) GetHandle(_ context.Context, id string) client.ScheduleHandle { return f.handle(id) }
+func (f *fakeSchedules) GetHandle(_ context.Context, id string) client.ScheduleHandle {
+	return f.handle(id)
+}
 
-func (f *fakeSchedules) handle(id string) client.ScheduleHandle { return &fakeScheduleHandle{f: f, id: id} }
+func (f *fakeSchedules) handle(id string) client.ScheduleHandle {
+	return &fakeScheduleHandle{f: f, id: id}
+}
 
 func (f *fakeSchedules) record(call string) {
 	f.mu.Lock()
