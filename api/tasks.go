@@ -58,10 +58,12 @@ type TaskRun struct {
 	// DurationSeconds is how long the container ran; 0 until it ended.
 	DurationSeconds float64 `json:"durationSeconds,omitempty"`
 	// Message says why a run failed or what it is waiting for; "" when nothing.
-	Message   string     `json:"message,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	StartedAt *time.Time `json:"startedAt,omitempty"`
-	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	Message string `json:"message,omitempty"`
+	// WorkflowID names the run's Temporal workflow (a scheduled run's ends in the time it was due).
+	WorkflowID string     `json:"workflowId"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	EndedAt    *time.Time `json:"endedAt,omitempty"`
 }
 
 // TaskScheduleFields is the body of PUT /api/v1/projects/{p}/components/{c}/environments/{e}/schedule.

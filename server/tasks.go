@@ -19,7 +19,8 @@ func runFinished(status string) bool { return status == api.RunSucceeded || stat
 func taskRunOf(r store.TaskRun) api.TaskRun {
 	out := api.TaskRun{ID: r.ID, Project: r.Project, Component: r.Component, Environment: r.Environment, Build: r.BuildID,
 		Deployment: r.DeploymentID, Trigger: r.Trigger, Actor: r.Actor, Status: r.Status, ExitCode: r.ExitCode, Message: r.Message,
-		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
+		WorkflowID: r.WorkflowID,
+		CreatedAt:  r.CreatedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
 	if r.StartedAt != nil && r.EndedAt != nil {
 		out.DurationSeconds = r.EndedAt.Sub(*r.StartedAt).Seconds()
 	}

@@ -30,7 +30,8 @@ import (
 // over in a new one, then scanned, pushed and stored its spec; build_pipeline_before_scan.json is the same from
 // before the scan and spec steps were added; deploy_queue.json is production's deploy queue of
 // TestDeployPromoteAndSurviveABadBuild, from before deployments retired what they replaced: a promotion that
-// succeeded and a broken build's rollout that failed; rotate_keys.json is TestDevStack's key rotation.
+// succeeded and a broken build's rollout that failed; rotate_keys.json is TestDevStack's key rotation;
+// task_run.json is TestScheduledAndManualTasks's manual run, whose container exited 3.
 //
 // workflows/recorder's TestRecordHistories rewrites the others (SLIPWAY_RECORD_HISTORIES=1, real workflows on
 // the embedded Temporal with stand-in activities): a build with auto-deploy; a deploy queue whose deployments
@@ -53,6 +54,7 @@ var recordedHistories = []struct {
 	{file: "deploy_queue_failed.json", current: true, has: []string{ActivityFailDeployment, ActivityRetireReplaced}},
 	{file: "deploy_queue_continue_as_new.json", current: true, has: []string{ActivityRetireReplaced}},
 	{file: "deploy_queue_after_continue_as_new.json", current: true, has: []string{ActivityRollout}},
+	{file: "task_run.json", current: true, has: []string{ActivityStartTaskRun, ActivityRunTask}},
 }
 
 // TestReplayRecordedHistories replays the recorded histories, so a change to a workflow that breaks
@@ -187,7 +189,16 @@ func replaySame(hist *historypb.History, current bool) error {
 	r.RegisterWorkflow(BuildPipeline)
 	r.RegisterWorkflow(DeployQueue)
 	r.RegisterWorkflow(Undeploy)
-	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
+	r.RegisterWorkflow(TaskRun)
+	// The run's own workflow ID, which TaskRun derives its run's ID from (recorded since the API kept it).
+	var orig worker.ReplayWorkflowHistoryOptions
+	if len(hist.Events) > 0 {
+		orig.OriginalExecution.ID = hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+	}
+	if orig.OriginalExecution.ID == "" {
+		orig.OriginalExecution.ID = "ReplayId" // the replayer's own default
+	}
+	if err := r.ReplayWorkflowHistoryWithOptions(nil, hist, orig); err != nil {
 		return err
 	}
 	var events []*historypb.ActivityTaskScheduledEventAttributes
