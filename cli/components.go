@@ -33,9 +33,9 @@ func splitPair(arg, what string) (string, string, error) {
 
 // componentFlags are the settings of a component that create and set take, as flags.
 type componentFlags struct {
-	repo, branch, dockerfile, context string
-	paths                             []string
-	autoBuild, autoDeploy             bool
+	repo, branch, dockerfile, context, typ string
+	paths                                  []string
+	autoBuild, autoDeploy                  bool
 }
 
 func (f *componentFlags) add(fs *pflag.FlagSet) {
@@ -43,6 +43,7 @@ func (f *componentFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.branch, "branch", "", "branch whose commits are built and deployed (default main)")
 	fs.StringVar(&f.dockerfile, "dockerfile", "", "path of the Dockerfile in the repository (default Dockerfile)")
 	fs.StringVar(&f.context, "context", "", "build context directory in the repository (default .)")
+	fs.StringVar(&f.typ, "type", "", "what it is: "+strings.Join(api.ComponentTypes, ", ")+" (default service)")
 	fs.StringSliceVar(&f.paths, "path", nil, "only pushes changing a file matching this build automatically: a path.Match pattern or a directory ending in / (repeatable or comma-separated; '' clears)")
 	fs.BoolVar(&f.autoBuild, "auto-build", false, "build every commit pushed to the branch (through the repository's webhook)")
 	fs.BoolVar(&f.autoDeploy, "auto-deploy", false, "deploy every successful build to the project's first environment")
@@ -62,6 +63,8 @@ func (f *componentFlags) fields(fs *pflag.FlagSet) map[string]any {
 			out["dockerfile"] = f.dockerfile
 		case "context":
 			out["context"] = f.context
+		case "type":
+			out["type"] = f.typ
 		case "path":
 			out["paths"] = nonEmpty(f.paths)
 		case "auto-build":
@@ -180,9 +183,9 @@ func (r *runner) componentGetCmd() *cobra.Command {
 
 // componentTable writes components as a table.
 func componentTable(w io.Writer, comps []api.Component) {
-	fmt.Fprintln(w, "COMPONENT\tREPO\tBRANCH\tDOCKERFILE\tCONTEXT\tAUTO-BUILD\tAUTO-DEPLOY")
+	fmt.Fprintln(w, "COMPONENT\tTYPE\tREPO\tBRANCH\tDOCKERFILE\tCONTEXT\tAUTO-BUILD\tAUTO-DEPLOY")
 	for _, c := range comps {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Repo, c.Branch, c.Dockerfile, c.Context, yesNo(c.AutoBuild), yesNo(c.AutoDeploy))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Type, c.Repo, c.Branch, c.Dockerfile, c.Context, yesNo(c.AutoBuild), yesNo(c.AutoDeploy))
 	}
 }
 

@@ -39,7 +39,7 @@ const spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 func (r *runner) logsCmd() *cobra.Command {
 	var follow bool
-	cmd := &cobra.Command{Use: "logs <build-id> [-f]", Short: "print a build's log; -f follows it until the build ends",
+	cmd := &cobra.Command{Use: "logs <build-id>|<run-id> [-f]", Short: "print a build's log or a task run's output; -f follows it until the build or run ends",
 		Args: args("<build-id>"), ValidArgsFunction: r.completeBuildIDs}
 	cf := addClientFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "print new lines until the build ends, then how it ended; exit 1 unless it succeeded")
@@ -47,6 +47,9 @@ func (r *runner) logsCmd() *cobra.Command {
 		c, err := cf.connect()
 		if err != nil {
 			return err
+		}
+		if isRunID(pos[0]) {
+			return r.runOutput(cmd.Context(), c, pos[0], follow)
 		}
 		return r.followLog(cmd.Context(), c, pos[0], follow)
 	}

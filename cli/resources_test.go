@@ -141,9 +141,28 @@ func TestEveryResourceFromTheCommandLine(t *testing.T) {
 	if code, _, stderr := a.run("", "component", "get", "shop/hello", "-o", "xml"); code != exitUsage || !strings.Contains(stderr, `-o "xml": want table, json, yaml`) {
 		t.Errorf("-o xml: exit %d, stderr %q", code, stderr)
 	}
-	if out := a.must("component", "list", "shop"); !regexpLines(out, `^hello\s+file:///tmp/hello\s+trunk\s+build/Dockerfile\s+\.\s+no\s+yes$`) {
+	if out := a.must("component", "list", "shop"); !regexpLines(out, `^hello\s+service\s+file:///tmp/hello\s+trunk\s+build/Dockerfile\s+\.\s+no\s+yes$`) {
 		t.Errorf("component list:\n%s", out)
 	}
+
+	// A task: its type, its (empty) runs, and a run refused while nothing of it is deployed.
+	a.must("component", "create", "shop/nightly", "--repo", "file:///tmp/nightly", "--type", "scheduled-task")
+	if out := a.must("component", "get", "shop/nightly", "-o", "template={{.type}}"); out != "scheduled-task\n" {
+		t.Errorf("component get nightly's type: %q", out)
+	}
+	if code, _, stderr := a.run("", "component", "create", "shop/odd", "--repo", "file:///tmp/odd", "--type", "cronjob"); code != 1 || !strings.Contains(stderr, "type") {
+		t.Errorf("an unknown type: exit %d, stderr %q", code, stderr)
+	}
+	if out := a.must("runs", "shop/nightly", "--env", "development", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("runs of a task never run: %q", out)
+	}
+	if code, _, stderr := a.run("", "run", "shop/nightly", "--env", "development"); code != 1 || !strings.Contains(stderr, "nothing of nightly is deployed to development") {
+		t.Errorf("run with nothing deployed: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := a.run("", "schedule", "set", "shop/nightly", "--env", "development"); code != exitUsage || !strings.Contains(stderr, "cron") {
+		t.Errorf("schedule set without --cron: exit %d, stderr %q", code, stderr)
+	}
+	a.must("component", "delete", "shop/nightly")
 
 	// Configs for two environments at once; secrets from stdin or a file, never from the command line.
 	a.must("config", "set", "shop/hello", "--env", "development,production", "GREETING=hello there", "MODE=fast")

@@ -72,6 +72,7 @@ func wanted(c Component) Component {
 	c.Branch = cmp.Or(c.Branch, defaultBranch)
 	c.Dockerfile = cmp.Or(c.Dockerfile, defaultDockerfile)
 	c.Context = cmp.Or(c.Context, defaultContext)
+	c.Type = cmp.Or(c.Type, defaultType)
 	return c
 }
 
@@ -83,6 +84,7 @@ func componentChanges(have api.Component, want Component) []string {
 	add(&cs, "branch", have.Branch, want.Branch)
 	add(&cs, "dockerfile", have.Dockerfile, want.Dockerfile)
 	add(&cs, "context", have.Context, want.Context)
+	add(&cs, "type", cmp.Or(have.Type, defaultType), want.Type)
 	if !slices.Equal(have.Paths, want.Paths) {
 		cs = append(cs, "paths "+show(have.Paths)+" → "+show(want.Paths))
 	}
@@ -109,6 +111,7 @@ func componentFields(have api.Component, want Component, create bool) map[string
 	set("branch", have.Branch != want.Branch, want.Branch)
 	set("dockerfile", have.Dockerfile != want.Dockerfile, want.Dockerfile)
 	set("context", have.Context != want.Context, want.Context)
+	set("type", cmp.Or(have.Type, defaultType) != want.Type, want.Type)
 	set("paths", !slices.Equal(have.Paths, want.Paths), append([]string{}, want.Paths...)) // [] not null: null resets
 	set("autoBuild", have.AutoBuild != want.AutoBuild, want.AutoBuild)
 	set("autoDeploy", have.AutoDeploy != want.AutoDeploy, want.AutoDeploy)

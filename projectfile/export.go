@@ -65,7 +65,10 @@ func exportEnvironment(e api.Environment) Environment {
 // exportComponent is c, with its configs in envs (environment → configs), as a declared component.
 func exportComponent(c api.Component, envs []api.Environment, configs map[string][]api.Config) Component {
 	out := Component{Name: c.Name, Repo: c.Repo, Branch: c.Branch, Dockerfile: c.Dockerfile, Context: c.Context,
-		Paths: c.Paths, AutoBuild: c.AutoBuild, AutoDeploy: c.AutoDeploy}
+		Type: c.Type, Paths: c.Paths, AutoBuild: c.AutoBuild, AutoDeploy: c.AutoDeploy}
+	if out.Type == defaultType {
+		out.Type = ""
+	}
 	if out.Branch == defaultBranch {
 		out.Branch = ""
 	}

@@ -1,6 +1,9 @@
 package projectfile
 
-import "github.com/slipway-dev/slipway/scan"
+import (
+	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/scan"
+)
 
 // APIVersion is the only apiVersion a file may have.
 const APIVersion = "slipway.dev/v1"
@@ -92,6 +95,8 @@ type Component struct {
 	Dockerfile string
 	// Context is the build context directory in the repository; "" means ".".
 	Context string
+	// Type is what the component is (service, web-app, scheduled-task, manual-task); "" means "service".
+	Type string
 	// Paths filters auto-builds; empty means every push builds.
 	Paths []string
 	// AutoBuild builds every new commit pushed to Branch; false means builds are started by hand.
@@ -112,4 +117,5 @@ const (
 	defaultBranch     = "main"
 	defaultDockerfile = "Dockerfile"
 	defaultContext    = "."
+	defaultType       = api.ComponentService
 )

@@ -33,7 +33,7 @@ func (f *File) Marshal() ([]byte, error) {
 		}
 		for _, c := range p.Components {
 			py.Components = append(py.Components, componentYAML{Name: c.Name, Repo: c.Repo, Branch: c.Branch,
-				Dockerfile: c.Dockerfile, Context: c.Context, Paths: c.Paths, AutoBuild: c.AutoBuild, AutoDeploy: c.AutoDeploy,
+				Dockerfile: c.Dockerfile, Context: c.Context, Type: c.Type, Paths: c.Paths, AutoBuild: c.AutoBuild, AutoDeploy: c.AutoDeploy,
 				Configs: c.Configs, Secrets: c.Secrets})
 		}
 		out.Projects = append(out.Projects, py)
@@ -92,6 +92,7 @@ type (
 		Branch     string                       `yaml:"branch,omitempty"`
 		Dockerfile string                       `yaml:"dockerfile,omitempty"`
 		Context    string                       `yaml:"context,omitempty"`
+		Type       string                       `yaml:"type,omitempty"`
 		Paths      []string                     `yaml:"paths,omitempty,flow"`
 		AutoBuild  bool                         `yaml:"autoBuild,omitempty"`
 		AutoDeploy bool                         `yaml:"autoDeploy,omitempty"`

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/scan"
 )
 
@@ -233,6 +234,12 @@ func (d *decoder) component(n *yaml.Node, path string) Component {
 		"context": func(n *yaml.Node, path string) {
 			c.Context = d.str(n, path)
 			d.check(n, path, checkRepoPath(c.Context, false))
+		},
+		"type": func(n *yaml.Node, path string) {
+			c.Type = d.str(n, path)
+			if !slices.Contains(api.ComponentTypes, c.Type) {
+				d.failf(n.Line, path, "type %q is none of %s", c.Type, strings.Join(api.ComponentTypes, ", "))
+			}
 		},
 		"paths": func(n *yaml.Node, path string) {
 			d.list(n, path, func(i int, n *yaml.Node, path string) {

@@ -164,6 +164,7 @@ projects:
       - name: hello
         repo: ftp://example.com/x
         dockerfile: ../Dockerfile
+        type: cronjob
   - name: shop
 `, []string{
 			`f.yaml:3: projects[0].name: "Shop_1" must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
@@ -173,7 +174,8 @@ projects:
 			`f.yaml:13: projects[1].components[1].name: component "hello" is declared twice (first at line 10)`,
 			`f.yaml:14: projects[1].components[1].repo: "ftp://example.com/x" must start with https://, ssh:// or file://, or be user@host:path`,
 			`f.yaml:15: projects[1].components[1].dockerfile: "../Dockerfile" must not contain ".."`,
-			`f.yaml:16: projects[2].name: project "shop" is declared twice (first at line 4)`,
+			`f.yaml:16: projects[1].components[1].type: type "cronjob" is none of service, web-app, scheduled-task, manual-task`,
+			`f.yaml:17: projects[2].name: project "shop" is declared twice (first at line 4)`,
 		}},
 		{"configs and secrets", `apiVersion: slipway.dev/v1
 projects:
