@@ -90,6 +90,7 @@ func pushRuntime(t *testing.T, build func(ctx context.Context, ref string, opts 
 	}
 	defer rc.Close()
 	got := runtimeImage{ref: ref, digest: digest, config: cfg, headers: map[string]*tar.Header{}, content: map[string]string{}}
+	var files int64
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
@@ -99,6 +100,7 @@ func pushRuntime(t *testing.T, build func(ctx context.Context, ref string, opts 
 		if err != nil {
 			t.Fatalf("reading the layer: %v", err)
 		}
+		files += h.Size
 		got.headers[h.Name] = h
 		got.names = append(got.names, strings.TrimSuffix(h.Name, "/"))
 		if h.Typeflag == tar.TypeReg && h.Size < 1<<16 {
@@ -112,6 +114,7 @@ func pushRuntime(t *testing.T, build func(ctx context.Context, ref string, opts 
 			t.Errorf("%s: time %s, user %q; want epoch and no user name", h.Name, h.ModTime, h.Uname)
 		}
 	}
+	t.Logf("its top layer: %d entries, %.1f MB of files", len(got.names), float64(files)/1e6)
 	if !sort.StringsAreSorted(got.names) {
 		t.Error("the layer's entries are not sorted")
 	}
@@ -409,5 +412,24 @@ func TestGoRootfsLeavesOutTestsAndDocs(t *testing.T) {
 			strings.HasPrefix(n, "usr/local/go/doc") || strings.HasPrefix(n, "usr/local/go/api") {
 			t.Errorf("%s is in the Go layer", n)
 		}
+	}
+}
+
+func TestGoToolchain(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	goroot := strings.TrimSpace(string(out))
+	img := pushRuntime(t, func(ctx context.Context, ref string, opts ...remote.Option) (v1.Hash, error) {
+		return GoToolchain(ctx, ref, goroot, opts...)
+	})
+	img.wantRegular(t, "usr/local/go/bin/go", "usr/local/go/src/net/http/server.go")
+	if img.headers["go/"] == nil {
+		t.Error("no /go in the layer")
+	}
+	img.wantEnv(t, "GOPATH=/go", "GOTOOLCHAIN=local")
+	if out := img.dockerRun(t, "0", "go", "version"); !strings.HasPrefix(out, "go version go") {
+		t.Errorf("go version in the image printed %q", out)
 	}
 }
