@@ -1,7 +1,6 @@
 package baseimages
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -112,45 +112,56 @@ func busyboxImage(path string) (v1.Image, error) {
 // busyboxRootfs returns the uncompressed layer tar: directories, the binary, applet symlinks and
 // the account files, all owned by root and stamped with epoch.
 func busyboxRootfs(bin []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string, mode int64) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: epoch, Format: tar.FormatPAX})
-	}
-	file := func(name string, mode int64, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return err
-		}
-		_, err := tw.Write(data)
-		return err
-	}
+	r := newRootfs()
 	for _, d := range []struct {
 		name string
 		mode int64
 	}{{"bin", 0o755}, {"etc", 0o755}, {"root", 0o700}, {"tmp", 0o1777}, {"usr", 0o755}, {"usr/bin", 0o755}, {"var", 0o755}, {"var/www", 0o755}} {
-		if err := dir(d.name, d.mode); err != nil {
-			return nil, err
-		}
+		r.dir(d.name, d.mode, 0, 0)
 	}
-	if err := file("bin/busybox", 0o755, bin); err != nil {
-		return nil, err
-	}
+	r.file("bin/busybox", 0o755, bin)
 	for _, applet := range busyboxApplets {
-		h := &tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + applet, Linkname: "busybox", Mode: 0o777, ModTime: epoch, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
-		}
+		r.symlink("bin/"+applet, "busybox")
 	}
-	passwd := "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-	group := "root:x:0:\nnogroup:x:65534:\n"
-	if err := file("etc/passwd", 0o644, []byte(passwd)); err != nil {
-		return nil, err
-	}
-	if err := file("etc/group", 0o644, []byte(group)); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
+	r.file("etc/passwd", 0o644, []byte(passwd(nil)))
+	r.file("etc/group", 0o644, []byte(group(nil)))
+	var buf bytes.Buffer
+	if err := r.writeTar(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// account is a user of an image's /etc/passwd with a group of the same name and ID.
+type account struct {
+	name     string
+	id       int
+	home     string
+	shell    string
+	comments string
+}
+
+// baseAccounts are the accounts of every image: root and nobody.
+var baseAccounts = []account{
+	{name: "root", id: 0, home: "/root", shell: "/bin/sh", comments: "root"},
+	{name: "nobody", id: 65534, home: "/nonexistent", shell: "/bin/false", comments: "nobody"},
+}
+
+// passwd returns an /etc/passwd holding root, nobody and extra.
+func passwd(extra []account) string {
+	var b strings.Builder
+	for _, a := range append(append([]account(nil), baseAccounts...), extra...) {
+		fmt.Fprintf(&b, "%s:x:%d:%d:%s:%s:%s\n", a.name, a.id, a.id, a.comments, a.home, a.shell)
+	}
+	return b.String()
+}
+
+// group returns an /etc/group holding root's group, nogroup and one group for each of extra.
+func group(extra []account) string {
+	var b strings.Builder
+	b.WriteString("root:x:0:\nnogroup:x:65534:\n")
+	for _, a := range extra {
+		fmt.Fprintf(&b, "%s:x:%d:\n", a.name, a.id)
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/slipway-dev/slipway/baseimages"
 )
@@ -82,6 +86,25 @@ func TestStaticSiteBuildsFromSource(t *testing.T) {
 	}
 }
 
+// buildTimed starts a build of the component at base (its API path), waits for it to succeed and returns it
+// with how long its build step took.
+func buildTimed(t *testing.T, a api, base string) (buildDetail, time.Duration) {
+	t.Helper()
+	var started struct{ ID string }
+	a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
+	b := waitBuild(t, a, started.ID, 8*time.Minute)
+	if b.Status != "succeeded" {
+		t.Fatalf("source build %+v\nlog:\n%s", b, a.call("GET", "/api/v1/builds/"+started.ID+"/logs", nil, http.StatusOK, nil))
+	}
+	var took time.Duration
+	for _, s := range b.Steps {
+		if s.Name == "build" && s.StartedAt != nil && s.EndedAt != nil {
+			took = s.EndedAt.Sub(*s.StartedAt)
+		}
+	}
+	return b, took
+}
+
 // goApp is a small Go web app with no Dockerfile and no dependencies.
 var goApp = map[string]string{
 	"go.mod": "module example.com/hello\n\ngo 1.26\n",
@@ -134,22 +157,7 @@ func TestGoAppBuildsFromSource(t *testing.T) {
 	src := filepath.Join(dir, "hello")
 	gitRepo(t, src, goApp)
 	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src}, http.StatusCreated, nil)
-	build := func() (buildDetail, time.Duration) {
-		t.Helper()
-		var started struct{ ID string }
-		a.call("POST", base+"/builds", map[string]any{}, http.StatusAccepted, &started)
-		b := waitBuild(t, a, started.ID, 8*time.Minute)
-		if b.Status != "succeeded" {
-			t.Fatalf("source build %+v\nlog:\n%s", b, a.call("GET", "/api/v1/builds/"+started.ID+"/logs", nil, http.StatusOK, nil))
-		}
-		var took time.Duration
-		for _, s := range b.Steps {
-			if s.Name == "build" && s.StartedAt != nil && s.EndedAt != nil {
-				took = s.EndedAt.Sub(*s.StartedAt)
-			}
-		}
-		return b, took
-	}
+	build := func() (buildDetail, time.Duration) { t.Helper(); return buildTimed(t, a, base) }
 	cold, coldTook := build()
 	logs := string(a.call("GET", "/api/v1/builds/"+cold.ID+"/logs", nil, http.StatusOK, nil))
 	if !strings.Contains(logs, "building from source (no Dockerfile at Dockerfile): go, go.mod") || !strings.Contains(logs, "  | FROM golang:1.26 AS build") {
@@ -177,4 +185,168 @@ func TestGoAppBuildsFromSource(t *testing.T) {
 	if !strings.Contains(rlogs, "CACHED") {
 		t.Errorf("the rebuild reused no layer:\n%s", rlogs)
 	}
+}
+
+// runtimeApp is an app of an interpreted language built from source on a runtime image made from this machine's
+// Debian packages.
+type runtimeApp struct {
+	lang     string                                                                        // "Node.js", "Python": for messages
+	binary   string                                                                        // the interpreter the image is made from; missing: skip
+	seed     func(ctx context.Context, ref string, opts ...remote.Option) (v1.Hash, error) // makes and pushes the image
+	image    string                                                                        // the default image it stands in for, node:22-slim
+	files    map[string]string                                                             // the repository, with no Dockerfile
+	wantLog  []string                                                                      // lines of the cold build's log
+	notLog   []string                                                                      // lines it must not have
+	answer   string                                                                        // what GET / answers
+	change   map[string]string                                                             // the second commit: app code only
+	answered string                                                                        // what GET / answers after it
+}
+
+// testRuntimeApp seeds app's runtime image into the dev registry as library/<image> (buildkitd mirrors docker.io
+// to it), builds app's repository from source, deploys it to development and calls it; then a commit that
+// changes only the app's code rebuilds, and the test reports rebuild ÷ cold.
+func testRuntimeApp(t *testing.T, app runtimeApp) {
+	t.Helper()
+	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
+		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
+	}
+	if _, err := os.Stat(app.binary); err != nil {
+		t.Skipf("%s missing, so there is no %s image to build on (scripts/deps.sh installs it): %v", app.binary, app.lang, err)
+	}
+	dockerEngine(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	dev := startDev(t, data)
+	a := newAPI(t, dev, data)
+	start := time.Now()
+	digest, err := app.seed(t.Context(), dev.Endpoints.Registry+"/library/"+app.image, pushAuth(t, data, dev.Endpoints.Registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s image %s from %s seeded as %s in %s", app.lang, digest, app.binary, app.image, time.Since(start).Round(time.Millisecond))
+
+	name := strings.ToLower(strings.TrimSuffix(app.lang, ".js"))
+	project := name + "src" + strings.ToLower(time.Now().Format("150405"))
+	t.Cleanup(func() { removeContainersOf(t, project) })
+	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	base := "/api/v1/projects/" + project + "/components/hello"
+	src := filepath.Join(dir, "hello")
+	gitRepo(t, src, app.files)
+	a.call("POST", "/api/v1/projects/"+project+"/components", map[string]any{"name": "hello", "repo": "file://" + src}, http.StatusCreated, nil)
+
+	cold, coldTook := buildTimed(t, a, base)
+	logs := string(a.call("GET", "/api/v1/builds/"+cold.ID+"/logs", nil, http.StatusOK, nil))
+	for _, want := range app.wantLog {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the build log lacks %q:\n%s", want, logs)
+		}
+	}
+	for _, not := range app.notLog {
+		if strings.Contains(logs, not) {
+			t.Errorf("the build log has %q:\n%s", not, logs)
+		}
+	}
+	var d deploymentState
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": cold.ID}, http.StatusAccepted, &d)
+	dep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	if dep.Status != "succeeded" {
+		t.Fatalf("deployment %+v", dep)
+	}
+	if page := get(t, dep.URL+"/"); page != app.answer {
+		t.Fatalf("the %s app answers %q, want %q", app.lang, page, app.answer)
+	}
+
+	commitChange(t, src, app.change)
+	again, againTook := buildTimed(t, a, base)
+	if again.Digest == cold.Digest {
+		t.Fatalf("the rebuild of a changed commit has the same digest %s", again.Digest)
+	}
+	t.Logf("%s source build: cold %s, rebuild with only the code changed %s: ratio %.2f", app.lang,
+		coldTook.Round(time.Millisecond), againTook.Round(time.Millisecond), againTook.Seconds()/coldTook.Seconds())
+	rlogs := string(a.call("GET", "/api/v1/builds/"+again.ID+"/logs", nil, http.StatusOK, nil))
+	if !strings.Contains(rlogs, "CACHED") {
+		t.Errorf("the rebuild reused no layer:\n%s", rlogs)
+	}
+	a.call("POST", base+"/environments/development/deploy", map[string]any{"build": again.ID}, http.StatusAccepted, &d)
+	if dep := waitDeployment(t, a, base, d.ID, 2*time.Minute); dep.Status != "succeeded" {
+		t.Fatalf("deployment of the rebuild %+v", dep)
+	} else if page := get(t, dep.URL+"/"); page != app.answered {
+		t.Errorf("after the second commit the %s app answers %q, want %q", app.lang, page, app.answered)
+	}
+}
+
+// nodeServer is server.js of the Node.js app: the http module, no dependencies.
+const nodeServer = `const http = require("http");
+const { greeting } = require("./greeting");
+
+http.createServer((req, res) => {
+  res.writeHead(200, { "Content-Type": "text/plain" });
+  res.end(greeting + "\n");
+}).listen(Number(process.env.PORT || 8080));
+`
+
+// TestNodeAppBuildsFromSource builds a Node.js app with no Dockerfile and no dependencies from source on a node
+// image made from this machine's node (baseimages.NodeRuntime, pushed as library/node:22-slim, the default Node
+// image): package.json declares no dependencies, so the generated build installs nothing.
+func TestNodeAppBuildsFromSource(t *testing.T) {
+	testRuntimeApp(t, runtimeApp{
+		lang: "Node.js", binary: baseimages.NodeBinary, seed: baseimages.NodeRuntime, image: "node:22-slim",
+		files: map[string]string{
+			"package.json": `{"name": "hello", "version": "1.0.0", "private": true, "main": "server.js"}` + "\n",
+			"server.js":    nodeServer,
+			"greeting.js":  "exports.greeting = \"hello from node\";\n",
+		},
+		wantLog: []string{"building from source (no Dockerfile at Dockerfile): node, package.json", "  | FROM node:22-slim",
+			"  | # package.json declares no dependencies and there is no lockfile: nothing to install.", "  | USER node", `  | CMD ["node","server.js"]`},
+		notLog:   []string{"npm install", "npm ci"},
+		answer:   "hello from node\n",
+		change:   map[string]string{"greeting.js": "exports.greeting = \"hello again from node\";\n"},
+		answered: "hello again from node\n",
+	})
+}
+
+// pythonServer is app.py of the Python app: http.server, no dependencies.
+const pythonServer = `import http.server
+import os
+
+from greeting import GREETING
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (GREETING + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+http.server.ThreadingHTTPServer(("", int(os.environ.get("PORT", "8080"))), Hello).serve_forever()
+`
+
+// TestPythonAppBuildsFromSource builds a Python app with no Dockerfile from source on a python image made from
+// this machine's python3 (baseimages.PythonRuntime, pushed as library/python:3.12-slim, the default Python image).
+// Its requirements.txt names nothing, so pip installs nothing and needs no index; when this machine has no pip
+// wheel for the image there is no requirements.txt, and the descriptor names the language instead.
+func TestPythonAppBuildsFromSource(t *testing.T) {
+	files := map[string]string{
+		"app.py":      pythonServer,
+		"greeting.py": "GREETING = \"hello from python\"\n",
+	}
+	wantLog := []string{"  | FROM python:3.12-slim", "  | USER 65532:65532", `  | CMD ["python","app.py"]`}
+	if wheels, _ := filepath.Glob(baseimages.PipWheels); len(wheels) > 0 {
+		files["requirements.txt"] = "# the standard library is all this app needs\n"
+		wantLog = append(wantLog, "building from source (no Dockerfile at Dockerfile): python, requirements.txt", "  | RUN pip install -r requirements.txt")
+	} else {
+		t.Logf("no pip wheel at %s: the image has no pip, so the app has no requirements.txt", baseimages.PipWheels)
+		files[".slipway/component.yaml"] = "build: {type: source, language: python}\n"
+	}
+	testRuntimeApp(t, runtimeApp{
+		lang: "Python", binary: baseimages.PythonBinary, seed: baseimages.PythonRuntime, image: "python:3.12-slim",
+		files: files, wantLog: wantLog,
+		answer:   "hello from python\n",
+		change:   map[string]string{"greeting.py": "GREETING = \"hello again from python\"\n"},
+		answered: "hello again from python\n",
+	})
 }

@@ -12,7 +12,10 @@
 #                   start (dataplane/kubernetes/kubetest); without it they skip, so its
 #                   absence is only a warning too;
 #   jq              what the README's quick start reads JSON answers with (and its test runs); only a
-#                   warning when missing.
+#                   warning when missing;
+#   nodejs, python3 /usr/bin/node and /usr/bin/python3, from which the source-build tests make the
+#                   node and python base images (baseimages.NodeRuntime, PythonRuntime); without them
+#                   those tests skip, so only a warning.
 # As root it installs them with apt-get. Otherwise, or without apt-get, it prints what to install;
 # it then fails only when runc is missing.
 #
@@ -47,6 +50,9 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(ip
 have_static_busybox || missing+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+# The source-build tests make node and python base images from Debian's interpreters (not a pyenv shim).
+[ -x /usr/bin/node ] || missing+=(nodejs)
+[ -x /usr/bin/python3 ] || missing+=(python3)
 # What `slipway completion bash` needs, as every cobra tool's does (and its test, in make test).
 [ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -73,6 +79,8 @@ if have_runc; then
 		log "warning: no etcd, so the Kubernetes data-plane tests skip"
 	[[ " ${missing[*]} " == *" jq "* ]] &&
 		log "warning: no jq, which the README's quick start uses"
+	[[ " ${missing[*]} " == *" nodejs "* || " ${missing[*]} " == *" python3 "* ]] &&
+		log "warning: no /usr/bin/node or /usr/bin/python3, so the Node.js and Python source-build tests skip"
 	log "install with: $how"
 	exit 0
 fi

@@ -31,8 +31,9 @@ type Images struct {
 	// GoRuntime is the image the Go binary runs in, as user 65532: it needs nothing but a file
 	// system (a Start command needs /bin/sh). "" is DefaultGoRuntimeImage.
 	GoRuntime string
-	// Node is the image Node.js sources are built and run in: it needs node and npm, and a user
-	// named node. "" is DefaultNodeImage.
+	// Node is the image Node.js sources are built and run in: it needs node, a user named node,
+	// and npm, unless package.json declares no dependencies, there is no lockfile and neither a
+	// build nor a start script runs (npm run build, npm start). "" is DefaultNodeImage.
 	Node string
 	// Python is the image Python sources are installed and run in: it needs python and pip. ""
 	// is DefaultPythonImage.

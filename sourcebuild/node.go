@@ -13,13 +13,25 @@ import (
 type packageJSON struct {
 	Main    string            `json:"main"`
 	Scripts map[string]string `json:"scripts"`
+	// The dependencies npm install installs, by kind; only whether there are any is read.
+	Dependencies         map[string]json.RawMessage `json:"dependencies"`
+	DevDependencies      map[string]json.RawMessage `json:"devDependencies"`
+	OptionalDependencies map[string]json.RawMessage `json:"optionalDependencies"`
+	PeerDependencies     map[string]json.RawMessage `json:"peerDependencies"`
+}
+
+// declaresDependencies reports whether package.json names any package for npm to install.
+func (p packageJSON) declaresDependencies() bool {
+	return len(p.Dependencies)+len(p.DevDependencies)+len(p.OptionalDependencies)+len(p.PeerDependencies) > 0
 }
 
 // generateNode writes the Node.js build: package.json and its lockfile are copied and the
 // dependencies installed before the source, with npm's cache kept between builds. Without a build
 // step it is one stage installing the production dependencies only. With one (a build script or
 // Options.Build) a first stage installs every dependency, builds, then prunes the development ones,
-// and the runtime stage copies the result, so that they do not stay in a layer of the image.
+// and the runtime stage copies the result, so that they do not stay in a layer of the image. When
+// package.json declares no dependency of any kind and there is no lockfile, nothing is installed:
+// the source is copied at once (and the image needs no npm unless a script runs it).
 func generateNode(s *source) (string, error) {
 	pkg, err := s.readPackageJSON()
 	if err != nil {
@@ -55,13 +67,19 @@ func generateNode(s *source) (string, error) {
 		d.line("FROM %s", s.images.Node)
 	}
 	d.line("WORKDIR /app")
-	if lockfile != "" {
+	dependencies := lockfile != "" || pkg.declaresDependencies()
+	switch {
+	case !dependencies:
+		d.comment("package.json declares no dependencies and there is no lockfile: nothing to install.")
+	case lockfile != "":
 		d.comment("The dependencies first: a commit that changes neither package.json nor " + lockfile + " reuses this layer.")
-	} else {
+	default:
 		d.comment("The dependencies first: a commit that does not change package.json reuses this layer.")
 	}
-	d.line("COPY %s ./", manifests)
-	d.line("%s", install(!hasBuild))
+	if dependencies {
+		d.line("COPY %s ./", manifests)
+		d.line("%s", install(!hasBuild))
+	}
 	d.line("COPY . .")
 	if hasBuild {
 		if build == "" {
@@ -69,7 +87,9 @@ func generateNode(s *source) (string, error) {
 		} else {
 			d.run("", build)
 		}
-		d.line("RUN npm prune --omit=dev")
+		if dependencies {
+			d.line("RUN npm prune --omit=dev")
+		}
 		d.blank()
 		d.line("FROM %s", s.images.Node)
 		d.line("WORKDIR /app")
