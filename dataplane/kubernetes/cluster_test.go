@@ -339,3 +339,43 @@ func TestClusterInstallsKeepApart(t *testing.T) {
 		t.Fatalf("config secrets after removing the build that ran: %v, %v", secrets, err)
 	}
 }
+
+// TestClusterRunsATaskAsAJob runs a task release as a Job through the real Job controller (kwok completes its
+// pod): the run ends with the pod's exit code, its log (which no kubelet serves here) is reported as unreadable
+// rather than lost, and the Job and its pod are gone afterwards; a second Run of the same run finds nothing to
+// start again.
+func TestClusterRunsATaskAsAJob(t *testing.T) {
+	cp := kubetest.Shared(t)
+	c := cp.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d := &Driver{Client: c, Poll: 200 * time.Millisecond}
+	r := clusterRelease("jobs", "dev", "b-1", "nightly", map[string]string{"TABLE": "sessions"})
+	r.Component, r.Endpoints = "nightly", nil
+	var got []string
+	res, err := d.Run(ctx, r, "run-0123456789abcdef", func(lines []string) error { got = lines; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || res.EndedAt.IsZero() {
+		t.Errorf("result %+v, want exit 0 with its end time", res)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "could not be read") {
+		t.Errorf("output %q, want one line saying the log could not be read", got)
+	}
+	ns := Namespace("jobs", "dev")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		jobs, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs left after the run, want none", len(jobs.Items))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
