@@ -170,6 +170,10 @@ type DeployPage struct {
 	Cards []DeployCard
 	// Builds are the component's latest succeeded builds, for the picker, newest first.
 	Builds []api.Build
+	// Task says the component runs to an end (a scheduled or manual task): its cards show its schedule and "Run
+	// now", and Runs its latest runs, newest first.
+	Task bool
+	Runs []api.TaskRun
 }
 
 // DeployCard is one environment as the Deploy tab shows it.
@@ -188,6 +192,10 @@ type DeployCard struct {
 	MayPromote bool
 	// MayDeploy shows "Deploy" with the build picker.
 	MayDeploy bool
+	// Schedule is when a scheduled task runs here; nil when it has none.
+	Schedule *api.TaskSchedule
+	// MayRun shows "Run now": a task with a release here and a role that may run it (production needs an admin).
+	MayRun bool
 }
 
 // ConfigsPage is a component's configs and secrets, per environment.

@@ -370,7 +370,22 @@ func (s *Server) deployPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := console.DeployPage{ComponentPage: cp, Builds: succeeded.Items}
+	out := console.DeployPage{ComponentPage: cp, Builds: succeeded.Items, Task: api.IsTask(comp.Type)}
+	schedules := map[string]api.TaskSchedule{}
+	if out.Task {
+		list, err := s.store.ListTaskSchedules(ctx, comp.Project, comp.Name)
+		if err != nil {
+			return err
+		}
+		for _, ts := range list {
+			schedules[ts.Environment] = taskScheduleOf(ts)
+		}
+		runs, err := s.store.ListTaskRuns(ctx, comp.Project, comp.Name, "", "", consoleBuildsPerPage)
+		if err != nil {
+			return err
+		}
+		out.Runs = nonNil(mapSlice(runs, taskRunOf))
+	}
 	required := map[string][]api.RequiredConfig{} // build ID → what it requires
 	for i, e := range envs {
 		card := console.DeployCard{Environment: environmentOf(e), Deployments: deps[i]}
@@ -384,6 +399,10 @@ func (s *Server) deployPage(c echo.Context) error {
 		card.MayDeploy = cp.User.CanWrite && delivery.MayDeployTo(e, admin, "deploying") == nil
 		card.MayPromote = card.Next != "" && deps[i].Current != nil && cp.User.CanWrite &&
 			delivery.MayDeployTo(envs[i+1], admin, "promoting") == nil
+		card.MayRun = out.Task && deps[i].Current != nil && card.MayDeploy
+		if ts, ok := schedules[e.Name]; ok {
+			card.Schedule = &ts
+		}
 		// What the build serving here (or, when none does, the newest succeeded one) requires that is not set.
 		want := ""
 		switch {
