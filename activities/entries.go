@@ -35,6 +35,18 @@ func (e routerEntry) Switch(ctx context.Context, r dataplane.Release, addrs []st
 	return url, nil
 }
 
+// Close closes the entry of the release's component in its environment, letting the requests under way
+// finish for up to DrainTimeout.
+func (e routerEntry) Close(ctx context.Context, r dataplane.Release) error {
+	dctx, cancel := context.WithTimeout(ctx, e.d.drainTimeout())
+	defer cancel()
+	err := e.d.Router.Remove(dctx, entry.Key{Project: r.Project, Component: r.Component, Environment: r.Environment})
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
 // Reattach points every entry back at the release recorded as serving it through the edge, after a
 // restart: the containers kept running, the edge did not. The URL recorded stays what it was: an edge
 // that listens on another port or under another domain than before serves it at another one.

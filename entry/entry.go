@@ -3,7 +3,7 @@
 // release of that component runs in that environment. A rollout starts the new release beside the old
 // one, switches the entry to it in one step once it is ready, and drains the old one (waits until no
 // request is on its way to it) before stopping it, so no request fails for a good rollout, and a bad
-// one is never switched in. It imports nothing of slipway's.
+// one is never switched in.
 package entry
 
 import (
@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/slipway-dev/slipway/dataplane"
 )
 
 // Key names an entry.
@@ -29,18 +31,15 @@ type Key struct{ Project, Component, Environment string }
 
 func (k Key) String() string { return k.Project + "/" + k.Component + "/" + k.Environment }
 
-// DefaultDomain is the domain entries are named under when Router.Domain is "": browsers and curl
-// resolve every name under it to the loopback address (Go's resolver does not: see DialLocalhost).
-const DefaultDomain = "localhost"
-
 // Router is the edge of one slipway process and the entries it routes to. The zero value is ready to
 // use: it listens on a free loopback port, over HTTP, under DefaultDomain, once it is first needed
 // (Listen, Switch). Its fields may not change once it listens.
 type Router struct {
 	// Addr is where the edge listens, host:port; port 0 picks a free port. "" means 127.0.0.1:0.
 	Addr string
-	// Domain is the domain entries are named under: Host <component>.<environment>.<project>.<Domain>.
-	// "" means DefaultDomain.
+	// Domain is the domain entries are named under: Host <component>.<environment>.<project>.<Domain>
+	// (dataplane.PublicHost). "" means dataplane.DefaultDomain, localhost, which browsers and curl resolve
+	// to the loopback address (Go's resolver does not: see DialLocalhost).
 	Domain string
 	// TLSCert and TLSKey are PEM files: with both set the edge serves HTTPS only (HTTP/2 included) and
 	// entries' URLs are https. "" means plain HTTP.
@@ -166,13 +165,9 @@ func (r *Router) log() *slog.Logger {
 }
 
 // Host is the host name the entry k is reached at: <component>.<environment>.<project>.<domain>,
-// lower case.
+// lower case (dataplane.PublicHost).
 func (r *Router) Host(k Key) string {
-	domain := strings.Trim(strings.ToLower(r.Domain), ".")
-	if domain == "" {
-		domain = DefaultDomain
-	}
-	return strings.ToLower(k.Component + "." + k.Environment + "." + k.Project + "." + domain)
+	return dataplane.PublicHost(k.Project, k.Component, k.Environment, r.Domain)
 }
 
 // Switch sends the entry's new requests to addrs (host:port each; none: it answers 502), in one step,

@@ -26,7 +26,7 @@ func DialLocalhost(dial func(ctx context.Context, network, addr string) (net.Con
 // IsLocalhost says whether host is "localhost" or a name under it, in any case.
 func IsLocalhost(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	return h == DefaultDomain || strings.HasSuffix(h, "."+DefaultDomain)
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 // LocalhostTransport is a clone of http.DefaultTransport that dials names under localhost at 127.0.0.1
