@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,8 +82,11 @@ func TestProjectEndpointIsReachedOnlyInsideItsEnvironment(t *testing.T) {
 
 	// Inside development, web's container reaches db by its name.
 	d := dockerFor(t, project)
-	if code := execIn(t, d, project, "web", "development", "wget", "-q", "-T", "5", "-O", "/dev/null", "http://db:8080/healthz"); code != 0 {
-		t.Fatalf("wget http://db:8080/healthz in development's web: exit %d", code)
+	if code := execIn(t, d, project, "web", "development", "busybox", "nslookup", "db"); code != 0 {
+		t.Fatalf("nslookup db in development's web: exit %d", code)
+	}
+	if code := execIn(t, d, project, "web", "development", "sh", "-c", getByName("db", 8080, "/healthz")); code != 0 {
+		t.Fatalf("GET http://db:8080/healthz in development's web: exit %d", code)
 	}
 
 	// Production's web, on production's network, does not even resolve db.
@@ -91,12 +95,20 @@ func TestProjectEndpointIsReachedOnlyInsideItsEnvironment(t *testing.T) {
 	if p := waitDeployment(t, a, "/api/v1/projects/"+project+"/components/web", promoted.ID, 2*time.Minute); p.Status != "succeeded" {
 		t.Fatalf("promotion of web: %+v", p)
 	}
-	if code := execIn(t, d, project, "web", "production", "wget", "-q", "-T", "5", "-O", "/dev/null", "http://db:8080/healthz"); code == 0 {
+	if code := execIn(t, d, project, "web", "production", "sh", "-c", getByName("db", 8080, "/healthz")); code == 0 {
 		t.Fatal("production's web reached development's db")
 	}
-	if code := execIn(t, d, project, "web", "production", "nslookup", "db"); code == 0 {
+	if code := execIn(t, d, project, "web", "production", "busybox", "nslookup", "db"); code == 0 {
 		t.Fatal("production's web resolves db")
 	}
+}
+
+// getByName is a shell command that GETs path from host:port and succeeds on a 200, resolving host with
+// nslookup, with busybox's own applets (the image links neither nslookup nor nc, and busybox's wget crashes
+// as Debian's static build does).
+func getByName(host string, port int, path string) string {
+	return fmt.Sprintf(`ip=$(busybox nslookup %s | busybox awk '$1 == "Address:" && $2 !~ /:/ { a = $2 } END { print a }') && [ -n "$ip" ] && `+
+		`printf 'GET %s HTTP/1.0\r\n\r\n' | busybox nc -w 5 "$ip" %d | busybox grep -q '^HTTP/1.[01] 200'`, host, path, port)
 }
 
 // execIn runs cmd in the first container of the component in the environment and returns its exit status.
