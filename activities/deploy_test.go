@@ -132,9 +132,10 @@ func TestCheckRequiredPassesTheRunningBuildsOwnAutoDeploy(t *testing.T) {
 	}
 }
 
+// httpGet GETs url, an entry's URL under localhost among them (entry.DialLocalhost).
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := (&http.Client{Transport: entry.LocalhostTransport()}).Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/slipway-dev/slipway/dataplane"
 	"github.com/slipway-dev/slipway/entry"
@@ -22,32 +21,35 @@ func (d *Deploys) proxy() dataplane.Entry {
 // routerEntry is the Router of Deploys as a dataplane.Entry.
 type routerEntry struct{ d *Deploys }
 
-// Switch opens the entry (at the address the current release was served at, if any) and switches it to
-// the new instances' addrs, draining the old ones for up to DrainTimeout.
+// Switch switches the entry of the release's component in its environment (on the edge, opening it if
+// need be) to the new instances' addrs, draining the old ones for up to DrainTimeout, and returns its URL.
 func (e routerEntry) Switch(ctx context.Context, r dataplane.Release, addrs []string) (string, error) {
 	d := e.d
 	key := entry.Key{Project: r.Project, Component: r.Component, Environment: r.Environment}
-	addr := ""
-	if cur, err := d.Store.CurrentDeployment(ctx, r.Project, r.Component, r.Environment); err == nil {
-		addr = strings.TrimPrefix(cur.URL, "http://")
-	}
-	url, err := d.Router.Open(key, addr)
-	if err != nil && addr != "" {
-		url, err = d.Router.Open(key, "") // the recorded port is taken: a new one
-	}
-	if err != nil {
-		return "", err
-	}
 	dctx, cancel := context.WithTimeout(ctx, d.drainTimeout())
 	defer cancel()
-	if err := d.Router.Switch(dctx, key, addrs); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	url, err := d.Router.Switch(dctx, key, addrs)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return "", err
 	}
 	return url, nil
 }
 
-// Reattach points every entry back at the release recorded as serving it, after a restart: the
-// containers kept running, the proxy did not.
+// Close closes the entry of the release's component in its environment, letting the requests under way
+// finish for up to DrainTimeout.
+func (e routerEntry) Close(ctx context.Context, r dataplane.Release) error {
+	dctx, cancel := context.WithTimeout(ctx, e.d.drainTimeout())
+	defer cancel()
+	err := e.d.Router.Remove(dctx, entry.Key{Project: r.Project, Component: r.Component, Environment: r.Environment})
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// Reattach points every entry back at the release recorded as serving it through the edge, after a
+// restart: the containers kept running, the edge did not. The URL recorded stays what it was: an edge
+// that listens on another port or under another domain than before serves it at another one.
 func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) error {
 	if d.Driver == nil {
 		return nil
@@ -69,11 +71,8 @@ func (d *Deploys) Reattach(ctx context.Context, current []store.Deployment) erro
 			}
 		}
 		key := entry.Key{Project: dep.Project, Component: dep.Component, Environment: dep.Environment}
-		if _, err := d.Router.Open(key, strings.TrimPrefix(dep.URL, "http://")); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		errs = append(errs, d.Router.Switch(ctx, key, addrs))
+		_, err = d.Router.Switch(ctx, key, addrs)
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -78,7 +78,7 @@ func (d *Deploys) leaveOtherPlane(ctx context.Context, log log.Logger, dep store
 	}
 	key := entry.Key{Project: cur.Project, Component: cur.Component, Environment: cur.Environment}
 	if d.Router != nil && len(d.Router.Backends(key)) > 0 {
-		if err := d.Router.Switch(ctx, key, nil); err != nil {
+		if _, err := d.Router.Switch(ctx, key, nil); err != nil {
 			log.Warn("emptying the entry the environment left", "deployment", cur.ID, "error", err)
 		}
 	}

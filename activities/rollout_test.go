@@ -64,8 +64,8 @@ func (f *fakeDriver) VerdictWait() time.Duration { return 0 }
 
 // Serve switches entry to the instances, as the Docker driver does.
 func (f *fakeDriver) Serve(ctx context.Context, r dataplane.Release, insts []dataplane.Instance, entry dataplane.Entry) (string, error) {
-	if r.Port() == 0 {
-		return "", nil
+	if !r.Public() {
+		return "", entry.Close(ctx, r)
 	}
 	var addrs []string
 	for _, i := range insts {

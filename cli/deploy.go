@@ -93,7 +93,11 @@ func (r *runner) queueDeployment(ctx context.Context, c *apiClient, component, e
 					continue
 				}
 				if h.Status == api.DeploymentSucceeded {
-					fmt.Fprintf(r.stderr, "deployment %s succeeded: %s serves build %s at %s\n", h.ID, h.Environment, h.Build, h.URL)
+					where := "at " + h.URL
+					if h.URL == "" {
+						where = "inside the environment only (no public endpoint)"
+					}
+					fmt.Fprintf(r.stderr, "deployment %s succeeded: %s serves build %s %s\n", h.ID, h.Environment, h.Build, where)
 					return nil
 				}
 				fmt.Fprintf(r.stderr, "deployment %s failed: %s\n", h.ID, h.Message)

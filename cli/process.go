@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,9 +62,15 @@ func sourceFlags(fs *pflag.FlagSet, b *config.Build) {
 	fs.StringToStringVar(&b.SourceImages, "source-image", nil, "base image of builds from source, ROLE=IMAGE (roles go, go-runtime, node, python, static; repeatable; default: the official images)")
 }
 
-// deployFlags are the options of the rollouts a worker runs.
-func deployFlags(fs *pflag.FlagSet, d *config.Deploy) {
+// deployFlags are the options of the rollouts a worker runs and of the edge it serves public releases on
+// Docker through.
+func deployFlags(fs *pflag.FlagSet, d *config.Deploy, e *config.Edge) {
 	fs.DurationVar(&d.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long a new release may take to get ready before its rollout gives up")
+	fs.StringVar(&d.IngressClass, "ingress-class", "", "ingressClassName of the Ingresses of public releases on Kubernetes (default: the cluster's default class)")
+	fs.StringVar(&e.Address, "edge", "127.0.0.1:8000", "edge listen address: public releases on Docker are served there by host name (port 0 picks one)")
+	fs.StringVar(&e.Domain, "edge-domain", "", "domain public releases are named under, <component>.<environment>.<project>.<domain>, on the edge and in Kubernetes Ingresses (default localhost; set, Kubernetes deployments report their Ingress's URL)")
+	fs.StringVar(&e.TLSCert, "edge-tls-cert", "", "PEM certificate: serve the edge over HTTPS (for the names under --edge-domain, a wildcard one say)")
+	fs.StringVar(&e.TLSKey, "edge-tls-key", "", "PEM key for --edge-tls-cert")
 }
 
 // webhookFlags are the options of how Git hosts reach the API.
@@ -91,14 +100,14 @@ func (r *runner) devCmd() *cobra.Command {
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	scanFlags(fs, &cfg.Scan)
 	sourceFlags(fs, &cfg.Build)
-	deployFlags(fs, &cfg.Deploy)
+	deployFlags(fs, &cfg.Deploy, &cfg.Edge)
 	webhookFlags(fs, &cfg.HTTP)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runDev(cmd.Context(), cfg, level) }
 	return cmd
 }
 
 func (r *runner) runDev(ctx context.Context, cfg config.Config, level string) error {
-	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP), checkBuildNetwork(cfg.Build.Network))
+	log, err := r.checkAndLog(level, checkTLSPair(cfg.HTTP), checkEdge(cfg.Edge), checkBuildNetwork(cfg.Build.Network))
 	if err != nil {
 		return err
 	}
@@ -107,8 +116,8 @@ func (r *runner) runDev(ctx context.Context, cfg config.Config, level string) er
 		return err
 	}
 	e := dev.Endpoints
-	fmt.Fprintf(r.stdout, "slipway dev is running (data dir %s)\n  console   %s/ (sign in with the token)\n  API       %s\n  Temporal  %s\n  UI        %s\n  registry  %s\n  token     %s/%s\n",
-		cfg.DataDir, e.HTTP, e.HTTP, e.Temporal, e.UI, e.Registry, cfg.DataDir, stack.AdminTokenFile)
+	fmt.Fprintf(r.stdout, "slipway dev is running (data dir %s)\n  console   %s/ (sign in with the token)\n  API       %s\n  Temporal  %s\n  UI        %s\n  registry  %s\n  edge      %s\n  token     %s/%s\n",
+		cfg.DataDir, e.HTTP, e.HTTP, e.Temporal, e.UI, e.Registry, e.Edge, cfg.DataDir, stack.AdminTokenFile)
 	return waitAndStop(ctx, log, &dev.Process)
 }
 
@@ -159,13 +168,13 @@ func (r *runner) workerCmd() *cobra.Command {
 	temporalFlags(fs, &cfg.Temporal)
 	scanFlags(fs, &cfg.Scan)
 	sourceFlags(fs, &cfg.Build)
-	deployFlags(fs, &cfg.Deploy)
+	deployFlags(fs, &cfg.Deploy, &cfg.Edge)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runWorker(cmd.Context(), cfg, level) }
 	return cmd
 }
 
 func (r *runner) runWorker(ctx context.Context, cfg config.Config, level string) error {
-	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile))
+	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile), checkEdge(cfg.Edge))
 	if err != nil {
 		return err
 	}
@@ -193,6 +202,23 @@ func checkTLSPair(h config.HTTP) error {
 	}
 	return nil
 }
+
+// checkEdge fails naming the edge flag that is wrong: half a TLS pair, or a domain that is no DNS name.
+func checkEdge(e config.Edge) error {
+	if (e.TLSCert == "") != (e.TLSKey == "") {
+		return fmt.Errorf("--edge-tls-cert and --edge-tls-key must be given together")
+	}
+	if d := strings.Trim(e.Domain, "."); e.Domain != "" && !dnsName.MatchString(d) {
+		return fmt.Errorf("--edge-domain %q: want a DNS name such as apps.example.com (lowercase letters, digits, '-' and '.')", e.Domain)
+	}
+	if _, _, err := net.SplitHostPort(e.Address); err != nil {
+		return fmt.Errorf("--edge %q: want host:port (port 0 picks one): %w", e.Address, err)
+	}
+	return nil
+}
+
+// dnsName matches a DNS name of lower-case labels.
+var dnsName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 func checkBuildNetwork(network string) error {
 	if _, err := buildkit.ParseNetwork(network); err != nil {

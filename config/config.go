@@ -35,6 +35,23 @@ type Config struct {
 	Scan Scan
 	// Deploy configures rollouts.
 	Deploy Deploy
+	// Edge is where a worker serves the public endpoints of the releases it runs on Docker.
+	Edge Edge
+}
+
+// Edge configures the edge (package entry): one listener of the worker that serves every public release
+// on its Docker Engine by host name, <component>.<environment>.<project>.<Domain>.
+type Edge struct {
+	// Address is host:port; port 0 picks a free port. Zero means 127.0.0.1:8000.
+	Address string
+	// Domain is the domain public releases are named under, on Docker (the edge) and Kubernetes (the
+	// host of their Ingress; set, it is also the URL a Kubernetes deployment reports). Zero means
+	// localhost, whose names browsers and curl resolve to the loopback address; a Kubernetes deployment
+	// then reports its Service's in-cluster address.
+	Domain string
+	// TLSCert and TLSKey are PEM files; when both are set the edge serves HTTPS only and deployments'
+	// URLs are https. Zero means plain HTTP.
+	TLSCert, TLSKey string
 }
 
 // Deploy configures how releases roll out.
@@ -42,6 +59,9 @@ type Deploy struct {
 	// ReadyTimeout is how long a new release may take to pass its readiness check before the rollout
 	// gives up on it (the previous release keeps serving). Zero means two minutes.
 	ReadyTimeout time.Duration
+	// IngressClass is the ingressClassName of the Ingresses of public releases on Kubernetes. Zero means
+	// the cluster's default class.
+	IngressClass string
 }
 
 // Scan configures the Trivy scanner a worker runs.
@@ -166,7 +186,7 @@ func (c Config) Resolve() (Config, error) {
 		c.Build.WorkDir = filepath.Join(c.DataDir, "work")
 	}
 	for _, p := range []*string{&c.KEKFile, &c.Build.WorkDir, &c.Build.BuildkitdBinary, &c.Scan.TrivyBinary, &c.Scan.DBDir,
-		&c.HTTP.TLSCert, &c.HTTP.TLSKey, &c.Temporal.TLS.CA, &c.Temporal.TLS.Cert, &c.Temporal.TLS.Key} {
+		&c.HTTP.TLSCert, &c.HTTP.TLSKey, &c.Edge.TLSCert, &c.Edge.TLSKey, &c.Temporal.TLS.CA, &c.Temporal.TLS.Cert, &c.Temporal.TLS.Key} {
 		abs(p)
 	}
 	if err != nil {
@@ -177,6 +197,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.Temporal.Address == "" {
 		c.Temporal.Address = "127.0.0.1:7233"
+	}
+	if c.Edge.Address == "" {
+		c.Edge.Address = "127.0.0.1:8000"
 	}
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"

@@ -43,6 +43,9 @@ func TestResolveDerivesPathsFromDataDir(t *testing.T) {
 	if c.DB != "sqlite:///var/lib/slipway/slipway.db" || c.KEKFile != "/var/lib/slipway/kek.json" || c.Build.WorkDir != "/var/lib/slipway/work" {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c.Edge.Address != "127.0.0.1:8000" || c.Edge.Domain != "" {
+		t.Fatalf("edge defaults = %+v; want 127.0.0.1:8000 and the domain left to the edge (localhost)", c.Edge)
+	}
 	c, err = Config{DB: "postgres://db/slipway"}.Resolve()
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +67,7 @@ func TestResolveMakesEveryPathAbsolute(t *testing.T) {
 		Build:    Build{WorkDir: "w", BuildkitdBinary: "bin/buildkitd"},
 		Scan:     Scan{TrivyBinary: "bin/trivy", DBDir: "db"},
 		HTTP:     HTTP{TLSCert: "c.pem", TLSKey: "k.pem"},
+		Edge:     Edge{TLSCert: "ec.pem", TLSKey: "ek.pem"},
 		Temporal: Temporal{TLS: ClientTLS{CA: "ca.pem", Cert: "tc.pem", Key: "tk.pem"}},
 	}.Resolve()
 	if err != nil {
@@ -72,7 +76,7 @@ func TestResolveMakesEveryPathAbsolute(t *testing.T) {
 	for name, got := range map[string]string{
 		"data dir": c.DataDir, "db": strings.TrimPrefix(c.DB, "sqlite://"), "kek file": c.KEKFile, "work dir": c.Build.WorkDir,
 		"buildkitd": c.Build.BuildkitdBinary, "trivy": c.Scan.TrivyBinary, "trivy db dir": c.Scan.DBDir,
-		"tls cert": c.HTTP.TLSCert, "tls key": c.HTTP.TLSKey,
+		"tls cert": c.HTTP.TLSCert, "tls key": c.HTTP.TLSKey, "edge tls cert": c.Edge.TLSCert, "edge tls key": c.Edge.TLSKey,
 		"temporal ca": c.Temporal.TLS.CA, "temporal cert": c.Temporal.TLS.Cert, "temporal key": c.Temporal.TLS.Key,
 	} {
 		if !filepath.IsAbs(got) || !strings.HasPrefix(got, wd+string(filepath.Separator)) {

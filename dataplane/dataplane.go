@@ -8,6 +8,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/descriptor"
@@ -45,7 +46,8 @@ type Release struct {
 	// Files holds the values mounted as files, by absolute path (secrets among them). Nil means none.
 	Files map[string][]byte
 	// Endpoints are what the component serves, from its descriptor; the first TCP-borne one (see
-	// Port) is where traffic is sent. Nil means none (nothing is routed to it).
+	// Port) is where traffic is sent, and whether it is routed from outside the environment (see
+	// Public). Nil means none (nothing is routed to it).
 	Endpoints []descriptor.Endpoint
 	// Readiness is the check an instance must pass before it takes traffic; nil means it is ready
 	// once its process runs. Liveness is the check that restarts an instance where the data plane
@@ -64,6 +66,34 @@ func (r Release) Port() int {
 		}
 	}
 	return 0
+}
+
+// Public says whether the release is reached from outside its environment: its first endpoint not over
+// UDP (the one Port gives) is public (descriptor.Endpoint.IsPublic). A release that is not is reached only
+// by the project's components in the same environment, at http://<component>:<port>; one with no such
+// endpoint is reached by nothing.
+func (r Release) Public() bool {
+	for _, e := range r.Endpoints {
+		if e.Type != descriptor.UDP {
+			return e.IsPublic()
+		}
+	}
+	return false
+}
+
+// DefaultDomain is the domain public releases are named under when none is configured: browsers and curl
+// resolve every name under it to the loopback address.
+const DefaultDomain = "localhost"
+
+// PublicHost is the host name a public release of a component in an environment of a project is reached at,
+// from the edge on Docker or an Ingress on Kubernetes: <component>.<environment>.<project>.<domain>, lower
+// case. Domain "" means DefaultDomain; dots around it do not count.
+func PublicHost(project, component, environment, domain string) string {
+	domain = strings.Trim(domain, ".")
+	if domain == "" {
+		domain = DefaultDomain
+	}
+	return strings.ToLower(component + "." + environment + "." + project + "." + domain)
 }
 
 // Instance is one running copy of a release.
@@ -104,11 +134,13 @@ type Driver interface {
 	// WaitReady checks the release's instances until all are ready, one stops, or ctx ends, and
 	// returns the last check; it reports progress to beat (nil: not reported).
 	WaitReady(ctx context.Context, r Release, beat func(Probe)) (Probe, error)
-	// Serve sends the traffic of r, ready, to it and returns the URL it is reached at; "" when r
-	// serves no endpoint (Release.Port is zero). insts are the instances Apply returned. A data plane
-	// that routes traffic itself (a Kubernetes Service, which sends it to the ready pods) returns its
-	// address and needs neither insts nor entry; one that does not (Docker) has entry switch to the
-	// addresses of insts, draining what went to the release before, and fails without an entry (nil).
+	// Serve sends the traffic of r, ready, to it and returns the URL it is reached at from outside its
+	// environment; "" when r is not reached from there (Release.Public is false: it serves no endpoint,
+	// or only inside the environment, where the project's components reach it by name). insts are the
+	// instances Apply returned. A data plane that routes traffic itself (a Kubernetes Service, which
+	// sends it to the ready pods) returns its address and needs neither insts nor entry; one that does
+	// not (Docker) has entry switch to the addresses of insts, draining what went to the release
+	// before, or close for a release that is not public, and fails without an entry (nil).
 	Serve(ctx context.Context, r Release, insts []Instance, entry Entry) (string, error)
 	// Commit ends the rollout of r, which serves: it returns the builds whose releases r replaced and
 	// that still run beside it (sorted; nil when none do), for the rollout to Remove once they have
@@ -162,6 +194,10 @@ type Entry interface {
 	// requests to addrs ("host:port" each; nil: none, it answers 502), lets those under way to the
 	// addresses before finish for as long as the rollout drains, and returns the entry's URL.
 	Switch(ctx context.Context, r Release, addrs []string) (url string, err error)
+	// Close stops routing the entry of r's component in r's environment, if it is open (a release that
+	// is not public replaced one that was): its URL answers 404, and the requests under way finish for
+	// as long as the rollout drains.
+	Close(ctx context.Context, r Release) error
 }
 
 // Drift is what changed on the data plane behind slipway's back. Kubernetes tells

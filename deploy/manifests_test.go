@@ -395,6 +395,8 @@ func checkAccess(t *testing.T, admin k8s.Interface) {
 		{worker, "create", "", "secrets", production, "", true},
 		{worker, "patch", "", "services", production, "", true},
 		{worker, "patch", "networking.k8s.io", "networkpolicies", production, "", true},
+		{worker, "patch", "networking.k8s.io", "ingresses", production, "", true},
+		{worker, "delete", "networking.k8s.io", "ingresses", production, "", true},
 		{worker, "list", "", "pods", production, "", true},
 		{worker, "patch", "batch", "jobs", production, "", true},
 		{worker, "delete", "batch", "jobs", production, "", true},

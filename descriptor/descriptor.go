@@ -13,6 +13,16 @@ const (
 	WS      = "WS"
 )
 
+// Endpoint visibilities, as Endpoint.Visibility spells them.
+const (
+	// Public endpoints are reached from outside their environment: through slipway's edge on Docker, an
+	// Ingress on Kubernetes.
+	Public = "public"
+	// Project endpoints are reached only by the components of the same project in the same environment,
+	// by the component's name; nothing routes to them from outside.
+	Project = "project"
+)
+
 // Descriptor is a component's descriptor. Its zero value is a valid descriptor that declares nothing.
 type Descriptor struct {
 	// Endpoints are the network endpoints the component serves, in the order written. Nil means none.
@@ -67,7 +77,15 @@ type Endpoint struct {
 	// that stays inside it: an OpenAPI 3 or Swagger 2 document for REST, a GraphQL schema for GraphQL, a
 	// .proto file for gRPC. Empty means the endpoint has no spec; other types cannot have one.
 	SchemaFilePath string `json:"schemaFilePath,omitempty"`
+	// Visibility is "public" (Public: reached from outside the environment, through the edge or an
+	// Ingress) or "project" (Project: only by the project's components in the same environment, by the
+	// component's name). Parse sets "public" when it is not given; "" (an endpoint recorded before
+	// endpoints had a visibility) means public too.
+	Visibility string `json:"visibility,omitempty"`
 }
+
+// IsPublic says whether the endpoint is reached from outside its environment (Visibility is not Project).
+func (e Endpoint) IsPublic() bool { return e.Visibility != Project }
 
 // Health holds a component's health checks.
 type Health struct {

@@ -35,7 +35,7 @@ func symlink(t *testing.T, target, link string) {
 
 func TestLoad(t *testing.T) {
 	const valid = "endpoints: [{name: web, port: 8080, type: REST}]\n"
-	web := Descriptor{Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/"}}}
+	web := Descriptor{Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/", Visibility: Public}}}
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, root, outside string)
@@ -120,7 +120,7 @@ func TestExampleHello(t *testing.T) {
 		t.Fatalf("Load(%s) = %t, %v", root, found, err)
 	}
 	want := Descriptor{
-		Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/", SchemaFilePath: "openapi.yaml"}},
+		Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/", SchemaFilePath: "openapi.yaml", Visibility: Public}},
 		Health: Health{Readiness: &Probe{
 			HTTP:          &HTTPProbe{Path: "/healthz", Port: 8080},
 			PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3,

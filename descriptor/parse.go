@@ -248,7 +248,7 @@ func (p *parser) endpoints(n *yaml.Node) []Endpoint {
 
 func (p *parser) endpoint(n *yaml.Node, field string) Endpoint {
 	var e Endpoint
-	f := p.fields(n, field, "name", "port", "type", "basePath", "schemaFilePath")
+	f := p.fields(n, field, "name", "port", "type", "basePath", "schemaFilePath", "visibility")
 	if f == nil {
 		return e
 	}
@@ -300,6 +300,15 @@ func (p *parser) endpoint(n *yaml.Node, field string) Endpoint {
 			"a %s endpoint has no schema file; only REST, GraphQL and gRPC endpoints have one", e.Type)
 	default:
 		e.SchemaFilePath = schema
+	}
+
+	switch vis, _ := p.str(f["visibility"], field+".visibility"); strings.ToLower(vis) {
+	case "", Public:
+		e.Visibility = Public
+	case Project:
+		e.Visibility = Project
+	default:
+		p.report(f["visibility"], field+".visibility", "must be public (reached through the entry) or project (only inside the environment), got %s", quote(vis))
 	}
 	return e
 }

@@ -55,10 +55,10 @@ build:
 
 var fullWant = Descriptor{
 	Endpoints: []Endpoint{
-		{Name: "web", Port: 8080, Type: REST, BasePath: "/api", SchemaFilePath: "api/openapi.yaml"},
-		{Name: "rpc", Port: 9090, Type: GRPC, SchemaFilePath: "proto/hello.proto"},
-		{Name: "graph", Port: 8081, Type: GraphQL, BasePath: "/"},
-		{Name: "dns", Port: 53, Type: UDP},
+		{Name: "web", Port: 8080, Type: REST, BasePath: "/api", SchemaFilePath: "api/openapi.yaml", Visibility: Public},
+		{Name: "rpc", Port: 9090, Type: GRPC, SchemaFilePath: "proto/hello.proto", Visibility: Public},
+		{Name: "graph", Port: 8081, Type: GraphQL, BasePath: "/", Visibility: Public},
+		{Name: "dns", Port: 53, Type: UDP, Visibility: Public},
 	},
 	Health: Health{
 		Readiness: &Probe{
@@ -123,10 +123,10 @@ func TestParseDefaults(t *testing.T) {
 				"  - {name: d, port: 4, type: tcp}\n  - {name: e, port: 5, type: Udp}\n  - {name: f, port: 6, type: grpc}\n" +
 				"  - {name: g, port: 7, type: REST, basePath: ''}\n",
 			Descriptor{Endpoints: []Endpoint{
-				{Name: "a", Port: 1, Type: REST, BasePath: "/"}, {Name: "b", Port: 2, Type: GraphQL, BasePath: "/"},
-				{Name: "c", Port: 3, Type: WS, BasePath: "/"}, {Name: "d", Port: 4, Type: TCP},
-				{Name: "e", Port: 5, Type: UDP}, {Name: "f", Port: 6, Type: GRPC},
-				{Name: "g", Port: 7, Type: REST, BasePath: "/"},
+				{Name: "a", Port: 1, Type: REST, BasePath: "/", Visibility: Public}, {Name: "b", Port: 2, Type: GraphQL, BasePath: "/", Visibility: Public},
+				{Name: "c", Port: 3, Type: WS, BasePath: "/", Visibility: Public}, {Name: "d", Port: 4, Type: TCP, Visibility: Public},
+				{Name: "e", Port: 5, Type: UDP, Visibility: Public}, {Name: "f", Port: 6, Type: GRPC, Visibility: Public},
+				{Name: "g", Port: 7, Type: REST, BasePath: "/", Visibility: Public},
 			}},
 		},
 		{
@@ -134,7 +134,7 @@ func TestParseDefaults(t *testing.T) {
 			"endpoints: [{name: web, port: 8080, type: TCP}, {name: admin, port: 9000, type: TCP}]\n" +
 				"health:\n  readiness: {http: {path: /ready}}\n  liveness: {tcp: {}, initialDelaySeconds: 0}\n",
 			Descriptor{
-				Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: TCP}, {Name: "admin", Port: 9000, Type: TCP}},
+				Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: TCP, Visibility: Public}, {Name: "admin", Port: 9000, Type: TCP, Visibility: Public}},
 				Health: Health{
 					Readiness: &Probe{HTTP: &HTTPProbe{Path: "/ready", Port: 8080}, PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3},
 					Liveness:  &Probe{TCP: &TCPProbe{Port: 8080}, PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3},
@@ -154,14 +154,21 @@ func TestParseDefaults(t *testing.T) {
 			"endpoints:\n  - &web {name: web, port: &p 8080, type: REST}\n" +
 				"health: {readiness: {tcp: {port: *p}}}\n",
 			Descriptor{
-				Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/"}},
+				Endpoints: []Endpoint{{Name: "web", Port: 8080, Type: REST, BasePath: "/", Visibility: Public}},
 				Health:    Health{Readiness: &Probe{TCP: &TCPProbe{Port: 8080}, PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3}},
 			},
 		},
 		{
+			"visibility, any case",
+			"endpoints:\n  - {name: db, port: 5432, type: TCP, visibility: project}\n  - {name: web, port: 80, type: REST, visibility: Public}\n",
+			Descriptor{Endpoints: []Endpoint{
+				{Name: "db", Port: 5432, Type: TCP, Visibility: Project}, {Name: "web", Port: 80, Type: REST, BasePath: "/", Visibility: Public},
+			}},
+		},
+		{
 			"JSON",
 			`{"endpoints": [{"name": "web", "port": 80, "type": "REST"}]}`,
-			Descriptor{Endpoints: []Endpoint{{Name: "web", Port: 80, Type: REST, BasePath: "/"}}},
+			Descriptor{Endpoints: []Endpoint{{Name: "web", Port: 80, Type: REST, BasePath: "/", Visibility: Public}}},
 		},
 	}
 	for _, tt := range tests {
@@ -214,7 +221,7 @@ func TestParseErrors(t *testing.T) {
 		{"endpoint not a mapping", "endpoints:\n  - web\n", file + `:2: endpoints[0]: must be a mapping, got the string "web"`},
 		{"endpoint null", "endpoints:\n  -\n", file + ":2: endpoints[0]: must be a mapping, got null"},
 		{"unknown endpoint field", endpoint + "    openapi: openapi.yaml\n",
-			file + `:5: endpoints[0]: unknown field "openapi" (known: name, port, type, basePath, schemaFilePath)`},
+			file + `:5: endpoints[0]: unknown field "openapi" (known: name, port, type, basePath, schemaFilePath, visibility)`},
 		{"name missing", "endpoints:\n  - port: 80\n    type: TCP\n", file + ":2: endpoints[0].name: is required"},
 		{"name not a label", "endpoints:\n  - {name: Web_1, port: 80, type: TCP}\n", file + `:2: endpoints[0].name: must be a DNS-1123 label ` +
 			`(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got "Web_1"`},
@@ -243,6 +250,9 @@ func TestParseErrors(t *testing.T) {
 			file + `:5: endpoints[0].schemaFilePath: must be a relative path that stays inside the repository, with no control characters, got "/etc/passwd"`},
 		{"schema on UDP", "endpoints:\n  - {name: dns, port: 53, type: UDP, schemaFilePath: dns.txt}\n",
 			file + ":2: endpoints[0].schemaFilePath: a UDP endpoint has no schema file; only REST, GraphQL and gRPC endpoints have one"},
+		{"visibility unknown", endpoint + "    visibility: internal\n",
+			file + `:5: endpoints[0].visibility: must be public (reached through the entry) or project (only inside the environment), got "internal"`},
+		{"visibility not a string", endpoint + "    visibility: [public]\n", file + ":5: endpoints[0].visibility: must be a string, got a list"},
 
 		// Health.
 		{"health not a mapping", "health: []\n", file + ":1: health: must be a mapping, got a list"},
@@ -348,7 +358,7 @@ health:
 	want := []Problem{
 		{Line: 3, Field: "required.configs[0].name", Message: `must be a letter or '_' followed by letters, digits and '_', got "9LIVES"`},
 		{Line: 6, Field: "endpoints[0].port", Message: "must be between 1 and 65535, got 70000"},
-		{Line: 8, Field: "endpoints[0]", Message: `unknown field "openapi" (known: name, port, type, basePath, schemaFilePath)`},
+		{Line: 8, Field: "endpoints[0]", Message: `unknown field "openapi" (known: name, port, type, basePath, schemaFilePath, visibility)`},
 		{Line: 11, Field: "health.readiness.http.path", Message: `must start with '/' and hold no control characters, got "healthz"`},
 	}
 	if e.File != file || !reflect.DeepEqual(e.Problems, want) {

@@ -24,7 +24,7 @@ func TestBinaryDevStopsGracefullyOnSignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(bin, "dev", "--data-dir", dir, "--http", "127.0.0.1:0",
-				"--temporal", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--registry", "127.0.0.1:0",
+				"--temporal", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--registry", "127.0.0.1:0", "--edge", "127.0.0.1:0",
 				"--buildkitd", devConfig(dir).Build.BuildkitdBinary, "--trivy", devConfig(dir).Scan.TrivyBinary)
 			cmd.Env = withoutSlipwayVars(os.Environ())
 			var stderr bytes.Buffer

@@ -249,11 +249,13 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 		t.Fatalf("the deploy history holds a config value (%v)", err)
 	}
 
-	// Stopping slipway leaves the releases running; starting it again serves them at the same addresses.
+	// Stopping slipway leaves the releases running; starting it again on the same edge address serves them at
+	// the same URLs.
 	stopDev(t, dev)
 	if _, err := http.Get(prodDep.URL + "/healthz"); err == nil {
 		t.Fatal("the entry still answers with slipway stopped")
 	}
+	cfg.Edge.Address = strings.TrimPrefix(dev.Endpoints.Edge, "http://")
 	startDevWith(t, cfg)
 	get(t, prodDep.URL+"/healthz")
 	if page := get(t, devDep.URL+"/"); !strings.Contains(page, "hello from slipway") {

@@ -59,6 +59,9 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 	if got := httpStatus(t, dev.Endpoints.HTTP+"/readyz"); got != http.StatusOK {
 		t.Fatalf("/readyz = %d", got)
 	}
+	if got := httpStatus(t, dev.Endpoints.Edge+"/"); got != http.StatusNotFound {
+		t.Fatalf("the edge answers %d for a host that names no component, want 404", got)
+	}
 	noToken := api{t: t, base: a.base}
 	noToken.call("POST", "/api/v1/projects", map[string]any{"name": "intruder"}, http.StatusUnauthorized, nil)
 

@@ -18,9 +18,20 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/stack"
 )
+
+// TestMain makes every HTTP client of the tests that uses http.DefaultTransport (http.Get, http.DefaultClient,
+// a Client with no Transport) reach deployments' URLs, <component>.<environment>.<project>.localhost, as
+// curl and browsers do: Go's resolver does not resolve names under localhost, entry.DialLocalhost dials
+// them at 127.0.0.1.
+func TestMain(m *testing.M) {
+	t := http.DefaultTransport.(*http.Transport)
+	t.DialContext = entry.DialLocalhost(t.DialContext)
+	os.Exit(m.Run())
+}
 
 // devConfig is a `slipway dev` configuration on dir with every listener on a free port.
 func devConfig(dir string) config.Config {
@@ -39,6 +50,7 @@ func devConfig(dir string) config.Config {
 		HTTP:     config.HTTP{Address: "127.0.0.1:0"},
 		Temporal: config.Temporal{Address: "127.0.0.1:0", UIAddress: "127.0.0.1:0"},
 		Registry: config.Registry{Address: "127.0.0.1:0"},
+		Edge:     config.Edge{Address: "127.0.0.1:0"},
 	}
 }
 

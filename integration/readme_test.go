@@ -91,7 +91,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	dev.WaitDelay = 15 * time.Second
 	dev.Dir = top
 	dev.Env = append(withoutSlipwayVars(os.Environ()),
-		"SLIPWAY_HTTP=127.0.0.1:0", "SLIPWAY_TEMPORAL=127.0.0.1:0", "SLIPWAY_UI=127.0.0.1:0", "SLIPWAY_REGISTRY=127.0.0.1:0")
+		"SLIPWAY_HTTP=127.0.0.1:0", "SLIPWAY_TEMPORAL=127.0.0.1:0", "SLIPWAY_UI=127.0.0.1:0", "SLIPWAY_REGISTRY=127.0.0.1:0", "SLIPWAY_EDGE=127.0.0.1:0")
 	var devErr bytes.Buffer
 	dev.Stderr = &devErr
 	if err := dev.Start(); err != nil {

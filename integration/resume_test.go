@@ -269,6 +269,7 @@ func (s *splitBuildStack) startWorker(t *testing.T, label string) *exec.Cmd {
 		"--work-dir", s.workDir,
 		"--trivy", s.trivy,
 		"--log-level", "warn",
+		"--edge", "127.0.0.1:0",
 	)
 	cmd.Env = withoutSlipwayVars(os.Environ())
 	logPath := filepath.Join(t.TempDir(), label+"-worker.log")

@@ -53,6 +53,7 @@ func TestSplitServerAndWorker(t *testing.T) {
 				HTTP:     config.HTTP{Address: "127.0.0.1:0"},
 				Temporal: config.Temporal{Address: ts.Address(), Namespace: "default"},
 				Scan:     devConfig(dir).Scan,
+				Edge:     config.Edge{Address: "127.0.0.1:0"},
 			}
 			log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			ctx := context.Background()

@@ -87,9 +87,8 @@ func TestDeletingWhatRunsRemovesItFirst(t *testing.T) {
 		t.Errorf("%d containers of the deleted project still run", n)
 	}
 	for env, url := range urls {
-		if res, err := http.Get(url + "/"); err == nil {
-			res.Body.Close()
-			t.Errorf("%s's entry %s still answers %d", env, url, res.StatusCode)
+		if got := httpStatus(t, url+"/"); got != http.StatusNotFound {
+			t.Errorf("%s's entry %s still answers %d, want the edge's 404", env, url, got)
 		}
 	}
 	a.call("GET", "/api/v1/projects/"+project, nil, http.StatusNotFound, nil)

@@ -30,6 +30,9 @@ type Endpoints struct {
 	UI string `json:"ui"`
 	// Registry is the host:port of the OCI registry, the prefix of every image reference.
 	Registry string `json:"registry"`
+	// Edge is the base URL (http:// or https://) of the edge, where public releases on Docker are served
+	// by host name, <component>.<environment>.<project>.<domain>.
+	Edge string `json:"edge"`
 }
 
 // EndpointsFile and AdminTokenFile are the names of the files `slipway dev` writes in its data dir.
@@ -126,7 +129,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry, &push); err != nil {
+	if d.Endpoints.Edge, err = d.startWorker(ctx, cfg, d.Temporal, d.Store, keys, b, d.Endpoints.Registry, &push); err != nil {
 		return err
 	}
 	api, apiURL, err := d.serveAPI(cfg.HTTP, d.Store, keys, d.Temporal, d.Endpoints.Registry, cfg.Temporal.Namespace)

@@ -42,37 +42,50 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 	return st, nil
 }
 
-// startWorker starts the worker. pull holds the credentials the data plane pulls images from registry
-// with; nil means anonymous pulls.
-func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string, pull *ociregistry.Credentials) error {
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: p.deploys(ctx, cfg.Deploy, c, st, keys, registry, pull)})
+// startWorker starts the worker and its edge, and returns the edge's base URL (scheme://host:port).
+// pull holds the credentials the data plane pulls images from registry with; nil means anonymous pulls.
+func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string, pull *ociregistry.Credentials) (string, error) {
+	deploys, edge, err := p.deploys(ctx, cfg, c, st, keys, registry, pull)
+	if err != nil {
+		return "", err
+	}
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys})
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting worker: %w", err)
+		return "", fmt.Errorf("starting worker: %w", err)
 	}
 	p.onStop("worker", func(context.Context) error { w.Stop(); return nil })
-	return nil
+	return edge, nil
 }
 
-// deploys assembles the deploy activities: the Docker Engine as data plane when one answers (else
-// deploys fail, saying so, and builds go on), the clusters, and the entries, pointed back at the
-// releases recorded as serving. Both data planes label what they make with the install's ID; without
-// one, neither is there.
-func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Client, st *store.Store, keys *secretbox.Keyring, registryHost string, pull *ociregistry.Credentials) *activities.Deploys {
-	router := &entry.Router{Logger: p.log.With("part", "entry")}
-	p.onStop("entries", router.Close)
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registryHost, ReadyTimeout: cfg.ReadyTimeout}
+// deploys assembles the deploy activities: the edge (which must listen), the Docker Engine as data plane
+// when one answers (else deploys fail, saying so, and builds go on), the clusters, and the edge's
+// entries, pointed back at the releases recorded as serving. Both data planes label what they make with
+// the install's ID; without one, neither is there. It returns the edge's base URL too.
+func (p *Process) deploys(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, registryHost string, pull *ociregistry.Credentials) (*activities.Deploys, string, error) {
+	router := &entry.Router{Addr: cfg.Edge.Address, Domain: cfg.Edge.Domain, TLSCert: cfg.Edge.TLSCert, TLSKey: cfg.Edge.TLSKey,
+		Logger: p.log.With("part", "edge")}
+	addr, err := router.Listen()
+	if err != nil {
+		return nil, "", err
+	}
+	p.onStop("edge", router.Close)
+	edge := "http://" + addr
+	if cfg.Edge.TLSCert != "" {
+		edge = "https://" + addr
+	}
+	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registryHost, ReadyTimeout: cfg.Deploy.ReadyTimeout}
 	install, err := st.InstallID(ctx)
 	if err != nil {
 		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers or cluster objects", "err", err)
-		return d
+		return d, edge, nil
 	}
-	d.Kubernetes = &kubernetes.Clients{Install: install}
+	d.Kubernetes = &kubernetes.Clients{Install: install, Domain: cfg.Edge.Domain, IngressClass: cfg.Deploy.IngressClass}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)
 	if err != nil {
 		p.log.Warn("no data plane: deployments will fail until a Docker Engine answers and slipway restarts", "err", err)
-		return d
+		return d, edge, nil
 	}
 	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })
 	drv.Install = install
@@ -87,7 +100,7 @@ func (p *Process) deploys(ctx context.Context, cfg config.Deploy, c client.Clien
 	if err != nil {
 		p.log.Warn("pointing entries back at their releases", "err", err)
 	}
-	return d
+	return d, edge, nil
 }
 
 // serveAPI serves the HTTP API and returns it and its base URL.

@@ -79,5 +79,9 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
-	return p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address, nil)
+	edge, err := p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address, nil)
+	if err == nil {
+		p.log.Info("the edge serves public releases", "url", edge)
+	}
+	return err
 }

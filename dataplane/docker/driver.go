@@ -364,10 +364,15 @@ func (d *Driver) execCheck(ctx context.Context, id string, p *descriptor.Probe) 
 func (d *Driver) VerdictWait() time.Duration { return 0 }
 
 // Serve switches entry to the release's instances insts (their addresses), draining the previous
-// release's, and returns the entry's URL; "" and no switch when the release serves no endpoint. The
-// Docker Engine routes nothing itself: without an entry a release with an endpoint is not served.
+// release's, and returns the entry's URL. A release that is not public (dataplane.Release.Public) gets
+// no URL: the entry of its component, if a release before opened one, is closed, and the project's
+// components reach it at http://<component>:<port> on the environment's network (its network alias).
+// The Docker Engine routes nothing itself: without an entry a public release is not served.
 func (d *Driver) Serve(ctx context.Context, r dataplane.Release, insts []dataplane.Instance, entry dataplane.Entry) (string, error) {
-	if r.Port() == 0 {
+	if !r.Public() {
+		if entry != nil {
+			return "", entry.Close(ctx, r)
+		}
 		return "", nil
 	}
 	if entry == nil {

@@ -32,7 +32,7 @@ import (
 func apply() metav1.ApplyOptions { return metav1.ApplyOptions{FieldManager: FieldManager, Force: true} }
 
 // Apply writes the environment's namespace and NetworkPolicy, the release's config Secret, the
-// component's Deployment and its Services. The cluster then rolls the pods; WaitReady watches it.
+// component's Deployment, its Services and, for a public release, its Ingress. The cluster then rolls the pods; WaitReady watches it.
 // A Deployment changed by hand gets slipway's spec back whole, the hand-made fields included.
 func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.Instance, error) {
 	ns := d.namespace(r.Project, r.Environment)
@@ -46,8 +46,11 @@ func (d *Driver) Apply(ctx context.Context, r dataplane.Release) ([]dataplane.In
 	if err := d.applySecret(ctx, ns, r, secret, data); err != nil {
 		return nil, err
 	}
-	// The Services go first: should one be refused, no new pods roll meanwhile.
+	// The Services and the Ingress go first: should one be refused, no new pods roll meanwhile.
 	if err := d.applyServices(ctx, ns, r); err != nil {
+		return nil, err
+	}
+	if err := d.applyIngress(ctx, ns, r); err != nil {
 		return nil, err
 	}
 	want := d.deployment(ns, r, secret, files)

@@ -37,6 +37,8 @@ type Clients struct {
 	// nothing with an install and take only objects without one for their own — fit for reading drift,
 	// not for deploying where another install may have.
 	Install string
+	// Domain and IngressClass are every driver's Driver.Domain and Driver.IngressClass.
+	Domain, IngressClass string
 
 	mu    sync.Mutex
 	byKey map[string]k8s.Interface
@@ -51,7 +53,8 @@ func (c *Clients) Driver(b Binding) (*Driver, error) {
 		return nil, err
 	}
 	return &Driver{Client: client, Namespace: b.Namespace, IngressNamespaces: b.IngressNamespaces,
-		MaxSurge: b.MaxSurge, MaxUnavailable: b.MaxUnavailable, ProgressDeadline: b.ProgressDeadline, Install: c.Install}, nil
+		MaxSurge: b.MaxSurge, MaxUnavailable: b.MaxUnavailable, ProgressDeadline: b.ProgressDeadline, Install: c.Install,
+		Domain: c.Domain, IngressClass: c.IngressClass}, nil
 }
 
 func (c *Clients) client(b Binding) (k8s.Interface, error) {

@@ -2,7 +2,8 @@
 // client-go. Each (project, environment) gets a namespace whose NetworkPolicy admits traffic only
 // from itself and the namespaces named as ingress; each component is a Deployment rolled by the
 // cluster (maxUnavailable 0, so the old pods serve until the new ones are ready), its configs and
-// secrets a Secret named by a hash of its content, and a Service per endpoint. Everything is written
+// secrets a Secret named by a hash of its content, a Service per endpoint and, when its first endpoint is
+// public, an Ingress for it (host <component>.<environment>.<project>.<domain>). Everything is written
 // by server-side apply as field manager "slipway", so repeating a call changes nothing. The cluster
 // judges a rollout itself (its progress deadline) and routes traffic itself (the Services), so the
 // deploy activity's entry proxy is never used. Everything carries the install's ID (Driver.Install),
@@ -25,7 +26,6 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 
 	"github.com/slipway-dev/slipway/dataplane"
-	"github.com/slipway-dev/slipway/descriptor"
 )
 
 // FieldManager is the server-side apply field manager slipway writes as.
@@ -55,6 +55,12 @@ type Driver struct {
 	// ProgressDeadline is how long a rollout may make no progress before the cluster marks it failed
 	// (progressDeadlineSeconds); zero means two minutes.
 	ProgressDeadline time.Duration
+	// Domain is the domain of the host names of public releases' Ingresses (dataplane.PublicHost). "" means
+	// dataplane.DefaultDomain, and Serve reports the in-cluster address of the release's Service; set, it
+	// reports http://<host> (the Ingress).
+	Domain string
+	// IngressClass is the ingressClassName of the Ingresses; "" means the cluster's default class.
+	IngressClass string
 	// Poll is how often a rollout's status is read; zero means one second.
 	Poll time.Duration
 	// Install is the install's ID (store.InstallID): the driver labels every object it makes with it
@@ -137,17 +143,20 @@ func selector(project, component, environment string) map[string]string {
 // cluster, not slipway, judges a rollout ready or failed.
 func (d *Driver) VerdictWait() time.Duration { return verdictWait }
 
-// Serve returns the in-cluster address of the Service of the release's first TCP-borne endpoint (""
-// when it has none): the Service already sends traffic to the ready pods, so insts and entry are not
-// used.
+// Serve returns where a public release is reached (dataplane.Release.Public; "" for one that is not):
+// http://<host> of its Ingress when Domain is set, else the in-cluster address of the Service of its
+// first TCP-borne endpoint. The Service already sends traffic to the ready pods, so insts and entry are
+// not used.
 func (d *Driver) Serve(_ context.Context, r dataplane.Release, _ []dataplane.Instance, _ dataplane.Entry) (string, error) {
-	for _, e := range r.Endpoints {
-		if e.Type != descriptor.UDP {
-			ns := d.namespace(r.Project, r.Environment)
-			return fmt.Sprintf("http://%s.%s.svc:%d", ServiceName(r.Component, e.Name), ns, e.Port), nil
-		}
+	e, public := publicEndpoint(r)
+	switch {
+	case !public:
+		return "", nil
+	case d.Domain != "":
+		return "http://" + dataplane.PublicHost(r.Project, r.Component, r.Environment, d.Domain), nil
 	}
-	return "", nil
+	ns := d.namespace(r.Project, r.Environment)
+	return fmt.Sprintf("http://%s.%s.svc:%d", ServiceName(r.Component, e.Name), ns, e.Port), nil
 }
 
 // Commit deletes the config Secrets of the releases r replaced, which the Deployment no longer refers
@@ -204,7 +213,7 @@ func (d *Driver) deleteDeployment(ctx context.Context, ns string, r dataplane.Re
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting deployment %s/%s: %w", ns, r.Component, err)
 	}
-	return nil
+	return d.deleteIngress(ctx, ns, r)
 }
 
 // Remove deletes the component's Deployment when it runs build buildID and is the install's and the
@@ -224,6 +233,9 @@ func (d *Driver) Remove(ctx context.Context, project, component, environment, bu
 		err = deployments.Delete(ctx, component, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &dep.UID}})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			return fmt.Errorf("deleting deployment %s/%s: %w", ns, component, err)
+		}
+		if err := d.deleteIngress(ctx, ns, r); err != nil {
+			return err
 		}
 	}
 	return d.pruneSecrets(ctx, project, component, environment)
