@@ -251,3 +251,43 @@ func TestRunStartsTaskRun(t *testing.T) {
 	e.must(http.StatusOK, http.MethodPatch, nightlyPath, e.developer, map[string]any{"type": "service"}, nil)
 	wantError(t, e.do(http.MethodPost, runs, e.developer, nil), http.StatusConflict, "not_a_task", "type")
 }
+
+func TestConsoleShowsATasksScheduleRunsAndRunNow(t *testing.T) {
+	e, _ := newTaskEnv(t)
+	ctx := context.Background()
+	if _, err := e.st.CreateBuild(ctx, store.Build{ID: "b-1", Project: "shop", Component: "nightly", Commit: shaMain}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CreateDeployment(ctx, store.Deployment{ID: "d-1", Project: "shop", Component: "nightly", Environment: "development", BuildID: "b-1"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := e.st.UpdateDeployment(ctx, "d-1", func(d *store.Deployment) error {
+		d.Status, d.EndedAt = api.DeploymentSucceeded, &now
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.must(http.StatusOK, http.MethodPut, nightlyPath+"/environments/development/schedule", e.developer, map[string]any{"cron": "0 3 * * *"}, nil)
+	var run api.TaskRun
+	e.must(http.StatusAccepted, http.MethodPost, nightlyPath+"/environments/development/runs", e.developer, nil, &run)
+
+	dev, viewer := e.signIn(e.developer), e.signIn(e.viewer)
+	page := dev.page(http.StatusOK, "/projects/shop/components/nightly/deploy")
+	for _, want := range []string{"Runs <code>0 3 * * *</code> (UTC)", `data-api="/api/v1/projects/shop/components/nightly/environments/development/runs"`,
+		`data-run="` + run.ID + `"`, "/api/v1/runs/" + run.ID + "/logs"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the task's Deploy tab lacks %q", want)
+		}
+	}
+	// Nothing is deployed to production, so nothing runs there; a viewer runs nothing.
+	if strings.Count(page, "Run now</button>") != 1 {
+		t.Errorf("%d Run now buttons, want the development one", strings.Count(page, "Run now</button>"))
+	}
+	if body := viewer.page(http.StatusOK, "/projects/shop/components/nightly/deploy"); strings.Contains(body, "Run now") || !strings.Contains(body, run.ID) {
+		t.Errorf("the viewer's Deploy tab: Run now shown, or the run missing")
+	}
+	if body := dev.get("/api/v1/runs/" + run.ID + "/logs"); body.Code != http.StatusOK {
+		t.Errorf("the run's log through the console's session: %d", body.Code)
+	}
+}
