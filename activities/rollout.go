@@ -47,28 +47,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	b, err := d.Store.GetBuild(ctx, dep.BuildID)
-	if err != nil {
-		return workflows.RolloutResult{}, err
-	}
-	rel, hash, err := d.release(ctx, dep, b, env)
-	if err != nil {
-		return workflows.RolloutResult{}, err
-	}
-	sealed := dep.ReleaseConfig
-	if sealed == nil {
-		if sealed, err = d.sealConfig(dep.ID, rel); err != nil {
-			return workflows.RolloutResult{}, err
-		}
-	}
-	dep, err = d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
-		if x.StartedAt == nil {
-			now := time.Now().UTC()
-			x.StartedAt = &now
-		}
-		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
-		return nil
-	})
+	rel, dep, err := d.fixRelease(ctx, dep, env)
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
@@ -138,25 +117,8 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 // but the release is fixed, with the configs and secrets it runs with sealed into the deployment, as a service's
 // is. It then is the environment's current release of the task.
 func (d *Deploys) releaseTask(ctx context.Context, dep store.Deployment, env store.Environment, typ string) (workflows.RolloutResult, error) {
-	b, err := d.Store.GetBuild(ctx, dep.BuildID)
+	_, dep, err := d.fixRelease(ctx, dep, env)
 	if err != nil {
-		return workflows.RolloutResult{}, err
-	}
-	rel, hash, err := d.release(ctx, dep, b, env)
-	if err != nil {
-		return workflows.RolloutResult{}, err
-	}
-	sealed := dep.ReleaseConfig
-	if sealed == nil {
-		if sealed, err = d.sealConfig(dep.ID, rel); err != nil {
-			return workflows.RolloutResult{}, err
-		}
-	}
-	if _, err := d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
-		now := time.Now().UTC()
-		x.StartedAt, x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = &now, api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
-		return nil
-	}); err != nil {
 		return workflows.RolloutResult{}, err
 	}
 	msg := "released: runs when asked (POST …/environments/" + env.Name + "/runs)"
@@ -164,6 +126,34 @@ func (d *Deploys) releaseTask(ctx context.Context, dep store.Deployment, env sto
 		msg = "released: runs on the schedule of " + env.Name
 	}
 	return d.end(ctx, dep, api.DeploymentSucceeded, "", msg)
+}
+
+// fixRelease assembles the deployment's release and records the deployment running with it: the configs it gets,
+// sealed into the deployment (those already sealed, on a retry), their hash and the data plane.
+func (d *Deploys) fixRelease(ctx context.Context, dep store.Deployment, env store.Environment) (dataplane.Release, store.Deployment, error) {
+	b, err := d.Store.GetBuild(ctx, dep.BuildID)
+	if err != nil {
+		return dataplane.Release{}, dep, err
+	}
+	rel, hash, err := d.release(ctx, dep, b, env)
+	if err != nil {
+		return dataplane.Release{}, dep, err
+	}
+	sealed := dep.ReleaseConfig
+	if sealed == nil {
+		if sealed, err = d.sealConfig(dep.ID, rel); err != nil {
+			return dataplane.Release{}, dep, err
+		}
+	}
+	dep, err = d.Store.UpdateDeployment(ctx, dep.ID, func(x *store.Deployment) error {
+		if x.StartedAt == nil {
+			now := time.Now().UTC()
+			x.StartedAt = &now
+		}
+		x.Status, x.ConfigHash, x.ReleaseConfig, x.DataPlane = api.DeploymentRunning, hash, sealed, plane(env.DataPlane)
+		return nil
+	})
+	return rel, dep, err
 }
 
 // restoringAfter begins the heartbeat of a rollout restoring the previous release; the not-ready

@@ -187,37 +187,21 @@ func (d *Driver) deployment(ns string, r dataplane.Release, secret string, files
 	podLabels := d.labels(r.Project, r.Component, r.Environment)
 	podLabels[dataplane.LabelBuild] = label(r.BuildID)
 
-	c := corev1ac.Container().WithName(r.Component).WithImage(r.Image).WithImagePullPolicy(corev1.PullIfNotPresent)
-	for _, e := range r.Endpoints {
-		proto := corev1.ProtocolTCP
-		if e.Type == descriptor.UDP {
-			proto = corev1.ProtocolUDP
+	pod := d.podSpec(r, secret, files, func(c *corev1ac.ContainerApplyConfiguration) {
+		for _, e := range r.Endpoints {
+			proto := corev1.ProtocolTCP
+			if e.Type == descriptor.UDP {
+				proto = corev1.ProtocolUDP
+			}
+			c.WithPorts(corev1ac.ContainerPort().WithName(portName(e)).WithContainerPort(int32(e.Port)).WithProtocol(proto))
 		}
-		c.WithPorts(corev1ac.ContainerPort().WithName(portName(e)).WithContainerPort(int32(e.Port)).WithProtocol(proto))
-	}
-	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
-		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValueFrom(corev1ac.EnvVarSource().
-			WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(secret).WithKey("env." + k))))
-	}
-	for i, p := range files {
-		c.WithVolumeMounts(corev1ac.VolumeMount().WithName("config").WithMountPath(p).
-			WithSubPath("file." + strconv.Itoa(i)).WithReadOnly(true))
-	}
-	if limits := resources(r); len(limits) > 0 {
-		c.WithResources(corev1ac.ResourceRequirements().WithLimits(limits).WithRequests(limits))
-	}
-	if p := probe(r.Readiness); p != nil {
-		c.WithReadinessProbe(p)
-	}
-	if p := probe(r.Liveness); p != nil {
-		c.WithLivenessProbe(p)
-	}
-	pod := corev1ac.PodSpec().WithContainers(c).WithEnableServiceLinks(false)
-	if len(files) > 0 {
-		// 0444: the files are read, never written.
-		pod.WithVolumes(corev1ac.Volume().WithName("config").WithSecret(
-			corev1ac.SecretVolumeSource().WithSecretName(secret).WithDefaultMode(0o444)))
-	}
+		if p := probe(r.Readiness); p != nil {
+			c.WithReadinessProbe(p)
+		}
+		if p := probe(r.Liveness); p != nil {
+			c.WithLivenessProbe(p)
+		}
+	})
 	surge, unavailable := 1, 0
 	if d.MaxSurge != nil {
 		surge = *d.MaxSurge

@@ -80,7 +80,7 @@ func (d *Driver) createJob(ctx context.Context, ns, name string, r dataplane.Rel
 	jobLabels := d.labels(r.Project, r.Component, r.Environment)
 	jobLabels[dataplane.LabelBuild], jobLabels[LabelRun] = label(r.BuildID), label(run)
 	annotations := map[string]string{AnnotationBuild: r.BuildID, AnnotationDigest: r.Digest, AnnotationConfig: secret}
-	pod := d.podSpec(r, secret, files).WithRestartPolicy(corev1.RestartPolicyNever)
+	pod := d.podSpec(r, secret, files, nil).WithRestartPolicy(corev1.RestartPolicyNever)
 	job := batchv1ac.Job(name, ns).WithLabels(jobLabels).WithAnnotations(annotations).
 		WithSpec(batchv1ac.JobSpec().WithBackoffLimit(0).WithCompletions(1).WithParallelism(1).
 			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(jobLabels).WithAnnotations(annotations).WithSpec(pod)))
@@ -91,9 +91,12 @@ func (d *Driver) createJob(ctx context.Context, ns, name string, r dataplane.Rel
 }
 
 // podSpec is the pod that runs r, with its configs from Secret secret and the files in it at files: one container
-// named for the component, without ports or probes (a task serves nothing).
-func (d *Driver) podSpec(r dataplane.Release, secret string, files []string) *corev1ac.PodSpecApplyConfiguration {
+// named for the component, which more adds to (a service's ports and probes; nil adds nothing, as for a task).
+func (d *Driver) podSpec(r dataplane.Release, secret string, files []string, more func(*corev1ac.ContainerApplyConfiguration)) *corev1ac.PodSpecApplyConfiguration {
 	c := corev1ac.Container().WithName(r.Component).WithImage(r.Image).WithImagePullPolicy(corev1.PullIfNotPresent)
+	if more != nil {
+		more(c)
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValueFrom(corev1ac.EnvVarSource().
 			WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(secret).WithKey("env." + k))))
