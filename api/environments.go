@@ -38,6 +38,8 @@ type EnvironmentUpdate struct {
 	Kubeconfig *string `json:"kubeconfig"`
 	// DeployTimeoutSeconds sets how long a release may take to get ready; zero means the worker's default.
 	DeployTimeoutSeconds *int `json:"deployTimeoutSeconds"`
+	// ReleaseRulesUpdate sets the environment's release rules (approval, freezeWindows, freezeMode, stopped).
+	ReleaseRulesUpdate
 }
 
 // KubernetesUpdate changes an environment's KubernetesBinding: a nil (absent) field stays as it is.
@@ -83,6 +85,11 @@ type Environment struct {
 	// DeployTimeoutSeconds is how long a release may take to get ready here; zero (and absent) means the
 	// worker's --ready-timeout.
 	DeployTimeoutSeconds int `json:"deployTimeoutSeconds,omitempty"`
+	// ReleaseRules are the environment's approval rule, freeze windows and stopped line.
+	ReleaseRules
+	// ApprovalRequired says promotions and deploys into the environment wait for MinApprovals approvals (the
+	// effective rule: Approval's, or the default).
+	ApprovalRequired bool `json:"approvalRequired"`
 	// CreatedAt is when the environment was created (UTC).
 	CreatedAt time.Time `json:"createdAt"`
 }

@@ -20,6 +20,8 @@ const (
 	EventProject = "project"
 	// EventRun: a task run was created or changed (status, exit code); Ref is its ID.
 	EventRun = "run"
+	// EventPromotion: a promotion request was created or changed (status, a decision); Ref is its ID.
+	EventPromotion = "promotion"
 )
 
 // Event is one committed change in slipway's change feed: the data of one server-sent event of

@@ -121,10 +121,14 @@ func (s *Store) UpdateEnvironment(ctx context.Context, project, name string, upd
 		if err != nil {
 			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
 		}
+		rules, err := rulesJSON(e.Rules)
+		if err != nil {
+			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
+		}
 		if _, err := c.exec(ctx, `UPDATE environments SET production = ?, replicas = ?, cpu_millis = ?, memory_bytes = ?,
-			data_plane = ?, kubernetes = ?, deploy_timeout_s = ? WHERE project = ? AND name = ?`,
+			data_plane = ?, kubernetes = ?, deploy_timeout_s = ?, rules = ? WHERE project = ? AND name = ?`,
 			e.Production, e.Replicas, int64(math.Round(e.CPUs*1000)), e.MemoryBytes, e.DataPlane, binding, e.DeployTimeoutSeconds,
-			project, name); err != nil {
+			rules, project, name); err != nil {
 			return fmt.Errorf("updating %s: %w", environmentRef(project, name), err)
 		}
 		if e.Kubernetes != nil {
@@ -281,10 +285,14 @@ func insertEnvironment(ctx context.Context, c conn, project string, e Environmen
 		k.HasKubeconfig = false // a new environment has none
 		e.Kubernetes = &k
 	}
+	rules, err := rulesJSON(e.Rules)
+	if err != nil {
+		return Environment{}, fmt.Errorf("creating %s: %w", environmentRef(project, e.Name), err)
+	}
 	if _, err := c.exec(ctx, `INSERT INTO environments (project, name, production, position, created_at, replicas, cpu_millis,
-		memory_bytes, data_plane, kubernetes, deploy_timeout_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		memory_bytes, data_plane, kubernetes, deploy_timeout_s, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		project, e.Name, e.Production, position, toDB(e.CreatedAt), e.Replicas, int64(math.Round(e.CPUs*1000)), e.MemoryBytes,
-		e.DataPlane, binding, e.DeployTimeoutSeconds); err != nil {
+		e.DataPlane, binding, e.DeployTimeoutSeconds, rules); err != nil {
 		if isUniqueViolation(err) {
 			return Environment{}, exists(environmentRef(project, e.Name))
 		}
@@ -297,7 +305,7 @@ func insertEnvironment(ctx context.Context, c conn, project string, e Environmen
 func listEnvironments(ctx context.Context, c conn, project string) ([]Environment, error) {
 	rows, err := c.query(ctx, `SELECT name, production, position, created_at, replicas, cpu_millis, memory_bytes,
 			data_plane, kubernetes, deploy_timeout_s, (SELECT COUNT(*) FROM environment_kubeconfigs k
-				WHERE k.project = environments.project AND k.environment = environments.name)
+				WHERE k.project = environments.project AND k.environment = environments.name), rules
 		FROM environments WHERE project = ? ORDER BY position`, project)
 	if err != nil {
 		return nil, fmt.Errorf("listing environments of %s: %w", projectRef(project), err)
@@ -309,9 +317,15 @@ func listEnvironments(ctx context.Context, c conn, project string) ([]Environmen
 		var created, cpuMillis int64
 		var binding sql.NullString
 		var kubeconfigs int
+		var rules sql.NullString
 		if err := rows.Scan(&e.Name, &e.Production, &e.Position, &created, &e.Replicas, &cpuMillis, &e.MemoryBytes,
-			&e.DataPlane, &binding, &e.DeployTimeoutSeconds, &kubeconfigs); err != nil {
+			&e.DataPlane, &binding, &e.DeployTimeoutSeconds, &kubeconfigs, &rules); err != nil {
 			return nil, fmt.Errorf("listing environments of %s: %w", projectRef(project), err)
+		}
+		if rules.Valid {
+			if err := json.Unmarshal([]byte(rules.String), &e.Rules); err != nil {
+				return nil, fmt.Errorf("reading the release rules of %s: %w", environmentRef(project, e.Name), err)
+			}
 		}
 		e.CreatedAt, e.CPUs = fromDB(created), float64(cpuMillis)/1000
 		if binding.Valid {
@@ -329,5 +343,28 @@ func listEnvironments(ctx context.Context, c conn, project string) ([]Environmen
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing environments of %s: %w", projectRef(project), err)
 	}
+	rows.Close()
+	stops, err := lineStops(ctx, c, project)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if st, ok := stops[out[i].Name]; ok {
+			out[i].Rules.Stopped = &st
+		}
+	}
 	return out, nil
+}
+
+// rulesJSON is the rules column of r: NULL for the defaults. A stopped line is kept apart (line_stops).
+func rulesJSON(r ReleaseRules) (any, error) {
+	r.Stopped = nil
+	if r.Approval == nil && len(r.FreezeWindows) == 0 && r.FreezeMode == "" {
+		return nil, nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the release rules: %w", err)
+	}
+	return string(b), nil
 }

@@ -29,7 +29,7 @@ func TestCreateEnvironmentAppends(t *testing.T) {
 		if got := envNames(envs); !slices.Equal(got, []string{"development", "production", "staging"}) {
 			t.Errorf("environments = %v", got)
 		}
-		if envs[2] != e {
+		if !reflect.DeepEqual(envs[2], e) {
 			t.Errorf("listed %+v, created %+v", envs[2], e)
 		}
 
@@ -107,7 +107,7 @@ func TestReorderEnvironments(t *testing.T) {
 		}
 		listed, err := s.ListEnvironments(ctx, "shop")
 		must(t, err)
-		if !slices.Equal(listed, envs) {
+		if !reflect.DeepEqual(listed, envs) {
 			t.Errorf("listed %+v, reorder returned %+v", listed, envs)
 		}
 

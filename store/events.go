@@ -29,6 +29,8 @@ const (
 	EventProject = api.EventProject
 	// EventRun is a task run created or changed; Ref is its ID.
 	EventRun = api.EventRun
+	// EventPromotion is a promotion request created or changed; Ref is its ID.
+	EventPromotion = api.EventPromotion
 )
 
 // Event is one committed change, as the feed records it.

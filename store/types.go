@@ -3,6 +3,7 @@ package store
 import (
 	"time"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/scan"
 	"github.com/slipway-dev/slipway/secretbox"
 )
@@ -42,9 +43,15 @@ type Environment struct {
 	// DeployTimeoutSeconds is how long a release may take to get ready here; zero means the worker's
 	// --ready-timeout. At most MaxDeployTimeoutSeconds.
 	DeployTimeoutSeconds int `json:"deployTimeoutSeconds,omitempty"`
+	// Rules are the environment's approval rule, freeze windows and freeze mode; zero means the defaults.
+	// Rules.Stopped is read from the environment's stopped line (StopLine) and ignored on create and update.
+	Rules ReleaseRules `json:"rules"`
 	// CreatedAt is when the environment was created (UTC, microseconds). Zero on create means now.
 	CreatedAt time.Time `json:"createdAt"`
 }
+
+// ReleaseRules are an environment's release rules (api.ReleaseRules).
+type ReleaseRules = api.ReleaseRules
 
 // Data planes an environment's releases run on.
 const (
