@@ -144,6 +144,31 @@ func (d *Deploys) Deploy(ctx context.Context, comp store.Component, env store.En
 	return dep, nil
 }
 
+// deployAs records the deployment id of b to environment by actor, once (a repeat finds it), and queues it. The
+// caller has checked the build may go there.
+func (d *Deploys) deployAs(ctx context.Context, id string, b store.Build, environment, actor string) (store.Deployment, error) {
+	if d.Temporal == nil {
+		return store.Deployment{}, errTemporalUnavailable("Temporal is not configured: deployments cannot run")
+	}
+	dep, err := d.Store.CreateDeployment(ctx, store.Deployment{ID: id, Project: b.Project, Component: b.Component,
+		Environment: environment, BuildID: b.ID, Digest: b.Digest, Actor: actor})
+	if errors.Is(err, store.ErrExists) {
+		dep, err = d.Store.GetDeployment(ctx, id)
+	}
+	if err != nil {
+		return store.Deployment{}, err
+	}
+	if err := d.queue(ctx, dep); err != nil {
+		if Unreachable(err) {
+			e := errTemporalUnavailable("deployment %s could not be queued: Temporal is unreachable", dep.ID)
+			e.Err = err
+			return store.Deployment{}, e
+		}
+		return store.Deployment{}, err
+	}
+	return dep, nil
+}
+
 // AutoDeploy queues the deployment of a build (pushed, about to be recorded succeeded) to its project's first
 // environment, after checking that environment is not a production one (CodeAutoDeployToProduction: nothing is
 // recorded or queued, a build never deploys itself there) and has every value the build requires

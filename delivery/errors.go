@@ -81,3 +81,9 @@ func Unreachable(err error) bool {
 	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
+
+// isNotFound reports whether Temporal answered that what was asked for (a workflow) does not exist.
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}

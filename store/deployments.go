@@ -153,6 +153,9 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 			return fmt.Errorf("updating %s: %w", deploymentRef(id), err)
 		}
 		out = d
+		if err := endPromotionOf(ctx, c, d); err != nil {
+			return err
+		}
 		return appendEvent(ctx, c, deploymentEvent(d))
 	})
 	return out, err

@@ -181,6 +181,22 @@ type AuditEntry = api.AuditEntry
 
 // AppendAudit writes e to the audit log, with a fresh ID and the time now when e.At is zero.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	fillAudit(&e)
+	return e, appendAudit(ctx, s.db(), e)
+}
+
+func appendAudit(ctx context.Context, c conn, e AuditEntry) error {
+	fillAudit(&e)
+	if _, err := c.exec(ctx, `INSERT INTO audit_log (id, at, actor, action, project, component, environment, target,
+		reason, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, toDB(e.At), e.Actor, e.Action, e.Project, e.Component,
+		e.Environment, e.Target, e.Reason, e.Result); err != nil {
+		return fmt.Errorf("writing the audit log: %w", err)
+	}
+	return nil
+}
+
+// fillAudit gives e a fresh ID, the time now and the result "ok" where it has none.
+func fillAudit(e *AuditEntry) {
 	if e.ID == "" {
 		e.ID = "a-" + randomHex(8)
 	}
@@ -190,12 +206,6 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 	if e.Result == "" {
 		e.Result = "ok"
 	}
-	if _, err := s.db().exec(ctx, `INSERT INTO audit_log (id, at, actor, action, project, component, environment, target,
-		reason, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, toDB(e.At), e.Actor, e.Action, e.Project, e.Component,
-		e.Environment, e.Target, e.Reason, e.Result); err != nil {
-		return AuditEntry{}, fmt.Errorf("writing the audit log: %w", err)
-	}
-	return e, nil
 }
 
 // AuditFilter selects audit entries; a zero field matches every entry.

@@ -298,3 +298,80 @@ func timeOrNil(v sql.NullInt64) *time.Time {
 	t := fromDB(v.Int64)
 	return &t
 }
+
+// endPromotionOf ends the promotion request that queued d, when d has just ended: succeeded or failed as d did,
+// in the same transaction, with an audit entry. A deployment no request queued changes nothing.
+func endPromotionOf(ctx context.Context, c conn, d Deployment) error {
+	if d.Status != api.DeploymentSucceeded && d.Status != api.DeploymentFailed {
+		return nil
+	}
+	var id string
+	err := c.queryRow(ctx, "SELECT id FROM promotions WHERE deployment_id = ? AND status = ?"+c.d.suffix(lockUpdate),
+		d.ID, api.PromotionDeploying).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the promotion request of %s: %w", deploymentRef(d.ID), err)
+	}
+	status, msg, result := api.PromotionSucceeded, "deployed: "+d.ID, "succeeded"
+	if d.Status == api.DeploymentFailed {
+		status, msg, result = api.PromotionFailed, "deployment "+d.ID+" failed: "+d.Message, "failed: "+d.Message
+	}
+	if _, err := c.exec(ctx, "UPDATE promotions SET status = ?, message = ?, updated_at = ? WHERE id = ?",
+		status, msg, toDB(now()), id); err != nil {
+		return fmt.Errorf("ending %s: %w", promotionRef(id), err)
+	}
+	if err := appendAudit(ctx, c, AuditEntry{Actor: "slipway", Action: api.AuditPromotionEnd, Project: d.Project,
+		Component: d.Component, Environment: d.Environment, Target: id, Result: result}); err != nil {
+		return err
+	}
+	return appendEvent(ctx, c, Event{Kind: EventPromotion, Project: d.Project, Component: d.Component, Environment: d.Environment, Ref: id})
+}
+
+// PutPromotionScan keeps the re-scan report of the request's digest and its summary on the request,
+// replacing an earlier one. It fails with ErrNotFound when there is no such request.
+func (s *Store) PutPromotionScan(ctx context.Context, id string, r scan.Report, sum scan.Summary) error {
+	report, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encoding the re-scan of %s: %w", promotionRef(id), err)
+	}
+	summary, err := json.Marshal(sum)
+	if err != nil {
+		return fmt.Errorf("encoding the re-scan of %s: %w", promotionRef(id), err)
+	}
+	return s.inTx(ctx, func(c conn) error {
+		p, err := getPromotion(ctx, c, id, lockUpdate)
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "DELETE FROM promotion_scans WHERE promotion_id = ?", id); err != nil {
+			return fmt.Errorf("replacing the re-scan of %s: %w", promotionRef(id), err)
+		}
+		if _, err := c.exec(ctx, "INSERT INTO promotion_scans (promotion_id, build_id, report, at) VALUES (?, ?, ?, ?)",
+			id, p.BuildID, string(report), toDB(now())); err != nil {
+			return fmt.Errorf("storing the re-scan of %s: %w", promotionRef(id), err)
+		}
+		if _, err := c.exec(ctx, "UPDATE promotions SET rescan = ?, updated_at = ? WHERE id = ?", string(summary), toDB(now()), id); err != nil {
+			return fmt.Errorf("storing the re-scan of %s: %w", promotionRef(id), err)
+		}
+		return appendEvent(ctx, c, promotionEvent(p))
+	})
+}
+
+// GetPromotionScan returns the re-scan report of the request. It fails with ErrNotFound when there is none.
+func (s *Store) GetPromotionScan(ctx context.Context, id string) (scan.Report, error) {
+	var report string
+	err := s.db().queryRow(ctx, "SELECT report FROM promotion_scans WHERE promotion_id = ?", id).Scan(&report)
+	if errors.Is(err, sql.ErrNoRows) {
+		return scan.Report{}, notFound("re-scan of " + promotionRef(id))
+	}
+	if err != nil {
+		return scan.Report{}, fmt.Errorf("reading the re-scan of %s: %w", promotionRef(id), err)
+	}
+	var r scan.Report
+	if err := json.Unmarshal([]byte(report), &r); err != nil {
+		return scan.Report{}, fmt.Errorf("decoding the re-scan of %s: %w", promotionRef(id), err)
+	}
+	return r, nil
+}

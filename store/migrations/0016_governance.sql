@@ -79,3 +79,12 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at, id);
 CREATE INDEX audit_log_project_at ON audit_log (project, at);
+
+-- promotion_scans: the re-scan of a promoted digest against the vulnerability database of the day it was
+-- promoted into production, kept beside the build's own report (build_scans).
+CREATE TABLE promotion_scans (
+    promotion_id {{text}} NOT NULL PRIMARY KEY REFERENCES promotions (id) ON DELETE CASCADE,
+    build_id     TEXT     NOT NULL,
+    report       TEXT     NOT NULL,
+    at           BIGINT   NOT NULL
+);
