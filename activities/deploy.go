@@ -53,6 +53,7 @@ type DeployStore interface {
 	UpdateTaskRun(ctx context.Context, id string, update func(*store.TaskRun) error) (store.TaskRun, error)
 	AppendTaskRunLog(ctx context.Context, id string, texts ...string) error
 	TaskRunLog(ctx context.Context, id string, after int64, limit int) ([]store.LogLine, error)
+	Quarantines(ctx context.Context, ids ...string) (map[string]api.Quarantine, error)
 }
 
 // Signaller queues deployments on their deploy workflows (client.Client).
@@ -142,6 +143,7 @@ func asActivityError(err error) error {
 	typ := map[string]string{
 		delivery.CodeNotDeployable:          ErrTypeNotDeployable,
 		delivery.CodeNoEnvironment:          ErrTypeNotDeployable,
+		delivery.CodeQuarantined:            ErrTypeNotDeployable,
 		delivery.CodeMissingConfig:          ErrTypeMissingConfig,
 		delivery.CodeAutoDeployToProduction: ErrTypeAutoDeployToProduction,
 	}[refused.Code]

@@ -24,6 +24,9 @@ type Approval struct {
 	ExpirySeconds int `json:"expirySeconds,omitempty"`
 }
 
+// ApprovalUpdate is an Approval as PATCH …/environments/{e} sets it (the fields mean the same).
+type ApprovalUpdate Approval
+
 // FreezeWindow is a span in which nothing is promoted or deployed into an environment: recurring (Cron, the
 // start of each window, with DurationSeconds, read in TimeZone) or one-off (Start and End).
 type FreezeWindow struct {
@@ -39,6 +42,9 @@ type FreezeWindow struct {
 	Start *time.Time `json:"start,omitempty"`
 	End   *time.Time `json:"end,omitempty"`
 }
+
+// FreezeWindowUpdate is a FreezeWindow as PATCH …/environments/{e} sets it (the fields mean the same).
+type FreezeWindowUpdate FreezeWindow
 
 // Stop is a stopped line: nothing is promoted or deployed until it is lifted.
 type Stop struct {
@@ -66,9 +72,9 @@ type ReleaseRules struct {
 // (absent) field stays as it is. Setting any of them needs an admin token.
 type ReleaseRulesUpdate struct {
 	// Approval replaces the approval rule; {} means the default.
-	Approval *Approval `json:"approval"`
+	Approval *ApprovalUpdate `json:"approval"`
 	// FreezeWindows replaces the freeze windows; [] removes them all.
-	FreezeWindows *[]FreezeWindow `json:"freezeWindows"`
+	FreezeWindows *[]FreezeWindowUpdate `json:"freezeWindows"`
 	// FreezeMode sets FreezeWait or FreezeRefuse.
 	FreezeMode *string `json:"freezeMode"`
 	// Stopped stops (true, with StopReason) or starts (false) the environment's line.

@@ -29,6 +29,7 @@ type DeployStore interface {
 	GetDeployment(ctx context.Context, id string) (store.Deployment, error)
 	CreateDeployment(ctx context.Context, d store.Deployment) (store.Deployment, error)
 	UpdateDeployment(ctx context.Context, id string, update func(*store.Deployment) error) (store.Deployment, error)
+	Quarantines(ctx context.Context, ids ...string) (map[string]api.Quarantine, error)
 }
 
 // Signaller queues deployments on their environments' deploy workflows (client.Client).
@@ -119,6 +120,9 @@ func (d *Deploys) Deploy(ctx context.Context, comp store.Component, env store.En
 		return store.Deployment{}, err
 	}
 	if err := Deployable(b); err != nil {
+		return store.Deployment{}, err
+	}
+	if err := d.notQuarantined(ctx, b.ID); err != nil {
 		return store.Deployment{}, err
 	}
 	if err := d.CheckConfigs(ctx, b, env.Name); err != nil {
@@ -249,7 +253,22 @@ func (d *Deploys) CheckQueued(ctx context.Context, buildID, deploymentID, enviro
 	if err := Deployable(b); err != nil {
 		return err
 	}
+	if err := d.notQuarantined(ctx, b.ID); err != nil {
+		return err
+	}
 	return d.CheckConfigs(ctx, b, environment)
+}
+
+// notQuarantined refuses (CodeQuarantined, Conflict) a quarantined build, naming who quarantined it and why.
+func (d *Deploys) notQuarantined(ctx context.Context, buildID string) error {
+	qs, err := d.Store.Quarantines(ctx, buildID)
+	if err != nil {
+		return err
+	}
+	if q, ok := qs[buildID]; ok {
+		return refuse(Conflict, CodeQuarantined, "build", "build %s is quarantined by %s: %s", buildID, q.Actor, q.Reason)
+	}
+	return nil
 }
 
 // EnvironmentLister reads a project's environments in promotion order.

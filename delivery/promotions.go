@@ -52,7 +52,6 @@ type PromotionStore interface {
 	GetPromotion(ctx context.Context, id string) (store.Promotion, error)
 	UpdatePromotion(ctx context.Context, id string, update func(*store.Promotion) error) (store.Promotion, error)
 	AddPromotionVote(ctx context.Context, id string, v api.PromotionVote, check func(store.Promotion) error) (store.Promotion, error)
-	Quarantines(ctx context.Context, ids ...string) (map[string]api.Quarantine, error)
 	ProjectStop(ctx context.Context, project string) (api.Stop, bool, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 }
@@ -249,19 +248,7 @@ func (s *Promotions) buildOf(ctx context.Context, comp store.Component, buildID 
 	if err := Deployable(b); err != nil {
 		return store.Build{}, err
 	}
-	return b, s.notQuarantined(ctx, b.ID)
-}
-
-// notQuarantined refuses (CodeQuarantined, Conflict) a quarantined build, naming why.
-func (s *Promotions) notQuarantined(ctx context.Context, buildID string) error {
-	qs, err := s.Store.Quarantines(ctx, buildID)
-	if err != nil {
-		return err
-	}
-	if q, ok := qs[buildID]; ok {
-		return refuse(Conflict, CodeQuarantined, "build", "build %s is quarantined by %s: %s", buildID, q.Actor, q.Reason)
-	}
-	return nil
+	return b, s.Deploys.notQuarantined(ctx, b.ID)
 }
 
 func frozenRefusal(env store.Environment, f Freeze) *Error {

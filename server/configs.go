@@ -77,6 +77,7 @@ func (s *Server) putConfig(c echo.Context) error {
 		return err
 	}
 
+	s.audit(c, store.AuditEntry{Action: api.AuditConfigSet, Project: p, Component: comp, Environment: env, Target: key})
 	item := api.Config{Key: saved.Key, Secret: saved.Secret, UpdatedAt: saved.UpdatedAt}
 	if !saved.Secret {
 		item.Value = req.Value
@@ -98,5 +99,7 @@ func (s *Server) deleteConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, store.AuditEntry{Action: api.AuditConfigDelete, Project: c.Param("project"), Component: c.Param("component"),
+		Environment: c.Param("environment"), Target: key})
 	return c.NoContent(http.StatusNoContent)
 }

@@ -59,24 +59,15 @@ func (s *Server) promote(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	comp, envs, err := s.componentEnvironments(c)
+	comp, err := s.store.GetComponent(c.Request().Context(), c.Param("project"), c.Param("component"))
 	if err != nil {
 		return err
 	}
-	current := make([]string, len(envs)) // the build serving in each environment, "" for none
-	for i, e := range envs {
-		d, err := s.store.CurrentDeployment(ctx, comp.Project, comp.Name, e.Name)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		current[i] = d.BuildID
-	}
-	target, build, err := delivery.PromotionTarget(comp, envs, current, delivery.Promotion{Build: req.Build, To: req.To}, s.isAdmin(c))
+	p, err := s.promotions.Promote(c.Request().Context(), comp, delivery.Promotion{Build: req.Build, To: req.To}, actor(c))
 	if err != nil {
 		return err
 	}
-	return s.deploy(c, comp, envs[target], build)
+	return s.answerPromotion(c, http.StatusAccepted, p)
 }
 
 // componentEnvironments returns the route's component and its project's environments in promotion order.
@@ -102,12 +93,30 @@ func (s *Server) mayDeployTo(c echo.Context, env store.Environment, what string)
 }
 
 // deploy records the deployment of the build to the environment and queues it on the environment's deploy
-// workflow (202), or answers why not (delivery.Deploys.Deploy; nothing is recorded then).
+// workflow (202), or answers why not (delivery.Deploys.Deploy; nothing is recorded then). Into an environment
+// with release rules (delivery.Governed) it is a promotion request instead, and the answer is the request.
 func (s *Server) deploy(c echo.Context, comp store.Component, env store.Environment, buildID string) error {
-	d, err := s.deploys.Deploy(c.Request().Context(), comp, env, buildID, tokenName(c), s.isAdmin(c))
+	ctx := c.Request().Context()
+	_, stopped, err := s.store.ProjectStop(ctx, comp.Project)
 	if err != nil {
 		return err
 	}
+	if delivery.Governed(env, stopped) {
+		p, err := s.promotions.Request(ctx, comp, env, "", buildID, actor(c))
+		if err != nil {
+			return err
+		}
+		return s.answerPromotion(c, http.StatusAccepted, p)
+	}
+	entry := store.AuditEntry{Action: api.AuditDeploy, Project: comp.Project, Component: comp.Name, Environment: env.Name, Target: buildID}
+	d, err := s.deploys.Deploy(ctx, comp, env, buildID, tokenName(c), s.isAdmin(c))
+	if err != nil {
+		entry.Result = "refused: " + err.Error()
+		s.audit(c, entry)
+		return err
+	}
+	entry.Result = "queued " + d.ID
+	s.audit(c, entry)
 	return c.JSON(http.StatusAccepted, deploymentOf(d))
 }
 

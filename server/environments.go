@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/slipway-dev/slipway/api"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/store"
 )
 
@@ -31,7 +33,7 @@ func environmentOf(e store.Environment) api.Environment {
 	v := api.Environment{
 		Name: e.Name, Production: e.Production, Position: e.Position, Replicas: e.Replicas, CPUs: e.CPUs,
 		MemoryBytes: e.MemoryBytes, DataPlane: e.DataPlane, DeployTimeoutSeconds: e.DeployTimeoutSeconds,
-		CreatedAt: e.CreatedAt,
+		CreatedAt: e.CreatedAt, ReleaseRules: e.Rules, ApprovalRequired: delivery.ApprovalOf(e).Required,
 	}
 	if e.Kubernetes != nil {
 		k := api.KubernetesBinding(*e.Kubernetes)
@@ -129,6 +131,13 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		return &APIError{Status: http.StatusForbidden, Code: "forbidden", Field: field,
 			Message: "changing an environment's data plane, its kubernetes binding or kubeconfig needs an admin token"}
 	}
+	rules := req.ReleaseRulesUpdate
+	if (rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil || rules.Stopped != nil && !*rules.Stopped) && !s.isAdmin(c) {
+		return errNeedsAdmin("approval", "changing an environment's release rules or starting its stopped line needs an admin token")
+	}
+	if rules.Stopped != nil && *rules.Stopped && (rules.StopReason == nil || *rules.StopReason == "") {
+		return invalid("stopReason", "stopReason is required to stop an environment's line: say why")
+	}
 	ctx, p, name := c.Request().Context(), c.Param("project"), c.Param("environment")
 	kc, err := s.kubeconfigChange(ctx, p, name, req)
 	if err != nil {
@@ -150,6 +159,22 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		if req.DeployTimeoutSeconds != nil {
 			e.DeployTimeoutSeconds = *req.DeployTimeoutSeconds
 		}
+		if rules.Approval != nil {
+			a := api.Approval(*rules.Approval)
+			e.Rules.Approval = &a
+		}
+		if rules.FreezeWindows != nil {
+			e.Rules.FreezeWindows = make([]api.FreezeWindow, len(*rules.FreezeWindows))
+			for i, w := range *rules.FreezeWindows {
+				e.Rules.FreezeWindows[i] = api.FreezeWindow(w)
+			}
+		}
+		if rules.FreezeMode != nil {
+			e.Rules.FreezeMode = *rules.FreezeMode
+		}
+		if err := delivery.CheckReleaseRules(e.Rules); err != nil {
+			return err
+		}
 		return kc.apply(e, req)
 	})
 	if err != nil {
@@ -157,6 +182,14 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 	}
 	if err := kc.save(ctx, s.store, p, name); err != nil {
 		return err
+	}
+	if rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil {
+		s.audit(c, store.AuditEntry{Action: api.AuditEnvironmentSet, Project: p, Environment: name, Target: "release rules"})
+	}
+	if rules.Stopped != nil {
+		if env, err = s.stopOrStart(c, env, *rules.Stopped, rules.StopReason); err != nil {
+			return err
+		}
 	}
 	if env.Kubernetes != nil {
 		env.Kubernetes.HasKubeconfig = kc.has(env)
@@ -203,4 +236,26 @@ func (s *Server) reorderEnvironments(c echo.Context) error {
 		return withField(err, "order")
 	}
 	return c.JSON(http.StatusOK, api.Page[api.Environment]{Items: nonNil(environmentsOf(envs))})
+}
+
+// stopOrStart stops (with reason) or starts the environment's line, audits it and, on a start, wakes the
+// requests waiting for it. Starting a line that runs, or stopping one again, is no error.
+func (s *Server) stopOrStart(c echo.Context, env store.Environment, stop bool, reason *string) (store.Environment, error) {
+	ctx := c.Request().Context()
+	if stop {
+		st, err := s.store.StopLine(ctx, env.Project, env.Name, *reason, tokenName(c))
+		if err != nil {
+			return env, err
+		}
+		env.Rules.Stopped = &st
+		s.audit(c, store.AuditEntry{Action: api.AuditStop, Project: env.Project, Environment: env.Name, Reason: *reason})
+		return env, nil
+	}
+	if err := s.store.StartLine(ctx, env.Project, env.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return env, err
+	}
+	env.Rules.Stopped = nil
+	s.audit(c, store.AuditEntry{Action: api.AuditStart, Project: env.Project, Environment: env.Name})
+	s.recheck(c, env.Project)
+	return env, nil
 }

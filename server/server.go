@@ -78,6 +78,8 @@ type Server struct {
 	builds  *delivery.Builds
 	deploys *delivery.Deploys
 	tasks   *delivery.Tasks
+	// promotions runs promotion requests (promote, deploys into governed environments, approvals).
+	promotions *delivery.Promotions
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
@@ -130,8 +132,10 @@ func New(d Deps) *Server {
 		RecentCommits: d.RecentCommits, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
 	s.tasks = &delivery.Tasks{Store: d.Store, Log: s.log}
+	s.promotions = &delivery.Promotions{Store: d.Store, Deploys: s.deploys, Log: s.log}
 	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
 		s.builds.Temporal, s.deploys.Temporal, s.tasks.Temporal = d.Temporal, d.Temporal, d.Temporal
+		s.promotions.Temporal = d.Temporal
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {
@@ -235,6 +239,16 @@ func (s *Server) routes() {
 	api.GET("/builds/:id/endpoints", s.getBuildEndpoints, viewer)
 	api.GET("/builds/:id/endpoints/:endpoint/spec", s.getEndpointSpec, viewer)
 	api.POST("/builds/:id/cancel", s.cancelBuild, developer)
+
+	api.GET("/projects/:project/promotions", s.listPromotions, viewer)
+	api.GET("/promotions/:id", s.getPromotion, viewer)
+	api.GET("/promotions/:id/scan", s.getPromotionScan, viewer)
+	api.POST("/promotions/:id/:decision", s.decidePromotion, developer)
+	api.POST("/builds/:id/quarantine", s.quarantineBuild, developer)
+	api.DELETE("/builds/:id/quarantine", s.unquarantineBuild, admin)
+	api.PUT("/projects/:project/stop", s.stopProject, developer)
+	api.DELETE("/projects/:project/stop", s.startProject, admin)
+	api.GET("/audit", s.auditLog, developer)
 
 	api.GET("/events", s.events, viewer)
 

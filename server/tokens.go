@@ -28,6 +28,7 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := s.store.CreateToken(c.Request().Context(), t); err != nil {
 		return withField(err, "name")
 	}
+	s.audit(c, store.AuditEntry{Action: api.AuditTokenCreate, Target: t.Name, Reason: "role " + t.Role})
 	return c.JSON(http.StatusCreated, api.CreatedToken{ID: t.ID, Name: t.Name, Role: t.Role, Token: token})
 }
 

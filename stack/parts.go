@@ -49,7 +49,8 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 	if err != nil {
 		return "", err
 	}
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys})
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys,
+		Promotions: &activities.Promotions{Store: st, Temporal: c}})
 	if err := w.Start(); err != nil {
 		return "", fmt.Errorf("starting worker: %w", err)
 	}

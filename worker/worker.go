@@ -20,6 +20,8 @@ type Deps struct {
 	Builds *activities.Builds
 	// Deploys runs deployments; nil registers no deploy activities.
 	Deploys *activities.Deploys
+	// Promotions runs promotion requests' steps; nil registers no promotion activities.
+	Promotions *activities.Promotions
 }
 
 // New returns a worker polling workflows.TaskQueue with every slipway workflow and activity
@@ -44,6 +46,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.DeployQueue)
 	r.RegisterWorkflow(workflows.Undeploy)
 	r.RegisterWorkflow(workflows.TaskRun)
+	r.RegisterWorkflow(workflows.Promotion)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -71,6 +74,16 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityStartTaskRun:   d.StartTaskRun,
 			workflows.ActivityRunTask:        d.RunTask,
 			workflows.ActivityFailTaskRun:    d.FailTaskRun,
+		} {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}
+	if p := d.Promotions; p != nil {
+		for name, fn := range map[string]any{
+			workflows.ActivityPromotionState: p.PromotionState,
+			workflows.ActivityCheckPromotion: p.CheckPromotion,
+			workflows.ActivityQueuePromotion: p.QueuePromotion,
+			workflows.ActivityEndPromotion:   p.EndPromotion,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

@@ -1,0 +1,51 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/slipway-dev/slipway/delivery"
+	"github.com/slipway-dev/slipway/workflows"
+)
+
+// ErrTypePromotionRefused means a promotion request's build may no longer go where it was asked to (it was
+// quarantined, its configs went missing); the message says why.
+const ErrTypePromotionRefused = "PromotionRefused"
+
+// Promotions runs the steps of the Promotion workflow over the promotion use cases. The zero Promotions is not
+// usable: Store and Temporal are required.
+type Promotions struct {
+	Store delivery.PromotionStore
+	// Temporal queues the deployments approved requests ask for.
+	Temporal Signaller
+}
+
+func (p *Promotions) use() *delivery.Promotions {
+	return &delivery.Promotions{Store: p.Store, Deploys: &delivery.Deploys{Store: p.Store, Temporal: p.Temporal}}
+}
+
+// PromotionState reads the request's decisions as recorded.
+func (p *Promotions) PromotionState(ctx context.Context, in workflows.PromotionIDInput) (workflows.PromotionState, error) {
+	return p.use().State(ctx, in.ID)
+}
+
+// CheckPromotion says whether the request may be queued now, or waits (recorded waiting), or is refused.
+func (p *Promotions) CheckPromotion(ctx context.Context, in workflows.PromotionIDInput) (workflows.PromotionCheck, error) {
+	return p.use().Check(ctx, in.ID)
+}
+
+// QueuePromotion queues the request's deployment, once; a refusal is non-retryable (ErrTypePromotionRefused).
+func (p *Promotions) QueuePromotion(ctx context.Context, in workflows.PromotionIDInput) error {
+	err := p.use().Queue(ctx, in.ID)
+	if e, ok := errors.AsType[*delivery.Error](err); ok && e.Kind != delivery.Unavailable {
+		return temporal.NewNonRetryableApplicationError(e.Message, ErrTypePromotionRefused, err)
+	}
+	return err
+}
+
+// EndPromotion records the request ended, unless it has already.
+func (p *Promotions) EndPromotion(ctx context.Context, in workflows.EndPromotionInput) error {
+	return p.use().End(ctx, in.ID, in.Status, in.Message)
+}
