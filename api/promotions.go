@@ -120,18 +120,22 @@ type PromotionDiff struct {
 	// ToBuild and ToCommit are what the promotion deploys.
 	ToBuild  string `json:"toBuild"`
 	ToCommit string `json:"toCommit"`
-	// Commits are the commits the promotion brings, newest first (without their builds); [] when none (the
-	// same commit, or a rollback: Rollback says so).
+	// Commits are the commits the promotion brings (those of ToCommit that FromCommit lacks), newest first,
+	// without their builds; on a rollback, those it takes away. When nothing serves, the newest commits up to
+	// ToCommit. [] when none (the same commit) or when they could not be read (Error says so).
 	Commits []Commit `json:"commits"`
-	// Rollback says the promoted commit is older than the one serving: Commits are those taken away.
+	// Rollback says the promoted commit is an ancestor of the one serving: Commits are those taken away.
 	Rollback bool `json:"rollback,omitempty"`
-	// Files are the paths the commits touch, sorted; [] when none.
+	// Files are the paths whose content differs between FromCommit and ToCommit, sorted; [] when none, when
+	// nothing serves, or when they could not be read (Error says so).
 	Files []string `json:"files"`
 	// Truncated says there were more commits or files than are listed.
 	Truncated bool `json:"truncated,omitempty"`
-	// Configs are the keys whose config or secret differs between the source and the target environment.
+	// Configs are the keys whose config or secret differs between the source and the target environment, by
+	// key; [] when none differs, for a deploy (it has no source), or when they could not be read (Error says so).
 	Configs []KeyDifference `json:"configs"`
-	// Error says the commits could not be read (the repository was unreachable); "" (and absent) when they were.
+	// Error says what could not be read — the commits (the repository was unreachable) or the configs — in words
+	// that name the repository but no credential, value or host detail; "" (and absent) when all was read.
 	Error string `json:"error,omitempty"`
 }
 
@@ -141,10 +145,17 @@ type KeyDifference struct {
 	Key string `json:"key"`
 	// Secret says the key is a secret (in either environment).
 	Secret bool `json:"secret,omitempty"`
-	// Change is "added" (only in the target's source: the target lacks it), "removed" (only in the target) or
-	// "changed" (in both, with different values; secrets are compared sealed-open inside slipway and never shown).
+	// Change is KeyAdded (only in the source: the target lacks it), KeyRemoved (only in the target) or
+	// KeyChanged (in both, with different values; secrets are compared opened inside slipway and never shown).
 	Change string `json:"change"`
 }
+
+// Changes of a KeyDifference.
+const (
+	KeyAdded   = "added"
+	KeyRemoved = "removed"
+	KeyChanged = "changed"
+)
 
 // QuarantineRequest is the body of POST /api/v1/builds/{id}/quarantine.
 type QuarantineRequest struct {

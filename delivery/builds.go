@@ -25,7 +25,7 @@ import (
 const (
 	// ResolveTimeout bounds resolving the requested commit in the component's repository.
 	ResolveTimeout = 30 * time.Second
-	// CommitsTimeout bounds reading the recent commits of the component's branch.
+	// CommitsTimeout bounds reading the recent commits of the component's branch, or those a promotion brings.
 	CommitsTimeout = 30 * time.Second
 	// TemporalTimeout bounds one call to Temporal (starting a workflow, signalling one) and recording
 	// its outcome.
@@ -41,6 +41,7 @@ type BuildStore interface {
 	GetProject(ctx context.Context, name string) (store.Project, error)
 	GetRepoCredential(ctx context.Context, project, component string) (secretbox.Sealed, time.Time, error)
 	BuildsOfCommits(ctx context.Context, project, component string, commits ...string) ([]store.Build, error)
+	ListConfigs(ctx context.Context, project, component, environment string) ([]store.ConfigValue, error)
 	CreateBuild(ctx context.Context, b store.Build) (store.Build, error)
 	GetBuild(ctx context.Context, id string) (store.Build, error)
 	UpdateBuild(ctx context.Context, id string, update func(*store.Build) error) (store.Build, error)
@@ -60,13 +61,18 @@ type Resolver func(ctx context.Context, repo, ref string, auth gitsource.Auth) (
 // branch (gitsource.RecentCommits).
 type CommitReader func(ctx context.Context, repo, branch string, limit int, auth gitsource.Auth) ([]gitsource.Commit, error)
 
+// RangeReader returns the commits on branch of the Git repository repo between commit from ("" for none) and
+// commit to, at most limit of them, and the files that differ, read with auth, with an error wrapping
+// gitsource.ErrUnknownRef when either commit is not on the branch (gitsource.Between).
+type RangeReader func(ctx context.Context, repo, branch, from, to string, limit int, auth gitsource.Auth) (gitsource.Range, error)
+
 // Builds starts builds of commits: once per commit, whoever asks (the API, a webhook), under an ID derived
-// from the workflow's so a repeated or concurrent start finds the build it made; and it lists the recent commits
-// of a component's branch with their builds (Commits). The zero Builds is not usable: Store and Keys are
-// required.
+// from the workflow's so a repeated or concurrent start finds the build it made; it lists the recent commits
+// of a component's branch with their builds (Commits), and what a promotion changes (PromotionDiff). The zero
+// Builds is not usable: Store and Keys are required.
 type Builds struct {
 	Store BuildStore
-	// Keys opens the components' repo credentials.
+	// Keys opens the components' repo credentials, and their config values to compare them (PromotionDiff).
 	Keys gitcred.Opener
 	// Temporal starts the build workflows; nil refuses every start as Unavailable.
 	Temporal WorkflowStarter
@@ -77,6 +83,9 @@ type Builds struct {
 	Resolve Resolver
 	// RecentCommits reads the newest commits of a branch (Commits); nil means gitsource.RecentCommits.
 	RecentCommits CommitReader
+	// Between reads the commits and files between two commits of a branch (PromotionDiff); nil means
+	// gitsource.Between.
+	Between RangeReader
 	// QueuedGrace is how long a build may stay queued without a run before another start of its commit
 	// starts its workflow (its own start may still be under way); zero means at once.
 	QueuedGrace time.Duration

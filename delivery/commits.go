@@ -55,8 +55,7 @@ func (s *Builds) Commits(ctx context.Context, comp store.Component, limit int) (
 	}
 	out := make([]api.Commit, 0, len(commits))
 	for _, c := range commits {
-		v := api.Commit{SHA: c.SHA, Short: c.SHA[:min(len(c.SHA), 7)], Title: c.Title(), Message: c.Message,
-			Author: c.Author, Email: c.Email, At: c.At}
+		v := commitOf(c)
 		if b, ok := newestRun(runs[c.SHA]); ok {
 			view := BuildOf(b)
 			v.Build = &view
@@ -64,4 +63,10 @@ func (s *Builds) Commits(ctx context.Context, comp store.Component, limit int) (
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// commitOf is c as the API shows commits, without its build.
+func commitOf(c gitsource.Commit) api.Commit {
+	return api.Commit{SHA: c.SHA, Short: c.SHA[:min(len(c.SHA), 7)], Title: c.Title(), Message: c.Message,
+		Author: c.Author, Email: c.Email, At: c.At}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// Commit is one commit of a branch's history, as RecentCommits reads it.
+// Commit is one commit of a branch's history, as RecentCommits and Between read it.
 type Commit struct {
 	// SHA is the commit's full 40-hex SHA.
 	SHA string
@@ -130,14 +130,16 @@ func firstParents(ctx context.Context, st *store, tip plumbing.Hash, limit int) 
 		if err != nil {
 			return nil, fmt.Errorf("reading commit %s: %w", h, err)
 		}
-		out = append(out, Commit{
-			SHA: c.Hash.String(), Message: c.Message,
-			Author: c.Author.Name, Email: c.Author.Email, At: c.Author.When.UTC(),
-		})
+		out = append(out, commitOf(c))
 		if len(c.ParentHashes) == 0 {
 			break
 		}
 		h = c.ParentHashes[0]
 	}
 	return out, nil
+}
+
+// commitOf is c as gitsource shows commits.
+func commitOf(c *object.Commit) Commit {
+	return Commit{SHA: c.Hash.String(), Message: c.Message, Author: c.Author.Name, Email: c.Author.Email, At: c.Author.When.UTC()}
 }

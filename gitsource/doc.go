@@ -1,7 +1,8 @@
 // Package gitsource is slipway's Git adapter, a thin layer over go-git: it resolves what a user
 // calls a commit (a branch, a tag, a full or short SHA, or nothing for the default branch) to a
-// full commit SHA, checks out exactly one commit, shallowly, into a directory, and lists a branch's
-// recent commits.
+// full commit SHA, checks out exactly one commit, shallowly, into a directory, lists a branch's
+// recent commits, and reads what lies between two commits of a branch: the commits and the files
+// that differ.
 //
 // Repositories are addressed by URL: https:// or http:// (optionally with a token), ssh:// or the
 // scp-like user@host:path form (with a private key and known_hosts), file:// and plain paths.
