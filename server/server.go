@@ -132,7 +132,7 @@ func New(d Deps) *Server {
 		RecentCommits: d.RecentCommits, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
 	s.tasks = &delivery.Tasks{Store: d.Store, Log: s.log}
-	s.promotions = &delivery.Promotions{Store: d.Store, Deploys: s.deploys, Log: s.log}
+	s.promotions = &delivery.Promotions{Store: d.Store, Deploys: s.deploys, Diff: s.builds.PromotionDiff, Log: s.log}
 	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
 		s.builds.Temporal, s.deploys.Temporal, s.tasks.Temporal = d.Temporal, d.Temporal, d.Temporal
 		s.promotions.Temporal = d.Temporal
