@@ -65,10 +65,19 @@ type BuildStore interface {
 	PutBuildSpec(ctx context.Context, id string, d descriptor.Descriptor, specs []descriptor.Spec) error
 	// PutBuildSource keeps how a build from source was built.
 	PutBuildSource(ctx context.Context, id string, src api.SourceBuild) error
+	// GetPromotion returns a promotion request; ErrNotFound when there is none.
+	GetPromotion(ctx context.Context, id string) (store.Promotion, error)
+	// GetProject returns a project, with its scan policy; ErrNotFound when there is none.
+	GetProject(ctx context.Context, name string) (store.Project, error)
+	// PutPromotionScan keeps the re-scan report of a promotion request's digest and its summary on the request.
+	PutPromotionScan(ctx context.Context, id string, r scan.Report, sum scan.Summary) error
 }
 
+var _ BuildStore = (*store.Store)(nil)
+
 // Builds holds the build pipeline's activities. Checkout, BuildImage, PushImage and RemoveWorkspace
-// run in one worker session: the workspace and the image live on that worker's disk.
+// run in one worker session: the workspace and the image live on that worker's disk. RescanPromotion
+// runs outside any session: it fetches the image from the registry.
 type Builds struct {
 	Store BuildStore
 	// Keyring opens the components' repo credentials (see gitcred). Nil means every repository is read
@@ -77,7 +86,11 @@ type Builds struct {
 	// WorkDir holds one workspace per build, WorkDir/<build ID>.
 	WorkDir  string
 	BuildKit *buildkit.Builder
-	Pusher   *imagepush.Pusher
+	// Pusher pushes the builds' images, and fetches one back for a re-scan at promotion.
+	Pusher *imagepush.Pusher
+	// Registry is the host[:port] the builds' images are pushed to, as Registry/<project>/<component>
+	// (delivery.Builds.Registry); a re-scan at promotion fetches the image from there. "" fails every re-scan.
+	Registry string
 	// Scanner scans images before they are pushed; nil fails every scan (a worker cannot skip it).
 	Scanner ImageScanner
 	// CacheInsecure says the registry BuildKit's cache goes to speaks plain HTTP.

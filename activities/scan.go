@@ -21,7 +21,7 @@ import (
 // Stable types of the scan activity's non-retryable errors.
 const (
 	// ErrTypeScanPolicy means the scan found what the project's policy does not let through: the
-	// image is not pushed. The message names the findings.
+	// image is not pushed (or, at a re-scan, not promoted). The message names the findings.
 	ErrTypeScanPolicy = "ScanPolicyViolation"
 	// ErrTypeUnscannable means the scanner cannot read the image the build made.
 	ErrTypeUnscannable = "ImageUnscannable"
@@ -77,15 +77,24 @@ func (b *Builds) ScanImage(ctx context.Context, in workflows.ScanImageInput) (wo
 		}
 		return workflows.ScanImageResult{}, fmt.Errorf("storing the scan report: %w", err)
 	}
-	if len(violations) > 0 {
-		named := violations[:min(len(violations), maxNamedViolations)]
-		msg := "the scan policy blocks this image: " + strings.Join(named, "; ")
-		if more := len(violations) - len(named); more > 0 {
-			msg += fmt.Sprintf("; and %d more (see the scan report)", more)
-		}
-		return workflows.ScanImageResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeScanPolicy, nil)
+	if err := policyBlocks(violations); err != nil {
+		return workflows.ScanImageResult{}, err
 	}
 	return workflows.ScanImageResult{Summary: sum}, nil
+}
+
+// policyBlocks is the error of a scan whose policy found violations: non-retryable, of type
+// ErrTypeScanPolicy, naming the first maxNamedViolations of them. Nil when there are none.
+func policyBlocks(violations []string) error {
+	if len(violations) == 0 {
+		return nil
+	}
+	named := violations[:min(len(violations), maxNamedViolations)]
+	msg := "the scan policy blocks this image: " + strings.Join(named, "; ")
+	if more := len(violations) - len(named); more > 0 {
+		msg += fmt.Sprintf("; and %d more (see the scan report)", more)
+	}
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeScanPolicy, nil)
 }
 
 // ignoreFile returns the first ignore file at the repository's root; "" means none. A symlink is

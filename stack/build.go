@@ -112,6 +112,7 @@ func builds(cfg config.Config, st *store.Store, keys *secretbox.Keyring, buildki
 		WorkDir:        cfg.Build.WorkDir,
 		BuildKit:       builder,
 		Pusher:         imagepush.New(opts...),
+		Registry:       registry,
 		Scanner:        scanner,
 		CacheInsecure:  insecure,
 		LocalCacheOnly: localCache,

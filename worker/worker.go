@@ -59,6 +59,8 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityUpdateSpec:      b.UpdateSpec,
 			workflows.ActivityRemoveWorkspace: b.RemoveWorkspace,
 			workflows.ActivityFinishBuild:     b.FinishBuild,
+			// Outside any session, on the default task queue: it needs the scanner, not a workspace.
+			workflows.ActivityRescanPromotion: b.RescanPromotion,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
