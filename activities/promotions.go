@@ -27,17 +27,17 @@ func (p *Promotions) use() *delivery.Promotions {
 }
 
 // PromotionState reads the request's decisions as recorded.
-func (p *Promotions) PromotionState(ctx context.Context, in workflows.PromotionIDInput) (workflows.PromotionState, error) {
+func (p *Promotions) PromotionState(ctx context.Context, in workflows.PromotionStateInput) (workflows.PromotionState, error) {
 	return p.use().State(ctx, in.ID)
 }
 
 // CheckPromotion says whether the request may be queued now, or waits (recorded waiting), or is refused.
-func (p *Promotions) CheckPromotion(ctx context.Context, in workflows.PromotionIDInput) (workflows.PromotionCheck, error) {
+func (p *Promotions) CheckPromotion(ctx context.Context, in workflows.CheckPromotionInput) (workflows.PromotionCheck, error) {
 	return p.use().Check(ctx, in.ID)
 }
 
 // QueuePromotion queues the request's deployment, once; a refusal is non-retryable (ErrTypePromotionRefused).
-func (p *Promotions) QueuePromotion(ctx context.Context, in workflows.PromotionIDInput) error {
+func (p *Promotions) QueuePromotion(ctx context.Context, in workflows.QueuePromotionInput) error {
 	err := p.use().Queue(ctx, in.ID)
 	if e, ok := errors.AsType[*delivery.Error](err); ok && e.Kind != delivery.Unavailable {
 		return temporal.NewNonRetryableApplicationError(e.Message, ErrTypePromotionRefused, err)

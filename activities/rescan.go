@@ -33,7 +33,7 @@ const rescanDirPrefix = "rescan-"
 // It runs in no session and needs none of the build's workspace: the repository is not checked out,
 // so no ignore file applies (a finding the build's .trivyignore left out blocks the promotion if the
 // policy blocks it).
-func (b *Builds) RescanPromotion(ctx context.Context, in workflows.PromotionIDInput) error {
+func (b *Builds) RescanPromotion(ctx context.Context, in workflows.RescanPromotionInput) error {
 	if b.Scanner == nil {
 		return errors.New("this worker has no image scanner")
 	}

@@ -105,7 +105,7 @@ func wantWorkDirEmpty(t *testing.T, b *Builds) {
 
 func TestRescanPromotionPassesAndKeepsTheReport(t *testing.T) {
 	b, st, sc, digest := rescanFixture(t)
-	if err := run(t, b, b.RescanPromotion, workflows.PromotionIDInput{ID: "p1"}, nil); err != nil {
+	if err := run(t, b, b.RescanPromotion, workflows.RescanPromotionInput{ID: "p1"}, nil); err != nil {
 		t.Fatalf("RescanPromotion: %v", err)
 	}
 	reqs := sc.requests()
@@ -136,7 +136,7 @@ func TestRescanPromotionBlocksByTheProjectsPolicyNow(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err := run(t, b, b.RescanPromotion, workflows.PromotionIDInput{ID: "p1"}, nil)
+	err := run(t, b, b.RescanPromotion, workflows.RescanPromotionInput{ID: "p1"}, nil)
 	wantNonRetryable(t, err, ErrTypeScanPolicy)
 	if want := "the scan policy blocks this image: HIGH " + highCVE + " in libfixture 1.0 (fixed in 1.1)"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v does not say %q", err, want)
@@ -158,7 +158,7 @@ func TestRescanPromotionOfAnUnfetchableImageIsRetried(t *testing.T) {
 		Environment: "development", BuildID: "b1", Digest: missing, Status: api.PromotionQueued}); err != nil {
 		t.Fatal(err)
 	}
-	err := run(t, b, b.RescanPromotion, workflows.PromotionIDInput{ID: "p2"}, nil)
+	err := run(t, b, b.RescanPromotion, workflows.RescanPromotionInput{ID: "p2"}, nil)
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Fatalf("error = %v, want a retryable one", err)
@@ -177,6 +177,6 @@ func TestRescanPromotionOfAnUnfetchableImageIsRetried(t *testing.T) {
 
 func TestRescanPromotionOfAMissingRequestIsNotRetried(t *testing.T) {
 	b, _, _, _ := rescanFixture(t)
-	err := run(t, b, b.RescanPromotion, workflows.PromotionIDInput{ID: "nope"}, nil)
+	err := run(t, b, b.RescanPromotion, workflows.RescanPromotionInput{ID: "nope"}, nil)
 	wantNonRetryable(t, err, ErrTypePromotionNotFound)
 }

@@ -43,7 +43,7 @@ func TestRegisterCoversWhatWorkflowsCall(t *testing.T) {
 	defer lazy.Close()
 	reg := &registrations{Registry: sdkworker.New(lazy, "registration-test", sdkworker.Options{}),
 		activities: map[string]any{}, workflows: map[string]any{}}
-	Register(reg, Deps{Builds: &activities.Builds{}, Deploys: &activities.Deploys{}})
+	Register(reg, Deps{Builds: &activities.Builds{}, Deploys: &activities.Deploys{}, Promotions: &activities.Promotions{}})
 
 	for _, name := range slices.Sorted(maps.Keys(called)) {
 		fn, ok := reg.activities[name]

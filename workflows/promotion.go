@@ -78,10 +78,22 @@ type EndPromotionInput struct {
 	Message string `json:"message"`
 }
 
-// PromotionIDInput names a request.
-type PromotionIDInput struct {
-	ID string `json:"id"`
-}
+// PromotionStateInput, CheckPromotionInput, RescanPromotionInput and QueuePromotionInput name the request the
+// activity of the same name acts on.
+type (
+	PromotionStateInput struct {
+		ID string `json:"id"`
+	}
+	CheckPromotionInput struct {
+		ID string `json:"id"`
+	}
+	RescanPromotionInput struct {
+		ID string `json:"id"`
+	}
+	QueuePromotionInput struct {
+		ID string `json:"id"`
+	}
+)
 
 // promotionStopRecheck is how often a request waiting for a stopped line looks again without being woken.
 const promotionStopRecheck = 5 * time.Minute
@@ -110,7 +122,7 @@ func Promotion(ctx workflow.Context, in PromotionInput) (string, error) {
 			return p.end(short, api.PromotionCancelled, "cancelled")
 		}
 		var check PromotionCheck
-		if err := workflow.ExecuteActivity(short, ActivityCheckPromotion, PromotionIDInput{ID: in.ID}).Get(ctx, &check); err != nil {
+		if err := workflow.ExecuteActivity(short, ActivityCheckPromotion, CheckPromotionInput{ID: in.ID}).Get(ctx, &check); err != nil {
 			return "", err
 		}
 		if check.Refusal != "" {
@@ -134,12 +146,12 @@ func Promotion(ctx workflow.Context, in PromotionInput) (string, error) {
 			HeartbeatTimeout:    time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
 		})
-		if err := workflow.ExecuteActivity(long, ActivityRescanPromotion, PromotionIDInput{ID: in.ID}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(long, ActivityRescanPromotion, RescanPromotionInput{ID: in.ID}).Get(ctx, nil); err != nil {
 			return p.end(short, api.PromotionFailed, "re-scan: "+failureMessage(err))
 		}
 	}
 	// The short activities retry until they succeed; an error here is a refusal (the build became undeployable).
-	if err := workflow.ExecuteActivity(short, ActivityQueuePromotion, PromotionIDInput{ID: in.ID}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(short, ActivityQueuePromotion, QueuePromotionInput{ID: in.ID}).Get(ctx, nil); err != nil {
 		return p.end(short, api.PromotionFailed, failureMessage(err))
 	}
 	return api.PromotionDeploying, nil
@@ -153,7 +165,7 @@ type promotion struct {
 
 func (p *promotion) state(ctx workflow.Context) (PromotionState, error) {
 	var s PromotionState
-	err := workflow.ExecuteActivity(ctx, ActivityPromotionState, PromotionIDInput{ID: p.in.ID}).Get(ctx, &s)
+	err := workflow.ExecuteActivity(ctx, ActivityPromotionState, PromotionStateInput{ID: p.in.ID}).Get(ctx, &s)
 	return s, err
 }
 
