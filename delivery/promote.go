@@ -7,6 +7,8 @@ import "github.com/slipway-dev/slipway/store"
 type Promotion struct {
 	Build string
 	To    string
+	// DryRun previews the request (Promotions.Promote): nothing is recorded or started.
+	DryRun bool
 }
 
 // PromotionTarget works out where a promotion goes and what it sends, from the project's environments in

@@ -25,6 +25,9 @@ const (
 	RoleViewer    = "viewer"
 )
 
+// DryRun is the status of a promotion request previewed, not made.
+const DryRun = "dry_run"
+
 // SlipwayActor is the audit log's actor of what slipway does by itself.
 const SlipwayActor = "slipway"
 
@@ -113,6 +116,9 @@ func (s *Promotions) Promote(ctx context.Context, comp store.Component, p Promot
 	if err != nil {
 		return store.Promotion{}, err
 	}
+	if p.DryRun {
+		return s.preview(ctx, comp, envs[target], envs[target-1].Name, build, actor)
+	}
 	return s.Request(ctx, comp, envs[target], envs[target-1].Name, build, actor)
 }
 
@@ -146,6 +152,16 @@ func Governed(env store.Environment, projectStopped bool) bool {
 // (Forbidden), a build that is not deployable or quarantined or lacks configs, an environment that is frozen
 // and refuses (CodeFrozen, naming until when). Nothing is recorded when it is refused.
 func (s *Promotions) Request(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor) (store.Promotion, error) {
+	return s.request(ctx, comp, env, source, buildID, actor, false)
+}
+
+// preview is the request Request would make, with its diff and what it would wait for, without recording or
+// starting anything: status "dry_run", no ID.
+func (s *Promotions) preview(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor) (store.Promotion, error) {
+	return s.request(ctx, comp, env, source, buildID, actor, true)
+}
+
+func (s *Promotions) request(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor, dry bool) (store.Promotion, error) {
 	rule := ApprovalOf(env)
 	if !rule.Required {
 		if err := MayDeployTo(env, actor.Admin(), "deploying"); err != nil {
@@ -183,6 +199,17 @@ func (s *Promotions) Request(ctx context.Context, comp store.Component, env stor
 		}
 		d := s.Diff(ctx, comp, source, env.Name, from, b)
 		p.Diff = &d
+	}
+	if dry {
+		p.ID, p.Status = "", DryRun
+		if rule.Required {
+			p.MinApprovals = rule.MinApprovals
+			p.Message = fmt.Sprintf("would wait for %d approval(s) from %s", rule.MinApprovals, strings.Join(rule.Approvers, ", "))
+		}
+		if frozen {
+			p.Message = strings.TrimPrefix(p.Message+"; ", "; ") + "would wait: " + freeze.Reason
+		}
+		return p, nil
 	}
 	action := api.AuditPromote
 	if source == "" {

@@ -65,6 +65,26 @@ type fakeStart struct {
 	args     []any
 }
 
+func (f *fakeTemporal) SignalWorkflow(_ context.Context, workflowID, runID, signal string, arg any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, fakeSignal{workflowID: workflowID, signal: signal, arg: arg})
+	return f.signalErr
+}
+
+// promotionStarts counts the Promotion workflows started.
+func (f *fakeTemporal) promotionStarts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.starts {
+		if strings.HasPrefix(s.opts.ID, "promotion/") {
+			n++
+		}
+	}
+	return n
+}
+
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

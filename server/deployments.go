@@ -53,7 +53,9 @@ func (s *Server) deployBuild(c echo.Context) error {
 // configs. Without "to" the target is the environment after the one running "build" (without "build": after
 // the first environment whose release the next one does not run yet). With "to", the build (default: the
 // release of the environment before it) must run in the environment before "to" — unless the token is an
-// admin's, which may skip. Promoting into a production environment needs an admin token.
+// admin's, which may skip. The answer is the promotion request (202), which waits for the target's release
+// rules (approvals, freeze windows, stopped lines, a production re-scan) or, with none, is deploying already;
+// with ?dryRun=true it is the request that would be made, with its diff (200), and nothing is recorded.
 func (s *Server) promote(c echo.Context) error {
 	var req api.PromoteRequest
 	if err := bind(c, &req); err != nil {
@@ -63,9 +65,13 @@ func (s *Server) promote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.promotions.Promote(c.Request().Context(), comp, delivery.Promotion{Build: req.Build, To: req.To}, actor(c))
+	dry := c.QueryParam("dryRun") == "true"
+	p, err := s.promotions.Promote(c.Request().Context(), comp, delivery.Promotion{Build: req.Build, To: req.To, DryRun: dry}, actor(c))
 	if err != nil {
 		return err
+	}
+	if dry {
+		return s.answerPromotion(c, http.StatusOK, p)
 	}
 	return s.answerPromotion(c, http.StatusAccepted, p)
 }

@@ -93,22 +93,35 @@ func TestDeployChecksAndQueues(t *testing.T) {
 		t.Fatalf("signal %+v", sig)
 	}
 
-	// Production needs an admin.
+	// Production: every deploy is a request. By default it waits for an approval, and a developer may ask.
 	e.setConfigs("production")
+	var req api.Promotion
+	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.developer, map[string]any{"build": "b-1"}, &req)
+	if req.Status != api.PromotionPendingApproval || req.MinApprovals != 1 || req.Requester != "dev" || req.From != "" || fake.promotionStarts() != 1 {
+		t.Fatalf("request %+v, %d workflows", req, fake.promotionStarts())
+	}
+	// Without approvals, production needs an admin, whose request is queued (to be re-scanned) at once.
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/environments/production", e.admin,
+		map[string]any{"approval": map[string]any{"required": false}}, nil)
 	rec = e.must(http.StatusForbidden, http.MethodPost, apiPath+"/environments/production/deploy", e.developer, map[string]any{"build": "b-1"}, nil)
 	if !strings.Contains(rec.Body.String(), "production environment") {
 		t.Fatalf("developer to production: %s", rec.Body)
 	}
-	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, nil)
+	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, &req)
+	if req.Status != api.PromotionQueued || req.MinApprovals != 0 {
+		t.Fatalf("admin's request %+v", req)
+	}
 	// A rollback (an older build) or a redeploy (the same one) is a deploy too: an admin's.
 	e.succeededBuild("b-2")
 	for _, b := range []string{"b-2", "b-1"} {
 		wantError(t, e.do(http.MethodPost, apiPath+"/environments/production/deploy", e.developer, map[string]any{"build": b}),
 			http.StatusForbidden, "forbidden", "")
 	}
-	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, nil)
-	if hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "production", 0); err != nil || len(hist) != 2 {
-		t.Fatalf("production history %+v, %v: want only the admin's two", hist, err)
+	if n := fake.promotionStarts(); n != 2 {
+		t.Fatalf("%d promotion workflows, want the developer's and the admin's", n)
+	}
+	if hist, err := e.st.ListDeployments(context.Background(), "shop", "api", "production", 0); err != nil || len(hist) != 0 {
+		t.Fatalf("production history %+v, %v: nothing is deployed before its request's workflow queues it", hist, err)
 	}
 
 	// Temporal down: 503 and the deployment is recorded failed, not left queued.
@@ -137,6 +150,9 @@ func TestPromoteRules(t *testing.T) {
 	e.succeededBuild("b-1")
 	e.succeededBuild("b-2")
 	promote := apiPath + "/promote"
+	// Without approvals, production's rule is an admin's token (TestPromotionRequests has the approvals).
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/environments/production", e.admin,
+		map[string]any{"approval": map[string]any{"required": false}}, nil)
 
 	rec := e.must(http.StatusConflict, http.MethodPost, promote, e.developer, map[string]any{}, nil)
 	if !strings.Contains(rec.Body.String(), "nothing_to_promote") {
@@ -146,7 +162,7 @@ func TestPromoteRules(t *testing.T) {
 	e.serving("staging", "b-1")
 
 	// Default: the first environment whose release the next does not run → development's b-2 to staging.
-	var got api.Deployment
+	var got api.Promotion
 	e.must(http.StatusAccepted, http.MethodPost, promote, e.developer, map[string]any{}, &got)
 	if got.Environment != "staging" || got.Build != "b-2" {
 		t.Fatalf("default promotion %+v", got)
@@ -182,14 +198,14 @@ func TestPromoteRules(t *testing.T) {
 	if got.Environment != "production" || got.Build != "b-2" {
 		t.Fatalf("skip %+v", got)
 	}
-	if n := len(fake.signals); n != 3 {
-		t.Fatalf("%d deployments queued, want 3", n)
+	if n, m := len(fake.signals), fake.promotionStarts(); n != 1 || m != 2 {
+		t.Fatalf("%d deployments queued and %d promotion workflows, want staging's queued and production's two requests", n, m)
 	}
 
 	var deps api.Page[api.EnvironmentDeployments]
 	e.must(http.StatusOK, http.MethodGet, apiPath+"/deployments", e.viewer, nil, &deps)
 	if len(deps.Items) != 3 || deps.Items[0].Environment != "development" || deps.Items[2].Current == nil ||
-		deps.Items[2].Current.Build != "b-1" || len(deps.Items[2].History) != 3 {
+		deps.Items[2].Current.Build != "b-1" || len(deps.Items[2].History) != 1 || len(deps.Items[1].History) != 2 {
 		t.Fatalf("deployments %+v", deps.Items)
 	}
 }

@@ -275,11 +275,26 @@ func (a answer) content(schemas *schemaSet, errSchema *jsonschema.Schema) (map[s
 	case a.status >= 400 && a.body == nil && a.media == "":
 		return map[string]mediaType{echo.MIMEApplicationJSON: {Schema: errSchema}}, nil
 	case a.body != nil:
-		sc, err := schemas.response(a.body)
-		if err != nil {
-			return nil, err
+		bodies, several := a.body.(anyOf)
+		if !several {
+			bodies = anyOf{a.body}
 		}
-		return map[string]mediaType{echo.MIMEApplicationJSON: {Schema: sc}}, nil
+		union := &jsonschema.Schema{}
+		for _, b := range bodies {
+			sc, err := schemas.response(b)
+			if err != nil {
+				return nil, err
+			}
+			union.AnyOf = append(union.AnyOf, sc)
+		}
+		if !several {
+			union = union.AnyOf[0]
+		}
+		out := map[string]mediaType{echo.MIMEApplicationJSON: {Schema: union}}
+		if a.media != "" { // the same answer in another form too (JSON lines, say)
+			out[a.media] = mediaType{Schema: &jsonschema.Schema{Type: "string"}}
+		}
+		return out, nil
 	case a.media != "":
 		sc := a.schema
 		if sc == nil {

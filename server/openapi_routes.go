@@ -59,12 +59,21 @@ func header(name, desc string, required bool) param {
 
 // answer is one response of a route: a JSON body of body's type, a body of media type media with schema (a
 // string when nil), or, for a 4xx or 5xx with neither, api.ErrorBody. desc says when it is given.
+// anyOf is an answer's body that is one of several types.
+type anyOf []any
+
 type answer struct {
 	status int
 	desc   string
 	body   any
 	media  string
 	schema *jsonschema.Schema
+}
+
+// withMedia is a with its body also served as media (format=jsonl, say).
+func withMedia(a answer, media string) answer {
+	a.media = media
+	return a
 }
 
 func ok(status int, body any, desc string) answer {
@@ -262,15 +271,56 @@ func apiRoutes() []apiRoute {
 			responses: []answer{{status: http.StatusOK, media: textPlain, desc: "the log lines"}, notFound, badQuery}},
 		{method: http.MethodPost, path: componentAPIPath + "/environments/{environment}/deploy", id: "deployBuild",
 			tag: "deployments", role: roleDeveloper, summary: "Deploy, redeploy or roll back a succeeded build",
-			description: "Into a production environment only with an admin token.", body: api.DeployRequest{},
-			responses: []answer{ok(http.StatusAccepted, api.Deployment{}, "the deployment, queued"), productionDenied, notFound,
-				fail(http.StatusConflict, "the build has not succeeded, or the project has no environment"), unavailable}},
+			description: "Into an environment with release rules (production, approvals, freeze windows, a stopped line) the answer is " +
+				"a promotion request (api.Promotion) instead of a deployment. Into a production environment without approvals only with an admin token.",
+			body: api.DeployRequest{},
+			responses: []answer{ok(http.StatusAccepted, anyOf{api.Deployment{}, api.Promotion{}}, "the deployment, queued, or the promotion request"),
+				productionDenied, notFound,
+				fail(http.StatusConflict, "the build has not succeeded or is quarantined, the environment is frozen and refuses (frozen), or the project has no environment"), unavailable}},
 		{method: http.MethodPost, path: componentAPIPath + "/promote", id: "promote", tag: "deployments", role: roleDeveloper,
-			summary:     "Promote a build to the next environment",
-			description: "Into a production environment only with an admin token.", body: api.PromoteRequest{},
-			responses: []answer{ok(http.StatusAccepted, api.Deployment{}, "the deployment, queued"), productionDenied, notFound,
-				fail(http.StatusConflict, "nothing to promote: the build does not run in the environment before, or runs in the last"),
+			summary: "Request the promotion of a build to the next environment",
+			description: "The request waits for the target's approvals, freeze windows and stopped lines, re-scans the digest for a production target, " +
+				"then deploys the same digest. Into a production environment without approvals only with an admin token. " +
+				"With dryRun=true the answer is the request that would be made, with its diff, and nothing is recorded.",
+			body:   api.PromoteRequest{},
+			params: []param{query("dryRun", "boolean", "true previews the request (200) and records nothing")},
+			responses: []answer{ok(http.StatusAccepted, api.Promotion{}, "the promotion request"),
+				ok(http.StatusOK, api.Promotion{}, "the request that would be made (dryRun)"), productionDenied, notFound,
+				fail(http.StatusConflict, "nothing to promote (the build does not run in the environment before, or runs in the last), "+
+					"the build is quarantined (quarantined), or the target is frozen and refuses (frozen)"),
 				unavailable}},
+		{method: http.MethodGet, path: "/api/v1/projects/{project}/promotions", id: "listPromotions", tag: "promotions", role: roleViewer,
+			summary:   "A project's promotion requests, newest first",
+			params:    []param{query("status", "string", "only requests of this status"), query("component", "string", "only this component's")},
+			responses: []answer{ok(http.StatusOK, api.Page[api.Promotion]{}, "the requests"), notFound, badQuery}},
+		{method: http.MethodGet, path: "/api/v1/promotions/{id}", id: "getPromotion", tag: "promotions", role: roleViewer,
+			summary:   "A promotion request, with its decisions and diff",
+			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound}},
+		{method: http.MethodGet, path: "/api/v1/promotions/{id}/scan", id: "getPromotionScan", tag: "promotions", role: roleViewer,
+			summary:   "The re-scan report of a production promotion",
+			responses: []answer{ok(http.StatusOK, scan.Report{}, "the report"), notFound}},
+		{method: http.MethodPost, path: "/api/v1/promotions/{id}/approve", id: "approvePromotion", tag: "promotions", role: roleDeveloper,
+			summary: "Approve a promotion request", description: "Only an approver of the target environment, never the requester.",
+			body: api.PromotionDecision{},
+			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound,
+				fail(http.StatusForbidden, "the token requested it (self_approval) or is not an approver"),
+				fail(http.StatusConflict, "the request does not wait for approvals (not_pending), or the token already rejected it"), unavailable}},
+		{method: http.MethodPost, path: "/api/v1/promotions/{id}/reject", id: "rejectPromotion", tag: "promotions", role: roleDeveloper,
+			summary: "Reject a promotion request, saying why", description: "One rejection ends it.", body: api.PromotionDecision{},
+			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound,
+				fail(http.StatusForbidden, "the token requested it (self_approval) or is not an approver"),
+				fail(http.StatusConflict, "the request does not wait for approvals (not_pending), or the token already approved it"),
+				fail(http.StatusUnprocessableEntity, "no comment"), unavailable}},
+		{method: http.MethodPost, path: "/api/v1/promotions/{id}/cancel", id: "cancelPromotion", tag: "promotions", role: roleDeveloper,
+			summary: "Cancel a promotion request not yet deploying", description: "Its requester or an admin.", body: api.PromotionDecision{},
+			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound,
+				fail(http.StatusForbidden, "the token neither requested it nor is an admin's"),
+				fail(http.StatusConflict, "the request is deploying or has ended (not_cancellable)"), unavailable}},
+		{method: http.MethodPost, path: "/api/v1/promotions/{id}/break-glass", id: "breakGlassPromotion", tag: "promotions", role: roleDeveloper,
+			summary: "Let a promotion request through freeze windows and stopped lines", description: "Admin only, with a reason; audited. It does not approve.",
+			body: api.PromotionDecision{},
+			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound, fail(http.StatusForbidden, "the token is not an admin's"),
+				fail(http.StatusConflict, "the request is deploying or has ended"), fail(http.StatusUnprocessableEntity, "no comment"), unavailable}},
 		{method: http.MethodGet, path: componentAPIPath + "/deployments", id: "listDeployments", tag: "deployments",
 			role: roleViewer, summary: "Per environment, in promotion order, what runs and the latest deployments",
 			responses: []answer{ok(http.StatusOK, api.Page[api.EnvironmentDeployments]{}, "the environments' deployments"), notFound}},
@@ -319,6 +369,12 @@ func apiRoutes() []apiRoute {
 			description: "An OpenAPI or Swagger document as JSON; a GraphQL schema or .proto file as text.",
 			responses: []answer{{status: http.StatusOK, media: "application/json", schema: anyJSON, desc: "the spec"},
 				{status: http.StatusOK, media: textPlain}, notFound}},
+		{method: http.MethodPost, path: "/api/v1/builds/{id}/quarantine", id: "quarantineBuild", tag: "builds", role: roleDeveloper,
+			summary: "Quarantine a build: it is never deployed or promoted again", body: api.QuarantineRequest{},
+			responses: []answer{ok(http.StatusOK, api.Quarantine{}, "the quarantine"), notFound, fail(http.StatusUnprocessableEntity, "no reason")}},
+		{method: http.MethodDelete, path: "/api/v1/builds/{id}/quarantine", id: "unquarantineBuild", tag: "builds", role: roleAdmin,
+			summary:   "Lift a build's quarantine (audited)",
+			responses: []answer{{status: http.StatusNoContent, desc: "lifted"}, notFound}},
 		{method: http.MethodPost, path: "/api/v1/builds/{id}/cancel", id: "cancelBuild", tag: "builds", role: roleDeveloper,
 			summary: "Cancel a build",
 			responses: []answer{ok(http.StatusAccepted, api.BuildCancellation{}, "cancellation was asked of the build's workflow"),
@@ -339,6 +395,22 @@ func apiRoutes() []apiRoute {
 				ok(http.StatusOK, api.EventList{}, "the list (follow=false)"), badQuery}},
 
 		// Tokens and keys.
+		{method: http.MethodPut, path: "/api/v1/projects/{project}/stop", id: "stopProject", tag: "promotions", role: roleDeveloper,
+			summary: "Stop a project's line: nothing is promoted or deployed into it until it is started", body: api.StopRequest{},
+			responses: []answer{ok(http.StatusOK, api.Stop{}, "the stop"), notFound, fail(http.StatusUnprocessableEntity, "no reason")}},
+		{method: http.MethodDelete, path: "/api/v1/projects/{project}/stop", id: "startProject", tag: "promotions", role: roleAdmin,
+			summary:   "Start a project's stopped line; the requests waiting for it go on",
+			responses: []answer{{status: http.StatusNoContent, desc: "started"}, notFound}},
+		{method: http.MethodGet, path: "/api/v1/audit", id: "auditLog", tag: "admin", role: roleDeveloper,
+			summary: "The audit log, newest first, a page at a time; or every match as JSON lines",
+			params: []param{query("project", "string", "only entries about this project"), query("component", "string", "only this component"),
+				query("environment", "string", "only this environment"), query("actor", "string", "only this actor"),
+				query("action", "string", "only this action"), query("target", "string", "only this target"),
+				query("since", "string", "only entries at or after this RFC 3339 time"), query("until", "string", "only entries before this RFC 3339 time"),
+				query("cursor", "string", "the next of the previous page"), query("limit", "integer", "entries per page, 1 to 1000; 100 when absent"),
+				query("format", "string", "jsonl exports every matching entry as JSON lines")},
+			responses: []answer{withMedia(ok(http.StatusOK, api.AuditPage{}, "a page of entries, or (format=jsonl) every entry as JSON lines"),
+				"application/x-ndjson"), badQuery}},
 		{method: http.MethodPost, path: "/api/v1/tokens", id: "createToken", tag: "admin", role: roleAdmin,
 			summary: "Create an API token; the answer is the only time it is shown", body: api.TokenRequest{},
 			responses: []answer{ok(http.StatusCreated, api.CreatedToken{}, "the token"),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path"
 	"strconv"
 	"time"
 
@@ -116,7 +117,7 @@ func (s *Server) decidePromotion(c echo.Context) error {
 	ctx, id, who := c.Request().Context(), c.Param("id"), actor(c)
 	var p store.Promotion
 	var err error
-	switch c.Param("decision") {
+	switch path.Base(c.Path()) {
 	case "approve":
 		p, err = s.promotions.Decide(ctx, id, who, api.DecisionApprove, req.Comment)
 	case "reject":

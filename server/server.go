@@ -42,6 +42,9 @@ type Deps struct {
 	// parents, read with auth, for GET …/components/{c}/commits and the console's commit cards. Nil means
 	// gitsource.RecentCommits.
 	RecentCommits delivery.CommitReader
+	// Between reads the commits and files between two commits of a branch, for a promotion's diff; nil means
+	// gitsource.Between.
+	Between delivery.RangeReader
 	// Rewrap re-wraps every stored data key with the active KEK after a rotation and returns how many values
 	// changed. Nil means re-wrap in this process with Store.RewrapConfigs and Keys.Rewrap.
 	Rewrap func(ctx context.Context) (int, error)
@@ -129,7 +132,7 @@ func New(d Deps) *Server {
 		s.namespace = "default"
 	}
 	s.builds = &delivery.Builds{Store: d.Store, Keys: d.Keys, Registry: d.Registry, Resolve: d.Resolve,
-		RecentCommits: d.RecentCommits, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
+		RecentCommits: d.RecentCommits, Between: d.Between, QueuedGrace: delivery.TemporalTimeout, Log: s.log}
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
 	s.tasks = &delivery.Tasks{Store: d.Store, Log: s.log}
 	s.promotions = &delivery.Promotions{Store: d.Store, Deploys: s.deploys, Diff: s.builds.PromotionDiff, Log: s.log}
@@ -243,7 +246,9 @@ func (s *Server) routes() {
 	api.GET("/projects/:project/promotions", s.listPromotions, viewer)
 	api.GET("/promotions/:id", s.getPromotion, viewer)
 	api.GET("/promotions/:id/scan", s.getPromotionScan, viewer)
-	api.POST("/promotions/:id/:decision", s.decidePromotion, developer)
+	for _, decision := range []string{"approve", "reject", "cancel", "break-glass"} {
+		api.POST("/promotions/:id/"+decision, s.decidePromotion, developer)
+	}
 	api.POST("/builds/:id/quarantine", s.quarantineBuild, developer)
 	api.DELETE("/builds/:id/quarantine", s.unquarantineBuild, admin)
 	api.PUT("/projects/:project/stop", s.stopProject, developer)
