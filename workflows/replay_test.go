@@ -31,7 +31,9 @@ import (
 // before the scan and spec steps were added; deploy_queue.json is production's deploy queue of
 // TestDeployPromoteAndSurviveABadBuild, from before deployments retired what they replaced: a promotion that
 // succeeded and a broken build's rollout that failed; rotate_keys.json is TestDevStack's key rotation;
-// task_run.json is TestScheduledAndManualTasks's manual run, whose container exited 3.
+// task_run.json is TestScheduledAndManualTasks's manual run, whose container exited 3; promotion.json is
+// TestTwoApprovalsAcrossARestart's production promotion: two approvals with slipway dev restarted between them,
+// a re-scan, the deployment queued.
 //
 // workflows/recorder's TestRecordHistories rewrites the others (SLIPWAY_RECORD_HISTORIES=1, real workflows on
 // the embedded Temporal with stand-in activities): a build with auto-deploy; a deploy queue whose deployments
@@ -55,6 +57,7 @@ var recordedHistories = []struct {
 	{file: "deploy_queue_continue_as_new.json", current: true, has: []string{ActivityRetireReplaced}},
 	{file: "deploy_queue_after_continue_as_new.json", current: true, has: []string{ActivityRollout}},
 	{file: "task_run.json", current: true, has: []string{ActivityStartTaskRun, ActivityRunTask}},
+	{file: "promotion.json", current: true, has: []string{ActivityPromotionState, ActivityRescanPromotion, ActivityQueuePromotion}},
 }
 
 // TestReplayRecordedHistories replays the recorded histories, so a change to a workflow that breaks
@@ -190,6 +193,7 @@ func replaySame(hist *historypb.History, current bool) error {
 	r.RegisterWorkflow(DeployQueue)
 	r.RegisterWorkflow(Undeploy)
 	r.RegisterWorkflow(TaskRun)
+	r.RegisterWorkflow(Promotion)
 	// The run's own workflow ID, which TaskRun derives its run's ID from (recorded since the API kept it).
 	var orig worker.ReplayWorkflowHistoryOptions
 	if len(hist.Events) > 0 {
