@@ -35,7 +35,7 @@ func (d *Deploys) release(ctx context.Context, dep store.Deployment, b store.Bui
 		Project: dep.Project, Component: dep.Component, Environment: dep.Environment, BuildID: b.ID, Digest: digest,
 		Image:  d.Registry + "/" + dep.Project + "/" + dep.Component + "@" + digest,
 		Commit: b.Commit, Endpoints: desc.Endpoints,
-		Readiness: desc.Health.Readiness, Liveness: desc.Health.Liveness,
+		Readiness: readinessOf(desc), Liveness: desc.Health.Liveness,
 		Replicas: target.Replicas, CPUs: target.CPUs, MemoryBytes: target.MemoryBytes,
 	}
 	if dep.ReleaseConfig != nil {
@@ -102,4 +102,14 @@ func (d *Deploys) sealConfig(deploymentID string, rel dataplane.Release) (*secre
 		return nil, fmt.Errorf("sealing the configs of deployment %s: %w", deploymentID, err)
 	}
 	return &s, nil
+}
+
+// readinessOf is the descriptor's readiness check; without one, a component that listens is ready once its
+// first endpoint's port takes a connection, so traffic never switches to a process that does not listen yet
+// (a build from source declares its port but no check). Nil when it declares neither (a task).
+func readinessOf(desc descriptor.Descriptor) *descriptor.Probe {
+	if desc.Health.Readiness != nil || len(desc.Endpoints) == 0 {
+		return desc.Health.Readiness
+	}
+	return &descriptor.Probe{TCP: &descriptor.TCPProbe{Port: desc.Endpoints[0].Port}, PeriodSeconds: 10, TimeoutSeconds: 1, FailureThreshold: 3}
 }

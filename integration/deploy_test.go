@@ -143,6 +143,7 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	a := newAPI(t, dev, filepath.Join(dir, "data"))
 	project := "dep" + strings.ToLower(time.Now().Format("150405"))
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	base := "/api/v1/projects/" + project + "/components/hello"
 
@@ -190,9 +191,7 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 		t.Fatalf("development serves %q", page)
 	}
 
-	var d deploymentState
-	a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, &d)
-	prodDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	prodDep := deployedBy(t, a, base, a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, nil), 2*time.Minute)
 	if prodDep.Status != "succeeded" || prodDep.Environment != "production" || prodDep.Build != b1 || prodDep.Digest != devDep.Digest {
 		t.Fatalf("promotion %+v, want build %s with digest %s", prodDep, b1, devDep.Digest)
 	}
@@ -220,8 +219,7 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	if bad := waitDeployment(t, a, base, depID, 2*time.Minute); bad.Status != "failed" || !strings.Contains(bad.Message, "GET /healthz: 404") {
 		t.Fatalf("broken auto-deployment %+v", bad)
 	}
-	a.call("POST", base+"/environments/production/deploy", map[string]any{"build": broken.ID}, http.StatusAccepted, &d)
-	bad := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	bad := deployedBy(t, a, base, a.call("POST", base+"/environments/production/deploy", map[string]any{"build": broken.ID}, http.StatusAccepted, nil), 2*time.Minute)
 	hDev.finish(t, "failed rollout in development")
 	hProd.finish(t, "failed rollout in production")
 	if bad.Status != "failed" || !strings.Contains(bad.Message, "GET /healthz: 404") {

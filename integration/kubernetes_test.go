@@ -36,6 +36,7 @@ func TestDeployPromoteAndRestoreOnKubernetes(t *testing.T) {
 	a := newAPI(t, dev, filepath.Join(dir, "data"))
 	project := "kube" + strings.ToLower(time.Now().Format("150405"))
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	base := "/api/v1/projects/" + project + "/components/hello"
 	src := filepath.Join(dir, "hello")
 	gitRepo(t, src, filesUnder(t, filepath.Join("..", "examples", "hello")))
@@ -81,9 +82,7 @@ func TestDeployPromoteAndRestoreOnKubernetes(t *testing.T) {
 	}
 
 	// Promote: the same digest in production's namespace, with production's config.
-	var d deploymentState
-	a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, &d)
-	prodDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	prodDep := deployedBy(t, a, base, a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, nil), 2*time.Minute)
 	if prodDep.Status != "succeeded" || prodDep.Build != b1.ID || prodDep.Digest != devDep.Digest {
 		t.Fatalf("promotion %+v", prodDep)
 	}

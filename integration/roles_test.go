@@ -49,6 +49,7 @@ func TestOnlyAnAdminReachesProduction(t *testing.T) {
 
 	project := "roles" + strings.ToLower(time.Now().Format("150405"))
 	developer.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, admin, project)
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	envs := "/api/v1/projects/" + project + "/environments"
 	base := "/api/v1/projects/" + project + "/components/hello"
@@ -133,13 +134,12 @@ func TestOnlyAnAdminReachesProduction(t *testing.T) {
 	refused(t, developer, "POST", base+"/environments/production/deploy", map[string]any{"build": auto.ID}, "")
 	noneInProduction("after the developer's promotion and deploys")
 
-	var d deploymentState
-	admin.call("POST", base+"/promote", map[string]any{"build": good.ID, "to": "production"}, http.StatusAccepted, &d)
-	if got := waitDeployment(t, admin, base, d.ID, 2*time.Minute); got.Status != "succeeded" || got.Environment != "production" {
+	if got := deployedBy(t, admin, base, admin.call("POST", base+"/promote", map[string]any{"build": good.ID, "to": "production"},
+		http.StatusAccepted, nil), 2*time.Minute); got.Status != "succeeded" || got.Environment != "production" {
 		t.Fatalf("admin's promotion %+v", got)
 	}
-	admin.call("POST", base+"/environments/production/deploy", map[string]any{"build": good.ID}, http.StatusAccepted, &d)
-	if got := waitDeployment(t, admin, base, d.ID, 2*time.Minute); got.Status != "succeeded" || got.Build != good.ID {
+	if got := deployedBy(t, admin, base, admin.call("POST", base+"/environments/production/deploy", map[string]any{"build": good.ID},
+		http.StatusAccepted, nil), 2*time.Minute); got.Status != "succeeded" || got.Build != good.ID {
 		t.Fatalf("admin's redeploy %+v", got)
 	}
 }

@@ -30,6 +30,7 @@ func TestStaticSiteBuildsFromSource(t *testing.T) {
 	project := "src" + strings.ToLower(time.Now().Format("150405"))
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	base := "/api/v1/projects/" + project + "/components/site"
 
 	src := filepath.Join(dir, "site")
@@ -62,8 +63,7 @@ func TestStaticSiteBuildsFromSource(t *testing.T) {
 	if devDep.Status != "succeeded" {
 		t.Fatalf("development deployment %+v", devDep)
 	}
-	a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, &d)
-	prodDep := waitDeployment(t, a, base, d.ID, 2*time.Minute)
+	prodDep := deployedBy(t, a, base, a.call("POST", base+"/promote", map[string]any{}, http.StatusAccepted, nil), 2*time.Minute)
 	if prodDep.Status != "succeeded" || prodDep.Digest != devDep.Digest {
 		t.Fatalf("promotion %+v, want the digest %s", prodDep, devDep.Digest)
 	}

@@ -67,6 +67,7 @@ func TestScheduledAndManualTasks(t *testing.T) {
 	project := "task" + strings.ToLower(time.Now().Format("150405"))
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	comps := "/api/v1/projects/" + project + "/components"
 	const canary = "s3cret-task-canary"
 	a.call("POST", comps, map[string]any{"name": "cleanup", "type": "scheduled-task",
@@ -160,8 +161,8 @@ func TestScheduledAndManualTasks(t *testing.T) {
 
 	// Promoted by digest, the task runs in production with production's configs (an admin runs it there).
 	var promoted deploymentState
-	a.call("POST", cleanup+"/promote", map[string]any{"build": builds[cleanup], "to": "production"}, http.StatusAccepted, &promoted)
-	if promoted = waitDeployment(t, a, cleanup, promoted.ID, 2*time.Minute); promoted.Status != "succeeded" || promoted.Build != builds[cleanup] {
+	if promoted = deployedBy(t, a, cleanup, a.call("POST", cleanup+"/promote", map[string]any{"build": builds[cleanup], "to": "production"},
+		http.StatusAccepted, nil), 2*time.Minute); promoted.Status != "succeeded" || promoted.Build != builds[cleanup] {
 		t.Fatalf("promotion of the task: %+v", promoted)
 	}
 	var prod taskRun

@@ -30,6 +30,7 @@ func TestDeletingWhatRunsRemovesItFirst(t *testing.T) {
 	project := "del" + strings.ToLower(time.Now().Format("150405"))
 	t.Cleanup(func() { removeContainersOf(t, project) })
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	base := "/api/v1/projects/" + project + "/components/hello"
 	src := filepath.Join(dir, "hello")
 	gitRepo(t, src, filesUnder(t, filepath.Join("..", "examples", "hello")))
@@ -45,9 +46,8 @@ func TestDeletingWhatRunsRemovesItFirst(t *testing.T) {
 	}
 	urls := map[string]string{}
 	for _, env := range []string{"development", "production"} {
-		var d deploymentState
-		a.call("POST", base+"/environments/"+env+"/deploy", map[string]any{"build": started.ID}, http.StatusAccepted, &d)
-		if d = waitDeployment(t, a, base, d.ID, 2*time.Minute); d.Status != "succeeded" {
+		d := deployedBy(t, a, base, a.call("POST", base+"/environments/"+env+"/deploy", map[string]any{"build": started.ID}, http.StatusAccepted, nil), 2*time.Minute)
+		if d.Status != "succeeded" {
 			t.Fatalf("deployment to %s: %+v", env, d)
 		}
 		urls[env] = d.URL

@@ -41,6 +41,7 @@ func TestProjectEndpointIsReachedOnlyInsideItsEnvironment(t *testing.T) {
 	a := newAPI(t, dev, filepath.Join(dir, "data"))
 	project := "vis" + strings.ToLower(time.Now().Format("150405"))
 	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	withoutApprovals(t, a, project)
 	t.Cleanup(func() { removeContainersOf(t, project) })
 
 	// deploy builds the component from hello's files with descriptor and waits for its deployment to
@@ -90,9 +91,8 @@ func TestProjectEndpointIsReachedOnlyInsideItsEnvironment(t *testing.T) {
 	}
 
 	// Production's web, on production's network, does not even resolve db.
-	var promoted deploymentState
-	a.call("POST", "/api/v1/projects/"+project+"/components/web/promote", map[string]any{}, http.StatusAccepted, &promoted)
-	if p := waitDeployment(t, a, "/api/v1/projects/"+project+"/components/web", promoted.ID, 2*time.Minute); p.Status != "succeeded" {
+	if p := deployedBy(t, a, "/api/v1/projects/"+project+"/components/web",
+		a.call("POST", "/api/v1/projects/"+project+"/components/web/promote", map[string]any{}, http.StatusAccepted, nil), 2*time.Minute); p.Status != "succeeded" {
 		t.Fatalf("promotion of web: %+v", p)
 	}
 	if code := execIn(t, d, project, "web", "production", "sh", "-c", getByName("db", 8080, "/healthz")); code == 0 {
