@@ -106,6 +106,7 @@ func (p *Pages) Fragment(w io.Writer, page, name string, data any) error {
 
 var funcs = template.FuncMap{
 	"short":       short,
+	"shortID":     shortID,
 	"shortDigest": shortDigest,
 	"ago":         ago,
 	"when":        when,
@@ -125,6 +126,16 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// shortID is an ID made of a prefix and hex digits ("b-0123456789abcdef") cut to the prefix and its first 8
+// digits; any other ID as it is.
+func shortID(id string) string {
+	prefix, digits, ok := strings.Cut(id, "-")
+	if !ok || len(digits) <= 8 {
+		return id
+	}
+	return prefix + "-" + digits[:8]
 }
 
 // shortDigest is "sha256:" and a digest's first 12 hex digits.

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"time"
+
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
 	"github.com/slipway-dev/slipway/scan"
@@ -54,9 +56,30 @@ type ProjectsPage struct {
 // ProjectPage is one project: its components and its environments in promotion order.
 type ProjectPage struct {
 	Layout
+	Nav          ProjectNav
 	Project      api.Project
 	Components   []ComponentRow
 	Environments []EnvironmentRow
+	// Stop is the project's stopped line (nothing is promoted or deployed into any of its environments); nil
+	// when it runs.
+	Stop *api.Stop
+}
+
+// ProjectTab names the tabs of a project's pages.
+type ProjectTab string
+
+// The project's tabs.
+const (
+	TabOverview   ProjectTab = "overview"
+	TabPromotions ProjectTab = "promotions"
+)
+
+// ProjectNav is the tabs at the top of a project's pages.
+type ProjectNav struct {
+	Project string
+	Tab     ProjectTab
+	// Waiting counts the project's promotion requests that wait for approvals or a freeze window.
+	Waiting int
 }
 
 // EnvironmentRow is an environment on its project's page with the promotion orders its "Move up" and "Move down"
@@ -64,6 +87,22 @@ type ProjectPage struct {
 type EnvironmentRow struct {
 	api.Environment
 	Up, Down string
+	Gate     Gate
+}
+
+// Gate is what holds promotions and deploys into an environment now, as its cards say it.
+type Gate struct {
+	// Approvals is how many distinct approvals a promotion into it needs; zero means none. Approvers names who
+	// may give them (roles or token names).
+	Approvals int
+	Approvers []string
+	// Stopped is the stopped line that holds it, the environment's own or (ProjectStopped) its whole project's;
+	// nil when none does.
+	Stopped        *api.Stop
+	ProjectStopped bool
+	// Frozen names the freeze window open now and FrozenUntil when it ends; "" and nil when none is open.
+	Frozen      string
+	FrozenUntil *time.Time
 }
 
 // ComponentRow is a component as its project's page lists it.
@@ -118,6 +157,8 @@ type BuildAreaPage struct {
 	Builds api.Page[api.Build]
 	// Cursor is the cursor this page was read from; "" means the newest builds.
 	Cursor string
+	// Quarantined holds the quarantines of the listed builds that are quarantined, by build ID.
+	Quarantined map[string]*api.Quarantine
 }
 
 // CommitsFragment is the Build Area's commit cards, newest first, the newest selected.
@@ -145,6 +186,8 @@ type BuildPage struct {
 	TemporalURL string
 	// CanCancel shows "Cancel" (a running build, a role that may write).
 	CanCancel bool
+	// Quarantine says the build is never deployed or promoted again; nil when it may be.
+	Quarantine *api.Quarantine
 }
 
 // Endpoint is one endpoint of a build with its spec's operations.
@@ -174,6 +217,9 @@ type DeployPage struct {
 	// now", and Runs its latest runs, newest first.
 	Task bool
 	Runs []api.TaskRun
+	// Quarantined holds the quarantines of the builds shown (the releases and the picker's) that are
+	// quarantined, by build ID.
+	Quarantined map[string]*api.Quarantine
 }
 
 // DeployCard is one environment as the Deploy tab shows it.
@@ -185,13 +231,19 @@ type DeployCard struct {
 	Last *api.Deployment
 	// Missing names the configs and secrets the current (or last) build requires that the environment lacks.
 	Missing []api.RequiredConfig
-	// Next is the environment Promote sends the running build to; "" on the last one.
-	Next string
+	// Next is the environment Promote sends the running build to; "" on the last one. NextApprovals is how many
+	// approvals a promotion there waits for (zero: none).
+	Next          string
+	NextApprovals int
 	// MayPromote shows "Promote": something serves here, there is a next environment and the role may deploy
-	// there (production needs an admin).
+	// there or ask for it (production needs an admin, or an approval).
 	MayPromote bool
-	// MayDeploy shows "Deploy" with the build picker.
+	// MayDeploy shows "Deploy" with the build picker (into an environment with approvals it asks for them).
 	MayDeploy bool
+	// Gate is what holds promotions and deploys into the environment now.
+	Gate Gate
+	// Quarantine is the quarantine of the build serving here; nil when it is not quarantined.
+	Quarantine *api.Quarantine
 	// Schedule is when a scheduled task runs here; nil when it has none.
 	Schedule *api.TaskSchedule
 	// MayRun shows "Run now": a task with a release here and a role that may run it (production needs an admin).
@@ -222,6 +274,48 @@ type Requirement struct {
 type TokensPage struct {
 	Layout
 	Tokens []api.Token
+}
+
+// PromotionsPage is a project's promotion requests: those that wait (for approvals or a freeze window) first,
+// then the latest others, each newest first.
+type PromotionsPage struct {
+	Layout
+	Nav ProjectNav
+	// Component keeps the requests of one component; "" means every component's.
+	Component       string
+	Waiting, Recent []PromotionRow
+}
+
+// PromotionRow is a promotion request as the Promotions page lists it.
+type PromotionRow struct {
+	api.Promotion
+	// Approved names who approved it, oldest first; Rejected who rejected it.
+	Approved, Rejected []string
+	// Quarantine is the build's quarantine; nil when it is not quarantined.
+	Quarantine *api.Quarantine
+}
+
+// Waiting reports whether the request waits for approvals or a freeze window.
+func (r PromotionRow) Waiting() bool {
+	return r.Status == api.PromotionPendingApproval || r.Status == api.PromotionWaitingWindow
+}
+
+// PromotionPage is one promotion request: what it deploys where, its decisions, its diff and re-scan, and the
+// decisions the signed-in token may give.
+type PromotionPage struct {
+	Layout
+	Nav       ProjectNav
+	Promotion PromotionRow
+	// Approvers names who may approve requests into the environment (roles or token names).
+	Approvers []string
+	// MayDecide shows Approve and Reject: the request waits for approvals and the role may write (the server
+	// still refuses the requester and who is not an approver; OwnRequest and NotApprover say so beforehand).
+	MayDecide, OwnRequest, NotApprover bool
+	// MayCancel shows Cancel: the request is not queued for deployment yet, and the token asked for it or is
+	// an admin's.
+	MayCancel bool
+	// MayBreakGlass shows Break glass: an admin, and a request not deploying or ended.
+	MayBreakGlass bool
 }
 
 // ErrorPage says why a page could not be shown.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +22,8 @@ import (
 )
 
 // The web console's pages: rendered here from the same reads as the REST API (buildView, buildsPage,
-// environmentDeployments, configsOf, …); every write a page offers is a REST call made by console.js.
+// environmentDeployments, configsOf, …); every write a page offers is a REST call made by console.js (a
+// promotion's decisions and a build's quarantine too), so it runs the API's use cases, role checks and audit.
 
 // pageKey marks a request to a console page, so that handleError answers it with an HTML page.
 const pageKey = "slipway.page"
@@ -47,6 +49,8 @@ func (s *Server) consoleRoutes() {
 	viewer, admin := s.page(roleViewer), s.page(roleAdmin)
 	e.GET("/projects", s.projectsPage, viewer)
 	e.GET("/projects/:project", s.projectPage, viewer)
+	e.GET("/projects/:project/promotions", s.promotionsPage, viewer)
+	e.GET("/projects/:project/promotions/:id", s.promotionPage, viewer)
 	e.GET("/projects/:project/components/:component", s.buildAreaPage, viewer)
 	e.GET("/projects/:project/components/:component/commits", s.commitsFragment, viewer)
 	e.GET("/projects/:project/components/:component/deploy", s.deployPage, viewer)
@@ -156,12 +160,21 @@ func (s *Server) projectPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := console.ProjectPage{Layout: layout(c, p.Name, console.Crumb{Label: p.Name}), Project: projectOf(p)}
+	nav, err := s.projectNav(ctx, p.Name, console.TabOverview)
+	if err != nil {
+		return err
+	}
+	stop, err := s.projectStop(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	out := console.ProjectPage{Layout: layout(c, p.Name, console.Crumb{Label: p.Name}), Nav: nav, Project: projectOf(p), Stop: stop}
 	out.Project.ScanPolicy = p.ScanPolicy
 	out.FollowProject = p.Name
 	names := mapSlice(envs, func(e store.Environment) string { return e.Name })
+	now := time.Now()
 	for i, e := range envs {
-		row := console.EnvironmentRow{Environment: environmentOf(e)}
+		row := console.EnvironmentRow{Environment: environmentOf(e), Gate: gateOf(e, stop, now)}
 		if i > 0 {
 			row.Up = strings.Join(swapped(names, i, i-1), ",")
 		}
@@ -237,8 +250,12 @@ func (s *Server) buildAreaPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	quarantined, err := s.quarantinesOf(c.Request().Context(), mapSlice(builds.Items, func(b api.Build) string { return b.ID })...)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "component", console.BuildAreaPage{
-		ComponentPage: cp, CommitsURL: componentPath(comp) + "/commits", Builds: builds, Cursor: cursor,
+		ComponentPage: cp, CommitsURL: componentPath(comp) + "/commits", Builds: builds, Cursor: cursor, Quarantined: quarantined,
 	})
 }
 
@@ -285,6 +302,11 @@ func (s *Server) buildPage(c echo.Context) error {
 		console.Crumb{Label: b.ID})
 	l.FollowProject, l.FollowComponent = b.Project, b.Component
 	out := console.BuildPage{Layout: l, Build: v, Finished: buildFinished(b.Status), CanCancel: !buildFinished(b.Status) && l.User.CanWrite}
+	quarantined, err := s.quarantinesOf(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	out.Quarantine = quarantined[b.ID]
 	if ui := s.temporalUI.Load(); ui != nil && b.WorkflowID != "" {
 		out.TemporalURL = *ui + "/namespaces/" + url.PathEscape(s.namespace) + "/workflows/" + url.PathEscape(b.WorkflowID)
 		if b.RunID != "" {
@@ -386,20 +408,44 @@ func (s *Server) deployPage(c echo.Context) error {
 		}
 		out.Runs = nonNil(mapSlice(runs, taskRunOf))
 	}
+	shown := mapSlice(succeeded.Items, func(b api.Build) string { return b.ID })
+	for _, d := range deps {
+		if d.Current != nil {
+			shown = append(shown, d.Current.Build)
+		}
+	}
+	if out.Quarantined, err = s.quarantinesOf(ctx, shown...); err != nil {
+		return err
+	}
+	stop, err := s.projectStop(ctx, comp.Project)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
 	required := map[string][]api.RequiredConfig{} // build ID → what it requires
 	for i, e := range envs {
-		card := console.DeployCard{Environment: environmentOf(e), Deployments: deps[i]}
+		card := console.DeployCard{Environment: environmentOf(e), Deployments: deps[i], Gate: gateOf(e, stop, now)}
 		if len(deps[i].History) > 0 {
 			card.Last = &deps[i].History[0]
 		}
-		if i+1 < len(envs) {
-			card.Next = envs[i+1].Name
+		if cur := deps[i].Current; cur != nil {
+			card.Quarantine = out.Quarantined[cur.Build]
 		}
+		// A writer asks for a deploy or promotion into an environment with approvals (an approver lets it
+		// through); elsewhere production needs an admin.
 		admin := cp.User.Admin
-		card.MayDeploy = cp.User.CanWrite && delivery.MayDeployTo(e, admin, "deploying") == nil
-		card.MayPromote = card.Next != "" && deps[i].Current != nil && cp.User.CanWrite &&
-			delivery.MayDeployTo(envs[i+1], admin, "promoting") == nil
-		card.MayRun = out.Task && deps[i].Current != nil && card.MayDeploy
+		mayDeploy := cp.User.CanWrite && delivery.MayDeployTo(e, admin, "deploying") == nil
+		card.MayDeploy = mayDeploy || cp.User.CanWrite && delivery.ApprovalOf(e).Required
+		if i+1 < len(envs) {
+			next := envs[i+1]
+			card.Next = next.Name
+			if rule := delivery.ApprovalOf(next); rule.Required {
+				card.NextApprovals = rule.MinApprovals
+			}
+			card.MayPromote = deps[i].Current != nil && cp.User.CanWrite &&
+				(card.NextApprovals > 0 || delivery.MayDeployTo(next, admin, "promoting") == nil)
+		}
+		card.MayRun = out.Task && deps[i].Current != nil && mayDeploy
 		if ts, ok := schedules[e.Name]; ok {
 			card.Schedule = &ts
 		}

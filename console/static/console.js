@@ -58,7 +58,13 @@
   }
 
   async function after(then, data, form) {
-    if (!then || then === "reload") { if (form) form.reset(); return refresh(); }
+    // A deploy or promotion into an environment with release rules answers with its promotion request: one that
+    // waits (for approvals, a freeze window, its re-scan) opens its page; one deploying already reloads as usual.
+    if (then === "promotion" && data && "requester" in data && !["deploying", "succeeded"].includes(data.status)) {
+      window.location.assign(fill("/projects/{project}/promotions/{id}", data) + "?requested=1");
+      return;
+    }
+    if (!then || then === "reload" || then === "promotion") { if (form) form.reset(); return refresh(); }
     if (then === "webhook" || then === "token") return reveal(then === "webhook" ? data.webhook : data, then, form);
     window.location.assign(fill(then, data));
   }
@@ -191,7 +197,7 @@
     const es = new EventSource("/api/v1/events?" + q.toString());
     let timer = null;
     const changed = () => { clearTimeout(timer); timer = setTimeout(refresh, 100); };
-    for (const kind of ["build", "deployment", "component", "config", "message"]) es.addEventListener(kind, changed);
+    for (const kind of ["build", "deployment", "component", "config", "environment", "promotion", "message"]) es.addEventListener(kind, changed);
     es.onopen = () => { if (status) { status.textContent = "live"; status.dataset.state = "live"; } };
     es.onerror = () => { if (status) { status.textContent = "reconnecting…"; status.dataset.state = "off"; } };
   }
