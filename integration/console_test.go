@@ -253,6 +253,7 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	b.click(`form[data-api="/api/v1/projects"] button[type=submit]`)
 	b.waitText("h1", project, 10*time.Second)
 	b.shot("project")
+	withoutApprovals(t, a, project) // the promotion below is an admin's, production's approvals are another test's
 	b.do("opening Add a component", chromedp.Click(chromedp.CSS("details.card summary")))
 	b.fill("#c-name", "hello")
 	b.fill("#c-repo", "file://"+src)
