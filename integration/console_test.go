@@ -313,6 +313,10 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	b.waitText(`li[data-environment=development] .digest`, built.Digest, 2*time.Minute)
 	b.shot("deployed-development")
 	b.click(`li[data-environment=development] form[data-api$="/promote"] button[type=submit]`)
+	// Production's promotion is a request (its digest is re-scanned first): its page follows it to the end.
+	b.waitText("#promotion h1", "succeeded", 3*time.Minute)
+	b.shot("promotion-request")
+	b.open(comp + "/deploy")
 	b.waitText(`li[data-environment=production] .digest`, built.Digest, 2*time.Minute)
 	b.shot("promoted-production")
 	if dev, prod := b.text(`li[data-environment=development] .digest`), b.text(`li[data-environment=production] .digest`); dev != prod {
