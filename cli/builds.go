@@ -37,7 +37,8 @@ func buildDuration(b api.Build) (time.Duration, bool) {
 func buildPath(id string) string { return "/api/v1/builds/" + url.PathEscape(id) }
 
 // buildCmd triggers a build. Stdout gets the build's ID alone on a line (then, with --follow, its log); stderr a
-// summary and, with --follow, how the build ended.
+// summary and, with --follow, how the build ended. Its subcommands quarantine and unquarantine act on one build
+// (a <project>/<component> always has a slash, so it never names one of them).
 func (r *runner) buildCmd() *cobra.Command {
 	var commit string
 	var rebuild, follow bool
@@ -75,6 +76,7 @@ func (r *runner) buildCmd() *cobra.Command {
 		}
 		return r.followLog(cmd.Context(), c, out.ID, true)
 	}
+	cmd.AddCommand(r.buildQuarantineCmd(), r.buildUnquarantineCmd())
 	return cmd
 }
 

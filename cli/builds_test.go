@@ -23,6 +23,9 @@ const (
 	fakeDigest = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 )
 
+// fakeNow is the time in runCLI's command lines.
+var fakeNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
 // fakeAPI mimics the builds endpoints of the slipway API for build b-1 of shop/api.
 type fakeAPI struct {
 	t *testing.T
@@ -208,14 +211,14 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, page)
 }
 
-// runCLI runs the command line against srv and returns its exit code, stdout and stderr. Reading a log again waits
-// a millisecond.
+// runCLI runs the command line against srv and returns its exit code, stdout and stderr. Reading a log again, or
+// polling with --wait, waits a millisecond; the clock stands at fakeNow.
 func runCLI(t *testing.T, srv *httptest.Server, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	r := &runner{
 		env:    envOf(map[string]string{"SLIPWAY_SERVER": srv.URL, "SLIPWAY_TOKEN": fakeToken}),
-		stdout: &stdout, stderr: &stderr, backoff: time.Millisecond,
+		stdout: &stdout, stderr: &stderr, backoff: time.Millisecond, now: func() time.Time { return fakeNow },
 	}
 	code := r.run(context.Background(), args)
 	return code, stdout.String(), stderr.String()

@@ -17,7 +17,7 @@ const (
 	// exitOK: the verb did what it was asked.
 	exitOK = 0
 	// exitFailed: the API refused the request, could not be reached, or what the verb waited for (a build, a
-	// deployment) did not succeed. stderr says why.
+	// deployment, a promotion request) did not succeed or did not end within --timeout. stderr says why.
 	exitFailed = 1
 	// exitUsage: the command line is wrong (unknown verb, flag or argument; a SLIPWAY_<FLAG> that does not
 	// parse). Nothing was sent.
@@ -25,8 +25,8 @@ const (
 )
 
 // exitCodesHelp is the part of `slipway --help` that documents the exit codes.
-const exitCodesHelp = `Exit codes: 0 done; 1 the API refused or could not be reached, or the build or deployment waited for
-did not succeed (stderr says why); 2 the command line is wrong (nothing was sent).
+const exitCodesHelp = `Exit codes: 0 done; 1 the API refused or could not be reached, or the build, deployment or promotion
+request waited for did not succeed (stderr says why); 2 the command line is wrong (nothing was sent).
 
 Every flag can also be set by SLIPWAY_<FLAG> (upper case, dashes as underscores); a flag on the command
 line wins over the variable. The client verbs find the API and the admin token of a local slipway dev in
@@ -52,11 +52,22 @@ type runner struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	// backoff is the first wait before a log stream is reopened; 0 means followBackoff.
+	// backoff is the first wait before a log stream is reopened; 0 means followBackoff. When set, it is also
+	// how often --wait polls (else deployPoll).
 	backoff time.Duration
+	// now is the clock ages and --since are read against; nil means time.Now.
+	now func() time.Time
 	// running is set once a verb's flags and arguments have been accepted: an error after that is a failure
 	// (exit 1), one before a usage error (exit 2).
 	running bool
+}
+
+// clock is the time now.
+func (r *runner) clock() time.Time {
+	if r.now == nil {
+		return time.Now()
+	}
+	return r.now()
 }
 
 // exitError ends a verb with an exit code and no further message: the verb has already said why.
@@ -150,7 +161,7 @@ func (r *runner) root() *cobra.Command {
 	add("resources", r.projectCmd(), r.envCmd(), r.componentCmd(), r.configCmd(), r.secretCmd(), r.repoCredentialCmd(),
 		r.webhookCmd(), r.tokenCmd(), r.applyCmd(), r.exportCmd())
 	add("delivery", r.buildCmd(), r.buildsCmd(), r.logsCmd(), r.cancelCmd(), r.deployCmd(), r.promoteCmd(), r.deploymentsCmd(),
-		r.runCmd(), r.runsCmd(), r.scheduleCmd())
+		r.promotionsCmd(), r.promotionCmd(), r.auditCmd(), r.runCmd(), r.runsCmd(), r.scheduleCmd())
 	add("processes", r.devCmd(), r.serverCmd(), r.workerCmd(), r.keysCmd(), r.trivyDBCmd())
 	return root
 }

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,6 +104,7 @@ func (r *runner) envSetCmd() *cobra.Command {
 	fs.IntVar(&maxUnavailable, "max-unavailable", 0, "instances a rolling update may take down on kubernetes")
 	fs.DurationVar(&timeout, "deploy-timeout", 0, "how long a release may take to get ready, whole seconds up to 1h (0: the worker's --ready-timeout)")
 	_ = cmd.RegisterFlagCompletionFunc("data-plane", cobra.FixedCompletions([]string{"docker", "kubernetes"}, cobra.ShellCompDirectiveNoFileComp))
+	rules := addReleaseRuleFlags(cmd)
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
 		p, env, err := splitPair(pos[0], "<project>/<environment>")
@@ -110,6 +114,9 @@ func (r *runner) envSetCmd() *cobra.Command {
 		body, kube := map[string]any{}, map[string]any{}
 		var ferr error
 		fs.Visit(func(f *pflag.Flag) {
+			if err := rules.set(body, f.Name); err != nil {
+				ferr = err
+			}
 			switch f.Name {
 			case "production":
 				body["production"] = production
@@ -155,12 +162,20 @@ func (r *runner) envSetCmd() *cobra.Command {
 		if len(kube) > 0 {
 			body["kubernetes"] = kube
 		}
-		if len(body) == 0 {
+		if len(body) == 0 && !rules.approvalChanged(fs) {
 			return usagef("nothing to set")
 		}
 		c, err := cf.connect()
 		if err != nil {
 			return err
+		}
+		if rules.approvalChanged(fs) {
+			// The API replaces the whole approval rule: start from the one the environment has.
+			a, err := currentApproval(cmd.Context(), c, p, env)
+			if err != nil {
+				return err
+			}
+			body["approval"] = rules.approval(fs, a)
 		}
 		var out api.Environment
 		if err := c.do(cmd.Context(), http.MethodPatch, projectPath(p)+"/environments/"+escape(env), body, &out); err != nil {
@@ -171,9 +186,9 @@ func (r *runner) envSetCmd() *cobra.Command {
 	return cmd
 }
 
-// environmentTable writes environments as a table.
+// environmentTable writes environments as a table, then their freeze windows and stopped lines below it.
 func environmentTable(tw io.Writer, envs []api.Environment) {
-	fmt.Fprintln(tw, "ENVIRONMENT\tPRODUCTION\tREPLICAS\tDATA PLANE\tCLUSTER\tNAMESPACE\tDEPLOY TIMEOUT")
+	fmt.Fprintln(tw, "ENVIRONMENT\tPRODUCTION\tREPLICAS\tDATA PLANE\tCLUSTER\tNAMESPACE\tDEPLOY TIMEOUT\tAPPROVAL\tFREEZE")
 	for _, e := range envs {
 		cluster, namespace, timeout := "-", "-", "default"
 		if k := e.Kubernetes; k != nil {
@@ -197,10 +212,185 @@ func environmentTable(tw io.Writer, envs []api.Environment) {
 			timeout = (time.Duration(e.DeployTimeoutSeconds) * time.Second).String()
 		}
 		replicas := max(e.Replicas, 1)
-		production := "no"
-		if e.Production {
-			production = "yes"
+		approval := "no"
+		if e.ApprovalRequired {
+			approval = approvalShort(e.Approval)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Name, production, replicas, e.DataPlane, cluster, namespace, timeout)
+		var holds []string
+		if n := len(e.FreezeWindows); n > 0 {
+			holds = append(holds, fmt.Sprintf("%d window(s), %s", n, freezeMode(e.FreezeMode)))
+		}
+		if e.Stopped != nil {
+			holds = append(holds, "stopped")
+		}
+		freeze := "-"
+		if len(holds) > 0 {
+			freeze = strings.Join(holds, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, yesNo(e.Production), replicas, e.DataPlane, cluster, namespace,
+			timeout, approval, freeze)
 	}
+	// The windows and stops in full, below the table (a line without tabs ends its columns).
+	for _, e := range envs {
+		if len(e.FreezeWindows) > 0 {
+			fmt.Fprintf(tw, "freeze windows of %s (in one: %s): %s\n", e.Name, freezeMode(e.FreezeMode), freezeList(e.FreezeWindows))
+		}
+		if e.Stopped != nil {
+			fmt.Fprintf(tw, "the line of %s is %s\n", e.Name, stopLine(*e.Stopped))
+		}
+	}
+}
+
+// approvalShort is an approval rule as the environments table shows it: "1 from admin".
+func approvalShort(a *api.Approval) string {
+	n, who := 1, "admin"
+	if a != nil {
+		n = max(a.MinApprovals, 1)
+		if len(a.Approvers) > 0 {
+			who = strings.Join(a.Approvers, ",")
+		}
+	}
+	return fmt.Sprintf("%d from %s", n, who)
+}
+
+// releaseRuleFlags are env set's flags for an environment's release rules.
+type releaseRuleFlags struct {
+	required           bool
+	minApprovals       int
+	approvers, freezes []string
+	expiry             time.Duration
+	freezeMode, stop   string
+	noFreeze, start    bool
+}
+
+func addReleaseRuleFlags(cmd *cobra.Command) *releaseRuleFlags {
+	f := &releaseRuleFlags{}
+	fs := cmd.Flags()
+	fs.BoolVar(&f.required, "approval-required", false, "whether promotions and deploys into the environment wait for approvals: "+
+		"--approval-required=true or =false (default: in production only); the approval flags not given stay as they are (admin only)")
+	fs.IntVar(&f.minApprovals, "min-approvals", 0, "how many distinct approvers a request needs, up to 10 (0: one)")
+	fs.StringSliceVar(&f.approvers, "approvers", nil, "who may approve: roles (admin, developer) or token names, comma-separated ('': the admin role)")
+	fs.DurationVar(&f.expiry, "approval-expiry", 0, "how long a request waits for approvals before it expires, whole seconds (0: 7 days)")
+	fs.StringVar(&f.freezeMode, "freeze-mode", "", "what a request in a freeze window or a stopped line does: wait (until it ends) or refuse (admin only)")
+	fs.StringArrayVar(&f.freezes, "freeze", nil, "a freeze window, repeatable; those given replace the environment's (admin only): "+
+		"'NAME;CRON;DURATION[;TZ]' recurring — CRON five fields of each start, DURATION such as 62h, TZ an IANA zone (default UTC), "+
+		"e.g. 'weekend;0 18 * * 5;62h;Europe/Berlin' — or 'NAME;START;END' once, both RFC 3339")
+	fs.BoolVar(&f.noFreeze, "no-freeze", false, "remove every freeze window (admin only)")
+	fs.StringVar(&f.stop, "stop", "", "stop the environment's line, saying why: nothing is promoted or deployed into it until --start")
+	fs.BoolVar(&f.start, "start", false, "start the environment's stopped line again; waiting requests go on (admin only)")
+	_ = cmd.RegisterFlagCompletionFunc("freeze-mode", cobra.FixedCompletions([]string{api.FreezeWait, api.FreezeRefuse}, noFiles))
+	cmd.MarkFlagsMutuallyExclusive("freeze", "no-freeze")
+	cmd.MarkFlagsMutuallyExclusive("stop", "start")
+	return f
+}
+
+// approvalFlags are the flags that change the approval rule.
+var approvalFlags = []string{"approval-required", "min-approvals", "approvers", "approval-expiry"}
+
+// approvalChanged says an approval flag was given.
+func (f *releaseRuleFlags) approvalChanged(fs *pflag.FlagSet) bool {
+	return slices.ContainsFunc(approvalFlags, func(name string) bool { return fs.Changed(name) })
+}
+
+// approval is the rule a with the approval flags given applied.
+func (f *releaseRuleFlags) approval(fs *pflag.FlagSet, a api.ApprovalUpdate) api.ApprovalUpdate {
+	if fs.Changed("approval-required") {
+		a.Required = &f.required
+	}
+	if fs.Changed("min-approvals") {
+		a.MinApprovals = f.minApprovals
+	}
+	if fs.Changed("approvers") {
+		a.Approvers = nonEmpty(f.approvers)
+	}
+	if fs.Changed("approval-expiry") {
+		a.ExpirySeconds = int(f.expiry / time.Second)
+	}
+	return a
+}
+
+// set puts what the flag named (when it is a release rule's, but the approval's) sets into a PATCH body.
+func (f *releaseRuleFlags) set(body map[string]any, name string) error {
+	switch name {
+	case "approval-expiry":
+		if f.expiry%time.Second != 0 || f.expiry < 0 {
+			return usagef("--approval-expiry %s: want whole seconds, 0 or more", f.expiry)
+		}
+	case "freeze-mode":
+		if f.freezeMode != api.FreezeWait && f.freezeMode != api.FreezeRefuse {
+			return usagef("--freeze-mode %q: want %s or %s", f.freezeMode, api.FreezeWait, api.FreezeRefuse)
+		}
+		body["freezeMode"] = f.freezeMode
+	case "freeze":
+		windows := make([]api.FreezeWindowUpdate, 0, len(f.freezes))
+		for _, v := range f.freezes {
+			w, err := parseFreeze(v)
+			if err != nil {
+				return usagef("--freeze %q: %v", v, err)
+			}
+			windows = append(windows, w)
+		}
+		body["freezeWindows"] = windows
+	case "no-freeze":
+		if f.noFreeze {
+			body["freezeWindows"] = []api.FreezeWindowUpdate{}
+		}
+	case "stop":
+		if strings.TrimSpace(f.stop) == "" {
+			return usagef("--stop needs a reason: say why the line stops")
+		}
+		body["stopped"], body["stopReason"] = true, f.stop
+	case "start":
+		if f.start {
+			body["stopped"] = false
+		}
+	}
+	return nil
+}
+
+// parseFreeze reads a --freeze window: NAME;CRON;DURATION[;TZ] or NAME;START;END.
+func parseFreeze(v string) (api.FreezeWindowUpdate, error) {
+	parts := strings.Split(v, ";")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	if len(parts) < 3 || len(parts) > 4 {
+		return api.FreezeWindowUpdate{}, fmt.Errorf("want NAME;CRON;DURATION[;TZ] or NAME;START;END")
+	}
+	w := api.FreezeWindowUpdate{Name: parts[0]}
+	if start, err := time.Parse(time.RFC3339, parts[1]); err == nil {
+		end, err := time.Parse(time.RFC3339, parts[2])
+		if err != nil || len(parts) != 3 {
+			return w, fmt.Errorf("a one-off window is NAME;START;END, both RFC 3339 times such as 2026-11-27T00:00:00Z")
+		}
+		w.Start, w.End = &start, &end
+		return w, nil
+	}
+	d, err := time.ParseDuration(parts[2])
+	if err != nil || d <= 0 || d%time.Second != 0 {
+		return w, fmt.Errorf("DURATION %q: want whole seconds above zero, such as 62h or 90m", parts[2])
+	}
+	w.Cron, w.DurationSeconds = parts[1], int(d/time.Second)
+	if len(parts) == 4 {
+		w.TimeZone = parts[3]
+	}
+	return w, nil
+}
+
+// currentApproval is the approval rule environment env of project p has now ({}: the default).
+func currentApproval(ctx context.Context, c *apiClient, p, env string) (api.ApprovalUpdate, error) {
+	var page api.Page[api.Environment]
+	if err := c.do(ctx, http.MethodGet, projectPath(p)+"/environments", nil, &page); err != nil {
+		return api.ApprovalUpdate{}, fmt.Errorf("reading the approval rule of %s: %w", env, err)
+	}
+	i := slices.IndexFunc(page.Items, func(e api.Environment) bool { return e.Name == env })
+	if i < 0 {
+		return api.ApprovalUpdate{}, fmt.Errorf("environment %q of project %q: not found", env, p)
+	}
+	if a := page.Items[i].Approval; a != nil {
+		out := api.ApprovalUpdate(*a)
+		out.Approvers = slices.Clone(a.Approvers)
+		return out, nil
+	}
+	return api.ApprovalUpdate{}, nil
 }

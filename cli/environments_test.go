@@ -17,7 +17,10 @@ func fakeEnvAPI(t *testing.T, bodies *[]string) *httptest.Server {
 	mux := http.NewServeMux()
 	dev := map[string]any{"name": "development", "production": false, "replicas": 0, "dataPlane": "docker"}
 	prod := map[string]any{"name": "production", "production": true, "replicas": 2, "dataPlane": "kubernetes",
-		"deployTimeoutSeconds": 300, "kubernetes": map[string]any{"context": "live", "namespace": "shop-live", "hasKubeconfig": true}}
+		"deployTimeoutSeconds": 300, "kubernetes": map[string]any{"context": "live", "namespace": "shop-live", "hasKubeconfig": true},
+		"approvalRequired": true, "approval": map[string]any{"minApprovals": 2, "approvers": []any{"admin", "rel-mgr"}}, "freezeMode": "refuse",
+		"freezeWindows": []any{map[string]any{"name": "weekend", "cron": "0 18 * * 5", "durationSeconds": 223200, "timeZone": "Europe/Berlin"}},
+		"stopped":       map[string]any{"reason": "incident 42", "actor": "root", "at": "2030-01-02T03:04:05Z"}}
 	mux.HandleFunc("GET /api/v1/projects/shop/environments", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{dev, prod,
 			map[string]any{"name": "qa", "replicas": 1, "dataPlane": "kubernetes", "kubernetes": map[string]any{"hasKubeconfig": false}},
@@ -49,8 +52,10 @@ func TestEnvSetAndList(t *testing.T) {
 	code, stdout, stderr := runCLI(t, srv, "env", "set", "shop/production", "--data-plane", "kubernetes", "--kubeconfig", kubeconfig,
 		"--kube-context", "live", "--namespace", "shop-live", "--ingress-namespace", "ingress-nginx", "--ingress-namespace", "monitoring",
 		"--deploy-timeout", "5m")
-	want := "ENVIRONMENT  PRODUCTION  REPLICAS  DATA PLANE  CLUSTER       NAMESPACE  DEPLOY TIMEOUT\n" +
-		"production   yes         2         kubernetes  context live  shop-live  5m0s\n"
+	want := "ENVIRONMENT  PRODUCTION  REPLICAS  DATA PLANE  CLUSTER       NAMESPACE  DEPLOY TIMEOUT  APPROVAL              FREEZE\n" +
+		"production   yes         2         kubernetes  context live  shop-live  5m0s            2 from admin,rel-mgr  1 window(s), refuse; stopped\n" +
+		"freeze windows of production (in one: refuse): weekend (0 18 * * 5 for 62h0m0s, Europe/Berlin)\n" +
+		"the line of production is stopped by root at 2030-01-02T03:04:05Z: incident 42\n"
 	if code != 0 || stdout != want {
 		t.Fatalf("env set: exit %d, stderr %q, stdout\n%s\nwant\n%s", code, stderr, stdout, want)
 	}
@@ -90,11 +95,13 @@ func TestEnvSetAndList(t *testing.T) {
 	}
 
 	code, stdout, stderr = runCLI(t, srv, "env", "list", "shop")
-	want = "ENVIRONMENT  PRODUCTION  REPLICAS  DATA PLANE  CLUSTER                          NAMESPACE  DEPLOY TIMEOUT\n" +
-		"development  no          1         docker      -                                -          default\n" +
-		"production   yes         2         kubernetes  context live                     shop-live  5m0s\n" +
-		"qa           no          1         kubernetes  current context (no kubeconfig)  (default)  default\n" +
-		"edge         no          1         kubernetes  in-cluster                       (default)  default\n"
+	want = "ENVIRONMENT  PRODUCTION  REPLICAS  DATA PLANE  CLUSTER                          NAMESPACE  DEPLOY TIMEOUT  APPROVAL              FREEZE\n" +
+		"development  no          1         docker      -                                -          default         no                    -\n" +
+		"production   yes         2         kubernetes  context live                     shop-live  5m0s            2 from admin,rel-mgr  1 window(s), refuse; stopped\n" +
+		"qa           no          1         kubernetes  current context (no kubeconfig)  (default)  default         no                    -\n" +
+		"edge         no          1         kubernetes  in-cluster                       (default)  default         no                    -\n" +
+		"freeze windows of production (in one: refuse): weekend (0 18 * * 5 for 62h0m0s, Europe/Berlin)\n" +
+		"the line of production is stopped by root at 2030-01-02T03:04:05Z: incident 42\n"
 	if code != 0 || stdout != want {
 		t.Fatalf("env list: exit %d, stderr %q, stdout\n%s\nwant\n%s", code, stderr, stdout, want)
 	}

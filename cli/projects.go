@@ -18,8 +18,8 @@ import (
 func projectPath(p string) string { return "/api/v1/projects/" + url.PathEscape(p) }
 
 func (r *runner) projectCmd() *cobra.Command {
-	return group("project", "projects: create, list, get, delete",
-		r.projectCreateCmd(), r.projectListCmd(), r.projectGetCmd(), r.projectDeleteCmd())
+	return group("project", "projects: create, list, get, delete; stop and start their line",
+		r.projectCreateCmd(), r.projectListCmd(), r.projectGetCmd(), r.projectDeleteCmd(), r.projectStopCmd(), r.projectStartCmd())
 }
 
 func (r *runner) projectCreateCmd() *cobra.Command {
