@@ -164,17 +164,24 @@ func (r *runner) queueRelease(ctx context.Context, c *apiClient, component, endp
 	if !wf.wait {
 		return nil
 	}
+	w := &waiter{r: r, c: c, component: component}
+	return r.await(ctx, wf, w, func(ctx context.Context) error {
+		if rel.promotion != nil {
+			return w.promotion(ctx, *rel.promotion)
+		}
+		return w.deployment(ctx, rel.deployment.ID)
+	})
+}
+
+// await runs wait (of w) within wf's timeout; when the time is up it says so, with what w last heard, and
+// exits 1: what it waited for goes on.
+func (r *runner) await(ctx context.Context, wf *waitFlags, w *waiter, wait func(context.Context) error) error {
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if wf.timeout > 0 {
 		wctx, cancel = context.WithTimeout(ctx, wf.timeout)
 	}
 	defer cancel()
-	w := &waiter{r: r, c: c, component: component}
-	if rel.promotion != nil {
-		err = w.promotion(wctx, *rel.promotion)
-	} else {
-		err = w.deployment(wctx, rel.deployment.ID)
-	}
+	err := wait(wctx)
 	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
 		fmt.Fprintf(r.stderr, "gave up waiting after %s: %s (it goes on)\n", wf.timeout, w.state)
 		return exitError{code: 1}

@@ -479,6 +479,10 @@ func (r *runner) promotionDecideCmd(decision, short string, needsComment bool) *
 		help += " (required)"
 	}
 	cmd.Flags().StringVarP(&comment, "message", "m", "", help)
+	var wf *waitFlags
+	if decision == "approve" || decision == "break-glass" {
+		wf = addWaitFlags(cmd.Flags())
+	}
 	output := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
 		if needsComment && strings.TrimSpace(comment) == "" {
@@ -492,7 +496,14 @@ func (r *runner) promotionDecideCmd(decision, short string, needsComment bool) *
 		if err := c.do(cmd.Context(), http.MethodPost, promotionPath(pos[0])+"/"+decision, api.PromotionDecision{Comment: comment}, &p); err != nil {
 			return err
 		}
-		return r.print(*output, p, func(w io.Writer) { promotionTable(w, []api.Promotion{p}, r.clock()) })
+		if err := r.print(*output, p, func(w io.Writer) { promotionTable(w, []api.Promotion{p}, r.clock()) }); err != nil {
+			return err
+		}
+		if wf == nil || !wf.wait {
+			return nil
+		}
+		w := &waiter{r: r, c: c, component: projectPath(p.Project) + "/components/" + escape(p.Component)}
+		return r.await(cmd.Context(), wf, w, func(ctx context.Context) error { return w.promotion(ctx, p) })
 	}
 	return cmd
 }
