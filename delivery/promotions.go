@@ -234,7 +234,7 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 	tctx, cancel := context.WithTimeout(ctx, TemporalTimeout)
 	defer cancel()
 	if _, err := s.Temporal.ExecuteWorkflow(tctx, workflows.PromotionStart(in), workflows.Promotion, in); err != nil {
-		s.end(ctx, id, api.PromotionFailed, "could not be started: "+WithoutHostDetail(err.Error()))
+		s.endOrLog(ctx, id, api.PromotionFailed, "could not be started: "+WithoutHostDetail(err.Error()))
 		e := errTemporalUnavailable("promotion request %s could not be started: Temporal did not answer", id)
 		e.Err = err
 		return store.Promotion{}, e
@@ -253,7 +253,7 @@ func (s *Promotions) queueNow(ctx context.Context, p store.Promotion, b store.Bu
 	}
 	if _, err := s.Deploys.deployAs(ctx, p.DeploymentID, b, p.Environment, actor.Name); err != nil {
 		s.Deploys.failUnqueued(ctx, p.DeploymentID, err)
-		s.end(ctx, p.ID, api.PromotionFailed, "could not be queued: "+WithoutHostDetail(err.Error()))
+		s.endOrLog(ctx, p.ID, api.PromotionFailed, "could not be queued: "+WithoutHostDetail(err.Error()))
 		s.audit(ctx, store.AuditEntry{Actor: actor.Name, Action: action, Project: p.Project, Component: p.Component,
 			Environment: p.Environment, Target: p.ID, Result: "failed: " + err.Error()})
 		return store.Promotion{}, err
@@ -329,8 +329,7 @@ func (s *Promotions) Decide(ctx context.Context, id string, actor Actor, decisio
 		out, err = p, nil
 	}
 	if err != nil {
-		s.refused(ctx, actor, store.Component{Project: p.Project, Name: p.Component}, p.Environment, id, err, action)
-		return store.Promotion{}, err
+		return store.Promotion{}, s.refused(ctx, actor, store.Component{Project: p.Project, Name: p.Component}, p.Environment, id, err, action)
 	}
 	s.audit(ctx, store.AuditEntry{Actor: actor.Name, Action: action, Project: p.Project, Component: p.Component,
 		Environment: p.Environment, Target: id, Reason: comment})
@@ -555,6 +554,14 @@ func (s *Promotions) end(ctx context.Context, id, status, msg string) error {
 			Environment: p.Environment, Target: id, Result: status + ": " + msg})
 	}
 	return nil
+}
+
+// endOrLog ends the request, logging what keeps it from being recorded: the caller is answering an error
+// already.
+func (s *Promotions) endOrLog(ctx context.Context, id, status, msg string) {
+	if err := s.end(context.WithoutCancel(ctx), id, status, msg); err != nil {
+		s.log().ErrorContext(ctx, "recording a promotion request ended", "promotion", id, "error", err)
+	}
 }
 
 // refused audits a refused request (Forbidden and Conflict refusals; a request that does not parse is not

@@ -78,22 +78,25 @@ type EndPromotionInput struct {
 	Message string `json:"message"`
 }
 
-// PromotionStateInput, CheckPromotionInput, RescanPromotionInput and QueuePromotionInput name the request the
-// activity of the same name acts on.
-type (
-	PromotionStateInput struct {
-		ID string `json:"id"`
-	}
-	CheckPromotionInput struct {
-		ID string `json:"id"`
-	}
-	RescanPromotionInput struct {
-		ID string `json:"id"`
-	}
-	QueuePromotionInput struct {
-		ID string `json:"id"`
-	}
-)
+// PromotionStateInput names the request whose decisions PromotionState reads.
+type PromotionStateInput struct {
+	ID string `json:"id"`
+}
+
+// CheckPromotionInput names the request CheckPromotion checks.
+type CheckPromotionInput struct {
+	ID string `json:"id"`
+}
+
+// RescanPromotionInput names the request whose digest RescanPromotion re-scans.
+type RescanPromotionInput struct {
+	ID string `json:"id"`
+}
+
+// QueuePromotionInput names the request whose deployment QueuePromotion queues.
+type QueuePromotionInput struct {
+	ID string `json:"id"`
+}
 
 // promotionStopRecheck is how often a request waiting for a stopped line looks again without being woken.
 const promotionStopRecheck = 5 * time.Minute
