@@ -162,18 +162,24 @@ func (s *Promotions) preview(ctx context.Context, comp store.Component, env stor
 }
 
 func (s *Promotions) request(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor, dry bool) (store.Promotion, error) {
+	refused := func(ctx context.Context, actor Actor, comp store.Component, env, target string, err error) error {
+		if dry { // a preview changes nothing, so its refusal is no deed to audit
+			return err
+		}
+		return s.refused(ctx, actor, comp, env, target, err)
+	}
 	rule := ApprovalOf(env)
 	if !rule.Required {
 		if err := MayDeployTo(env, actor.Admin(), "deploying"); err != nil {
-			return store.Promotion{}, s.refused(ctx, actor, comp, env.Name, buildID, err)
+			return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 		}
 	}
 	b, err := s.buildOf(ctx, comp, buildID)
 	if err != nil {
-		return store.Promotion{}, s.refused(ctx, actor, comp, env.Name, buildID, err)
+		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
 	if err := s.Deploys.CheckConfigs(ctx, b, env.Name); err != nil {
-		return store.Promotion{}, s.refused(ctx, actor, comp, env.Name, buildID, err)
+		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
 	stop, stopped, err := s.Store.ProjectStop(ctx, comp.Project)
 	if err != nil {
@@ -185,7 +191,7 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 	}
 	freeze, frozen := FrozenAt(env, projectStop, s.now())
 	if frozen && env.Rules.FreezeMode == api.FreezeRefuse {
-		return store.Promotion{}, s.refused(ctx, actor, comp, env.Name, buildID, frozenRefusal(env, freeze))
+		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, frozenRefusal(env, freeze))
 	}
 	id := newPromotionID()
 	p := store.Promotion{ID: id, Project: comp.Project, Component: comp.Name, Environment: env.Name, From: source,

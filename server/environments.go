@@ -185,6 +185,7 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 	}
 	if rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil {
 		s.audit(c, store.AuditEntry{Action: api.AuditEnvironmentSet, Project: p, Environment: name, Target: "release rules"})
+		s.recheck(c, p) // a window removed or shortened lets waiting requests go now
 	}
 	if rules.Stopped != nil {
 		if env, err = s.stopOrStart(c, env, *rules.Stopped, rules.StopReason); err != nil {
