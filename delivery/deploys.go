@@ -65,6 +65,16 @@ func MayDeployTo(env store.Environment, admin bool, what string) error {
 	return nil
 }
 
+// MayRequest refuses (MayDeployTo) a caller that is not an admin asking for a deploy into a production
+// environment that does not need approvals: where approvals are required, a developer may ask, and the
+// approvers decide.
+func MayRequest(env store.Environment, admin bool, what string) error {
+	if ApprovalOf(env).Required {
+		return nil
+	}
+	return MayDeployTo(env, admin, what)
+}
+
 // refuseAutoToProduction refuses (CodeAutoDeployToProduction) when env is a production environment: a
 // build's auto-deploy never goes there, however the project's environments were set up or reordered.
 func refuseAutoToProduction(env store.Environment, buildID string) error {

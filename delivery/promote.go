@@ -16,7 +16,7 @@ type Promotion struct {
 // environment after the one running Build (without Build: after the first environment whose release the next
 // one does not run yet). With To, the build (default: the release of the environment before it) must run in
 // the environment before To — unless admin, which may skip. Promoting into a production environment needs
-// admin (MayDeployTo). It returns the target's index and the build.
+// admin where it needs no approvals (MayRequest). It returns the target's index and the build.
 func PromotionTarget(comp store.Component, envs []store.Environment, current []string, p Promotion, admin bool) (int, string, error) {
 	target := -1
 	switch {
@@ -57,7 +57,7 @@ func PromotionTarget(comp store.Component, envs []store.Environment, current []s
 	if target >= len(envs) {
 		return 0, "", refuse(Conflict, "last_environment", "build", "build %s runs in %s, the last environment", p.Build, envs[len(envs)-1].Name)
 	}
-	if err := MayDeployTo(envs[target], admin, "promoting"); err != nil {
+	if err := MayRequest(envs[target], admin, "promoting"); err != nil {
 		return 0, "", err
 	}
 	build, source := p.Build, envs[target-1].Name

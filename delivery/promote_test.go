@@ -5,14 +5,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/store"
 )
 
 func TestPromotionTarget(t *testing.T) {
 	comp := store.Component{Project: "shop", Name: "api"}
-	envs := []store.Environment{{Name: "development"}, {Name: "staging"}, {Name: "production", Production: true}}
+	no, yes := false, true
+	// Production without approvals: only an admin promotes there.
+	envs := []store.Environment{{Name: "development"}, {Name: "staging"},
+		{Name: "production", Production: true, Rules: store.ReleaseRules{Approval: &api.Approval{Required: &no}}}}
+	// Production with approvals (the default): a developer asks, the approvers decide; skipping is still an admin's.
+	approved := []store.Environment{envs[0], envs[1], {Name: "production", Production: true, Rules: store.ReleaseRules{Approval: &api.Approval{Required: &yes}}}}
 	for _, tc := range []struct {
 		name      string
+		approvals bool
 		current   []string
 		p         Promotion
 		admin     bool
@@ -41,9 +48,17 @@ func TestPromotionTarget(t *testing.T) {
 		{name: "skipping into staging needs an admin", current: []string{"b2", "", ""}, p: Promotion{Build: "b1", To: "staging"},
 			kind: Conflict, code: "not_running", wantInMsg: "(only an admin may skip)"},
 		{name: "an admin skips", current: []string{"b2", "b1", ""}, p: Promotion{Build: "b2", To: "production"}, admin: true, target: 2, build: "b2"},
+		{name: "a developer asks for production where approvals decide", approvals: true, current: []string{"b2", "b1", ""},
+			p: Promotion{Build: "b1"}, target: 2, build: "b1"},
+		{name: "a developer does not skip into production where approvals decide", approvals: true, current: []string{"b2", "b1", ""},
+			p: Promotion{Build: "b2", To: "production"}, kind: Conflict, code: "not_running", wantInMsg: "(only an admin may skip)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			target, build, err := PromotionTarget(comp, envs, tc.current, tc.p, tc.admin)
+			in := envs
+			if tc.approvals {
+				in = approved
+			}
+			target, build, err := PromotionTarget(comp, in, tc.current, tc.p, tc.admin)
 			if tc.code == "" {
 				if err != nil || target != tc.target || build != tc.build {
 					t.Fatalf("PromotionTarget = %d, %q, %v; want %d, %q", target, build, err, tc.target, tc.build)

@@ -110,9 +110,7 @@ func (s *Promotions) Promote(ctx context.Context, comp store.Component, p Promot
 		}
 		current[i] = d.BuildID
 	}
-	// A developer may ask for a promotion an approver lets through; PromotionTarget's admin check is for
-	// environments without approvals.
-	target, build, err := PromotionTarget(comp, envs, current, p, actor.Admin() || ApprovalOf(targetEnv(envs, p.To, current, p.Build)).Required)
+	target, build, err := PromotionTarget(comp, envs, current, p, actor.Admin())
 	if err != nil {
 		return store.Promotion{}, err
 	}
@@ -120,24 +118,6 @@ func (s *Promotions) Promote(ctx context.Context, comp store.Component, p Promot
 		return s.preview(ctx, comp, envs[target], envs[target-1].Name, build, actor)
 	}
 	return s.Request(ctx, comp, envs[target], envs[target-1].Name, build, actor)
-}
-
-// targetEnv guesses PromotionTarget's target environment before it is called, for its admin check: the one
-// named to, or the one after the environment running build (or the first that differs from the one before).
-func targetEnv(envs []store.Environment, to string, current []string, build string) store.Environment {
-	for _, e := range envs {
-		if e.Name == to {
-			return e
-		}
-	}
-	if to == "" {
-		for i := len(envs) - 2; i >= 0; i-- {
-			if build != "" && current[i] == build || build == "" && current[i] != "" && current[i] != current[i+1] {
-				return envs[i+1]
-			}
-		}
-	}
-	return store.Environment{}
 }
 
 // Governed reports whether a deploy into env goes through a promotion request rather than straight to its
@@ -169,10 +149,8 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 		return s.refused(ctx, actor, comp, env, target, err)
 	}
 	rule := ApprovalOf(env)
-	if !rule.Required {
-		if err := MayDeployTo(env, actor.Admin(), "deploying"); err != nil {
-			return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
-		}
+	if err := MayRequest(env, actor.Admin(), "deploying"); err != nil {
+		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
 	b, err := s.buildOf(ctx, comp, buildID)
 	if err != nil {
@@ -181,15 +159,10 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 	if err := s.Deploys.CheckConfigs(ctx, b, env.Name); err != nil {
 		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
-	stop, stopped, err := s.Store.ProjectStop(ctx, comp.Project)
+	freeze, frozen, stopped, err := s.freezeOf(ctx, env)
 	if err != nil {
 		return store.Promotion{}, err
 	}
-	var projectStop *api.Stop
-	if stopped {
-		projectStop = &stop
-	}
-	freeze, frozen := FrozenAt(env, projectStop, s.now())
 	if frozen && env.Rules.FreezeMode == api.FreezeRefuse {
 		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, frozenRefusal(env, freeze))
 	}
@@ -284,6 +257,21 @@ func (s *Promotions) buildOf(ctx context.Context, comp store.Component, buildID 
 	return b, s.Deploys.notQuarantined(ctx, b.ID)
 }
 
+// freezeOf reads env's project's stopped line and says what holds deploys into env now (FrozenAt);
+// projectStopped reports that the project's own line is stopped.
+func (s *Promotions) freezeOf(ctx context.Context, env store.Environment) (f Freeze, frozen, projectStopped bool, err error) {
+	stop, projectStopped, err := s.Store.ProjectStop(ctx, env.Project)
+	if err != nil {
+		return Freeze{}, false, false, err
+	}
+	var projectStop *api.Stop
+	if projectStopped {
+		projectStop = &stop
+	}
+	f, frozen = FrozenAt(env, projectStop, s.now())
+	return f, frozen, projectStopped, nil
+}
+
 func frozenRefusal(env store.Environment, f Freeze) *Error {
 	msg := f.Reason
 	if !f.Until.IsZero() {
@@ -302,7 +290,7 @@ func (s *Promotions) Decide(ctx context.Context, id string, actor Actor, decisio
 	if decision == api.DecisionReject && strings.TrimSpace(comment) == "" {
 		return store.Promotion{}, refuse(Invalid, "invalid", "comment", "a rejection needs a comment saying why")
 	}
-	p, err := s.get(ctx, id)
+	p, err := s.Store.GetPromotion(ctx, id)
 	if err != nil {
 		return store.Promotion{}, err
 	}
@@ -358,9 +346,6 @@ func (s *Promotions) Cancel(ctx context.Context, id string, actor Actor, comment
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Promotion{}, refuse(NotFound, "not_found", "", "promotion request %s does not exist", id)
-	}
 	if err != nil {
 		return store.Promotion{}, err
 	}
@@ -386,9 +371,6 @@ func (s *Promotions) BreakGlass(ctx context.Context, id string, actor Actor, rea
 		p.BreakGlass = actor.Name + ": " + reason
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Promotion{}, refuse(NotFound, "not_found", "", "promotion request %s does not exist", id)
-	}
 	if err != nil {
 		return store.Promotion{}, err
 	}
@@ -407,14 +389,6 @@ func (s *Promotions) Recheck(ctx context.Context, waiting []store.Promotion) {
 			}
 		}
 	}
-}
-
-func (s *Promotions) get(ctx context.Context, id string) (store.Promotion, error) {
-	p, err := s.Store.GetPromotion(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Promotion{}, refuse(NotFound, "not_found", "", "promotion request %s does not exist", id)
-	}
-	return p, err
 }
 
 // wake signals the request's workflow; a request without one (queued at once) needs none.
@@ -475,15 +449,10 @@ func (s *Promotions) Check(ctx context.Context, id string) (workflows.PromotionC
 	if err != nil {
 		return workflows.PromotionCheck{}, err
 	}
-	stop, stopped, err := s.Store.ProjectStop(ctx, p.Project)
+	f, frozen, _, err := s.freezeOf(ctx, env)
 	if err != nil {
 		return workflows.PromotionCheck{}, err
 	}
-	var projectStop *api.Stop
-	if stopped {
-		projectStop = &stop
-	}
-	f, frozen := FrozenAt(env, projectStop, s.now())
 	if !frozen || p.BreakGlass != "" {
 		return workflows.PromotionCheck{}, nil
 	}
@@ -539,10 +508,6 @@ func (s *Promotions) Queue(ctx context.Context, id string) error {
 
 // End records the request ended with status and msg, unless it has ended already, and audits it.
 func (s *Promotions) End(ctx context.Context, id, status, msg string) error {
-	return s.end(ctx, id, status, msg)
-}
-
-func (s *Promotions) end(ctx context.Context, id, status, msg string) error {
 	var ended bool
 	p, err := s.Store.UpdatePromotion(ctx, id, func(p *store.Promotion) error {
 		if api.PromotionEnded(p.Status) {
@@ -565,7 +530,7 @@ func (s *Promotions) end(ctx context.Context, id, status, msg string) error {
 // endOrLog ends the request, logging what keeps it from being recorded: the caller is answering an error
 // already.
 func (s *Promotions) endOrLog(ctx context.Context, id, status, msg string) {
-	if err := s.end(context.WithoutCancel(ctx), id, status, msg); err != nil {
+	if err := s.End(context.WithoutCancel(ctx), id, status, msg); err != nil {
 		s.log().ErrorContext(ctx, "recording a promotion request ended", "promotion", id, "error", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/api"
@@ -158,8 +157,8 @@ func (s *Store) BuildsOfCommits(ctx context.Context, project, component string, 
 	if len(commits) == 0 {
 		return []Build{}, nil
 	}
-	query := "SELECT " + buildColumns + " FROM builds WHERE project = ? AND component = ? AND commit_sha IN (?" +
-		strings.Repeat(", ?", len(commits)-1) + ") ORDER BY created_at DESC, id DESC"
+	query := "SELECT " + buildColumns + " FROM builds WHERE project = ? AND component = ? AND commit_sha IN (" +
+		placeholders(len(commits)) + ") ORDER BY created_at DESC, id DESC"
 	args := []any{project, component}
 	for _, c := range commits {
 		args = append(args, c)
