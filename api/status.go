@@ -33,7 +33,8 @@ const (
 )
 
 // Deployment statuses (Deployment.Status): a deployment is queued, then running, then ends succeeded or failed,
-// and never changes again once ended.
+// and never changes again once ended — except that a succeeded deployment whose verification fails is
+// rolled_back, once, when the previous release is deployed again in its place.
 const (
 	// DeploymentQueued is a deployment waiting on its environment's deploy workflow.
 	DeploymentQueued = "queued"
@@ -43,6 +44,10 @@ const (
 	DeploymentSucceeded = "succeeded"
 	// DeploymentFailed is a deployment that did not get its release serving (Deployment.Message says why).
 	DeploymentFailed = "failed"
+	// DeploymentRolledBack is a deployment whose release served but failed its environment's verification, so
+	// the previous release was deployed again in its place (Deployment.Message says "rolled_back: verification
+	// failed: …"). A build rolled back from an environment is not promoted from it.
+	DeploymentRolledBack = "rolled_back"
 )
 
 // Step is one pipeline stage of a build with its state and times. The store keeps a build's steps in this form
