@@ -54,6 +54,10 @@ type DeployStore interface {
 	AppendTaskRunLog(ctx context.Context, id string, texts ...string) error
 	TaskRunLog(ctx context.Context, id string, after int64, limit int) ([]store.LogLine, error)
 	Quarantines(ctx context.Context, ids ...string) (map[string]api.Quarantine, error)
+	HoldPromotion(ctx context.Context, project, component, environment string, h api.Hold) (api.Hold, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	ListDeployments(ctx context.Context, project, component, environment string, limit int) ([]store.Deployment, error)
+	VerifyDeployment(ctx context.Context, id, state, msg string, rolledBack bool) (store.Deployment, error)
 }
 
 // Signaller queues deployments on their deploy workflows (client.Client).

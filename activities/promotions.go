@@ -17,13 +17,38 @@ const ErrTypePromotionRefused = "PromotionRefused"
 // Promotions runs the steps of the Promotion workflow over the promotion use cases. The zero Promotions is not
 // usable: Store and Temporal are required.
 type Promotions struct {
-	Store delivery.PromotionStore
-	// Temporal queues the deployments approved requests ask for.
-	Temporal Signaller
+	Store PromotionStore
+	// Temporal queues the deployments approved requests ask for, offers candidates for auto-promotion and starts
+	// the promotion requests auto-promotion makes.
+	Temporal PromotionClient
+}
+
+// PromotionStore is the part of the metadata store the promotion activities use.
+type PromotionStore interface {
+	delivery.PromotionStore
+	delivery.AutoPromoteStore
+}
+
+// PromotionClient is the part of the Temporal client the promotion activities use (client.Client).
+type PromotionClient interface {
+	Signaller
+	delivery.PromotionClient
 }
 
 func (p *Promotions) use() *delivery.Promotions {
-	return &delivery.Promotions{Store: p.Store, Deploys: &delivery.Deploys{Store: p.Store, Temporal: p.Temporal}}
+	return &delivery.Promotions{Store: p.Store, Deploys: &delivery.Deploys{Store: p.Store, Temporal: p.Temporal}, Temporal: p.Temporal}
+}
+
+// OfferPromotion offers a deployment serving verified to the auto-promotion of the next environment, when its
+// policy is auto (delivery.Promotions.Offer).
+func (p *Promotions) OfferPromotion(ctx context.Context, in workflows.OfferPromotionInput) error {
+	return p.use().Offer(ctx, in.DeploymentID)
+}
+
+// AutoPromote requests the promotion of a candidate whose soak time has passed, if it is still eligible
+// (delivery.Promotions.AutoPromote).
+func (p *Promotions) AutoPromote(ctx context.Context, in workflows.AutoPromoteInput) (workflows.AutoPromoteResult, error) {
+	return p.use().AutoPromote(ctx, p.Store, in.DeploymentID, in.Environment)
 }
 
 // PromotionState reads the request's decisions as recorded.

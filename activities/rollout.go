@@ -28,7 +28,7 @@ func (d *Deploys) Rollout(ctx context.Context, in workflows.RolloutInput) (workf
 	if err != nil {
 		return workflows.RolloutResult{}, err
 	}
-	if dep.Status == api.DeploymentSucceeded || dep.Status == api.DeploymentFailed {
+	if store.Ended(dep.Status) {
 		return workflows.RolloutResult{Status: dep.Status, URL: dep.URL, Message: dep.Message}, nil
 	}
 	env, err := d.environment(ctx, dep.Project, dep.Environment)

@@ -39,6 +39,9 @@ type Deployment struct {
 	// Actor is who asked: an API token's name, or "auto" for a build's auto-deploy; "" (and absent) when
 	// unknown.
 	Actor string `json:"actor,omitempty"`
+	// Verification is the release's verification: VerificationRunning, VerificationPassed or VerificationFailed;
+	// "" (and absent) when its environment verifies nothing or it has not served.
+	Verification string `json:"verification,omitempty"`
 	// CreatedAt is when the deployment was recorded (UTC).
 	CreatedAt time.Time `json:"createdAt"`
 	// DeployedAt is when the deployment ended; nil (and absent) while it has not.
@@ -56,6 +59,8 @@ type EnvironmentDeployments struct {
 	Drift *Drift `json:"drift,omitempty"`
 	// DriftError says the data plane could not be read for drift; "" (and absent) when it was, or was not asked.
 	DriftError string `json:"driftError,omitempty"`
+	// Hold says auto-promotion into the environment is held; nil (and absent) when it is not.
+	Hold *Hold `json:"hold,omitempty"`
 	// History are the environment's latest deployments, newest first; [] when it has none.
 	History []Deployment `json:"history"`
 }

@@ -66,6 +66,10 @@ type ReleaseRules struct {
 	FreezeMode string `json:"freezeMode,omitempty"`
 	// Stopped is the environment's stopped line; nil (and absent) when it runs.
 	Stopped *Stop `json:"stopped,omitempty"`
+	// Promotion is how builds get here from the environment before; nil means PromotionManual.
+	Promotion *PromotionPolicy `json:"promotion,omitempty"`
+	// Verification is what a release must pass once it serves here; nil means nothing is verified.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // ReleaseRulesUpdate is the part of PATCH /api/v1/projects/{p}/environments/{e} that sets release rules: a nil
@@ -81,6 +85,10 @@ type ReleaseRulesUpdate struct {
 	Stopped *bool `json:"stopped"`
 	// StopReason says why the line stops; required when Stopped is true.
 	StopReason *string `json:"stopReason"`
+	// Promotion replaces the promotion policy; {} means manual.
+	Promotion *PromotionPolicyUpdate `json:"promotion"`
+	// Verification replaces the verification; {} removes it.
+	Verification *VerificationUpdate `json:"verification"`
 }
 
 // StopRequest is the body of PUT /api/v1/projects/{p}/stop: the project's whole line stops.
@@ -107,6 +115,9 @@ const (
 	AuditTokenCreate    = "token_create"
 	AuditTokenDelete    = "token_delete"
 	AuditEnvironmentSet = "environment_set"
+	AuditRollBack       = "roll_back"
+	AuditHold           = "hold"
+	AuditReleaseHold    = "release_hold"
 )
 
 // AuditEntry is one line of the audit log: who did what to what, when, why and how it went. It never holds a

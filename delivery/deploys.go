@@ -30,6 +30,9 @@ type DeployStore interface {
 	CreateDeployment(ctx context.Context, d store.Deployment) (store.Deployment, error)
 	UpdateDeployment(ctx context.Context, id string, update func(*store.Deployment) error) (store.Deployment, error)
 	Quarantines(ctx context.Context, ids ...string) (map[string]api.Quarantine, error)
+	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
+	HoldPromotion(ctx context.Context, project, component, environment string, h api.Hold) (api.Hold, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 }
 
 // Signaller queues deployments on their environments' deploy workflows (client.Client).
@@ -117,7 +120,9 @@ func (d *Deploys) CheckConfigs(ctx context.Context, b store.Build, environment s
 
 // Deploy checks that the caller may deploy to the environment (MayDeployTo) and that the build of comp can go
 // there (Deployable, CheckConfigs), records the deployment by actor and queues it. Nothing is recorded when it
-// is refused; a deployment that could not be queued is recorded failed.
+// is refused; a deployment that could not be queued is recorded failed. A build older than the one serving,
+// into an environment builds are promoted into by themselves, holds that (HoldIfOlder): the answer's Message
+// says so.
 func (d *Deploys) Deploy(ctx context.Context, comp store.Component, env store.Environment, buildID, actor string, admin bool) (store.Deployment, error) {
 	if err := MayDeployTo(env, admin, "deploying"); err != nil {
 		return store.Deployment{}, err
@@ -155,6 +160,7 @@ func (d *Deploys) Deploy(ctx context.Context, comp store.Component, env store.En
 		}
 		return store.Deployment{}, err
 	}
+	dep.Message = HoldIfOlder(ctx, d.Store, env, b, actor)
 	return dep, nil
 }
 

@@ -65,6 +65,8 @@ const (
 	CodeAutoDeployToProduction = "auto_deploy_to_production"
 	// CodeNoEnvironment: the project has no such environment (or none at all).
 	CodeNoEnvironment = "no_environment"
+	// CodeFailedVerification: the build failed its verification in the environment it would be promoted from.
+	CodeFailedVerification = "failed_verification"
 )
 
 // errTemporalUnavailable is the refusal of a use case that needs Temporal when it is not there.

@@ -50,13 +50,13 @@ func (a Actor) Admin() bool { return a.Role == RoleAdmin }
 // PromotionStore is the part of the metadata store promotion requests use.
 type PromotionStore interface {
 	DeployStore
-	CurrentDeployment(ctx context.Context, project, component, environment string) (store.Deployment, error)
 	CreatePromotion(ctx context.Context, p store.Promotion) (store.Promotion, error)
 	GetPromotion(ctx context.Context, id string) (store.Promotion, error)
 	UpdatePromotion(ctx context.Context, id string, update func(*store.Promotion) error) (store.Promotion, error)
 	AddPromotionVote(ctx context.Context, id string, v api.PromotionVote, check func(store.Promotion) error) (store.Promotion, error)
 	ProjectStop(ctx context.Context, project string) (api.Stop, bool, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	FailedVerification(ctx context.Context, project, component, environment, buildID string) (bool, error)
 }
 
 // PromotionClient starts and wakes Promotion workflows (client.Client).
@@ -156,6 +156,9 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 	if err != nil {
 		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
+	if err := s.verifiedIn(ctx, b, source); err != nil {
+		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
+	}
 	if err := s.Deploys.CheckConfigs(ctx, b, env.Name); err != nil {
 		return store.Promotion{}, refused(ctx, actor, comp, env.Name, buildID, err)
 	}
@@ -240,6 +243,19 @@ func (s *Promotions) queueNow(ctx context.Context, p store.Promotion, b store.Bu
 	s.audit(ctx, store.AuditEntry{Actor: actor.Name, Action: action, Project: p.Project, Component: p.Component,
 		Environment: p.Environment, Target: p.ID, Result: "queued " + p.DeploymentID})
 	return p, nil
+}
+
+// verifiedIn refuses (CodeFailedVerification, a Conflict) to promote from source a build that failed its
+// verification there; source "" (a deploy) refuses nothing.
+func (s *Promotions) verifiedIn(ctx context.Context, b store.Build, source string) error {
+	if source == "" {
+		return nil
+	}
+	failed, err := s.Store.FailedVerification(ctx, b.Project, b.Component, source, b.ID)
+	if err != nil || !failed {
+		return err
+	}
+	return refuse(Conflict, CodeFailedVerification, "build", "build %s failed its verification in %s and was rolled back there: it is not promoted from it", b.ID, source)
 }
 
 // buildOf reads the build of comp that may be deployed: it exists, succeeded and is not quarantined.

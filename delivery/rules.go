@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/api"
@@ -160,6 +161,46 @@ func CheckReleaseRules(r api.ReleaseRules) error {
 	}
 	if r.FreezeMode != "" && r.FreezeMode != api.FreezeWait && r.FreezeMode != api.FreezeRefuse {
 		return refuse(Invalid, "invalid", "freezeMode", "freezeMode must be %q or %q, not %q", api.FreezeWait, api.FreezeRefuse, r.FreezeMode)
+	}
+	if p := r.Promotion; p != nil {
+		if p.Policy != "" && p.Policy != api.PromotionManual && p.Policy != api.PromotionAuto {
+			return refuse(Invalid, "invalid", "promotion.policy", "policy must be %q or %q, not %q", api.PromotionManual, api.PromotionAuto, p.Policy)
+		}
+		if p.SoakSeconds < 0 || time.Duration(p.SoakSeconds)*time.Second > MaxSoak {
+			return refuse(Invalid, "invalid", "promotion.soakSeconds", "soakSeconds must be from 0 to %d", int(MaxSoak.Seconds()))
+		}
+	}
+	return checkVerification(r.Verification)
+}
+
+// checkVerification refuses (Invalid, naming the field) a verification that cannot run: a window or a check's
+// numbers out of range, a path that is not absolute, too many checks.
+func checkVerification(v *api.Verification) error {
+	if v == nil {
+		return nil
+	}
+	if v.WindowSeconds < 0 || time.Duration(v.WindowSeconds)*time.Second > MaxVerificationWindow {
+		return refuse(Invalid, "invalid", "verification.windowSeconds", "windowSeconds must be from 0 to %d", int(MaxVerificationWindow.Seconds()))
+	}
+	if len(v.HTTP) > MaxHTTPChecks {
+		return refuse(Invalid, "invalid", "verification.http", "at most %d HTTP checks", MaxHTTPChecks)
+	}
+	for i, c := range v.HTTP {
+		field := fmt.Sprintf("verification.http[%d]", i)
+		switch {
+		case c.Path != "" && !strings.HasPrefix(c.Path, "/"):
+			return refuse(Invalid, "invalid", field+".path", "path must begin with /, not %q", c.Path)
+		case c.Status != 0 && (c.Status < 100 || c.Status > 599):
+			return refuse(Invalid, "invalid", field+".status", "status must be an HTTP status from 100 to 599, not %d", c.Status)
+		case c.MaxLatencyMs < 0 || c.MaxLatencyMs > 60_000:
+			return refuse(Invalid, "invalid", field+".maxLatencyMs", "maxLatencyMs must be from 0 to 60000")
+		case c.Successes < 0 || c.Successes > 100:
+			return refuse(Invalid, "invalid", field+".successes", "successes must be from 0 to 100")
+		case c.Failures < 0 || c.Failures > 100:
+			return refuse(Invalid, "invalid", field+".failures", "failures must be from 0 to 100")
+		case c.IntervalSeconds < 0 || c.IntervalSeconds > 300:
+			return refuse(Invalid, "invalid", field+".intervalSeconds", "intervalSeconds must be from 0 to 300")
+		}
 	}
 	return nil
 }

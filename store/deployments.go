@@ -34,13 +34,18 @@ type Deployment struct {
 	// ReleaseConfig is the exact config the release got — the JSON of its env vars and files, sealed with
 	// DeploymentConfigAAD(ID) — written by the deploy activity; nil means not recorded.
 	ReleaseConfig *secretbox.Sealed
+	// Verification is the release's verification (api.Verification*); "" when nothing is verified. Set with
+	// VerifyDeployment.
+	Verification string
+	// VerifiedAt is when its verification passed; nil until then.
+	VerifiedAt *time.Time
 	// CreatedAt is set by the store; StartedAt and EndedAt are nil until then.
 	CreatedAt          time.Time
 	StartedAt, EndedAt *time.Time
 }
 
 const deploymentColumns = "id, project, component, environment, build_id, digest, status, url, config_hash, message, " +
-	"actor, created_at, started_at, ended_at, release_kek_id, release_wrapped_key, release_ciphertext, data_plane"
+	"actor, created_at, started_at, ended_at, release_kek_id, release_wrapped_key, release_ciphertext, data_plane, verification, verified_at"
 
 func deploymentRef(id string) string { return fmt.Sprintf("deployment %q", id) }
 
@@ -89,7 +94,7 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) (Deployment,
 		args := append([]any{d.ID, d.Project, d.Component, d.Environment, d.BuildID, d.Digest, d.Status, d.URL,
 			d.ConfigHash, d.Message, d.Actor, toDB(d.CreatedAt), optionalTime(d.StartedAt), optionalTime(d.EndedAt)}, release...)
 		_, err := c.exec(ctx, "INSERT INTO deployments ("+deploymentColumns+
-			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append(args, d.DataPlane)...)
+			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append(args, d.DataPlane, d.Verification, optionalTime(d.VerifiedAt))...)
 		if isUniqueViolation(err) {
 			return exists(deploymentRef(d.ID))
 		}
@@ -122,7 +127,8 @@ func getDeployment(ctx context.Context, c conn, id string, l lock) (Deployment, 
 
 // UpdateDeployment reads the deployment, lets update change its state and writes it back, in one transaction.
 // update may change only Status, URL, ConfigHash, Message, StartedAt, EndedAt and ReleaseConfig (which must be
-// nil or complete). A succeeded or failed deployment is immutable: updating it fails with ErrInvalid.
+// nil or complete). An ended deployment is immutable: updating it fails with ErrInvalid (a succeeded one's
+// verification changes with VerifyDeployment).
 func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*Deployment) error) (Deployment, error) {
 	var out Deployment
 	err := s.inTx(ctx, func(c conn) error {
@@ -130,7 +136,7 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, update func(*De
 		if err != nil {
 			return err
 		}
-		if d.Status == api.DeploymentSucceeded || d.Status == api.DeploymentFailed {
+		if Ended(d.Status) {
 			return invalid("%s is %s and can no longer change", deploymentRef(id), d.Status)
 		}
 		orig := d
@@ -209,13 +215,17 @@ func (s *Store) CurrentDeployment(ctx context.Context, project, component, envir
 func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var created int64
-	var started, ended sql.NullInt64
+	var started, ended, verified sql.NullInt64
 	var releaseKEK sql.NullString
 	var release secretbox.Sealed
 	if err := row.Scan(&d.ID, &d.Project, &d.Component, &d.Environment, &d.BuildID, &d.Digest, &d.Status, &d.URL,
 		&d.ConfigHash, &d.Message, &d.Actor, &created, &started, &ended, &releaseKEK, &release.WrappedKey,
-		&release.Ciphertext, &d.DataPlane); err != nil {
+		&release.Ciphertext, &d.DataPlane, &d.Verification, &verified); err != nil {
 		return Deployment{}, err
+	}
+	if verified.Valid {
+		t := fromDB(verified.Int64)
+		d.VerifiedAt = &t
 	}
 	if releaseKEK.Valid {
 		release.KEKID = releaseKEK.String

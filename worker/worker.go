@@ -47,6 +47,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.Undeploy)
 	r.RegisterWorkflow(workflows.TaskRun)
 	r.RegisterWorkflow(workflows.Promotion)
+	r.RegisterWorkflow(workflows.AutoPromotion)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -76,6 +77,8 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityStartTaskRun:   d.StartTaskRun,
 			workflows.ActivityRunTask:        d.RunTask,
 			workflows.ActivityFailTaskRun:    d.FailTaskRun,
+			workflows.ActivityVerify:         d.Verify,
+			workflows.ActivityRollBack:       d.RollBack,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
@@ -86,6 +89,8 @@ func Register(r sdkworker.Registry, d Deps) {
 			workflows.ActivityCheckPromotion: p.CheckPromotion,
 			workflows.ActivityQueuePromotion: p.QueuePromotion,
 			workflows.ActivityEndPromotion:   p.EndPromotion,
+			workflows.ActivityOfferPromotion: p.OfferPromotion,
+			workflows.ActivityAutoPromote:    p.AutoPromote,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

@@ -17,6 +17,9 @@ const (
 	ActivityRollout          = "Rollout"
 	ActivityFailDeployment   = "FailDeployment"
 	ActivityRetireReplaced   = "RetireReplaced"
+	ActivityVerify           = "Verify"
+	ActivityRollBack         = "RollBack"
+	ActivityOfferPromotion   = "OfferPromotion"
 	SignalDeploy             = "deploy"
 	deployQueueIdle          = 10 * time.Minute
 	deployQueueContinueAfter = 100
@@ -55,6 +58,9 @@ type DeployQueueInput struct {
 type DeployRequest struct {
 	DeploymentID string `json:"deploymentId"`
 	BuildID      string `json:"buildId"`
+	// Rollback marks the deployment of the release before one that failed its verification: it is not verified
+	// again nor offered for promotion.
+	Rollback bool `json:"rollback,omitempty"`
 }
 
 // CheckRequiredInput asks whether the environment has every config and secret the build requires.
@@ -81,6 +87,40 @@ type RetireReplacedInput struct {
 	DeploymentID string   `json:"deploymentId"`
 	Builds       []string `json:"builds"`
 }
+
+// VerifyInput names a deployment whose release serves, to verify against its environment's checks.
+type VerifyInput struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+// VerifyResult is how a verification went: Status api.VerificationPassed or api.VerificationFailed (Message
+// says which check failed and how), or "" when the environment verifies nothing.
+type VerifyResult struct {
+	Status  string `json:"status,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// RollBackInput names a deployment whose release failed its verification and why.
+type RollBackInput struct {
+	DeploymentID string `json:"deploymentId"`
+	Message      string `json:"message"`
+}
+
+// RollBackResult is the deployment of the release before, with the configs it had, to run next; a zero
+// Deployment when nothing served before (the release keeps serving, recorded failed verification).
+type RollBackResult struct {
+	Deployment DeployRequest `json:"deployment"`
+}
+
+// OfferPromotionInput names a deployment that serves, verified, for the auto-promotion of the environment
+// after its own.
+type OfferPromotionInput struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+// versionVerify is the change that verifies a release after it serves, rolls it back when it fails, retires
+// what it replaced only once it passed and offers it for auto-promotion.
+const versionVerify = "verify"
 
 // versionRetireLater is the change that records a deployment succeeded once its release serves and removes
 // the releases it replaced afterwards (the old containers may take their whole stop grace to go).
@@ -191,6 +231,9 @@ func (q *deployQueue) deploy(ctx workflow.Context, req DeployRequest) error {
 	if err == nil {
 		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
 	}
+	if err == nil && res.Status == api.DeploymentSucceeded && workflow.GetVersion(ctx, versionVerify, workflow.DefaultVersion, 1) >= 1 {
+		return q.verify(ctx, req, res, retireLater)
+	}
 	if err == nil && retireLater && res.Status == api.DeploymentSucceeded && len(res.Replaced) > 0 {
 		q.retiring.start(long, req.DeploymentID, res.Replaced)
 	}
@@ -201,6 +244,55 @@ func (q *deployQueue) deploy(ctx workflow.Context, req DeployRequest) error {
 	return workflow.ExecuteActivity(short, ActivityFailDeployment, FailDeploymentInput{
 		DeploymentID: req.DeploymentID, Message: failureMessage(err),
 	}).Get(ctx, nil)
+}
+
+// verify runs the environment's verification of a release that serves (a rollback's is not verified). When it
+// passes, or there is none, what the release replaced is retired and it is offered for auto-promotion; when it
+// fails, the release before it is deployed next, with the configs it had, and the failed release goes with that
+// deployment's own retirement.
+func (q *deployQueue) verify(ctx workflow.Context, req DeployRequest, res RolloutResult, retireLater bool) error {
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+	})
+	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	var v VerifyResult
+	if !req.Rollback {
+		// The checks run for the environment's window (at most an hour) and heartbeat every few seconds.
+		vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 2 * time.Hour,
+			HeartbeatTimeout:    30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
+		})
+		if err := workflow.ExecuteActivity(vctx, ActivityVerify, VerifyInput{DeploymentID: req.DeploymentID}).Get(ctx, &v); err != nil {
+			v = VerifyResult{Status: api.VerificationFailed, Message: "the checks could not run: " + failureMessage(err)}
+		}
+	}
+	if v.Status == api.VerificationFailed {
+		var rb RollBackResult
+		if err := workflow.ExecuteActivity(short, ActivityRollBack, RollBackInput{DeploymentID: req.DeploymentID, Message: v.Message}).Get(ctx, &rb); err != nil {
+			workflow.GetLogger(ctx).Error("rolling back a release that failed its verification", "deployment", req.DeploymentID, "error", err)
+			return nil
+		}
+		if rb.Deployment.DeploymentID != "" {
+			q.pending = append([]DeployRequest{rb.Deployment}, q.pending...)
+		}
+		return nil
+	}
+	if retireLater && len(res.Replaced) > 0 {
+		q.retiring.start(long, req.DeploymentID, res.Replaced)
+	}
+	if req.Rollback {
+		return nil
+	}
+	if err := workflow.ExecuteActivity(short, ActivityOfferPromotion, OfferPromotionInput{DeploymentID: req.DeploymentID}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("offering a release for auto-promotion", "deployment", req.DeploymentID, "error", err)
+	}
+	return nil
 }
 
 // continueAsNew waits for the retirements under way, then continues the queue as a new run that
