@@ -26,6 +26,12 @@ type fakeDeployActivities struct {
 	inFlight int
 	maxSeen  int
 	serving  string // the build the last succeeded rollout put in
+	// verdicts are the verifications that fail, by deployment ID (the others pass); before names the
+	// release each one's rollback puts back.
+	verdicts map[string]string
+	before   map[string]string
+	// verified are the Verify, RollBack and OfferPromotion calls, apart from calls.
+	verified []string
 }
 
 // callsWithout returns the calls but those of kind (e.g. "retired:"), which run beside the queue.
@@ -87,6 +93,31 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		f.calls = append(f.calls, "retired:"+in.DeploymentID+":"+strings.Join(in.Builds, ","))
 		return nil
 	}, activityName(ActivityRetireReplaced))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "verify:"+in.DeploymentID)
+		if msg, ok := f.verdicts[in.DeploymentID]; ok {
+			return VerifyResult{Status: "failed", Message: msg}, nil
+		}
+		return VerifyResult{Status: "passed"}, nil
+	}, activityName(ActivityVerify))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RollBackInput) (RollBackResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "rollback:"+in.DeploymentID)
+		prev := f.before[in.DeploymentID]
+		if prev == "" {
+			return RollBackResult{}, nil
+		}
+		return RollBackResult{Deployment: DeployRequest{DeploymentID: "d-rb-" + in.DeploymentID, BuildID: prev, Rollback: true}}, nil
+	}, activityName(ActivityRollBack))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in OfferPromotionInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "offer:"+in.DeploymentID)
+		return nil
+	}, activityName(ActivityOfferPromotion))
 }
 
 func TestDeployQueueRunsDeploymentsOneAtATimeInOrder(t *testing.T) {
@@ -194,5 +225,54 @@ func TestDeployQueueContinuesAsNewCarryingPending(t *testing.T) {
 	// Every retirement was waited for: the last rollout's too.
 	if last := fmt.Sprintf("retired:d-%d:b-%d", deployQueueContinueAfter-1, deployQueueContinueAfter-2); !slices.Contains(f.calls, last) {
 		t.Fatalf("calls lack %s before the continue-as-new: %s", last, calls)
+	}
+}
+
+// A release that fails its verification is rolled back: the release before it is deployed next, ahead of what
+// was queued, without a verification or an offer of its own; what the failed release replaced is not retired
+// (it is what comes back), and the failed release goes with the rollback's own retirement. A release that passes
+// is offered for auto-promotion once what it replaced is being retired.
+func TestDeployQueueRollsBackAFailedVerification(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeDeployActivities{failed: map[string]string{}, verdicts: map[string]string{"d-2": `check "/version" failed 3 tries in a row`},
+		before: map[string]string{"d-2": "b-1"}}
+	f.register(env)
+	env.ExecuteWorkflow(DeployQueue, DeployQueueInput{Project: "shop", Component: "api", Environment: "staging",
+		Pending: []DeployRequest{{DeploymentID: "d-1", BuildID: "b-1"}, {DeploymentID: "d-2", BuildID: "b-2"}, {DeploymentID: "d-3", BuildID: "b-3"}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := "check:b-1 rollout:d-1 check:b-2 rollout:d-2 check:b-1 rollout:d-rb-d-2 check:b-3 rollout:d-3"
+	if got := f.callsWithout("retired:"); got != want {
+		t.Fatalf("calls\n got %s\nwant %s", got, want)
+	}
+	if got, want := strings.Join(f.verified, " "), "verify:d-1 offer:d-1 verify:d-2 rollback:d-2 verify:d-3 offer:d-3"; got != want {
+		t.Fatalf("verifications\n got %s\nwant %s", got, want)
+	}
+	if slices.Contains(f.calls, "retired:d-2:b-1") {
+		t.Fatalf("the release a failed one replaced was retired: %v", f.calls)
+	}
+	if !slices.Contains(f.calls, "retired:d-rb-d-2:b-2") {
+		t.Fatalf("the failed release was not retired after the rollback: %v", f.calls)
+	}
+}
+
+// The very first release failing its verification has nothing to go back to: nothing more is deployed.
+func TestDeployQueueFailedVerificationWithNothingBefore(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeDeployActivities{failed: map[string]string{}, verdicts: map[string]string{"d-1": "status 500, want 2xx"}}
+	f.register(env)
+	env.ExecuteWorkflow(DeployQueue, DeployQueueInput{Project: "shop", Component: "api", Environment: "staging",
+		Pending: []DeployRequest{{DeploymentID: "d-1", BuildID: "b-1"}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.callsWithout("retired:"); got != "check:b-1 rollout:d-1" {
+		t.Fatalf("calls %s", got)
+	}
+	if got := strings.Join(f.verified, " "); got != "verify:d-1 rollback:d-1" {
+		t.Fatalf("verifications %s", got)
 	}
 }

@@ -38,7 +38,8 @@ import (
 // workflows/recorder's TestRecordHistories rewrites the others (SLIPWAY_RECORD_HISTORIES=1, real workflows on
 // the embedded Temporal with stand-in activities): a build with auto-deploy; a deploy queue whose deployments
 // fail in their check (recorded through FailDeployment) and in their rollout, then idles and deploys again; a
-// deploy queue that continues as new with requests pending, and its next run.
+// deploy queue that continues as new with requests pending, and its next run; a deploy queue whose second release
+// fails its verification and is rolled back; an auto-promotion whose candidate is superseded.
 var recordedHistories = []struct {
 	file string
 	// current says the history was recorded with today's activity options and input types, so every
@@ -58,6 +59,8 @@ var recordedHistories = []struct {
 	{file: "deploy_queue_after_continue_as_new.json", current: true, has: []string{ActivityRollout}},
 	{file: "task_run.json", current: true, has: []string{ActivityStartTaskRun, ActivityRunTask}},
 	{file: "promotion.json", current: true, has: []string{ActivityPromotionState, ActivityRescanPromotion, ActivityQueuePromotion}},
+	{file: "deploy_queue_rollback.json", current: true, has: []string{ActivityVerify, ActivityRollBack, ActivityOfferPromotion, ActivityRetireReplaced}},
+	{file: "auto_promotion.json", current: true, has: []string{ActivityAutoPromote}},
 }
 
 // TestReplayRecordedHistories replays the recorded histories, so a change to a workflow that breaks
@@ -194,6 +197,7 @@ func replaySame(hist *historypb.History, current bool) error {
 	r.RegisterWorkflow(Undeploy)
 	r.RegisterWorkflow(TaskRun)
 	r.RegisterWorkflow(Promotion)
+	r.RegisterWorkflow(AutoPromotion)
 	// The run's own workflow ID, which TaskRun derives its run's ID from (recorded since the API kept it).
 	var orig worker.ReplayWorkflowHistoryOptions
 	if len(hist.Events) > 0 {

@@ -36,7 +36,11 @@ const recordEnv = "SLIPWAY_RECORD_HISTORIES"
 //     rollout ends failed), then idles until a fourth is queued, which replaces the first's release;
 //   - deploy_queue_continue_as_new.json and deploy_queue_after_continue_as_new.json: a deploy queue sent more
 //     requests than one run deploys (the last while it waits for its last retirement, its deployments done),
-//     which continues as new carrying the rest, and the run that deploys them.
+//     which continues as new carrying the rest, and the run that deploys them;
+//   - deploy_queue_rollback.json: a deploy queue whose first release passes its verification (and is offered for
+//     auto-promotion) and whose second fails it: the first is deployed again, unverified, and the second retired;
+//   - auto_promotion.json: an auto-promotion whose soaking candidate is superseded by a newer one, which alone is
+//     promoted once its soak has passed.
 //
 // The deploy queues' histories are recorded once the queue idles (its timer set, nothing else under way): the
 // queue would end only after its idle time, ten minutes. Without SLIPWAY_RECORD_HISTORIES the test is skipped:
@@ -67,6 +71,7 @@ func TestRecordHistories(t *testing.T) {
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{EnableSessionWorker: true, MaxHeartbeatThrottleInterval: 3 * time.Second})
 	w.RegisterWorkflow(workflows.BuildPipeline)
 	w.RegisterWorkflow(workflows.DeployQueue)
+	w.RegisterWorkflow(workflows.AutoPromotion)
 	s.register(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -81,6 +86,8 @@ func TestRecordHistories(t *testing.T) {
 		{"build pipeline with auto-deploy", r.buildWithAutoDeploy},
 		{"deploy queue with failures", r.deployFailures},
 		{"deploy queue continuing as new", r.continueAsNew},
+		{"deploy queue rolling back", r.rollBack},
+		{"auto-promotion superseded", r.autoPromotion},
 	} {
 		if !t.Run(sc.name, sc.run) {
 			return
@@ -175,6 +182,45 @@ func (r *recording) deployFailures(t *testing.T) {
 		t.Fatalf("deploy activities\n got %s\nwant %s", got, want)
 	}
 	r.write(t, queue, runID, "deploy_queue_failed.json")
+}
+
+func (r *recording) rollBack(t *testing.T) {
+	const project, component, env = "shop", "web", "staging"
+	queue := workflows.DeployWorkflowID(project, component, env)
+	good, bad := hexID("b", "verified"), hexID("b", "unverified")
+	d1, d2 := hexID("d", "verified"), hexID("d", "unverified")
+	r.s.mu.Lock()
+	r.s.unverified[bad] = true
+	r.s.mu.Unlock()
+	runID := r.queue(t, project, component, env, d1, good)
+	r.queue(t, project, component, env, d2, bad)
+	r.waitIdle(t, queue, runID)
+	rb := "d-rb-" + strings.TrimPrefix(d2, "d-")
+	want := fmt.Sprintf("check:%[1]s rollout:%[1]s verify:%[1]s offer:%[1]s check:%[2]s rollout:%[2]s verify:%[2]s rollback:%[2]s "+
+		"check:%[3]s rollout:%[3]s retire:%[3]s:%[4]s", d1, d2, rb, bad)
+	if got := r.s.took(queue); got != want {
+		t.Fatalf("deploy activities\n got %s\nwant %s", got, want)
+	}
+	r.write(t, queue, runID, "deploy_queue_rollback.json")
+}
+
+func (r *recording) autoPromotion(t *testing.T) {
+	const project, component, env = "shop", "web", "production"
+	id, opts, in := workflows.AutoPromotionStart(project, component, env)
+	older, newer := hexID("d", "soaking"), hexID("d", "newer")
+	offer := func(dep, build string, soak time.Duration) string {
+		run, err := r.c.SignalWithStartWorkflow(context.Background(), id, workflows.SignalCandidate,
+			workflows.PromotionCandidate{DeploymentID: dep, BuildID: build, ReadyAt: time.Now().Add(soak)}, opts, workflows.AutoPromotion, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.GetRunID()
+	}
+	runID := offer(older, hexID("b", "soaking"), time.Hour)
+	offer(newer, hexID("b", "newer"), 2*time.Second)
+	r.poll(t, id, runID, func(h *historypb.History) bool { return r.s.took(id) == "autopromote:"+newer })
+	r.waitIdle(t, id, runID)
+	r.write(t, id, runID, "auto_promotion.json")
 }
 
 // continueAsNewAfter is DeployQueue's deployQueueContinueAfter: how many deployments one run deploys.

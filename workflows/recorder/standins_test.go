@@ -42,6 +42,10 @@ type standIns struct {
 	serving map[string]string
 	// entries is, by queue, the port of its entry.
 	entries map[string]int
+	// unverified are the builds whose release fails its verification; previous is, by queue, the build
+	// serving before the last one put in (what a rollback puts back).
+	unverified map[string]bool
+	previous   map[string]string
 }
 
 // deployment is a stored deployment: where it deploys which build.
@@ -51,7 +55,8 @@ type deployment struct {
 
 func newStandIns(c client.Client) *standIns {
 	return &standIns{temporal: c, calls: map[string][]string{}, deployments: map[string]deployment{}, missing: map[string]string{},
-		notReady: map[string]bool{}, holds: map[string]*hold{}, serving: map[string]string{}, entries: map[string]int{}}
+		notReady: map[string]bool{}, holds: map[string]*hold{}, serving: map[string]string{}, entries: map[string]int{},
+		unverified: map[string]bool{}, previous: map[string]string{}}
 }
 
 // register registers every stand-in under its activity's name.
@@ -70,6 +75,10 @@ func (s *standIns) register(w sdkworker.Registry) {
 		workflows.ActivityRollout:         s.Rollout,
 		workflows.ActivityFailDeployment:  s.FailDeployment,
 		workflows.ActivityRetireReplaced:  s.RetireReplaced,
+		workflows.ActivityVerify:          s.Verify,
+		workflows.ActivityRollBack:        s.RollBack,
+		workflows.ActivityOfferPromotion:  s.OfferPromotion,
+		workflows.ActivityAutoPromote:     s.AutoPromote,
 	} {
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -245,8 +254,49 @@ func (s *standIns) Rollout(ctx context.Context, in workflows.RolloutInput) (work
 			res.Replaced = []string{old}
 		}
 	}
+	if old := s.serving[queue]; old != d.build {
+		s.previous[queue] = old
+	}
 	s.serving[queue] = d.build
 	return res, nil
+}
+
+// Verify fails the release of an unverified build, with a check's last answer, and passes the others.
+func (s *standIns) Verify(ctx context.Context, in workflows.VerifyInput) (workflows.VerifyResult, error) {
+	s.called(ctx, "verify:%s", in.DeploymentID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unverified[s.deployments[in.DeploymentID].build] {
+		return workflows.VerifyResult{Status: api.VerificationFailed, Message: `check "/version" failed 3 tries in a row: the body (status 200) does not contain "good"`}, nil
+	}
+	return workflows.VerifyResult{Status: api.VerificationPassed, Message: "1 check(s) passed for 1m0s"}, nil
+}
+
+// RollBack stores the deployment of the build that served before the failed one and answers it.
+func (s *standIns) RollBack(ctx context.Context, in workflows.RollBackInput) (workflows.RollBackResult, error) {
+	s.called(ctx, "rollback:%s", in.DeploymentID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deployments[in.DeploymentID]
+	prev := s.previous[workflows.DeployWorkflowID(d.project, d.component, d.environment)]
+	if prev == "" {
+		return workflows.RollBackResult{}, nil
+	}
+	id := "d-rb-" + strings.TrimPrefix(in.DeploymentID, "d-")
+	d.build = prev
+	s.deployments[id] = d
+	return workflows.RollBackResult{Deployment: workflows.DeployRequest{DeploymentID: id, BuildID: prev, Rollback: true}}, nil
+}
+
+func (s *standIns) OfferPromotion(ctx context.Context, in workflows.OfferPromotionInput) error {
+	s.called(ctx, "offer:%s", in.DeploymentID)
+	return nil
+}
+
+// AutoPromote answers that it requested the promotion.
+func (s *standIns) AutoPromote(ctx context.Context, in workflows.AutoPromoteInput) (workflows.AutoPromoteResult, error) {
+	s.called(ctx, "autopromote:%s", in.DeploymentID)
+	return workflows.AutoPromoteResult{Outcome: workflows.AutoPromoteRequested, PromotionID: hexID("pr", in.DeploymentID), Message: api.PromotionPendingApproval}, nil
 }
 
 func (s *standIns) FailDeployment(ctx context.Context, in workflows.FailDeploymentInput) error {
