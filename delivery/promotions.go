@@ -141,7 +141,7 @@ func (s *Promotions) preview(ctx context.Context, comp store.Component, env stor
 	return s.request(ctx, comp, env, source, buildID, actor, true)
 }
 
-func (s *Promotions) request(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor, dry bool) (store.Promotion, error) {
+func (s *Promotions) request(ctx context.Context, comp store.Component, env store.Environment, source, buildID string, actor Actor, dry bool) (out store.Promotion, err error) {
 	refused := func(ctx context.Context, actor Actor, comp store.Component, env, target string, err error) error {
 		if dry { // a preview changes nothing, so its refusal is no deed to audit
 			return err
@@ -196,6 +196,17 @@ func (s *Promotions) request(ctx context.Context, comp store.Component, env stor
 	action := api.AuditPromote
 	if source == "" {
 		action = api.AuditDeploy
+	}
+	if source == "" {
+		// A deploy by hand of a build older than the one serving holds auto-promotion into env; the answer says so.
+		defer func() {
+			if err != nil {
+				return
+			}
+			if msg := HoldIfOlder(ctx, s.Store, env, b, actor.Name); msg != "" {
+				out.Message = strings.TrimPrefix(out.Message+"; "+msg, "; ")
+			}
+		}()
 	}
 	if !Governed(env, stopped) {
 		return s.queueNow(ctx, p, b, action, actor)

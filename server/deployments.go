@@ -19,7 +19,7 @@ import (
 // deploymentOf is d as the API shows it.
 func deploymentOf(d store.Deployment) api.Deployment {
 	return api.Deployment{ID: d.ID, Environment: d.Environment, Build: d.BuildID, Digest: d.Digest, Status: d.Status,
-		URL: d.URL, Message: d.Message, Actor: d.Actor, CreatedAt: d.CreatedAt, DeployedAt: d.EndedAt}
+		URL: d.URL, Message: d.Message, Actor: d.Actor, Verification: d.Verification, CreatedAt: d.CreatedAt, DeployedAt: d.EndedAt}
 }
 
 // driftTimeout bounds how long GET …/deployments waits for a data plane's answer about drift.
@@ -160,6 +160,12 @@ func (s *Server) environmentDeployments(ctx context.Context, comp store.Componen
 			drifts.Wait()
 			return nil, err
 		}
+		if h, held, err := s.store.PromotionHold(ctx, comp.Project, comp.Name, e.Name); err != nil {
+			drifts.Wait()
+			return nil, err
+		} else if held {
+			item.Hold = &h
+		}
 		hist, err := s.store.ListDeployments(ctx, comp.Project, comp.Name, e.Name, 20)
 		if err != nil {
 			drifts.Wait()
@@ -184,4 +190,27 @@ func (s *Server) readDrift(ctx context.Context, comp store.Component, e store.En
 		return nil, "the data plane of " + e.Name + " could not be read (see slipway's log)"
 	}
 	return drift, ""
+}
+
+// releaseHold answers DELETE /api/v1/projects/{p}/components/{c}/environments/{e}/hold: auto-promotion of the
+// component into the environment goes on (204). Into a production environment only with an admin token; 404
+// when nothing is held there.
+func (s *Server) releaseHold(c echo.Context) error {
+	ctx := c.Request().Context()
+	comp, err := s.store.GetComponent(ctx, c.Param("project"), c.Param("component"))
+	if err != nil {
+		return err
+	}
+	env, err := delivery.Environment(ctx, s.store, comp.Project, c.Param("environment"))
+	if err != nil {
+		return err
+	}
+	if err := s.mayDeployTo(c, env, "releasing a hold on auto-promotion"); err != nil {
+		return err
+	}
+	if err := s.store.ReleaseHold(ctx, comp.Project, comp.Name, env.Name); err != nil {
+		return err
+	}
+	s.audit(c, store.AuditEntry{Action: api.AuditReleaseHold, Project: comp.Project, Component: comp.Name, Environment: env.Name, Result: "ok"})
+	return c.NoContent(http.StatusNoContent)
 }

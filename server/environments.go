@@ -132,7 +132,8 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 			Message: "changing an environment's data plane, its kubernetes binding or kubeconfig needs an admin token"}
 	}
 	rules := req.ReleaseRulesUpdate
-	if (rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil || rules.Stopped != nil && !*rules.Stopped) && !s.isAdmin(c) {
+	setsRules := rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil || rules.Promotion != nil || rules.Verification != nil
+	if (setsRules || rules.Stopped != nil && !*rules.Stopped) && !s.isAdmin(c) {
 		return errNeedsAdmin("approval", "changing an environment's release rules or starting its stopped line needs an admin token")
 	}
 	if rules.Stopped != nil && *rules.Stopped && (rules.StopReason == nil || *rules.StopReason == "") {
@@ -172,6 +173,18 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		if rules.FreezeMode != nil {
 			e.Rules.FreezeMode = *rules.FreezeMode
 		}
+		if rules.Promotion != nil {
+			e.Rules.Promotion = nil
+			if p := api.PromotionPolicy(*rules.Promotion); p != (api.PromotionPolicy{}) {
+				e.Rules.Promotion = &p
+			}
+		}
+		if rules.Verification != nil {
+			e.Rules.Verification = nil
+			if v := api.Verification(*rules.Verification); len(v.HTTP) > 0 || v.WindowSeconds != 0 {
+				e.Rules.Verification = &v
+			}
+		}
 		if err := delivery.CheckReleaseRules(e.Rules); err != nil {
 			return err
 		}
@@ -183,7 +196,7 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 	if err := kc.save(ctx, s.store, p, name); err != nil {
 		return err
 	}
-	if rules.Approval != nil || rules.FreezeWindows != nil || rules.FreezeMode != nil {
+	if setsRules {
 		s.audit(c, store.AuditEntry{Action: api.AuditEnvironmentSet, Project: p, Environment: name, Target: "release rules"})
 		s.recheck(c, p) // a window removed or shortened lets waiting requests go now
 	}

@@ -287,8 +287,14 @@ func apiRoutes() []apiRoute {
 			responses: []answer{ok(http.StatusAccepted, api.Promotion{}, "the promotion request"),
 				ok(http.StatusOK, api.Promotion{}, "the request that would be made (dryRun)"), productionDenied, notFound,
 				fail(http.StatusConflict, "nothing to promote (the build does not run in the environment before, or runs in the last), "+
-					"the build is quarantined (quarantined), or the target is frozen and refuses (frozen)"),
+					"the build is quarantined (quarantined) or failed its verification where it runs (failed_verification), or the target is "+
+					"frozen and refuses (frozen)"),
 				unavailable}},
+		{method: http.MethodDelete, path: componentAPIPath + "/environments/{environment}/hold", id: "releaseHold", tag: "deployments",
+			role: roleDeveloper, summary: "Release the hold on auto-promotion into an environment",
+			description: "A deploy by hand of a build older than the one serving, into an environment whose promotion policy is auto, holds " +
+				"auto-promotion there until it is released. Into a production environment only with an admin token.",
+			responses: []answer{{status: http.StatusNoContent, desc: "released"}, productionDenied, notFound}},
 		{method: http.MethodGet, path: "/api/v1/projects/{project}/promotions", id: "listPromotions", tag: "promotions", role: roleViewer,
 			summary:   "A project's promotion requests, newest first",
 			params:    []param{query("status", "string", "only requests of this status"), query("component", "string", "only this component's")},

@@ -229,6 +229,7 @@ func (s *Server) routes() {
 	api.POST("/projects/:project/components/:component/environments/:environment/deploy", s.deployBuild, developer)
 	api.POST("/projects/:project/components/:component/promote", s.promote, developer)
 	api.GET("/projects/:project/components/:component/deployments", s.listDeployments, viewer)
+	api.DELETE("/projects/:project/components/:component/environments/:environment/hold", s.releaseHold, developer)
 	schedule := "/projects/:project/components/:component/environments/:environment/schedule"
 	api.PUT(schedule, s.putSchedule, developer)
 	api.GET(schedule, s.getSchedule, viewer)

@@ -359,7 +359,7 @@ func listEnvironments(ctx context.Context, c conn, project string) ([]Environmen
 // rulesJSON is the rules column of r: NULL for the defaults. A stopped line is kept apart (line_stops).
 func rulesJSON(r ReleaseRules) (any, error) {
 	r.Stopped = nil
-	if r.Approval == nil && len(r.FreezeWindows) == 0 && r.FreezeMode == "" {
+	if r.Approval == nil && len(r.FreezeWindows) == 0 && r.FreezeMode == "" && r.Promotion == nil && r.Verification == nil {
 		return nil, nil
 	}
 	b, err := json.Marshal(r)
