@@ -1,0 +1,185 @@
+package integration
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/baseimages"
+)
+
+// releaseState is a deployment with its verification, as GET …/deployments shows it.
+type releaseState struct {
+	deploymentState
+	Actor        string `json:"actor"`
+	Verification string `json:"verification"`
+}
+
+// environmentReleases reads the component's current release and history in each environment, by name.
+func environmentReleases(t *testing.T, a api, base string) map[string]struct {
+	Current *releaseState
+	History []releaseState
+} {
+	t.Helper()
+	var out struct {
+		Items []struct {
+			Environment string         `json:"environment"`
+			Current     *releaseState  `json:"current"`
+			History     []releaseState `json:"history"`
+		} `json:"items"`
+	}
+	a.call("GET", base+"/deployments", nil, http.StatusOK, &out)
+	m := map[string]struct {
+		Current *releaseState
+		History []releaseState
+	}{}
+	for _, e := range out.Items {
+		m[e.Environment] = struct {
+			Current *releaseState
+			History []releaseState
+		}{e.Current, e.History}
+	}
+	return m
+}
+
+// eventually polls cond every 250 ms until it holds, failing with what it says after within.
+func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, said := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not so after %s: %s", what, within, said)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestReleasesPromoteAndRollBackThemselves: development → staging → production, staging and production promoted
+// by policy (auto, a soak of a few seconds) and staging verifying /version. One commit reaches production by
+// itself; a commit whose /version is wrong (while / serves fine) fails its verification in staging under load,
+// is rolled back there to the release before it with 0 failed requests, is not promoted from staging, and never
+// reaches production.
+func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
+	if _, err := os.Stat(baseimages.BusyboxBinary); err != nil {
+		t.Skipf("%s missing: %v", baseimages.BusyboxBinary, err)
+	}
+	dockerEngine(t)
+	dir := t.TempDir()
+	cfg := devConfig(filepath.Join(dir, "data"))
+	cfg.Deploy.ReadyTimeout = 8 * time.Second
+	dev := startDevWith(t, cfg)
+	a := newAPI(t, dev, filepath.Join(dir, "data"))
+	project := "auto" + strings.ToLower(time.Now().Format("150405"))
+	pp := "/api/v1/projects/" + project
+	a.call("POST", "/api/v1/projects", map[string]any{"name": project}, http.StatusCreated, nil)
+	t.Cleanup(func() { removeContainersOf(t, project) })
+	a.call("POST", pp+"/environments", map[string]any{"name": "staging"}, http.StatusCreated, nil)
+	a.call("PUT", pp+"/environments/order", map[string]any{"order": []string{"development", "staging", "production"}}, http.StatusOK, nil)
+	withoutApprovals(t, a, project)
+	a.call("PATCH", pp+"/environments/staging", map[string]any{
+		"promotion": map[string]any{"policy": "auto", "soakSeconds": 2},
+		"verification": map[string]any{"windowSeconds": 4, "http": []map[string]any{
+			{"path": "/version", "bodyContains": "good", "successes": 2, "failures": 2, "intervalSeconds": 1}}},
+	}, http.StatusOK, nil)
+	a.call("PATCH", pp+"/environments/production", map[string]any{"promotion": map[string]any{"policy": "auto", "soakSeconds": 3}},
+		http.StatusOK, nil)
+
+	base := pp + "/components/hello"
+	src := filepath.Join(dir, "hello")
+	files := filesUnder(t, filepath.Join("..", "examples", "hello"))
+	files["www/version"] = "good 1\n"
+	gitRepo(t, src, files)
+	a.call("POST", pp+"/components", map[string]any{"name": "hello", "repo": "file://" + src, "autoDeploy": true}, http.StatusCreated, nil)
+	for _, env := range []string{"development", "staging", "production"} {
+		a.call("PUT", base+"/environments/"+env+"/configs/GREETING", map[string]any{"value": "hi " + env}, http.StatusCreated, nil)
+		a.call("PUT", base+"/environments/"+env+"/configs/API_TOKEN", map[string]any{"value": "s3cret-" + env, "secret": true}, http.StatusCreated, nil)
+	}
+	build := func() string {
+		var started struct{ ID string }
+		a.call("POST", base+"/builds", map[string]any{"rebuild": true}, http.StatusAccepted, &started)
+		if b := waitBuild(t, a, started.ID, 3*time.Minute); b.Status != "succeeded" {
+			t.Fatalf("build %+v", b)
+		}
+		return started.ID
+	}
+	serving := func(env, build string) func() (bool, string) {
+		return func() (bool, string) {
+			cur := environmentReleases(t, a, base)[env].Current
+			if cur == nil {
+				return false, "nothing serves"
+			}
+			return cur.Build == build, cur.Build + " serves (" + cur.Message + ")"
+		}
+	}
+
+	// One commit, built once, reaches production by itself: verified in staging, soaked, promoted twice.
+	began := time.Now()
+	good := build()
+	eventually(t, 3*time.Minute, "the first build serving in production", serving("production", good))
+	t.Logf("commit to production by policy alone: %s", time.Since(began).Round(100*time.Millisecond))
+	rel := environmentReleases(t, a, base)
+	if s := rel["staging"].Current; s.Verification != "passed" || s.Actor != "auto-promote" {
+		t.Fatalf("staging's release %+v, want verified and promoted by auto-promote", s)
+	}
+	if p := rel["production"].Current; p.Actor != "auto-promote" || p.Digest != rel["development"].Current.Digest {
+		t.Fatalf("production's release %+v, want the same digest promoted by auto-promote", p)
+	}
+	stagingURL := rel["staging"].Current.URL
+
+	// A commit whose /version is wrong: staging serves it (/ is fine), its verification fails, and the release
+	// before it comes back, under load, without a failed request.
+	commitChange(t, src, map[string]string{"www/version": "broken 2\n"})
+	load := startHammer(stagingURL+"/", 4)
+	bad := build()
+	var rolledBack releaseState
+	eventually(t, 3*time.Minute, "the bad build rolled back in staging", func() (bool, string) {
+		for _, d := range environmentReleases(t, a, base)["staging"].History {
+			if d.Build == bad && d.Status == "rolled_back" {
+				rolledBack = d
+				return true, ""
+			}
+		}
+		return false, "not rolled back yet"
+	})
+	eventually(t, time.Minute, "the good build serving in staging again", serving("staging", good))
+	load.finish(t, "staging through the failed verification and its rollback")
+	if !strings.HasPrefix(rolledBack.Message, "rolled_back: verification failed: ") || !strings.Contains(rolledBack.Message, `does not contain "good"`) ||
+		rolledBack.Verification != "failed" {
+		t.Fatalf("the rolled back deployment %+v", rolledBack)
+	}
+	if page := get(t, stagingURL+"/version"); !strings.Contains(page, "good 1") {
+		t.Fatalf("staging serves %q after the rollback", page)
+	}
+	back := environmentReleases(t, a, base)["staging"].Current
+	if back.Actor != "slipway" || !strings.HasPrefix(back.ID, "d-rb-") {
+		t.Fatalf("staging's release after the rollback %+v, want slipway's rollback deployment", back)
+	}
+
+	// It is not promoted from staging, by hand or by policy, and production keeps the good build past its soak.
+	body := string(a.call("POST", base+"/promote", map[string]any{"build": bad, "to": "production"}, http.StatusConflict, nil))
+	if !strings.Contains(body, "failed_verification") {
+		t.Fatalf("promoting the rolled back build: %s", body)
+	}
+	if ok, said := serving("production", good)(); !ok {
+		t.Fatalf("production: %s", said)
+	}
+	var reqs struct {
+		Items []struct {
+			Build       string `json:"build"`
+			Environment string `json:"environment"`
+		} `json:"items"`
+	}
+	a.call("GET", pp+"/promotions", nil, http.StatusOK, &reqs)
+	for _, r := range reqs.Items {
+		if r.Build == bad && r.Environment == "production" {
+			t.Fatalf("a promotion of the bad build into production was asked for: %+v", reqs.Items)
+		}
+	}
+}
