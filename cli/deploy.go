@@ -160,6 +160,9 @@ func (r *runner) queueRelease(ctx context.Context, c *apiClient, component, endp
 	} else {
 		d := rel.deployment
 		fmt.Fprintf(r.stderr, "deployment %s of build %s to %s queued\n", d.ID, d.Build, d.Environment)
+		if d.Message != "" {
+			fmt.Fprintln(r.stderr, d.Message)
+		}
 	}
 	if !wf.wait {
 		return nil
@@ -230,8 +233,8 @@ func (w *waiter) deployment(ctx context.Context, id string) error {
 					fmt.Fprintln(w.r.stderr, deployedLine(h))
 					return nil
 				}
-				if h.Status == api.DeploymentFailed {
-					fmt.Fprintf(w.r.stderr, "deployment %s failed: %s\n", h.ID, h.Message)
+				if h.Status == api.DeploymentFailed || h.Status == api.DeploymentRolledBack {
+					fmt.Fprintf(w.r.stderr, "deployment %s %s: %s\n", h.ID, h.Status, h.Message)
 					return exitError{code: 1}
 				}
 			}
@@ -240,6 +243,30 @@ func (w *waiter) deployment(ctx context.Context, id string) error {
 			return err
 		}
 	}
+}
+
+// releaseHoldCmd releases the hold a deploy by hand of an older build put on auto-promotion into an environment.
+func (r *runner) releaseHoldCmd() *cobra.Command {
+	var env string
+	cmd := &cobra.Command{Use: "release-hold <project>/<component> --env E",
+		Short: "let builds be promoted by themselves into an environment again, after a deploy by hand of an older build held it",
+		Args:  args("<project>/<component>"), ValidArgsFunction: r.completeComponents}
+	cf := addClientFlags(cmd.Flags())
+	cmd.Flags().StringVar(&env, "env", "", "environment whose auto-promotion is held (required)")
+	_ = cmd.MarkFlagRequired("env")
+	_ = cmd.RegisterFlagCompletionFunc("env", r.completeEnvFlag)
+	cmd.RunE = func(cmd *cobra.Command, pos []string) error {
+		path, c, err := cf.component(pos[0])
+		if err != nil {
+			return err
+		}
+		if err := c.do(cmd.Context(), http.MethodDelete, path+"/environments/"+escape(env)+"/hold", nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stderr, "auto-promotion of %s into %s goes on\n", pos[0], env)
+		return nil
+	}
+	return cmd
 }
 
 // deployedLine says where a succeeded deployment serves.
@@ -271,12 +298,22 @@ func deploymentTable(tw io.Writer, items []api.EnvironmentDeployments) {
 		}
 		if len(e.History) > 0 {
 			last = e.History[0].Status + " " + e.History[0].Build
+			if v := e.History[0].Verification; v != "" {
+				last += " (verification " + v + ")"
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Environment, build, digest, url, at, last)
 	}
 	// What was changed by hand on a cluster, below the table (a line without tabs ends its columns): it is rare
 	// and needs reading in full.
 	for _, e := range items {
+		if h := e.Hold; h != nil {
+			fmt.Fprintf(tw, "auto-promotion into %s is held since %s: %s (slipway release-hold … --env %s)\n", e.Environment,
+				h.At.Format(time.RFC3339), h.Reason, e.Environment)
+		}
+		if len(e.History) > 0 && e.History[0].Status == api.DeploymentRolledBack {
+			fmt.Fprintf(tw, "%s: %s\n", e.Environment, e.History[0].Message)
+		}
 		switch {
 		case e.Drift != nil && e.Drift.Detected:
 			fmt.Fprintf(tw, "drift in %s: %s\n", e.Environment, e.Drift.Message)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -162,20 +163,26 @@ func (r *runner) envSetCmd() *cobra.Command {
 		if len(kube) > 0 {
 			body["kubernetes"] = kube
 		}
-		if len(body) == 0 && !rules.approvalChanged(fs) {
+		if len(body) == 0 && !rules.approvalChanged(fs) && !rules.automationChanged(fs) {
 			return usagef("nothing to set")
 		}
 		c, err := cf.connect()
 		if err != nil {
 			return err
 		}
-		if rules.approvalChanged(fs) {
-			// The API replaces the whole approval rule: start from the one the environment has.
-			a, err := currentApproval(cmd.Context(), c, p, env)
+		if rules.approvalChanged(fs) || rules.automationChanged(fs) {
+			// The API replaces the whole approval rule, promotion policy and verification: start from the
+			// environment's.
+			cur, err := currentEnvironment(cmd.Context(), c, p, env)
 			if err != nil {
 				return err
 			}
-			body["approval"] = rules.approval(fs, a)
+			if rules.approvalChanged(fs) {
+				body["approval"] = rules.approval(fs, approvalOf(cur))
+			}
+			if err := rules.automation(fs, cur, body); err != nil {
+				return err
+			}
 		}
 		var out api.Environment
 		if err := c.do(cmd.Context(), http.MethodPatch, projectPath(p)+"/environments/"+escape(env), body, &out); err != nil {
@@ -238,6 +245,21 @@ func environmentTable(tw io.Writer, envs []api.Environment) {
 		if e.Stopped != nil {
 			fmt.Fprintf(tw, "the line of %s is %s\n", e.Name, stopLine(*e.Stopped))
 		}
+		if p := e.Promotion; p != nil && p.Policy == api.PromotionAuto {
+			fmt.Fprintf(tw, "builds are promoted into %s by themselves, %s after serving verified in the environment before\n", e.Name,
+				time.Duration(p.SoakSeconds)*time.Second)
+		}
+		if v := e.Verification; v != nil && len(v.HTTP) > 0 {
+			checks := make([]string, len(v.HTTP))
+			for i, c := range v.HTTP {
+				checks[i] = "GET " + cmp.Or(c.Path, "/")
+				if c.BodyContains != "" {
+					checks[i] += fmt.Sprintf(" containing %q", c.BodyContains)
+				}
+			}
+			window := time.Duration(cmp.Or(v.WindowSeconds, 60)) * time.Second
+			fmt.Fprintf(tw, "releases in %s are verified for %s (else rolled back): %s\n", e.Name, window, strings.Join(checks, "; "))
+		}
 	}
 }
 
@@ -261,6 +283,11 @@ type releaseRuleFlags struct {
 	expiry             time.Duration
 	freezeMode, stop   string
 	noFreeze, start    bool
+	// promotion policy and verification
+	policy       string
+	soak, window time.Duration
+	checks       []string
+	noVerify     bool
 }
 
 func addReleaseRuleFlags(cmd *cobra.Command) *releaseRuleFlags {
@@ -278,10 +305,80 @@ func addReleaseRuleFlags(cmd *cobra.Command) *releaseRuleFlags {
 	fs.BoolVar(&f.noFreeze, "no-freeze", false, "remove every freeze window (admin only)")
 	fs.StringVar(&f.stop, "stop", "", "stop the environment's line, saying why: nothing is promoted or deployed into it until --start")
 	fs.BoolVar(&f.start, "start", false, "start the environment's stopped line again; waiting requests go on (admin only)")
+	fs.StringVar(&f.policy, "promotion", "", "how builds get here from the environment before: manual (a person promotes) or auto "+
+		"(promoted by themselves once serving verified there for --soak; approvals and windows still apply) (admin only)")
+	fs.DurationVar(&f.soak, "soak", 0, "with --promotion auto: how long a build serves verified in the environment before first, whole seconds (0: at once)")
+	fs.StringArrayVar(&f.checks, "verify", nil, "an HTTP check of each new release once it serves, repeatable; those given replace the environment's: "+
+		"'PATH[;TEXT]' — GET PATH answers 2xx (and its body contains TEXT) 3 times in a row, tried every 5 s; a release that fails is "+
+		"rolled back (admin only)")
+	fs.DurationVar(&f.window, "verify-window", 0, "how long the checks are tried, whole seconds up to 1h (0: 1m)")
+	fs.BoolVar(&f.noVerify, "no-verify", false, "verify nothing (admin only)")
 	_ = cmd.RegisterFlagCompletionFunc("freeze-mode", cobra.FixedCompletions([]string{api.FreezeWait, api.FreezeRefuse}, noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("promotion", cobra.FixedCompletions([]string{api.PromotionManual, api.PromotionAuto}, noFiles))
 	cmd.MarkFlagsMutuallyExclusive("freeze", "no-freeze")
 	cmd.MarkFlagsMutuallyExclusive("stop", "start")
+	cmd.MarkFlagsMutuallyExclusive("verify", "no-verify")
+	cmd.MarkFlagsMutuallyExclusive("verify-window", "no-verify")
 	return f
+}
+
+// automationFlags are the flags that change the promotion policy or the verification, which the API replaces
+// whole: the flags not given keep what the environment has.
+var automationFlags = []string{"promotion", "soak", "verify", "verify-window", "no-verify"}
+
+// automationChanged says a promotion policy or verification flag was given.
+func (f *releaseRuleFlags) automationChanged(fs *pflag.FlagSet) bool {
+	return slices.ContainsFunc(automationFlags, func(name string) bool { return fs.Changed(name) })
+}
+
+// automation puts the promotion policy and verification of env, with the flags given applied, into body.
+func (f *releaseRuleFlags) automation(fs *pflag.FlagSet, env api.Environment, body map[string]any) error {
+	for name, d := range map[string]time.Duration{"soak": f.soak, "verify-window": f.window} {
+		if fs.Changed(name) && (d%time.Second != 0 || d < 0) {
+			return usagef("--%s %s: want whole seconds, 0 or more", name, d)
+		}
+	}
+	if fs.Changed("promotion") || fs.Changed("soak") {
+		p := api.PromotionPolicyUpdate{}
+		if env.Promotion != nil {
+			p = api.PromotionPolicyUpdate(*env.Promotion)
+		}
+		if fs.Changed("promotion") {
+			if f.policy != api.PromotionManual && f.policy != api.PromotionAuto {
+				return usagef("--promotion %q: want %s or %s", f.policy, api.PromotionManual, api.PromotionAuto)
+			}
+			p.Policy = f.policy
+		}
+		if fs.Changed("soak") {
+			p.SoakSeconds = int(f.soak / time.Second)
+		}
+		body["promotion"] = p
+	}
+	if f.noVerify {
+		body["verification"] = api.VerificationUpdate{}
+		return nil
+	}
+	if fs.Changed("verify") || fs.Changed("verify-window") {
+		v := api.VerificationUpdate{}
+		if env.Verification != nil {
+			v = api.VerificationUpdate(*env.Verification)
+		}
+		if fs.Changed("verify") {
+			v.HTTP = make([]api.HTTPCheck, 0, len(f.checks))
+			for _, c := range f.checks {
+				path, text, _ := strings.Cut(c, ";")
+				if !strings.HasPrefix(path, "/") {
+					return usagef("--verify %q: want PATH[;TEXT], PATH from /", c)
+				}
+				v.HTTP = append(v.HTTP, api.HTTPCheck{Path: path, BodyContains: text})
+			}
+		}
+		if fs.Changed("verify-window") {
+			v.WindowSeconds = int(f.window / time.Second)
+		}
+		body["verification"] = v
+	}
+	return nil
 }
 
 // approvalFlags are the flags that change the approval rule.
@@ -377,20 +474,25 @@ func parseFreeze(v string) (api.FreezeWindowUpdate, error) {
 	return w, nil
 }
 
-// currentApproval is the approval rule environment env of project p has now ({}: the default).
-func currentApproval(ctx context.Context, c *apiClient, p, env string) (api.ApprovalUpdate, error) {
+// currentEnvironment is environment env of project p as it is now.
+func currentEnvironment(ctx context.Context, c *apiClient, p, env string) (api.Environment, error) {
 	var page api.Page[api.Environment]
 	if err := c.do(ctx, http.MethodGet, projectPath(p)+"/environments", nil, &page); err != nil {
-		return api.ApprovalUpdate{}, fmt.Errorf("reading the approval rule of %s: %w", env, err)
+		return api.Environment{}, fmt.Errorf("reading the release rules of %s: %w", env, err)
 	}
 	i := slices.IndexFunc(page.Items, func(e api.Environment) bool { return e.Name == env })
 	if i < 0 {
-		return api.ApprovalUpdate{}, fmt.Errorf("environment %q of project %q: not found", env, p)
+		return api.Environment{}, fmt.Errorf("environment %q of project %q: not found", env, p)
 	}
-	if a := page.Items[i].Approval; a != nil {
+	return page.Items[i], nil
+}
+
+// approvalOf is the approval rule of e ({}: the default).
+func approvalOf(e api.Environment) api.ApprovalUpdate {
+	if a := e.Approval; a != nil {
 		out := api.ApprovalUpdate(*a)
 		out.Approvers = slices.Clone(a.Approvers)
-		return out, nil
+		return out
 	}
-	return api.ApprovalUpdate{}, nil
+	return api.ApprovalUpdate{}
 }
