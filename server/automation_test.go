@@ -70,6 +70,15 @@ func TestHoldsAndFailedVerification(t *testing.T) {
 	if h := deps.Items[0].Hold; h == nil || h.Build != "b-1" || h.Actor != "dev" {
 		t.Fatalf("development's hold %+v", deps.Items[0].Hold)
 	}
+	// The console's deploy page says so, with the way to release it, and what development automates.
+	page := e.signIn(e.developer).page(http.StatusOK, "/projects/shop/components/api/deploy")
+	for _, want := range []string{"Auto-promotion is held: dev deployed build b-1, older than b-2, by hand.",
+		`data-api="/api/v1/projects/shop/components/api/environments/development/hold" data-method="DELETE"`,
+		"Builds are promoted here by themselves, 0 s after serving verified"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the deploy page lacks %q", want)
+		}
+	}
 	hold := apiPath + "/environments/development/hold"
 	wantError(t, e.do(http.MethodDelete, hold, e.viewer, nil), http.StatusForbidden, "forbidden", "")
 	e.must(http.StatusNoContent, http.MethodDelete, hold, e.developer, nil, nil)
