@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -134,6 +135,53 @@ func TestDeployPromoteAndRestoreOnKubernetes(t *testing.T) {
 	if hist, err := os.ReadFile(path); err != nil || strings.Contains(string(hist), "s3cret-") || strings.Contains(string(hist), "hi dev") ||
 		strings.Contains(string(hist), cp.Config.BearerToken) {
 		t.Fatalf("the deploy history holds a config value or the cluster's token (%v)", err)
+	}
+
+	// Verification on the cluster: development checks /healthz on the release's Service address, which this
+	// machine does not reach (kwok's pods serve nothing), so a new release fails its verification and slipway
+	// rolls the cluster back to b1 with b1's configs; production, promoted by policy, never gets it.
+	a.call("PATCH", "/api/v1/projects/"+project+"/environments/development", map[string]any{"verification": map[string]any{
+		"windowSeconds": 2, "http": []map[string]any{{"path": "/healthz", "failures": 1, "intervalSeconds": 1, "maxLatencyMs": 500}}}},
+		http.StatusOK, nil)
+	a.call("PATCH", "/api/v1/projects/"+project+"/environments/production", map[string]any{"promotion": map[string]any{"policy": "auto", "soakSeconds": 1}},
+		http.StatusOK, nil)
+	commitChange(t, src, map[string]string{".slipway/component.yaml": strings.Replace(readFile(t, filepath.Join(src, ".slipway", "component.yaml")),
+		"path: /healthz/"+kubetest.UnhealthyImageMarker, "path: /healthz", 1), "www/version": "3\n"})
+	unverified, depID := build()
+	eventually(t, 2*time.Minute, "the unverified release rolled back in development", func() (bool, string) {
+		for _, d := range environmentReleases(t, a, base)["development"].History {
+			if d.ID == depID {
+				return d.Status == "rolled_back" && strings.Contains(d.Message, "verification failed"), d.Status + ": " + d.Message
+			}
+		}
+		return false, "no deployment " + depID
+	})
+	eventually(t, 2*time.Minute, "b1 back in development's namespace", func() (bool, string) {
+		d, err := kc.AppsV1().Deployments(nsDev).Get(t.Context(), "hello", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.Spec.Template.Annotations[kubernetes.AnnotationBuild] == b1.ID && d.Status.AvailableReplicas == 1,
+			"runs " + d.Spec.Template.Annotations[kubernetes.AnnotationBuild]
+	})
+	if ok, said := func() (bool, string) {
+		cur := environmentReleases(t, a, base)["production"].Current
+		return cur != nil && cur.Build == b1.ID, fmt.Sprint(cur)
+	}(); !ok {
+		t.Fatalf("production after %s was rolled back in development: %s", unverified.ID, said)
+	}
+
+	// Without the verification, the next build reaches production on the cluster by policy alone.
+	a.call("PATCH", "/api/v1/projects/"+project+"/environments/development", map[string]any{"verification": map[string]any{}}, http.StatusOK, nil)
+	commitChange(t, src, map[string]string{"www/version": "4\n"})
+	next, _ := build()
+	eventually(t, 3*time.Minute, "the next build serving in production, promoted by policy", func() (bool, string) {
+		cur := environmentReleases(t, a, base)["production"].Current
+		return cur != nil && cur.Build == next.ID && cur.Actor == "auto-promote", fmt.Sprintf("%+v", cur)
+	})
+	if d, err := kc.AppsV1().Deployments(nsProd).Get(t.Context(), "hello", metav1.GetOptions{}); err != nil ||
+		d.Spec.Template.Annotations[kubernetes.AnnotationBuild] != next.ID {
+		t.Fatalf("production's Deployment after the promotion by policy: %v", err)
 	}
 }
 
