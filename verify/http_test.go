@@ -21,16 +21,16 @@ func release(t *testing.T, version string) (*httptest.Server, *atomic.Int64) {
 		n.Add(1)
 		switch r.URL.Path {
 		case "/version":
-			w.Write([]byte(version))
+			_, _ = w.Write([]byte(version))
 		case "/slow":
 			time.Sleep(300 * time.Millisecond)
-			w.Write([]byte("ok"))
+			_, _ = w.Write([]byte("ok"))
 		case "/flaky":
 			if flaky.Add(1) == 1 {
 				http.Error(w, "warming up", http.StatusServiceUnavailable)
 				return
 			}
-			w.Write([]byte("ok"))
+			_, _ = w.Write([]byte("ok"))
 		default:
 			http.NotFound(w, r)
 		}
