@@ -57,7 +57,8 @@ type DeployStore interface {
 	HoldPromotion(ctx context.Context, project, component, environment string, h api.Hold) (api.Hold, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 	ListDeployments(ctx context.Context, project, component, environment string, limit int) ([]store.Deployment, error)
-	VerifyDeployment(ctx context.Context, id, state, msg string, rolledBack bool) (store.Deployment, error)
+	VerifyDeployment(ctx context.Context, id, state, msg string) (store.Deployment, error)
+	RollBackDeployment(ctx context.Context, id, msg string) (store.Deployment, error)
 }
 
 // Signaller queues deployments on their deploy workflows (client.Client).

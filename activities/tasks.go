@@ -121,6 +121,11 @@ func (d *Deploys) RunTask(ctx context.Context, in workflows.RunTaskInput) (workf
 	if err != nil {
 		return workflows.TaskRunResult{}, err
 	}
+	if in.Verifies != "" {
+		if err := d.tellVerified(ctx, driver, in.Verifies, &rel); err != nil {
+			return workflows.TaskRunResult{}, err
+		}
+	}
 	if run.Status != api.RunRunning {
 		if run, err = d.Store.UpdateTaskRun(ctx, run.ID, func(x *store.TaskRun) error {
 			now := time.Now().UTC()
@@ -164,4 +169,30 @@ func (d *Deploys) RunTask(ctx context.Context, in workflows.RunTaskInput) (workf
 
 func runResult(r store.TaskRun) workflows.TaskRunResult {
 	return workflows.TaskRunResult{Status: r.Status, ExitCode: r.ExitCode, Message: r.Message}
+}
+
+// tellVerified tells a verification run where the release it verifies is reached, in its environment:
+// SLIPWAY_VERIFY_ADDRESS (host:port of one of its instances, from inside the environment; "" when it listens
+// nowhere), SLIPWAY_VERIFY_URL (its public URL, "" when none) and SLIPWAY_VERIFY_BUILD.
+func (d *Deploys) tellVerified(ctx context.Context, driver dataplane.Driver, deploymentID string, rel *dataplane.Release) error {
+	v, err := d.Store.GetDeployment(ctx, deploymentID)
+	if err != nil {
+		return err
+	}
+	insts, err := driver.Describe(ctx, v.Project, v.Component, v.Environment)
+	if err != nil {
+		return classifyDataPlane(fmt.Errorf("finding the release %s verifies: %w", deploymentID, err))
+	}
+	addr := ""
+	for _, i := range insts {
+		if i.BuildID == v.BuildID && i.Address != "" {
+			addr = i.Address
+			break
+		}
+	}
+	if rel.Env == nil {
+		rel.Env = map[string]string{}
+	}
+	rel.Env["SLIPWAY_VERIFY_ADDRESS"], rel.Env["SLIPWAY_VERIFY_URL"], rel.Env["SLIPWAY_VERIFY_BUILD"] = addr, v.URL, v.BuildID
+	return nil
 }

@@ -26,7 +26,8 @@ const RollbackActor = "slipway"
 
 // Verify runs the environment's verification of a deployment whose release serves: its HTTP checks against the
 // release's URL for the window, heartbeating how they stand. It records the deployment verifying and, when the
-// checks pass, passed; a failure is the RollBack activity's to record. An environment that verifies nothing, or
+// checks pass, passed — or, when the environment has a verification task, answers that it runs next (the
+// workflow runs it, then PassVerification); a failure is the RollBack activity's to record. An environment that verifies nothing, or
 // a release without a URL to check (no public endpoint), answers "" at once. A deployment already verified is
 // answered as recorded.
 func (d *Deploys) Verify(ctx context.Context, in workflows.VerifyInput) (workflows.VerifyResult, error) {
@@ -45,11 +46,15 @@ func (d *Deploys) Verify(ctx context.Context, in workflows.VerifyInput) (workflo
 		return workflows.VerifyResult{}, err
 	}
 	v := env.Rules.Verification
-	if v == nil || len(v.HTTP) == 0 || dep.URL == "" {
+	checks := v != nil && len(v.HTTP) > 0 && dep.URL != "" // a release without a URL has nothing to GET
+	if !checks && (v == nil || v.Task == "") {
 		return workflows.VerifyResult{}, nil
 	}
-	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationRunning, "", false); err != nil {
+	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationRunning, ""); err != nil {
 		return workflows.VerifyResult{}, err
+	}
+	if !checks {
+		return workflows.VerifyResult{Status: api.VerificationRunning, Task: v.Task}, nil
 	}
 	window := orDefault(time.Duration(v.WindowSeconds)*time.Second, delivery.DefaultVerificationWindow)
 	var progress atomic.Pointer[string]
@@ -66,14 +71,24 @@ func (d *Deploys) Verify(ctx context.Context, in workflows.VerifyInput) (workflo
 	if !out.Passed {
 		return workflows.VerifyResult{Status: api.VerificationFailed, Message: out.Message}, nil
 	}
-	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationPassed, "", false); err != nil {
+	if v.Task != "" {
+		return workflows.VerifyResult{Status: api.VerificationRunning, Message: out.Message, Task: v.Task}, nil
+	}
+	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationPassed, ""); err != nil {
 		return workflows.VerifyResult{}, err
 	}
 	return workflows.VerifyResult{Status: api.VerificationPassed, Message: out.Message}, nil
 }
 
-// RollBack records a deployment that failed its verification rolled back and the deployment of the release
-// that served before it, with exactly the configs that one had (resealed for the new deployment), to run next.
+// PassVerification records a deployment's verification passed (its verification task exited 0).
+func (d *Deploys) PassVerification(ctx context.Context, in workflows.PassVerificationInput) error {
+	_, err := d.Store.VerifyDeployment(ctx, in.DeploymentID, api.VerificationPassed, "")
+	return err
+}
+
+// RollBack records a deployment that failed its verification and the deployment of the release that served
+// before it, with exactly the configs that one had (resealed for the new deployment), to run next (RolledBack
+// records the failed one rolled back once that one serves).
 // When nothing served before, the release keeps serving, recorded failed verification, and nothing is deployed.
 // Repeating it finds what it recorded.
 func (d *Deploys) RollBack(ctx context.Context, in workflows.RollBackInput) (workflows.RollBackResult, error) {
@@ -87,7 +102,7 @@ func (d *Deploys) RollBack(ctx context.Context, in workflows.RollBackInput) (wor
 	}
 	if !ok {
 		_, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationFailed,
-			"verification failed: "+in.Message+"; nothing served before it, so it keeps serving", false)
+			"verification failed: "+in.Message+"; nothing served before it, so it keeps serving")
 		return workflows.RollBackResult{}, ignoreEnded(err)
 	}
 	id := "d-rb-" + strings.TrimPrefix(dep.ID, "d-")
@@ -107,11 +122,23 @@ func (d *Deploys) RollBack(ctx context.Context, in workflows.RollBackInput) (wor
 	if _, err := d.Store.CreateDeployment(ctx, rb); err != nil && !errors.Is(err, store.ErrExists) {
 		return workflows.RollBackResult{}, err
 	}
-	msg := fmt.Sprintf("rolled_back: verification failed: %s; the release before it, build %s, is deployed again (%s)", in.Message, prev.BuildID, id)
-	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationFailed, msg, true); ignoreEnded(err) != nil {
+	msg := fmt.Sprintf("verification failed: %s; rolling back to the release before it, build %s (%s)", in.Message, prev.BuildID, id)
+	if _, err := d.Store.VerifyDeployment(ctx, dep.ID, api.VerificationFailed, msg); ignoreEnded(err) != nil {
 		return workflows.RollBackResult{}, err
 	}
-	return workflows.RollBackResult{Deployment: workflows.DeployRequest{DeploymentID: id, BuildID: prev.BuildID, Rollback: true}}, nil
+	return workflows.RollBackResult{Deployment: workflows.DeployRequest{DeploymentID: id, BuildID: prev.BuildID, Rollback: true, RollsBack: dep.ID}}, nil
+}
+
+// RolledBack records the deployment that failed its verification rolled back, once the release before it serves
+// again (the rollback deployment succeeded): "rolled_back: verification failed: …".
+func (d *Deploys) RolledBack(ctx context.Context, in workflows.RolledBackInput) error {
+	dep, err := d.Store.GetDeployment(ctx, in.DeploymentID)
+	if err != nil {
+		return err
+	}
+	msg := strings.Replace(dep.Message, "; rolling back to the release before it, build ", "; the release before it serves again: build ", 1)
+	_, err = d.Store.RollBackDeployment(ctx, dep.ID, "rolled_back: "+strings.TrimPrefix(msg, "rolled_back: "))
+	return err
 }
 
 // before is the succeeded deployment of the component to the environment recorded before dep (its release

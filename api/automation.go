@@ -34,13 +34,17 @@ type PromotionPolicy struct {
 type PromotionPolicyUpdate PromotionPolicy
 
 // Verification is what a release must pass after it starts serving in an environment: its HTTP checks, tried
-// for the window. A release that fails them is rolled back to the release before it, with the configs that one
+// for the window, then its verification task. A release that fails them is rolled back to the release before it, with the configs that one
 // had, and its build is not promoted from the environment.
 type Verification struct {
 	// HTTP are the checks of the release's endpoints; [] (and absent) means none, and then nothing is verified.
 	HTTP []HTTPCheck `json:"http,omitempty"`
 	// WindowSeconds is how long the checks are tried; zero means 60. At most 3600.
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// Task names a manual-task component of the project whose release in the environment runs, with the
+	// environment's configs, once the HTTP checks pass: exit 0 passes the verification, anything else fails it.
+	// "" means none.
+	Task string `json:"task,omitempty"`
 }
 
 // VerificationUpdate is a Verification as PATCH …/environments/{e} sets it ({} removes it).

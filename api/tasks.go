@@ -20,6 +20,9 @@ const (
 	RunTriggerSchedule = "schedule"
 	// RunTriggerManual is a run asked for through the API (the CLI, the console).
 	RunTriggerManual = "manual"
+	// RunTriggerVerification is a run that verifies a release of another component (its environment's
+	// Verification.Task); a non-zero exit rolls that release back.
+	RunTriggerVerification = "verification"
 )
 
 // Overlap policies: what a scheduled run due while the last one still runs does (Temporal's overlap policies).
@@ -48,7 +51,7 @@ type TaskRun struct {
 	// that deployment (its configs and secrets); "" until the run started.
 	Build      string `json:"build,omitempty"`
 	Deployment string `json:"deployment,omitempty"`
-	// Trigger is RunTriggerSchedule or RunTriggerManual; Actor the token's name of a manual run ("" otherwise).
+	// Trigger is RunTriggerSchedule, RunTriggerManual or RunTriggerVerification; Actor the token's name of a manual run ("" otherwise).
 	Trigger string `json:"trigger"`
 	Actor   string `json:"actor,omitempty"`
 	// Status is one of the Run* statuses.

@@ -182,6 +182,11 @@ func checkVerification(v *api.Verification) error {
 	if v.WindowSeconds < 0 || time.Duration(v.WindowSeconds)*time.Second > MaxVerificationWindow {
 		return refuse(Invalid, "invalid", "verification.windowSeconds", "windowSeconds must be from 0 to %d", int(MaxVerificationWindow.Seconds()))
 	}
+	if v.Task != "" {
+		if msg := api.CheckName(v.Task); msg != "" {
+			return refuse(Invalid, "invalid", "verification.task", "task %s", msg)
+		}
+	}
 	if len(v.HTTP) > MaxHTTPChecks {
 		return refuse(Invalid, "invalid", "verification.http", "at most %d HTTP checks", MaxHTTPChecks)
 	}

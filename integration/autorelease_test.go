@@ -62,8 +62,9 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() (bo
 }
 
 // TestReleasesPromoteAndRollBackThemselves: development → staging → production, staging and production promoted
-// by policy (auto, a soak of a few seconds) and staging verifying /version. One commit reaches production by
-// itself; a commit whose /version is wrong (while / serves fine) fails its verification in staging under load,
+// by policy (auto, a soak of a few seconds) and staging verifying / and, with a smoke task run beside the
+// release, its /version. One commit reaches production by itself; a commit whose /version is wrong (while /
+// serves fine) fails its verification in staging under load,
 // is rolled back there to the release before it with 0 failed requests, is not promoted from staging, and never
 // reaches production.
 func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
@@ -83,10 +84,30 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 	a.call("POST", pp+"/environments", map[string]any{"name": "staging"}, http.StatusCreated, nil)
 	a.call("PUT", pp+"/environments/order", map[string]any{"order": []string{"development", "staging", "production"}}, http.StatusOK, nil)
 	withoutApprovals(t, a, project)
+	// Staging's verification: GET / for the window, then the smoke task, a manual-task deployed there, which reads
+	// /version of the release under verification from inside the environment.
+	smoke := pp + "/components/smoke"
+	a.call("POST", pp+"/components", map[string]any{"name": "smoke", "type": "manual-task", "repo": taskRepo(t, filepath.Join(dir, "smoke"),
+		`wget -qO- "http://$SLIPWAY_VERIFY_ADDRESS/version" | tee /dev/stderr | grep -q good`)}, http.StatusCreated, nil)
+	var smokeBuild struct{ ID string }
+	a.call("POST", smoke+"/builds", map[string]any{}, http.StatusAccepted, &smokeBuild)
+	if b := waitBuild(t, a, smokeBuild.ID, 3*time.Minute); b.Status != "succeeded" {
+		t.Fatalf("build of the smoke task %+v", b)
+	}
+	var smokeDep deploymentState
+	a.call("POST", smoke+"/environments/staging/deploy", map[string]any{"build": smokeBuild.ID}, http.StatusAccepted, &smokeDep)
+	if d := waitDeployment(t, a, smoke, smokeDep.ID, 2*time.Minute); d.Status != "succeeded" {
+		t.Fatalf("deployment of the smoke task %+v", d)
+	}
+	body := string(a.call("PATCH", pp+"/environments/staging", map[string]any{"verification": map[string]any{"task": "hello"}},
+		http.StatusUnprocessableEntity, nil))
+	if !strings.Contains(body, "verification.task") {
+		t.Fatalf("a verification task that is no component: %s", body)
+	}
 	a.call("PATCH", pp+"/environments/staging", map[string]any{
 		"promotion": map[string]any{"policy": "auto", "soakSeconds": 2},
-		"verification": map[string]any{"windowSeconds": 4, "http": []map[string]any{
-			{"path": "/version", "bodyContains": "good", "successes": 2, "failures": 2, "intervalSeconds": 1}}},
+		"verification": map[string]any{"windowSeconds": 3, "task": "smoke", "http": []map[string]any{
+			{"path": "/", "bodyContains": "hello from slipway", "successes": 2, "failures": 2, "intervalSeconds": 1}}},
 	}, http.StatusOK, nil)
 	a.call("PATCH", pp+"/environments/production", map[string]any{"promotion": map[string]any{"policy": "auto", "soakSeconds": 3}},
 		http.StatusOK, nil)
@@ -150,7 +171,7 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 	})
 	eventually(t, time.Minute, "the good build serving in staging again", serving("staging", good))
 	load.finish(t, "staging through the failed verification and its rollback")
-	if !strings.HasPrefix(rolledBack.Message, "rolled_back: verification failed: ") || !strings.Contains(rolledBack.Message, `does not contain "good"`) ||
+	if !strings.HasPrefix(rolledBack.Message, "rolled_back: verification failed: verification task smoke failed with exit code 1") ||
 		rolledBack.Verification != "failed" {
 		t.Fatalf("the rolled back deployment %+v", rolledBack)
 	}
@@ -162,8 +183,23 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 		t.Fatalf("staging's release after the rollback %+v, want slipway's rollback deployment", back)
 	}
 
+	// The smoke task's runs are kept as its runs: one per verified release, the bad one's failed.
+	var runs struct {
+		Items []struct {
+			Trigger, Status, Environment string
+		} `json:"items"`
+	}
+	a.call("GET", smoke+"/runs", nil, http.StatusOK, &runs)
+	var kinds []string
+	for _, r := range runs.Items {
+		kinds = append(kinds, r.Trigger+":"+r.Environment+":"+r.Status)
+	}
+	if got := strings.Join(kinds, " "); got != "verification:staging:failed verification:staging:succeeded" {
+		t.Fatalf("the smoke task's runs, newest first: %s", got)
+	}
+
 	// It is not promoted from staging, by hand or by policy, and production keeps the good build past its soak.
-	body := string(a.call("POST", base+"/promote", map[string]any{"build": bad, "to": "production"}, http.StatusConflict, nil))
+	body = string(a.call("POST", base+"/promote", map[string]any{"build": bad, "to": "production"}, http.StatusConflict, nil))
 	if !strings.Contains(body, "failed_verification") {
 		t.Fatalf("promoting the rolled back build: %s", body)
 	}

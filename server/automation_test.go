@@ -90,7 +90,7 @@ func TestHoldsAndFailedVerification(t *testing.T) {
 	}
 
 	// b-2 failed its verification in development (nothing before it: it keeps serving): it is not promoted.
-	if _, err := e.st.VerifyDeployment(context.Background(), "d-development-b-2", api.VerificationFailed, "status 500, want 2xx", false); err != nil {
+	if _, err := e.st.VerifyDeployment(context.Background(), "d-development-b-2", api.VerificationFailed, "status 500, want 2xx"); err != nil {
 		t.Fatal(err)
 	}
 	e.setConfigs("production")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -140,6 +141,11 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		return invalid("stopReason", "stopReason is required to stop an environment's line: say why")
 	}
 	ctx, p, name := c.Request().Context(), c.Param("project"), c.Param("environment")
+	if v := rules.Verification; v != nil && v.Task != "" {
+		if err := s.verificationTask(ctx, p, v.Task); err != nil {
+			return err
+		}
+	}
 	kc, err := s.kubeconfigChange(ctx, p, name, req)
 	if err != nil {
 		return err
@@ -181,7 +187,7 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		}
 		if rules.Verification != nil {
 			e.Rules.Verification = nil
-			if v := api.Verification(*rules.Verification); len(v.HTTP) > 0 || v.WindowSeconds != 0 {
+			if v := api.Verification(*rules.Verification); len(v.HTTP) > 0 || v.WindowSeconds != 0 || v.Task != "" {
 				e.Rules.Verification = &v
 			}
 		}
@@ -209,6 +215,22 @@ func (s *Server) updateEnvironment(c echo.Context) error {
 		env.Kubernetes.HasKubeconfig = kc.has(env)
 	}
 	return c.JSON(http.StatusOK, environmentOf(env))
+}
+
+// verificationTask refuses (422, field verification.task) a verification task that is not a manual-task
+// component of project p.
+func (s *Server) verificationTask(ctx context.Context, p, task string) error {
+	comp, err := s.store.GetComponent(ctx, p, task)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("verification.task", "project %q has no component %q to verify releases with", p, task)
+	}
+	if err != nil {
+		return err
+	}
+	if comp.Type != api.ComponentManualTask {
+		return invalid("verification.task", "%s is a %s: a verification task is a manual-task component", task, comp.Type)
+	}
+	return nil
 }
 
 // resourceField names the field an invalid environment setting error is about (its message starts with it),

@@ -15,12 +15,11 @@ func Ended(status string) bool {
 }
 
 // VerifyDeployment records the verification of a succeeded deployment's release: api.VerificationRunning while
-// its checks run, api.VerificationPassed (VerifiedAt now, once) or api.VerificationFailed with msg, which, when
-// rolledBack, also rolls the deployment back (status api.DeploymentRolledBack) with an audit entry, in one
-// transaction.
-// Repeating what is recorded changes nothing. It fails with ErrInvalid for a deployment that did not succeed or
-// whose verification has ended otherwise, and ErrNotFound for one that does not exist.
-func (s *Store) VerifyDeployment(ctx context.Context, id, state, msg string, rolledBack bool) (Deployment, error) {
+// its checks run, api.VerificationPassed (VerifiedAt now, once) or api.VerificationFailed, with msg as its
+// message (the release still serves until RollBackDeployment says the one before it serves again). Repeating
+// what is recorded changes nothing. It fails with ErrInvalid for a deployment that did not succeed or whose
+// verification has ended otherwise, and ErrNotFound for one that does not exist.
+func (s *Store) VerifyDeployment(ctx context.Context, id, state, msg string) (Deployment, error) {
 	var out Deployment
 	err := s.inTx(ctx, func(c conn) error {
 		d, err := getDeployment(ctx, c, id, lockUpdate)
@@ -41,21 +40,44 @@ func (s *Store) VerifyDeployment(ctx context.Context, id, state, msg string, rol
 			d.VerifiedAt = &t
 		case api.VerificationFailed:
 			d.Message = msg
-			if !rolledBack {
-				break
-			}
-			d.Status = api.DeploymentRolledBack
-			if err := appendAudit(ctx, c, AuditEntry{Actor: "slipway", Action: api.AuditRollBack, Project: d.Project,
-				Component: d.Component, Environment: d.Environment, Target: id, Reason: msg, Result: "ok"}); err != nil {
-				return err
-			}
 		default:
 			return invalid("%s: %q is not a verification state", deploymentRef(id), state)
 		}
 		d.Verification = state
-		if _, err := c.exec(ctx, "UPDATE deployments SET status = ?, message = ?, verification = ?, verified_at = ? WHERE id = ?",
-			d.Status, d.Message, d.Verification, optionalTime(d.VerifiedAt), id); err != nil {
+		if _, err := c.exec(ctx, "UPDATE deployments SET message = ?, verification = ?, verified_at = ? WHERE id = ?",
+			d.Message, d.Verification, optionalTime(d.VerifiedAt), id); err != nil {
 			return fmt.Errorf("recording the verification of %s: %w", deploymentRef(id), err)
+		}
+		out = d
+		return appendEvent(ctx, c, deploymentEvent(d))
+	})
+	return out, err
+}
+
+// RollBackDeployment records a succeeded deployment whose verification failed rolled back — the release before
+// it serves again — with msg, and an audit entry, in one transaction. Repeating it changes nothing. It fails with
+// ErrInvalid for a deployment that did not succeed or did not fail its verification.
+func (s *Store) RollBackDeployment(ctx context.Context, id, msg string) (Deployment, error) {
+	var out Deployment
+	err := s.inTx(ctx, func(c conn) error {
+		d, err := getDeployment(ctx, c, id, lockUpdate)
+		if err != nil {
+			return err
+		}
+		out = d
+		if d.Status == api.DeploymentRolledBack {
+			return nil
+		}
+		if d.Status != api.DeploymentSucceeded || d.Verification != api.VerificationFailed {
+			return invalid("%s is %s (verification %q): only a release that failed its verification is rolled back", deploymentRef(id), d.Status, d.Verification)
+		}
+		d.Status, d.Message = api.DeploymentRolledBack, msg
+		if _, err := c.exec(ctx, "UPDATE deployments SET status = ?, message = ? WHERE id = ?", d.Status, d.Message, id); err != nil {
+			return fmt.Errorf("rolling back %s: %w", deploymentRef(id), err)
+		}
+		if err := appendAudit(ctx, c, AuditEntry{Actor: "slipway", Action: api.AuditRollBack, Project: d.Project,
+			Component: d.Component, Environment: d.Environment, Target: id, Reason: msg, Result: "ok"}); err != nil {
+			return err
 		}
 		out = d
 		return appendEvent(ctx, c, deploymentEvent(d))

@@ -29,28 +29,38 @@ func TestVerificationRollbackAndHolds(t *testing.T) {
 		// A queued deployment is not verified; a succeeded one is verifying, then passes, once.
 		_, err := s.CreateDeployment(ctx, Deployment{ID: "d-3", Project: "shop", Component: "api", Environment: "development", BuildID: "b-1"})
 		must(t, err)
-		_, err = s.VerifyDeployment(ctx, "d-3", api.VerificationRunning, "", false)
+		_, err = s.VerifyDeployment(ctx, "d-3", api.VerificationRunning, "")
 		wantErr(t, err, ErrInvalid, "")
-		d, err := s.VerifyDeployment(ctx, "d-1", api.VerificationRunning, "", false)
+		d, err := s.VerifyDeployment(ctx, "d-1", api.VerificationRunning, "")
 		must(t, err)
 		if d.Verification != api.VerificationRunning || d.VerifiedAt != nil {
 			t.Fatalf("verifying %+v", d)
 		}
-		d, err = s.VerifyDeployment(ctx, "d-1", api.VerificationPassed, "", false)
+		d, err = s.VerifyDeployment(ctx, "d-1", api.VerificationPassed, "")
 		must(t, err)
 		got, err := s.GetDeployment(ctx, "d-1")
 		must(t, err)
 		if got.Verification != api.VerificationPassed || got.VerifiedAt == nil || !got.VerifiedAt.Equal(*d.VerifiedAt) {
 			t.Fatalf("passed %+v", got)
 		}
-		_, err = s.VerifyDeployment(ctx, "d-1", api.VerificationFailed, "late", true)
+		_, err = s.VerifyDeployment(ctx, "d-1", api.VerificationFailed, "late")
 		wantErr(t, err, ErrInvalid, "")
-		_, err = s.VerifyDeployment(ctx, "d-1", "maybe", "", false)
+		_, err = s.RollBackDeployment(ctx, "d-1", "passed: not rolled back")
+		wantErr(t, err, ErrInvalid, "")
+		_, err = s.VerifyDeployment(ctx, "d-1", "maybe", "")
 		wantErr(t, err, ErrInvalid, "")
 
-		// d-2 fails and is rolled back: d-1 serves again; b-2 is not promoted from development; repeating is harmless.
+		// d-2 fails: it still serves until it is rolled back, then d-1 serves again; b-2 is not promoted from
+		// development; repeating either is harmless.
 		for range 2 {
-			d, err = s.VerifyDeployment(ctx, "d-2", api.VerificationFailed, "rolled_back: verification failed: status 500", true)
+			d, err = s.VerifyDeployment(ctx, "d-2", api.VerificationFailed, "verification failed: status 500; rolling back")
+			must(t, err)
+		}
+		if cur, err := s.CurrentDeployment(ctx, "shop", "api", "development"); err != nil || cur.ID != "d-2" || cur.Verification != api.VerificationFailed {
+			t.Fatalf("current before the rollback %+v (%v), want d-2, failed verification", cur, err)
+		}
+		for range 2 {
+			d, err = s.RollBackDeployment(ctx, "d-2", "rolled_back: verification failed: status 500")
 			must(t, err)
 		}
 		if d.Status != api.DeploymentRolledBack || d.Message != "rolled_back: verification failed: status 500" {

@@ -68,17 +68,19 @@ func Register(r sdkworker.Registry, d Deps) {
 	}
 	if d := d.Deploys; d != nil {
 		for name, fn := range map[string]any{
-			workflows.ActivityCheckRequired:  d.CheckRequired,
-			workflows.ActivityRollout:        d.Rollout,
-			workflows.ActivityFailDeployment: d.FailDeployment,
-			workflows.ActivityRetireReplaced: d.RetireReplaced,
-			workflows.ActivityRequestDeploy:  d.RequestDeploy,
-			workflows.ActivityUndeploy:       d.Undeploy,
-			workflows.ActivityStartTaskRun:   d.StartTaskRun,
-			workflows.ActivityRunTask:        d.RunTask,
-			workflows.ActivityFailTaskRun:    d.FailTaskRun,
-			workflows.ActivityVerify:         d.Verify,
-			workflows.ActivityRollBack:       d.RollBack,
+			workflows.ActivityCheckRequired:    d.CheckRequired,
+			workflows.ActivityRollout:          d.Rollout,
+			workflows.ActivityFailDeployment:   d.FailDeployment,
+			workflows.ActivityRetireReplaced:   d.RetireReplaced,
+			workflows.ActivityRequestDeploy:    d.RequestDeploy,
+			workflows.ActivityUndeploy:         d.Undeploy,
+			workflows.ActivityStartTaskRun:     d.StartTaskRun,
+			workflows.ActivityRunTask:          d.RunTask,
+			workflows.ActivityFailTaskRun:      d.FailTaskRun,
+			workflows.ActivityVerify:           d.Verify,
+			workflows.ActivityRollBack:         d.RollBack,
+			workflows.ActivityPassVerification: d.PassVerification,
+			workflows.ActivityRolledBack:       d.RolledBack,
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -20,6 +21,8 @@ const (
 	ActivityVerify           = "Verify"
 	ActivityRollBack         = "RollBack"
 	ActivityOfferPromotion   = "OfferPromotion"
+	ActivityPassVerification = "PassVerification"
+	ActivityRolledBack       = "RolledBack"
 	SignalDeploy             = "deploy"
 	deployQueueIdle          = 10 * time.Minute
 	deployQueueContinueAfter = 100
@@ -61,6 +64,9 @@ type DeployRequest struct {
 	// Rollback marks the deployment of the release before one that failed its verification: it is not verified
 	// again nor offered for promotion.
 	Rollback bool `json:"rollback,omitempty"`
+	// RollsBack is the deployment that failed its verification, recorded rolled back once this one succeeds;
+	// "" in histories recorded before it was added.
+	RollsBack string `json:"rollsBack,omitempty"`
 }
 
 // CheckRequiredInput asks whether the environment has every config and secret the build requires.
@@ -94,10 +100,23 @@ type VerifyInput struct {
 }
 
 // VerifyResult is how a verification went: Status api.VerificationPassed or api.VerificationFailed (Message
-// says which check failed and how), or "" when the environment verifies nothing.
+// says which check failed and how), or "" when the environment verifies nothing. api.VerificationRunning with
+// Task: the HTTP checks passed, and the task named runs next (a TaskRun), whose exit decides.
 type VerifyResult struct {
 	Status  string `json:"status,omitempty"`
 	Message string `json:"message,omitempty"`
+	Task    string `json:"task,omitempty"`
+}
+
+// PassVerificationInput records a deployment's verification passed, after its verification task exited 0.
+type PassVerificationInput struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+// VerificationRunID is the workflow ID of the run of task that verifies a deployment: one per deployment, so a
+// repeat finds the same run.
+func VerificationRunID(project, task, environment, deploymentID string) string {
+	return TaskRunWorkflowID(project, task, environment) + "/verify-" + deploymentID
 }
 
 // RollBackInput names a deployment whose release failed its verification and why.
@@ -110,6 +129,11 @@ type RollBackInput struct {
 // Deployment when nothing served before (the release keeps serving, recorded failed verification).
 type RollBackResult struct {
 	Deployment DeployRequest `json:"deployment"`
+}
+
+// RolledBackInput names a deployment that failed its verification, whose rollback succeeded.
+type RolledBackInput struct {
+	DeploymentID string `json:"deploymentId"`
 }
 
 // OfferPromotionInput names a deployment that serves, verified, for the auto-promotion of the environment
@@ -271,6 +295,14 @@ func (q *deployQueue) verify(ctx workflow.Context, req DeployRequest, res Rollou
 		if err := workflow.ExecuteActivity(vctx, ActivityVerify, VerifyInput{DeploymentID: req.DeploymentID}).Get(ctx, &v); err != nil {
 			v = VerifyResult{Status: api.VerificationFailed, Message: "the checks could not run: " + failureMessage(err)}
 		}
+		if v.Status == api.VerificationRunning && v.Task != "" {
+			v = q.verificationTask(ctx, req, v.Task)
+			if v.Status == api.VerificationPassed {
+				if err := workflow.ExecuteActivity(short, ActivityPassVerification, PassVerificationInput{DeploymentID: req.DeploymentID}).Get(ctx, nil); err != nil {
+					v = VerifyResult{Status: api.VerificationFailed, Message: "recording the verification: " + failureMessage(err)}
+				}
+			}
+		}
 	}
 	if v.Status == api.VerificationFailed {
 		var rb RollBackResult
@@ -287,12 +319,48 @@ func (q *deployQueue) verify(ctx workflow.Context, req DeployRequest, res Rollou
 		q.retiring.start(long, req.DeploymentID, res.Replaced)
 	}
 	if req.Rollback {
+		if req.RollsBack != "" {
+			if err := workflow.ExecuteActivity(short, ActivityRolledBack, RolledBackInput{DeploymentID: req.RollsBack}).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("recording a release rolled back", "deployment", req.RollsBack, "error", err)
+			}
+		}
 		return nil
 	}
 	if err := workflow.ExecuteActivity(short, ActivityOfferPromotion, OfferPromotionInput{DeploymentID: req.DeploymentID}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("offering a release for auto-promotion", "deployment", req.DeploymentID, "error", err)
 	}
 	return nil
+}
+
+// verificationTask runs the environment's verification task against a release (a TaskRun of the task's release
+// there, with the environment's configs) and says how it went: its exit 0 passes.
+func (q *deployQueue) verificationTask(ctx workflow.Context, req DeployRequest, task string) VerifyResult {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: VerificationRunID(q.in.Project, task, q.in.Environment, req.DeploymentID),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrProject).ValueSet(q.in.Project),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrComponent).ValueSet(task),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrEnvironment).ValueSet(q.in.Environment),
+			temporal.NewSearchAttributeKeyKeyword(SearchAttrTrigger).ValueSet(api.RunTriggerVerification),
+		),
+	})
+	var run TaskRunResult
+	err := workflow.ExecuteChildWorkflow(cctx, TaskRun, TaskRunInput{Project: q.in.Project, Component: task, Environment: q.in.Environment,
+		Trigger: api.RunTriggerVerification, Verifies: req.DeploymentID}).Get(ctx, &run)
+	switch {
+	case err != nil:
+		return VerifyResult{Status: api.VerificationFailed, Message: "verification task " + task + " did not run: " + failureMessage(err)}
+	case run.Status != api.RunSucceeded:
+		msg := "verification task " + task + " failed"
+		if run.ExitCode != nil {
+			msg += fmt.Sprintf(" with exit code %d", *run.ExitCode)
+		}
+		if run.Message != "" {
+			msg += ": " + run.Message
+		}
+		return VerifyResult{Status: api.VerificationFailed, Message: msg}
+	}
+	return VerifyResult{Status: api.VerificationPassed, Message: "verification task " + task + " exited 0"}
 }
 
 // continueAsNew waits for the retirements under way, then continues the queue as a new run that

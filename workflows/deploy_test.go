@@ -110,8 +110,14 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		if prev == "" {
 			return RollBackResult{}, nil
 		}
-		return RollBackResult{Deployment: DeployRequest{DeploymentID: "d-rb-" + in.DeploymentID, BuildID: prev, Rollback: true}}, nil
+		return RollBackResult{Deployment: DeployRequest{DeploymentID: "d-rb-" + in.DeploymentID, BuildID: prev, Rollback: true, RollsBack: in.DeploymentID}}, nil
 	}, activityName(ActivityRollBack))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RolledBackInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "rolledback:"+in.DeploymentID)
+		return nil
+	}, activityName(ActivityRolledBack))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in OfferPromotionInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -247,7 +253,7 @@ func TestDeployQueueRollsBackAFailedVerification(t *testing.T) {
 	if got := f.callsWithout("retired:"); got != want {
 		t.Fatalf("calls\n got %s\nwant %s", got, want)
 	}
-	if got, want := strings.Join(f.verified, " "), "verify:d-1 offer:d-1 verify:d-2 rollback:d-2 verify:d-3 offer:d-3"; got != want {
+	if got, want := strings.Join(f.verified, " "), "verify:d-1 offer:d-1 verify:d-2 rollback:d-2 rolledback:d-2 verify:d-3 offer:d-3"; got != want {
 		t.Fatalf("verifications\n got %s\nwant %s", got, want)
 	}
 	if slices.Contains(f.calls, "retired:d-2:b-1") {
@@ -274,5 +280,63 @@ func TestDeployQueueFailedVerificationWithNothingBefore(t *testing.T) {
 	}
 	if got := strings.Join(f.verified, " "); got != "verify:d-1 rollback:d-1" {
 		t.Fatalf("verifications %s", got)
+	}
+}
+
+// With a verification task, a release whose HTTP checks pass is verified by a run of the task (a child TaskRun
+// with its own workflow ID per deployment): exit 0 passes it, anything else rolls it back.
+func TestDeployQueueVerificationTask(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeDeployActivities{failed: map[string]string{}, before: map[string]string{"d-2": "b-1"}}
+	f.register(env)
+	env.RegisterActivityWithOptions(func(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "verify:"+in.DeploymentID)
+		return VerifyResult{Status: "verifying", Task: "smoke"}, nil
+	}, activityName(ActivityVerify))
+	env.RegisterWorkflow(TaskRun)
+	exits := map[string]int{}
+	env.RegisterActivityWithOptions(func(ctx context.Context, in StartTaskRunInput) (StartTaskRunResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "task:"+in.Task.Component+":"+in.Task.Trigger+":"+in.WorkflowID)
+		return StartTaskRunResult{Runnable: true}, nil
+	}, activityName(ActivityStartTaskRun))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RunTaskInput) (TaskRunResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		code := 0
+		if len(exits) == 1 { // the second release's run
+			code = 4
+		}
+		exits[in.RunID] = code
+		if code != 0 {
+			return TaskRunResult{Status: "failed", ExitCode: &code, Message: "exited 4"}, nil
+		}
+		return TaskRunResult{Status: "succeeded", ExitCode: &code}, nil
+	}, activityName(ActivityRunTask))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in PassVerificationInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "passed:"+in.DeploymentID)
+		return nil
+	}, activityName(ActivityPassVerification))
+	env.RegisterActivityWithOptions(func(ctx context.Context, in RollBackInput) (RollBackResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.verified = append(f.verified, "rollback:"+in.DeploymentID+":"+in.Message)
+		return RollBackResult{}, nil
+	}, activityName(ActivityRollBack))
+	env.ExecuteWorkflow(DeployQueue, DeployQueueInput{Project: "shop", Component: "api", Environment: "staging",
+		Pending: []DeployRequest{{DeploymentID: "d-1", BuildID: "b-1"}, {DeploymentID: "d-2", BuildID: "b-2"}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := "verify:d-1 task:smoke:verification:taskrun/shop/smoke/staging/verify-d-1 passed:d-1 offer:d-1 " +
+		"verify:d-2 task:smoke:verification:taskrun/shop/smoke/staging/verify-d-2 rollback:d-2:verification task smoke failed with exit code 4: exited 4"
+	if got := strings.Join(f.verified, " "); got != want {
+		t.Fatalf("verifications\n got %s\nwant %s", got, want)
 	}
 }

@@ -44,6 +44,8 @@ type TaskRunInput struct {
 	Environment string `json:"environment"`
 	Trigger     string `json:"trigger"`
 	Actor       string `json:"actor,omitempty"`
+	// Verifies is the deployment a verification run verifies (api.RunTriggerVerification); "" otherwise.
+	Verifies string `json:"verifies,omitempty"`
 }
 
 // StartTaskRunInput records a run (once) and picks the release it runs: the environment's current one.
@@ -61,6 +63,9 @@ type StartTaskRunResult struct {
 // RunTaskInput runs the recorded run's release to completion.
 type RunTaskInput struct {
 	RunID string `json:"runId"`
+	// Verifies is the deployment a verification run verifies: the run is told where its release is reached
+	// (SLIPWAY_VERIFY_ADDRESS, SLIPWAY_VERIFY_URL, SLIPWAY_VERIFY_BUILD); "" for other runs.
+	Verifies string `json:"verifies,omitempty"`
 }
 
 // TaskRunResult is how a run ended: api.RunSucceeded or api.RunFailed, with the container's exit code.
@@ -104,7 +109,7 @@ func TaskRun(ctx workflow.Context, in TaskRunInput) (TaskRunResult, error) {
 		WaitForCancellation: true,
 	})
 	var res TaskRunResult
-	err := workflow.ExecuteActivity(long, ActivityRunTask, RunTaskInput{RunID: runID}).Get(ctx, &res)
+	err := workflow.ExecuteActivity(long, ActivityRunTask, RunTaskInput{RunID: runID, Verifies: in.Verifies}).Get(ctx, &res)
 	if err == nil {
 		return res, nil
 	}

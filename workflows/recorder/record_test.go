@@ -197,7 +197,7 @@ func (r *recording) rollBack(t *testing.T) {
 	r.waitIdle(t, queue, runID)
 	rb := "d-rb-" + strings.TrimPrefix(d2, "d-")
 	want := fmt.Sprintf("check:%[1]s rollout:%[1]s verify:%[1]s offer:%[1]s check:%[2]s rollout:%[2]s verify:%[2]s rollback:%[2]s "+
-		"check:%[3]s rollout:%[3]s retire:%[3]s:%[4]s", d1, d2, rb, bad)
+		"check:%[3]s rollout:%[3]s retire:%[3]s:%[4]s rolledback:%[2]s", d1, d2, rb, bad)
 	if got := r.s.took(queue); got != want {
 		t.Fatalf("deploy activities\n got %s\nwant %s", got, want)
 	}

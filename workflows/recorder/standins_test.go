@@ -77,6 +77,7 @@ func (s *standIns) register(w sdkworker.Registry) {
 		workflows.ActivityRetireReplaced:  s.RetireReplaced,
 		workflows.ActivityVerify:          s.Verify,
 		workflows.ActivityRollBack:        s.RollBack,
+		workflows.ActivityRolledBack:      s.RolledBack,
 		workflows.ActivityOfferPromotion:  s.OfferPromotion,
 		workflows.ActivityAutoPromote:     s.AutoPromote,
 	} {
@@ -285,7 +286,12 @@ func (s *standIns) RollBack(ctx context.Context, in workflows.RollBackInput) (wo
 	id := "d-rb-" + strings.TrimPrefix(in.DeploymentID, "d-")
 	d.build = prev
 	s.deployments[id] = d
-	return workflows.RollBackResult{Deployment: workflows.DeployRequest{DeploymentID: id, BuildID: prev, Rollback: true}}, nil
+	return workflows.RollBackResult{Deployment: workflows.DeployRequest{DeploymentID: id, BuildID: prev, Rollback: true, RollsBack: in.DeploymentID}}, nil
+}
+
+func (s *standIns) RolledBack(ctx context.Context, in workflows.RolledBackInput) error {
+	s.called(ctx, "rolledback:%s", in.DeploymentID)
+	return nil
 }
 
 func (s *standIns) OfferPromotion(ctx context.Context, in workflows.OfferPromotionInput) error {
