@@ -89,10 +89,23 @@ func TestHoldsAndFailedVerification(t *testing.T) {
 		t.Fatalf("the hold was not released: %+v", released.Items[0].Hold)
 	}
 
+	// Into production (a deploy there is a promotion request), the request's answer says so too.
+	e.setConfigs("production")
+	e.serving("production", "b-2")
+	e.must(http.StatusOK, http.MethodPatch, "/api/v1/projects/shop/environments/production", e.admin,
+		map[string]any{"promotion": map[string]any{"policy": "auto"}}, nil)
+	var p api.Promotion
+	e.must(http.StatusAccepted, http.MethodPost, apiPath+"/environments/production/deploy", e.admin, map[string]any{"build": "b-1"}, &p)
+	if p.Status != api.PromotionPendingApproval || !strings.Contains(p.Message, "auto-promotion into production is held") {
+		t.Fatalf("deploy into production answer %+v", p)
+	}
+	if _, held, err := e.st.PromotionHold(context.Background(), "shop", "api", "production"); err != nil || !held {
+		t.Fatalf("production's hold: %v, %v", held, err)
+	}
+
 	// b-2 failed its verification in development (nothing before it: it keeps serving): it is not promoted.
 	if _, err := e.st.VerifyDeployment(context.Background(), "d-development-b-2", api.VerificationFailed, "status 500, want 2xx"); err != nil {
 		t.Fatal(err)
 	}
-	e.setConfigs("production")
-	wantError(t, e.do(http.MethodPost, apiPath+"/promote", e.admin, map[string]any{"build": "b-2"}), http.StatusConflict, "failed_verification", "build")
+	wantError(t, e.do(http.MethodPost, apiPath+"/promote", e.admin, map[string]any{"build": "b-2", "to": "production"}), http.StatusConflict, "failed_verification", "build")
 }
