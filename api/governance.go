@@ -118,6 +118,9 @@ const (
 	AuditRollBack       = "roll_back"
 	AuditHold           = "hold"
 	AuditReleaseHold    = "release_hold"
+	// AuditNotificationSet and AuditNotificationDelete are a notification hook added and deleted.
+	AuditNotificationSet    = "notification_set"
+	AuditNotificationDelete = "notification_delete"
 )
 
 // AuditEntry is one line of the audit log: who did what to what, when, why and how it went. It never holds a

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/invopop/jsonschema"
 
@@ -407,6 +408,26 @@ func apiRoutes() []apiRoute {
 		{method: http.MethodDelete, path: "/api/v1/projects/{project}/stop", id: "startProject", tag: "promotions", role: roleAdmin,
 			summary:   "Start a project's stopped line; the requests waiting for it go on",
 			responses: []answer{{status: http.StatusNoContent, desc: "started"}, notFound}},
+		{method: http.MethodGet, path: "/api/v1/projects/{project}/notifications", id: "listNotificationHooks", tag: "notifications",
+			role: roleDeveloper, summary: "A project's notification hooks (outgoing webhooks), oldest first; never their secrets",
+			responses: []answer{ok(http.StatusOK, api.Page[api.NotificationHook]{}, "the hooks"), notFound}},
+		{method: http.MethodPost, path: "/api/v1/projects/{project}/notifications", id: "createNotificationHook", tag: "notifications",
+			role: roleAdmin, summary: "Add a notification hook: the project's events are POSTed to it, signed (X-Slipway-Signature)",
+			description: "Events: " + strings.Join(api.NotificationEvents, ", ") + ". Each body is signed with HMAC-SHA256 of the hook's secret " +
+				"(X-Slipway-Signature: sha256=<hex>); X-Slipway-Delivery names the delivery, the same on every retry. Without a secret slipway " +
+				"makes one and answers it this once.",
+			body: api.NotificationHookRequest{},
+			responses: []answer{ok(http.StatusCreated, api.NotificationHook{}, "the hook, with the secret slipway made"), notFound,
+				fail(http.StatusUnprocessableEntity, "the url, format or an event is not valid (the error's field names it)")}},
+		{method: http.MethodDelete, path: "/api/v1/projects/{project}/notifications/{id}", id: "deleteNotificationHook", tag: "notifications",
+			role: roleAdmin, summary: "Delete a notification hook and its delivery log",
+			responses: []answer{{status: http.StatusNoContent, desc: "deleted"}, notFound}},
+		{method: http.MethodGet, path: "/api/v1/projects/{project}/notifications/{id}/deliveries", id: "listNotificationDeliveries",
+			tag: "notifications", role: roleDeveloper, summary: "A hook's delivery log, newest first: each event's attempts and last answer",
+			responses: []answer{ok(http.StatusOK, api.Page[api.NotificationDelivery]{}, "the deliveries"), notFound}},
+		{method: http.MethodPost, path: "/api/v1/projects/{project}/notifications/{id}/test", id: "testNotificationHook", tag: "notifications",
+			role: roleAdmin, summary: "Send a hook a ping",
+			responses: []answer{ok(http.StatusAccepted, api.NotificationDelivery{}, "the ping's delivery, under way"), notFound, unavailable}},
 		{method: http.MethodGet, path: "/api/v1/audit", id: "auditLog", tag: "admin", role: roleDeveloper,
 			summary: "The audit log, newest first, a page at a time; or every match as JSON lines",
 			params: []param{query("project", "string", "only entries about this project"), query("component", "string", "only this component"),

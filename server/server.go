@@ -83,6 +83,8 @@ type Server struct {
 	tasks   *delivery.Tasks
 	// promotions runs promotion requests (promote, deploys into governed environments, approvals).
 	promotions *delivery.Promotions
+	// notifications keeps projects' notification hooks and sends their test pings.
+	notifications *delivery.Notifications
 
 	// logPoll is how often a followed build log polls the store; tests shorten it.
 	logPoll time.Duration
@@ -136,9 +138,10 @@ func New(d Deps) *Server {
 	s.deploys = &delivery.Deploys{Store: d.Store, Log: s.log}
 	s.tasks = &delivery.Tasks{Store: d.Store, Log: s.log}
 	s.promotions = &delivery.Promotions{Store: d.Store, Deploys: s.deploys, Diff: s.builds.PromotionDiff, Log: s.log}
+	s.notifications = &delivery.Notifications{Store: d.Store, Keys: d.Keys, Log: s.log}
 	if d.Temporal != nil { // a nil client.Client in an interface field would not be nil
 		s.builds.Temporal, s.deploys.Temporal, s.tasks.Temporal = d.Temporal, d.Temporal, d.Temporal
-		s.promotions.Temporal = d.Temporal
+		s.promotions.Temporal, s.notifications.Temporal = d.Temporal, d.Temporal
 	}
 	if s.rewrap == nil {
 		s.rewrap = func(ctx context.Context) (int, error) {
@@ -255,6 +258,11 @@ func (s *Server) routes() {
 	api.PUT("/projects/:project/stop", s.stopProject, developer)
 	api.DELETE("/projects/:project/stop", s.startProject, admin)
 	api.GET("/audit", s.auditLog, developer)
+	api.GET("/projects/:project/notifications", s.listNotificationHooks, developer)
+	api.POST("/projects/:project/notifications", s.createNotificationHook, admin)
+	api.DELETE("/projects/:project/notifications/:id", s.deleteNotificationHook, admin)
+	api.GET("/projects/:project/notifications/:id/deliveries", s.listNotificationDeliveries, developer)
+	api.POST("/projects/:project/notifications/:id/test", s.testNotificationHook, admin)
 
 	api.GET("/events", s.events, viewer)
 

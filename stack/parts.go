@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/dataplane"
+	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/dataplane/docker"
 	"github.com/slipway-dev/slipway/dataplane/kubernetes"
 	"github.com/slipway-dev/slipway/entry"
@@ -42,6 +43,9 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 	return st, nil
 }
 
+// notifyEvery is how often the notifier reads the change feed.
+const notifyEvery = 500 * time.Millisecond
+
 // startWorker starts the worker and its edge, and returns the edge's base URL (scheme://host:port).
 // pull holds the credentials the data plane pulls images from registry with; nil means anonymous pulls.
 func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string, pull *ociregistry.Credentials) (string, error) {
@@ -50,11 +54,17 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 		return "", err
 	}
 	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys,
-		Promotions: &activities.Promotions{Store: st, Temporal: c}})
+		Promotions: &activities.Promotions{Store: st, Temporal: c}, Notifications: &activities.Notifications{Store: st, Keyring: keys}})
 	if err := w.Start(); err != nil {
 		return "", fmt.Errorf("starting worker: %w", err)
 	}
 	p.onStop("worker", func(context.Context) error { w.Stop(); return nil })
+	// The notifier follows the change feed beside the worker: every worker may, each delivery is made once.
+	nctx, stopNotifier := context.WithCancel(context.WithoutCancel(ctx))
+	notifier := &delivery.Notifications{Store: st, Temporal: c, Keys: keys, Log: p.log}
+	done := make(chan struct{})
+	go func() { defer close(done); notifier.Follow(nctx, notifyEvery) }()
+	p.onStop("notifier", func(context.Context) error { stopNotifier(); <-done; return nil })
 	return edge, nil
 }
 

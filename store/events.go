@@ -46,6 +46,9 @@ type Event struct {
 	Project, Component, Environment string
 	// Ref is the ID of the build or deployment, or the config key; "" for kinds that have none.
 	Ref string
+	// State is the status of the build, deployment or promotion request as this change committed it; "" for
+	// other kinds.
+	State string
 }
 
 const (
@@ -60,7 +63,7 @@ const (
 	eventBatch = 1000
 )
 
-const eventColumns = "seq, at, kind, project, component, environment, ref"
+const eventColumns = "seq, at, kind, project, component, environment, ref, state"
 
 // Events returns up to limit events with Seq above after, in Seq order (limit <= 0 means 1000). Events older
 // than an hour may have been pruned: a follower that fell further behind than that misses them.
@@ -77,7 +80,7 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]Event, er
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.Project, &e.Component, &e.Environment, &e.Ref); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Kind, &e.Project, &e.Component, &e.Environment, &e.Ref, &e.State); err != nil {
 			return nil, fmt.Errorf("reading events after %d: %w", after, err)
 		}
 		e.At = fromDB(at)
@@ -114,8 +117,8 @@ func appendEvent(ctx context.Context, c conn, e Event) error {
 	if err := c.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events").Scan(&e.Seq); err != nil {
 		return fmt.Errorf("appending a %s event: %w", e.Kind, err)
 	}
-	if _, err := c.exec(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		e.Seq, toDB(e.At), e.Kind, e.Project, e.Component, e.Environment, e.Ref); err != nil {
+	if _, err := c.exec(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		e.Seq, toDB(e.At), e.Kind, e.Project, e.Component, e.Environment, e.Ref, e.State); err != nil {
 		return fmt.Errorf("appending a %s event: %w", e.Kind, err)
 	}
 	if e.Seq%pruneEvery != 0 {
@@ -130,12 +133,12 @@ func appendEvent(ctx context.Context, c conn, e Event) error {
 
 // buildEvent is the event of a change to build b.
 func buildEvent(b Build) Event {
-	return Event{Kind: EventBuild, Project: b.Project, Component: b.Component, Ref: b.ID}
+	return Event{Kind: EventBuild, Project: b.Project, Component: b.Component, Ref: b.ID, State: b.Status}
 }
 
 // deploymentEvent is the event of a change to deployment d.
 func deploymentEvent(d Deployment) Event {
-	return Event{Kind: EventDeployment, Project: d.Project, Component: d.Component, Environment: d.Environment, Ref: d.ID}
+	return Event{Kind: EventDeployment, Project: d.Project, Component: d.Component, Environment: d.Environment, Ref: d.ID, State: d.Status}
 }
 
 // componentEvent is the event of a change to a component.

@@ -82,13 +82,19 @@ func TestEventsRecordEveryChangeInOrder(t *testing.T) {
 		must(t, s.DeleteProject(ctx, "shop"))
 		wantErr(t, s.DeleteProject(ctx, "shop"), ErrNotFound, `project "shop": not found`)
 
-		build := Event{Kind: EventBuild, Project: "shop", Component: "api", Ref: "b1"}
-		deployment := Event{Kind: EventDeployment, Project: "shop", Component: "api", Environment: "production", Ref: "d1"}
+		build := func(state string) Event {
+			return Event{Kind: EventBuild, Project: "shop", Component: "api", Ref: "b1", State: state}
+		}
+		deployment := func(state string) Event {
+			return Event{Kind: EventDeployment, Project: "shop", Component: "api", Environment: "production", Ref: "d1", State: state}
+		}
 		component := Event{Kind: EventComponent, Project: "shop", Component: "api"}
 		config := Event{Kind: EventConfig, Project: "shop", Component: "api", Environment: "production", Ref: "TOKEN"}
 		staging := Event{Kind: EventEnvironment, Project: "shop", Environment: "staging"}
 		project := Event{Kind: EventProject, Project: "shop"}
-		want := []Event{project, component, build, build, build, build, build, deployment, deployment, component,
+		// Each build and deployment event carries the state the change committed.
+		want := []Event{project, component, build(api.BuildQueued), build(api.BuildRunning), build(api.BuildRunning), build(api.BuildRunning),
+			build(api.BuildSucceeded), deployment(api.DeploymentQueued), deployment(api.DeploymentRunning), component,
 			config, config, config, staging, staging, {Kind: EventEnvironment, Project: "shop"}, project, component, project}
 
 		got := eventsAfter(t, s, 0)

@@ -215,7 +215,7 @@ func (s *Store) AddPromotionVote(ctx context.Context, id string, v api.Promotion
 }
 
 func promotionEvent(p Promotion) Event {
-	return Event{Kind: EventPromotion, Project: p.Project, Component: p.Component, Environment: p.Environment, Ref: p.ID}
+	return Event{Kind: EventPromotion, Project: p.Project, Component: p.Component, Environment: p.Environment, Ref: p.ID, State: p.Status}
 }
 
 func promotionVotes(ctx context.Context, c conn, id string) ([]api.PromotionVote, error) {
@@ -326,7 +326,7 @@ func endPromotionOf(ctx context.Context, c conn, d Deployment) error {
 		Component: d.Component, Environment: d.Environment, Target: id, Result: result}); err != nil {
 		return err
 	}
-	return appendEvent(ctx, c, Event{Kind: EventPromotion, Project: d.Project, Component: d.Component, Environment: d.Environment, Ref: id})
+	return appendEvent(ctx, c, Event{Kind: EventPromotion, Project: d.Project, Component: d.Component, Environment: d.Environment, Ref: id, State: status})
 }
 
 // PutPromotionScan keeps the re-scan report of the request's digest and its summary on the request,

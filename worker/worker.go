@@ -22,6 +22,8 @@ type Deps struct {
 	Deploys *activities.Deploys
 	// Promotions runs promotion requests' steps; nil registers no promotion activities.
 	Promotions *activities.Promotions
+	// Notifications delivers notifications; nil registers no notification activities.
+	Notifications *activities.Notifications
 }
 
 // New returns a worker polling workflows.TaskQueue with every slipway workflow and activity
@@ -48,6 +50,7 @@ func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.TaskRun)
 	r.RegisterWorkflow(workflows.Promotion)
 	r.RegisterWorkflow(workflows.AutoPromotion)
+	r.RegisterWorkflow(workflows.Notify)
 	keys := &activities.Keys{Store: d.Store, Keyring: d.Keyring}
 	r.RegisterActivityWithOptions(keys.RewrapDataKeys, activity.RegisterOptions{Name: workflows.ActivityRewrapDataKeys})
 	if b := d.Builds; b != nil {
@@ -84,6 +87,10 @@ func Register(r sdkworker.Registry, d Deps) {
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
+	}
+	if n := d.Notifications; n != nil {
+		r.RegisterActivityWithOptions(n.DeliverNotification, activity.RegisterOptions{Name: workflows.ActivityDeliverNotification})
+		r.RegisterActivityWithOptions(n.FailNotification, activity.RegisterOptions{Name: workflows.ActivityFailNotification})
 	}
 	if p := d.Promotions; p != nil {
 		for name, fn := range map[string]any{

@@ -43,7 +43,8 @@ func TestRegisterCoversWhatWorkflowsCall(t *testing.T) {
 	defer lazy.Close()
 	reg := &registrations{Registry: sdkworker.New(lazy, "registration-test", sdkworker.Options{}),
 		activities: map[string]any{}, workflows: map[string]any{}}
-	Register(reg, Deps{Builds: &activities.Builds{}, Deploys: &activities.Deploys{}, Promotions: &activities.Promotions{}})
+	Register(reg, Deps{Builds: &activities.Builds{}, Deploys: &activities.Deploys{}, Promotions: &activities.Promotions{},
+		Notifications: &activities.Notifications{}})
 
 	for _, name := range slices.Sorted(maps.Keys(called)) {
 		fn, ok := reg.activities[name]
