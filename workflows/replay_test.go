@@ -61,6 +61,7 @@ var recordedHistories = []struct {
 	{file: "promotion.json", current: true, has: []string{ActivityPromotionState, ActivityRescanPromotion, ActivityQueuePromotion}},
 	{file: "deploy_queue_rollback.json", current: true, has: []string{ActivityVerify, ActivityRollBack, ActivityOfferPromotion, ActivityRetireReplaced}},
 	{file: "auto_promotion.json", current: true, has: []string{ActivityAutoPromote}},
+	{file: "notify.json", current: true, has: []string{ActivityDeliverNotification}},
 }
 
 // TestReplayRecordedHistories replays the recorded histories, so a change to a workflow that breaks
@@ -198,6 +199,7 @@ func replaySame(hist *historypb.History, current bool) error {
 	r.RegisterWorkflow(TaskRun)
 	r.RegisterWorkflow(Promotion)
 	r.RegisterWorkflow(AutoPromotion)
+	r.RegisterWorkflow(Notify)
 	// The run's own workflow ID, which TaskRun derives its run's ID from (recorded since the API kept it).
 	var orig worker.ReplayWorkflowHistoryOptions
 	if len(hist.Events) > 0 {

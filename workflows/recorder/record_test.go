@@ -39,6 +39,7 @@ const recordEnv = "SLIPWAY_RECORD_HISTORIES"
 //     which continues as new carrying the rest, and the run that deploys them;
 //   - deploy_queue_rollback.json: a deploy queue whose first release passes its verification (and is offered for
 //     auto-promotion) and whose second fails it: the first is deployed again, unverified, and the second retired;
+//   - notify.json: a notification whose first POST the hook answers 502, delivered on the retry;
 //   - auto_promotion.json: an auto-promotion whose soaking candidate is superseded by a newer one, which alone is
 //     promoted once its soak has passed.
 //
@@ -72,6 +73,7 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterWorkflow(workflows.BuildPipeline)
 	w.RegisterWorkflow(workflows.DeployQueue)
 	w.RegisterWorkflow(workflows.AutoPromotion)
+	w.RegisterWorkflow(workflows.Notify)
 	s.register(w)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -88,6 +90,7 @@ func TestRecordHistories(t *testing.T) {
 		{"deploy queue continuing as new", r.continueAsNew},
 		{"deploy queue rolling back", r.rollBack},
 		{"auto-promotion superseded", r.autoPromotion},
+		{"notification retried", r.notification},
 	} {
 		if !t.Run(sc.name, sc.run) {
 			return
@@ -221,6 +224,21 @@ func (r *recording) autoPromotion(t *testing.T) {
 	r.poll(t, id, runID, func(h *historypb.History) bool { return r.s.took(id) == "autopromote:"+newer })
 	r.waitIdle(t, id, runID)
 	r.write(t, id, runID, "auto_promotion.json")
+}
+
+func (r *recording) notification(t *testing.T) {
+	id := hexID("nd", "retried")
+	run, err := r.c.ExecuteWorkflow(context.Background(), workflows.NotifyStart(id), workflows.Notify, workflows.NotifyInput{DeliveryID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.s.took(workflows.NotifyWorkflowID(id)); got != "deliver:"+id+" deliver:"+id {
+		t.Fatalf("notification activities %s", got)
+	}
+	r.write(t, workflows.NotifyWorkflowID(id), run.GetRunID(), "notify.json")
 }
 
 // continueAsNewAfter is DeployQueue's deployQueueContinueAfter: how many deployments one run deploys.

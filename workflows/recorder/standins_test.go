@@ -62,24 +62,26 @@ func newStandIns(c client.Client) *standIns {
 // register registers every stand-in under its activity's name.
 func (s *standIns) register(w sdkworker.Registry) {
 	for name, fn := range map[string]any{
-		workflows.ActivityStartBuild:      s.StartBuild,
-		workflows.ActivityCheckout:        s.Checkout,
-		workflows.ActivityBuildImage:      s.BuildImage,
-		workflows.ActivityScanImage:       s.ScanImage,
-		workflows.ActivityPushImage:       s.PushImage,
-		workflows.ActivityUpdateSpec:      s.UpdateSpec,
-		workflows.ActivityRequestDeploy:   s.RequestDeploy,
-		workflows.ActivityRemoveWorkspace: s.RemoveWorkspace,
-		workflows.ActivityFinishBuild:     s.FinishBuild,
-		workflows.ActivityCheckRequired:   s.CheckRequired,
-		workflows.ActivityRollout:         s.Rollout,
-		workflows.ActivityFailDeployment:  s.FailDeployment,
-		workflows.ActivityRetireReplaced:  s.RetireReplaced,
-		workflows.ActivityVerify:          s.Verify,
-		workflows.ActivityRollBack:        s.RollBack,
-		workflows.ActivityRolledBack:      s.RolledBack,
-		workflows.ActivityOfferPromotion:  s.OfferPromotion,
-		workflows.ActivityAutoPromote:     s.AutoPromote,
+		workflows.ActivityStartBuild:          s.StartBuild,
+		workflows.ActivityCheckout:            s.Checkout,
+		workflows.ActivityBuildImage:          s.BuildImage,
+		workflows.ActivityScanImage:           s.ScanImage,
+		workflows.ActivityPushImage:           s.PushImage,
+		workflows.ActivityUpdateSpec:          s.UpdateSpec,
+		workflows.ActivityRequestDeploy:       s.RequestDeploy,
+		workflows.ActivityRemoveWorkspace:     s.RemoveWorkspace,
+		workflows.ActivityFinishBuild:         s.FinishBuild,
+		workflows.ActivityCheckRequired:       s.CheckRequired,
+		workflows.ActivityRollout:             s.Rollout,
+		workflows.ActivityFailDeployment:      s.FailDeployment,
+		workflows.ActivityRetireReplaced:      s.RetireReplaced,
+		workflows.ActivityVerify:              s.Verify,
+		workflows.ActivityRollBack:            s.RollBack,
+		workflows.ActivityRolledBack:          s.RolledBack,
+		workflows.ActivityOfferPromotion:      s.OfferPromotion,
+		workflows.ActivityAutoPromote:         s.AutoPromote,
+		workflows.ActivityDeliverNotification: s.DeliverNotification,
+		workflows.ActivityFailNotification:    s.FailNotification,
 	} {
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -313,4 +315,18 @@ func (s *standIns) FailDeployment(ctx context.Context, in workflows.FailDeployme
 func (s *standIns) RetireReplaced(ctx context.Context, in workflows.RetireReplacedInput) error {
 	s.called(ctx, "retire:%s:%s", in.DeploymentID, strings.Join(in.Builds, ","))
 	return s.wait(ctx, "retire:"+in.DeploymentID)
+}
+
+// DeliverNotification fails its first attempt (the hook answers 502) and delivers on the second.
+func (s *standIns) DeliverNotification(ctx context.Context, in workflows.DeliverNotificationInput) error {
+	s.called(ctx, "deliver:%s", in.DeliveryID)
+	if activity.GetInfo(ctx).Attempt == 1 {
+		return fmt.Errorf("delivering %s: answered 502 Bad Gateway", in.DeliveryID)
+	}
+	return nil
+}
+
+func (s *standIns) FailNotification(ctx context.Context, in workflows.FailNotificationInput) error {
+	s.called(ctx, "fail-notification:%s", in.DeliveryID)
+	return nil
 }
