@@ -179,7 +179,8 @@ func (n *Notifications) Step(ctx context.Context) (bool, error) {
 			}
 			subject := e.Kind + "/" + e.Ref + "/" + e.State
 			for _, h := range hs {
-				if len(h.Events) == 0 || slices.Contains(h.Events, event) {
+				// A hook hears of what happens from its creation on, however late the feed is read.
+				if (len(h.Events) == 0 || slices.Contains(h.Events, event)) && !e.At.Before(h.CreatedAt) {
 					if err := n.deliver(ctx, h, event, subject); err != nil {
 						return false, err
 					}

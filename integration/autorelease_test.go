@@ -1,10 +1,18 @@
 package integration
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +120,30 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 	a.call("PATCH", pp+"/environments/production", map[string]any{"promotion": map[string]any{"policy": "auto", "soakSeconds": 3}},
 		http.StatusOK, nil)
 
+	// A notification receiver: every delivery, its event and whether its signature holds.
+	var mu sync.Mutex
+	got := map[string][]string{} // delivery ID → "event subject-ish" per POST
+	var bodies []string
+	var secret string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(b)
+		var n struct{ Event, Environment, Deployment string }
+		_ = json.Unmarshal(b, &n)
+		signed := r.Header.Get("X-Slipway-Signature") == "sha256="+hex.EncodeToString(mac.Sum(nil))
+		got[r.Header.Get("X-Slipway-Delivery")] = append(got[r.Header.Get("X-Slipway-Delivery")], fmt.Sprintf("%s %s %s signed=%v", n.Event, n.Environment, n.Deployment, signed))
+		bodies = append(bodies, string(b))
+	}))
+	t.Cleanup(rcv.Close)
+	var hook struct{ ID, Secret string }
+	a.call("POST", pp+"/notifications", map[string]any{"url": rcv.URL}, http.StatusCreated, &hook)
+	mu.Lock()
+	secret = hook.Secret
+	mu.Unlock()
+
 	base := pp + "/components/hello"
 	src := filepath.Join(dir, "hello")
 	files := filesUnder(t, filepath.Join("..", "examples", "hello"))
@@ -196,6 +228,51 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 	}
 	if got := strings.Join(kinds, " "); got != "verification:staging:failed verification:staging:succeeded" {
 		t.Fatalf("the smoke task's runs, newest first: %s", got)
+	}
+
+	// The receiver got each deployment's outcome once, signed, and the rollback; no secret value.
+	var rolledBackNotes int
+	eventually(t, time.Minute, "the rollback's notification", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		rolledBackNotes = 0
+		for _, posts := range got {
+			if strings.HasPrefix(posts[0], "deployment.rolled_back staging "+rolledBack.ID) {
+				rolledBackNotes++
+			}
+		}
+		return rolledBackNotes == 1, fmt.Sprint(got)
+	})
+	mu.Lock()
+	succeeded := 0
+	for id, posts := range got {
+		if len(posts) != 1 || !strings.HasSuffix(posts[0], "signed=true") {
+			t.Errorf("delivery %s was received %v, want once, signed", id, posts)
+		}
+		if strings.HasPrefix(posts[0], "deployment.succeeded") {
+			succeeded++
+		}
+	}
+	for _, b := range bodies {
+		if strings.Contains(b, "s3cret-") {
+			t.Errorf("a notification holds a secret value: %s", b)
+		}
+	}
+	mu.Unlock()
+	// development twice, staging twice and its rollback, production once (the smoke task's deploy came before
+	// the hook).
+	if succeeded != 6 {
+		t.Errorf("%d deployment.succeeded notifications, want 6: %v", succeeded, got)
+	}
+	var log struct {
+		Items []struct{ Event, Status string } `json:"items"`
+	}
+	a.call("GET", pp+"/notifications/"+hook.ID+"/deliveries", nil, http.StatusOK, &log)
+	for _, d := range log.Items {
+		if d.Status != "delivered" {
+			t.Errorf("delivery log %+v, want every one delivered", log.Items)
+			break
+		}
 	}
 
 	// It is not promoted from staging, by hand or by policy, and production keeps the good build past its soak.
