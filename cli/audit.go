@@ -120,7 +120,8 @@ func (r *runner) auditCmd() *cobra.Command {
 // auditActions are the actions an audit entry records.
 var auditActions = []string{api.AuditDeploy, api.AuditPromote, api.AuditApprove, api.AuditReject, api.AuditCancel, api.AuditBreakGlass,
 	api.AuditQuarantine, api.AuditUnquarantine, api.AuditStop, api.AuditStart, api.AuditPromotionEnd, api.AuditConfigSet,
-	api.AuditConfigDelete, api.AuditTokenCreate, api.AuditTokenDelete, api.AuditEnvironmentSet}
+	api.AuditConfigDelete, api.AuditTokenCreate, api.AuditTokenDelete, api.AuditEnvironmentSet, api.AuditRollBack, api.AuditHold,
+	api.AuditReleaseHold, api.AuditNotificationSet, api.AuditNotificationDelete}
 
 // timeArg reads a time flag: RFC 3339, or a duration back from now.
 func (r *runner) timeArg(v string) (time.Time, error) {

@@ -60,3 +60,28 @@ func TestPromotionPolicyVerificationAndHoldsAgainstTheRealAPI(t *testing.T) {
 		t.Errorf("release-hold with nothing held: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestNotificationVerbsAgainstTheRealAPI: notification add prints the secret slipway made once, list never does.
+func TestNotificationVerbsAgainstTheRealAPI(t *testing.T) {
+	a := newRealAPI(t)
+	a.must("project", "create", "shop")
+	code, out, stderr := a.run("", "notification", "add", "shop", "--url", "https://hooks.example.com/slipway", "--format", "slack",
+		"--event", "deployment.rolled_back", "--event", "build.failed")
+	secret, _ := strings.CutPrefix(strings.TrimSpace(stderr), "the hook's signing secret, shown this once: ")
+	if code != 0 || !strings.HasPrefix(secret, "swsec_") || !regexpLines(out, `^nh-\S+\s+https://hooks.example.com/slipway\s+slack\s+deployment.rolled_back,build.failed\s+root\s+`) {
+		t.Fatalf("notification add: exit %d\n%s\n%s", code, out, stderr)
+	}
+	list := a.must("notification", "list", "shop")
+	if strings.Contains(list, secret) || !strings.Contains(list, "https://hooks.example.com/slipway") {
+		t.Fatalf("notification list:\n%s", list)
+	}
+	if code, _, stderr := a.run("", "notification", "add", "shop", "--url", "https://x.example", "--event", "build.started"); code != 1 ||
+		!strings.Contains(stderr, `"build.started" is not an event`) {
+		t.Errorf("an unknown event: exit %d, %q", code, stderr)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if out := a.must("notification", "deliveries", "shop", id); !strings.HasPrefix(out, "DELIVERY") {
+		t.Errorf("notification deliveries:\n%s", out)
+	}
+	a.must("notification", "delete", "shop", id)
+}
