@@ -65,6 +65,8 @@ type BuildStore interface {
 	PutBuildSpec(ctx context.Context, id string, d descriptor.Descriptor, specs []descriptor.Spec) error
 	// PutBuildSource keeps how a build from source was built.
 	PutBuildSource(ctx context.Context, id string, src api.SourceBuild) error
+	// PutBuildCommitTime keeps when a build's commit was committed.
+	PutBuildCommitTime(ctx context.Context, id string, at time.Time) error
 	// GetPromotion returns a promotion request; ErrNotFound when there is none.
 	GetPromotion(ctx context.Context, id string) (store.Promotion, error)
 	// GetProject returns a project, with its scan policy; ErrNotFound when there is none.
@@ -149,7 +151,7 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 	}
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checking out %s", in.Commit))
 	stop := heartbeatEvery(heartbeatInterval, func() { activity.RecordHeartbeat(ctx, "fetching "+in.Commit) })
-	err = gitsource.Checkout(ctx, in.Repo, in.Commit, src, auth)
+	committedAt, err := gitsource.CheckoutCommit(ctx, in.Repo, in.Commit, src, auth)
 	stop()
 	switch {
 	case errors.Is(err, gitsource.ErrUnknownRef):
@@ -158,6 +160,9 @@ func (b *Builds) Checkout(ctx context.Context, in workflows.CheckoutInput) (work
 		return workflows.CheckoutResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGitAuth, err)
 	case err != nil:
 		return workflows.CheckoutResult{}, err
+	}
+	if err := b.Store.PutBuildCommitTime(ctx, in.BuildID, committedAt); err != nil {
+		return workflows.CheckoutResult{}, fmt.Errorf("storing the commit time: %w", err)
 	}
 	b.appendLog(ctx, in.BuildID, fmt.Sprintf("checked out %s", in.Commit))
 	return workflows.CheckoutResult{Workspace: ws}, nil

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/gitcred"
 	"github.com/slipway-dev/slipway/secretbox"
@@ -110,6 +111,11 @@ func TestCheckoutUsesTheRepoCredential(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(res.Workspace, "src", "index.html")); err != nil || string(got) != "<h1>private</h1>\n" {
 		t.Fatalf("index.html in the workspace = %q, %v", got, err)
+	}
+	// The checkout records the commit's committer time on the build (commitRepo commits at this time).
+	if built, err := st.GetBuild(ctx, "b2"); err != nil || built.CommittedAt == nil ||
+		!built.CommittedAt.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("b2's CommittedAt = %v, %v; want the commit's time", built.CommittedAt, err)
 	}
 
 	// A wrong token is refused, and the error does not carry it.

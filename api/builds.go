@@ -61,6 +61,9 @@ type Build struct {
 	Status string `json:"status"`
 	// Commit is the full SHA built.
 	Commit string `json:"commit"`
+	// CommittedAt is when the commit was committed (its committer time, UTC), as read at checkout; nil (and
+	// absent) before the checkout, for builds made before slipway recorded it and for image imports.
+	CommittedAt *time.Time `json:"committedAt,omitempty"`
 	// Trigger says what started the build.
 	Trigger Trigger `json:"trigger"`
 	// Digest is the pushed image's manifest digest; "" until the image is pushed.

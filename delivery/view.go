@@ -14,7 +14,7 @@ func BuildOf(b store.Build) api.Build {
 		steps = []api.Step{}
 	}
 	v := api.Build{
-		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit,
+		ID: b.ID, Project: b.Project, Component: b.Component, Status: b.Status, Commit: b.Commit, CommittedAt: b.CommittedAt,
 		Trigger: api.Trigger(b.Trigger), Digest: b.Digest, ImageSize: b.ImageSize, Steps: steps, Scan: b.Scan, Source: b.Source,
 		Required: []api.RequiredConfig{}, Error: b.Error, WorkflowID: b.WorkflowID, RunID: b.RunID,
 		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, EndedAt: b.EndedAt,

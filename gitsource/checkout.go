@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage"
 )
 
@@ -31,53 +33,66 @@ import (
 // A sha the repository does not hold gives an error wrapping ErrUnknownRef; refused credentials
 // ErrAuth; a missing repository ErrRepoNotFound; other errors are transient.
 func Checkout(ctx context.Context, repo, sha, dir string, auth Auth) error {
+	_, err := CheckoutCommit(ctx, repo, sha, dir, auth)
+	return err
+}
+
+// CheckoutCommit is Checkout that also returns when the commit was committed: its committer time (not the
+// author's, which a rebase or cherry-pick keeps), in UTC, as the commit object holds it.
+func CheckoutCommit(ctx context.Context, repo, sha, dir string, auth Auth) (time.Time, error) {
 	s := newScrubber(repo, auth)
 	op := "checking out " + sha
 	sha = strings.ToLower(sha)
 	if len(sha) != 40 || !isHex(sha) {
-		return s.fail(ctx, op, fmt.Errorf("%w: %q is not a full commit SHA", ErrUnknownRef, sha))
+		return time.Time{}, s.fail(ctx, op, fmt.Errorf("%w: %q is not a full commit SHA", ErrUnknownRef, sha))
 	}
 	r, err := newRemote(repo, auth)
 	if err != nil {
-		return s.fail(ctx, op, err)
+		return time.Time{}, s.fail(ctx, op, err)
 	}
-	if err := r.checkout(ctx, plumbing.NewHash(sha), dir); err != nil {
-		return s.fail(ctx, op, err)
+	at, err := r.checkout(ctx, plumbing.NewHash(sha), dir)
+	if err != nil {
+		return time.Time{}, s.fail(ctx, op, err)
 	}
-	return nil
+	return at, nil
 }
 
-func (r *remote) checkout(ctx context.Context, h plumbing.Hash, dir string) (err error) {
+// checkout writes commit h's files into dir and returns the commit's committer time.
+func (r *remote) checkout(ctx context.Context, h plumbing.Hash, dir string) (_ time.Time, err error) {
 	dir = filepath.Clean(dir)
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	// The scratch directory sits next to dir so that the finished tree can be renamed into place.
 	scratch, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".checkout-")
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	defer removeAll(scratch, &err)
 
 	adv, err := r.advertise(ctx)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	st, err := r.fetchCommit(ctx, adv, h, scratch)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
 
+	commit, err := object.GetCommit(st, h)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading commit %s: %w", h, err)
+	}
 	tree := filepath.Join(scratch, "tree")
 	if err := writeTree(ctx, st, h, tree); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("removing the previous checkout: %w", err)
+		return time.Time{}, fmt.Errorf("removing the previous checkout: %w", err)
 	}
-	return os.Rename(tree, dir)
+	return commit.Committer.When.UTC(), os.Rename(tree, dir)
 }
 
 // writeTree writes the files of commit h, which st holds, into a new directory dir.

@@ -54,6 +54,10 @@ type Build struct {
 	// Source is how a build from source was built; nil for a build of the repository's Dockerfile (or before its
 	// build step). Set by PutBuildSource only.
 	Source *api.SourceBuild
+	// CommittedAt is the committer time of the commit built, read from the commit object at checkout; nil for
+	// builds checked out before it was recorded and for builds whose commit was never checked out (image imports).
+	// Set by CreateBuild or PutBuildCommitTime only.
+	CommittedAt *time.Time
 	// Error says why a failed build failed; "" otherwise.
 	Error string
 	// WorkflowID and RunID name the Temporal run of the pipeline.
@@ -72,7 +76,7 @@ type LogLine struct {
 }
 
 const buildColumns = "id, project, component, commit_sha, trigger_kind, trigger_detail, status, digest, image_size, " +
-	"steps, error, workflow_id, run_id, created_at, started_at, ended_at, scan, descriptor, source"
+	"steps, error, workflow_id, run_id, created_at, started_at, ended_at, scan, descriptor, source, committed_at"
 
 func buildRef(id string) string { return fmt.Sprintf("build %q", id) }
 
@@ -87,6 +91,10 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		b.Status = api.BuildQueued
 	}
 	b.CreatedAt = now()
+	if b.CommittedAt != nil {
+		t := normalize(*b.CommittedAt)
+		b.CommittedAt = &t
+	}
 	err := s.inTx(ctx, func(c conn) error {
 		if err := c.requireComponent(ctx, b.Project, b.Component, lockShare); err != nil {
 			return err
@@ -95,7 +103,7 @@ func (s *Store) CreateBuild(ctx context.Context, b Build) (Build, error) {
 		if err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
+		_, err = c.exec(ctx, "INSERT INTO builds ("+buildColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 		if isUniqueViolation(err) {
 			return exists(buildRef(b.ID))
 		}
@@ -266,7 +274,7 @@ func buildArgs(b Build) ([]any, error) {
 	}
 	return []any{b.ID, b.Project, b.Component, b.Commit, b.Trigger.Kind, detail, b.Status, b.Digest,
 		b.ImageSize, steps, b.Error, b.WorkflowID, b.RunID, toDB(b.CreatedAt),
-		optionalTime(b.StartedAt), optionalTime(b.EndedAt), "{}", "", ""}, nil
+		optionalTime(b.StartedAt), optionalTime(b.EndedAt), "{}", "", "", optionalTime(b.CommittedAt)}, nil
 }
 
 // buildJSON encodes the build's JSON columns: the trigger and the steps (never null).
@@ -297,10 +305,15 @@ func scanBuild(row interface{ Scan(...any) error }) (Build, error) {
 	var b Build
 	var kind, detail, steps, summary, desc, source string
 	var created int64
-	var started, ended sql.NullInt64
+	var started, ended, committed sql.NullInt64
 	if err := row.Scan(&b.ID, &b.Project, &b.Component, &b.Commit, &kind, &detail, &b.Status, &b.Digest,
-		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended, &summary, &desc, &source); err != nil {
+		&b.ImageSize, &steps, &b.Error, &b.WorkflowID, &b.RunID, &created, &started, &ended, &summary, &desc, &source,
+		&committed); err != nil {
 		return Build{}, err
+	}
+	if committed.Valid {
+		t := fromDB(committed.Int64)
+		b.CommittedAt = &t
 	}
 	if source != "" {
 		b.Source = new(api.SourceBuild)

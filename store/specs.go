@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/descriptor"
@@ -88,6 +89,21 @@ func (s *Store) PutBuildSource(ctx context.Context, id string, src api.SourceBui
 		}
 		if _, err := c.exec(ctx, "UPDATE builds SET source = ? WHERE id = ?", string(data), id); err != nil {
 			return fmt.Errorf("storing the source build of %s: %w", buildRef(id), err)
+		}
+		return nil
+	})
+}
+
+// PutBuildCommitTime records when the build's commit was committed (its committer time), for a build that has
+// not ended; putting it again replaces it. It fails with ErrNotFound when the build does not exist and ErrInvalid
+// when it has ended.
+func (s *Store) PutBuildCommitTime(ctx context.Context, id string, at time.Time) error {
+	return s.inTx(ctx, func(c conn) error {
+		if _, err := changeableBuild(ctx, c, id); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "UPDATE builds SET committed_at = ? WHERE id = ?", toDB(normalize(at)), id); err != nil {
+			return fmt.Errorf("storing the commit time of %s: %w", buildRef(id), err)
 		}
 		return nil
 	})
