@@ -248,6 +248,7 @@ func (s *Server) routes() {
 	api.POST("/builds/:id/cancel", s.cancelBuild, developer)
 
 	api.GET("/projects/:project/promotions", s.listPromotions, viewer)
+	api.GET("/projects/:project/dora", s.getDORA, viewer)
 	api.GET("/promotions/:id", s.getPromotion, viewer)
 	api.GET("/promotions/:id/scan", s.getPromotionScan, viewer)
 	for _, decision := range []string{"approve", "reject", "cancel", "break-glass"} {
