@@ -161,7 +161,7 @@ func (r *runner) root() *cobra.Command {
 	add("resources", r.projectCmd(), r.envCmd(), r.componentCmd(), r.configCmd(), r.secretCmd(), r.repoCredentialCmd(),
 		r.webhookCmd(), r.notificationCmd(), r.tokenCmd(), r.applyCmd(), r.exportCmd())
 	add("delivery", r.buildCmd(), r.buildsCmd(), r.logsCmd(), r.cancelCmd(), r.deployCmd(), r.promoteCmd(), r.deploymentsCmd(),
-		r.releaseHoldCmd(), r.promotionsCmd(), r.promotionCmd(), r.auditCmd(), r.runCmd(), r.runsCmd(), r.scheduleCmd())
+		r.releaseHoldCmd(), r.promotionsCmd(), r.promotionCmd(), r.auditCmd(), r.doraCmd(), r.runCmd(), r.runsCmd(), r.scheduleCmd())
 	add("processes", r.devCmd(), r.serverCmd(), r.workerCmd(), r.keysCmd(), r.trivyDBCmd())
 	return root
 }
