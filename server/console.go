@@ -50,6 +50,7 @@ func (s *Server) consoleRoutes() {
 	e.GET("/projects", s.projectsPage, viewer)
 	e.GET("/projects/:project", s.projectPage, viewer)
 	e.GET("/projects/:project/promotions", s.promotionsPage, viewer)
+	e.GET("/projects/:project/dora", s.doraPage, viewer)
 	e.GET("/projects/:project/promotions/:id", s.promotionPage, viewer)
 	e.GET("/projects/:project/components/:component", s.buildAreaPage, viewer)
 	e.GET("/projects/:project/components/:component/commits", s.commitsFragment, viewer)
