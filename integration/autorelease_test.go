@@ -295,4 +295,27 @@ func TestReleasesPromoteAndRollBackThemselves(t *testing.T) {
 			t.Fatalf("a promotion of the bad build into production was asked for: %+v", reqs.Items)
 		}
 	}
+
+	// The DORA figures tell the same story: one change in production, measured from its commit, and staging's
+	// failure, rolled back and restored.
+	var dora struct {
+		Environment         string
+		DeploymentFrequency struct{ Deployments int }
+		LeadTime            struct{ Changes, Fallbacks int }
+		Environments        []struct {
+			Environment                   string
+			Succeeded, Failed, RolledBack int
+			Restored                      int
+			ChangeFailureRate             float64
+		}
+	}
+	a.call("GET", pp+"/dora?component=hello", nil, http.StatusOK, &dora)
+	if dora.Environment != "production" || dora.DeploymentFrequency.Deployments != 1 || dora.LeadTime.Changes != 1 || dora.LeadTime.Fallbacks != 0 {
+		t.Errorf("the DORA figures %+v, want production's one deployment and one change measured from its commit", dora)
+	}
+	for _, e := range dora.Environments {
+		if e.Environment == "staging" && (e.Succeeded != 2 || e.RolledBack != 1 || e.Failed != 0 || e.Restored != 1 || e.ChangeFailureRate <= 0.3) {
+			t.Errorf("staging's DORA counts %+v, want the good build and the rollback succeeded, the bad one rolled back and restored", e)
+		}
+	}
 }

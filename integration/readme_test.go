@@ -118,8 +118,9 @@ func TestReadmeQuickStart(t *testing.T) {
 		t.Fatalf("the README's quick start failed: %v\n--- its output:\n%s\n--- slipway dev:\n%s", err, out, devErr.String())
 	}
 	// The export applied back (no changes), the API's OpenAPI document, the build's detail, the image's top layer, the promotion's outcome and
-	// production's /healthz.
-	for _, want := range []string{"\nno changes\n", "OpenAPI 3.1.0: ", `"status":"succeeded"`, "www/index.html", "succeeded: production serves build", "\nok\n"} {
+	// production's /healthz and the DORA figures' heading.
+	for _, want := range []string{"\nno changes\n", "OpenAPI 3.1.0: ", `"status":"succeeded"`, "www/index.html", "succeeded: production serves build", "\nok\n",
+		"DORA figures of shop in production, the last 7 days"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the quick start's output lacks %q:\n%s", want, out)
 		}
