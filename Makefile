@@ -4,7 +4,7 @@ GO        ?= go
 BIN       := bin/slipway
 # Packages whose tests run under the race detector; the embedded Temporal server is left out
 # because building it with -race costs minutes and it is not slipway's code.
-RACE_PKGS := ./secretbox/... ./delivery/... ./api/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/ ./activities/... ./config/... ./baseimages/... ./gitcred/... \
+RACE_PKGS := ./secretbox/... ./payloadcodec/... ./delivery/... ./api/... ./buildkit/... ./dataplane/... ./gitsource/... ./imagepush/... ./trivyscan/... ./store/... ./server/... ./ociregistry/... ./workflows/ ./activities/... ./config/... ./baseimages/... ./gitcred/... \
              ./scan/... ./descriptor/... ./trivydb/... ./entry/... ./webhooks/... ./projectfile/... ./sourcebuild/...
 # What `make unit` tests: RACE_PKGS, the command line's tests (in-process, against fake APIs; none needs
 # a tool) and worker (no tests, only compiled). It leaves out integration/, stack/, localtemporal/ and

@@ -242,7 +242,7 @@ func TestDeployPromoteAndSurviveABadBuild(t *testing.T) {
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
 		path = "../workflows/testdata/deploy_queue.json"
 	}
-	recordHistory(t, dev.Temporal, workflows.DeployWorkflowID(project, "hello", "production"), path)
+	recordHistory(t, dev.Temporal, dev.Keys, workflows.DeployWorkflowID(project, "hello", "production"), path)
 	if hist, err := os.ReadFile(path); err != nil || strings.Contains(string(hist), "s3cret-") || strings.Contains(string(hist), "hi prod") {
 		t.Fatalf("the deploy history holds a config value (%v)", err)
 	}

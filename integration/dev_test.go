@@ -17,14 +17,18 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/slipway-dev/slipway/localtemporal"
+	"github.com/slipway-dev/slipway/payloadcodec"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/stack"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -102,7 +106,7 @@ func TestDevStackKeepsEverythingAcrossRestart(t *testing.T) {
 		t.Fatalf("namespace retention %s, want %s", got, localtemporal.NamespaceRetention)
 	}
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
-		recordHistory(t, dev.Temporal, rotationID, "../workflows/testdata/rotate_keys.json")
+		recordHistory(t, dev.Temporal, dev.Keys, rotationID, "../workflows/testdata/rotate_keys.json")
 	}
 	token := a.token
 
@@ -249,7 +253,7 @@ func checkSearchAttributes(t *testing.T, c client.Client) {
 	}
 }
 
-func recordHistory(t *testing.T, c client.Client, id, path string) {
+func recordHistory(t *testing.T, c client.Client, keys *secretbox.Keyring, id, path string) {
 	t.Helper()
 	iter := c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
@@ -260,12 +264,48 @@ func recordHistory(t *testing.T, c client.Client, id, path string) {
 		}
 		hist.Events = append(hist.Events, e)
 	}
+	// Temporal holds every payload encrypted; the history is written decrypted, as the replay tests read it
+	// and as the checks of what it holds need it.
+	checkEncrypted(t, hist)
+	codec := payloadcodec.Codec{Keys: keys}
+	if err := proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Decode(ps)
+		},
+	}); err != nil {
+		t.Fatalf("decrypting the history of %s: %v", id, err)
+	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkEncrypted fails unless every payload of hist but its search attributes is encrypted (payloadcodec), and
+// finds at least one: the workflow's input.
+func checkEncrypted(t *testing.T, hist *historypb.History) {
+	t.Helper()
+	seen := 0
+	if err := proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			for _, p := range ps {
+				seen++
+				if enc := string(p.GetMetadata()[payloadcodec.MetadataEncoding]); enc != payloadcodec.EncodingEncrypted {
+					t.Errorf("a payload in Temporal's history is %q, not encrypted: %.80q", enc, p.GetData())
+				}
+			}
+			return ps, nil
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen == 0 {
+		t.Error("the history holds no payload")
 	}
 }
 

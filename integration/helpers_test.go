@@ -20,6 +20,8 @@ import (
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/ociregistry"
+	"github.com/slipway-dev/slipway/payloadcodec"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/stack"
 )
 
@@ -155,9 +157,16 @@ func httpStatus(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
-func clientFor(t *testing.T, address string) client.Client {
+// clientFor is a Temporal client of address that encrypts and decrypts payloads with keys, as slipway's processes
+// do; nil keys leaves payloads as they are (enough to list workflows).
+func clientFor(t *testing.T, address string, keys *secretbox.Keyring) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: address, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	opts := client.Options{HostPort: address, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	if keys != nil {
+		opts.DataConverter = payloadcodec.DataConverter(keys)
+		opts.FailureConverter = payloadcodec.FailureConverter(opts.DataConverter)
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

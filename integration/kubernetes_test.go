@@ -131,7 +131,7 @@ func TestDeployPromoteAndRestoreOnKubernetes(t *testing.T) {
 		t.Fatalf("deployments %+v", deps.Items)
 	}
 	path := filepath.Join(t.TempDir(), "history.json")
-	recordHistory(t, dev.Temporal, workflows.DeployWorkflowID(project, "hello", "development"), path)
+	recordHistory(t, dev.Temporal, dev.Keys, workflows.DeployWorkflowID(project, "hello", "development"), path)
 	if hist, err := os.ReadFile(path); err != nil || strings.Contains(string(hist), "s3cret-") || strings.Contains(string(hist), "hi dev") ||
 		strings.Contains(string(hist), cp.Config.BearerToken) {
 		t.Fatalf("the deploy history holds a config value or the cluster's token (%v)", err)

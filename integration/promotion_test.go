@@ -187,6 +187,6 @@ func TestTwoApprovalsAcrossARestart(t *testing.T) {
 		}
 	}
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
-		recordHistory(t, dev.Temporal, workflows.PromotionWorkflowID(p.ID), "../workflows/testdata/promotion.json")
+		recordHistory(t, dev.Temporal, dev.Keys, workflows.PromotionWorkflowID(p.ID), "../workflows/testdata/promotion.json")
 	}
 }

@@ -102,7 +102,7 @@ func TestBuildResumesAfterWorkerKilled(t *testing.T) {
 		t.Fatalf("workflow result %s, API digest %s", res.Digest, b.Digest)
 	}
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
-		recordHistory(t, s.temporal, started.WorkflowID, "../workflows/testdata/build_pipeline.json")
+		recordHistory(t, s.temporal, s.keys, started.WorkflowID, "../workflows/testdata/build_pipeline.json")
 	}
 }
 
@@ -162,7 +162,8 @@ type splitBuildStack struct {
 	buildkit string // buildkitd's address
 	cfg      config.Config
 	api      api
-	temporal client.Client
+	temporal client.Client      // encrypts payloads with keys, as slipway does
+	keys     *secretbox.Keyring // the server's and workers' key file
 	workDir  string
 	trivy    string // the trivy binary
 }
@@ -224,7 +225,8 @@ func startSplitBuildStack(t *testing.T) *splitBuildStack {
 	})
 
 	kekFile := filepath.Join(dir, "kek.json")
-	if _, err := secretbox.LoadOrCreateKeyring(kekFile); err != nil {
+	keys, err := secretbox.LoadOrCreateKeyring(kekFile)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Config{
@@ -249,7 +251,8 @@ func startSplitBuildStack(t *testing.T) *splitBuildStack {
 	return &splitBuildStack{
 		bin: bin, registry: registry, buildkit: bk.Address(), cfg: cfg,
 		api:      api{t: t, base: url, token: strings.TrimSpace(string(tok))},
-		temporal: clientFor(t, ts.Address()),
+		temporal: clientFor(t, ts.Address(), keys),
+		keys:     keys,
 		workDir:  filepath.Join(dir, "work"),
 		trivy:    trivytest.Binary(t),
 	}

@@ -95,7 +95,7 @@ func TestSplitServerAndWorker(t *testing.T) {
 			if len(list.Items) != 2 || list.Items[1].Key != "REGION" || list.Items[1].Value == nil || *list.Items[1].Value != "eu-west-1" {
 				t.Fatalf("configs after rotation = %+v", list.Items)
 			}
-			c := clientFor(t, ts.Address())
+			c := clientFor(t, ts.Address(), nil)
 			waitForWorkflow(t, c, workflows.RotateKeysWorkflowID(rot.Active))
 			checkSearchAttributes(t, c)
 		})

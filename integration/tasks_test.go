@@ -130,7 +130,7 @@ func TestScheduledAndManualTasks(t *testing.T) {
 		t.Errorf("manual run's output %q, want its stderr", out)
 	}
 	if os.Getenv("SLIPWAY_RECORD_HISTORIES") != "" {
-		recordHistory(t, dev.Temporal, manual.WorkflowID, "../workflows/testdata/task_run.json")
+		recordHistory(t, dev.Temporal, dev.Keys, manual.WorkflowID, "../workflows/testdata/task_run.json")
 	}
 
 	// The scheduled run, within a minute and a bit.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/slipway-dev/slipway/payloadcodec"
 )
 
 // TestTemporalUIIsBehindSignIn finds `slipway dev`'s Temporal UI closed to callers without a slipway token, open
@@ -90,7 +96,33 @@ func TestTemporalUIIsBehindSignIn(t *testing.T) {
 	if code, body, _ := send("POST", terminate, a.token, true); code == http.StatusForbidden || code == http.StatusUnauthorized || !strings.Contains(strings.ToLower(body), "not found") {
 		t.Errorf("admin terminates: %d %s, want Temporal's not-found", code, body)
 	}
-	req, _ := http.NewRequest("GET", ui+"/api/v1/settings", nil)
+	// The UI decodes payloads through slipway's codec on its own origin, with the browser's sign-in: a viewer
+	// reads what a workflow was given, in the clear.
+	code, body, _ := send("GET", "/api/v1/settings", viewer.Token, false)
+	var settings struct{ Codec struct{ Endpoint string } }
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &settings) != nil || settings.Codec.Endpoint != "/slipway-codec" {
+		t.Errorf("the UI's codec endpoint: %d %s, want /slipway-codec", code, body)
+	}
+	enc, err := payloadcodec.DataConverter(dev.Keys).ToPayloads("shop/api at c0ffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqBody, _ := protojson.Marshal(enc)
+	req, _ := http.NewRequest("POST", ui+settings.Codec.Endpoint+"/decode", bytes.NewReader(reqBody))
+	req.SetBasicAuth("anyone", viewer.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var dec commonpb.Payloads
+	if res.StatusCode != http.StatusOK || protojson.Unmarshal(decoded, &dec) != nil || len(dec.Payloads) != 1 ||
+		string(dec.Payloads[0].Data) != `"shop/api at c0ffee"` {
+		t.Errorf("a viewer decodes through the UI: %d %s", res.StatusCode, decoded)
+	}
+
+	req, _ = http.NewRequest("GET", ui+"/api/v1/settings", nil)
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("bearer token: %v %v, want 200", res, err)

@@ -42,6 +42,10 @@ type Config struct {
 	Address string
 	// UIAddress is the host:port of the Temporal UI; "" runs no UI, port 0 picks a free port.
 	UIAddress string
+	// UICodecEndpoint is the remote codec the UI decodes payloads with (Temporal's codec protocol: it POSTs
+	// to Endpoint+"/decode"), sending the browser's credentials; a path ("/slipway-codec") is on the
+	// UI's own origin. "" means the UI shows payloads as the history holds them.
+	UICodecEndpoint string
 	// Namespaces are registered on start when missing; empty means just "default".
 	Namespaces []string
 	// SearchAttributes are keyword search attributes a namespace is created with, so they are
@@ -61,6 +65,8 @@ type Server struct {
 	quiet     *atomic.Bool
 	address   string
 	uiAddress string
+	// codecEndpoint is Config.UICodecEndpoint.
+	codecEndpoint string
 }
 
 // Start prepares the SQLite database, registers the namespaces and starts every Temporal service
@@ -120,7 +126,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("starting temporal server: %w", err)
 	}
-	s := &Server{server: srv, quiet: tlogger.quiet, address: net.JoinHostPort(host, strconv.Itoa(port))}
+	s := &Server{server: srv, quiet: tlogger.quiet, address: net.JoinHostPort(host, strconv.Itoa(port)), codecEndpoint: cfg.UICodecEndpoint}
 	if cfg.UIAddress != "" {
 		if err := s.startUI(uiHost, uiPort); err != nil {
 			s.Stop()
@@ -153,6 +159,7 @@ func (s *Server) startUI(host string, port int) error {
 		EnableUI:            true,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
+		Codec:               uiconfig.Codec{Endpoint: s.codecEndpoint, IncludeCredentials: s.codecEndpoint != ""},
 	}))
 	s.ui = ui
 	s.uiAddress = net.JoinHostPort(host, strconv.Itoa(port))

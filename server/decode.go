@@ -17,7 +17,7 @@ import (
 )
 
 // maxBodyBytes is the largest request body accepted (1 MiB), but for webhook deliveries, which may be as
-// large as GitHub sends (25 MB).
+// large as GitHub sends (25 MB), and Temporal codec requests (maxCodecBytes).
 const (
 	maxBodyBytes    = 1 << 20
 	maxWebhookBytes = 25 << 20
@@ -27,6 +27,9 @@ const (
 func bodyLimit(path string) int64 {
 	if strings.HasPrefix(path, "/webhooks/") {
 		return maxWebhookBytes
+	}
+	if strings.HasPrefix(path, codecAPIPath+"/") {
+		return maxCodecBytes
 	}
 	return maxBodyBytes
 }

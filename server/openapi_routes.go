@@ -113,6 +113,7 @@ var (
 	deleteConflict   = fail(http.StatusConflict, "still_deployed without force, or deployment_in_progress")
 	productionDenied = fail(http.StatusForbidden, "the change touches a production environment and the token is not an admin's")
 	anyJSON          = &jsonschema.Schema{Type: "object", Description: "a JSON document"}
+	payloadsSchema   = &jsonschema.Schema{Type: "object", Description: "Temporal's Payloads as protojson: {\"payloads\": [{\"metadata\": {name: base64}, \"data\": base64}]}"}
 )
 
 // textPlain is the media type of the text answers (logs, metrics, specs that are not JSON).
@@ -308,6 +309,21 @@ func apiRoutes() []apiRoute {
 				query("days", "integer", "the period in UTC days, today included, 1 to 365; 30 when absent")},
 			responses: []answer{ok(http.StatusOK, api.DORA{}, "the figures"),
 				fail(http.StatusBadRequest, "days is not a whole number from 1 to 365 (invalid_query)"), notFound}},
+		{method: http.MethodPost, path: codecAPIPath + "/decode", id: "decodePayloads", tag: "temporal", role: roleViewer,
+			summary: "Decrypt Temporal payloads (Temporal's remote codec protocol)",
+			description: "slipway encrypts every payload it gives Temporal. This is the codec endpoint for the temporal CLI " +
+				"(--codec-endpoint <slipway>/api/v1/temporal-codec --codec-auth \"Bearer <token>\") and an external Temporal UI: " +
+				"the payloads decrypted; those not encrypted come back unchanged.",
+			rawBody: payloadsSchema, bodyDesc: "a Temporal Payloads object, as protojson (at most 16 MiB)",
+			responses: []answer{{status: http.StatusOK, media: "application/json", schema: payloadsSchema, desc: "the payloads decrypted"},
+				fail(http.StatusBadRequest, "the body is not a Payloads object (malformed_json)"),
+				fail(http.StatusUnprocessableEntity, "a payload was sealed with a KEK the key file lacks, or was tampered with (undecryptable_payload)")}},
+		{method: http.MethodPost, path: codecAPIPath + "/encode", id: "encodePayloads", tag: "temporal", role: roleAdmin,
+			summary:     "Encrypt Temporal payloads (Temporal's remote codec protocol)",
+			description: "For an admin who starts or signals a workflow with an input from the temporal CLI or an external Temporal UI.",
+			rawBody:     payloadsSchema, bodyDesc: "a Temporal Payloads object, as protojson (at most 16 MiB)",
+			responses: []answer{{status: http.StatusOK, media: "application/json", schema: payloadsSchema, desc: "the payloads encrypted with the active KEK"},
+				fail(http.StatusBadRequest, "the body is not a Payloads object (malformed_json)")}},
 		{method: http.MethodGet, path: "/api/v1/promotions/{id}", id: "getPromotion", tag: "promotions", role: roleViewer,
 			summary:   "A promotion request, with its decisions and diff",
 			responses: []answer{ok(http.StatusOK, api.Promotion{}, "the request"), notFound}},

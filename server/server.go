@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/slipway-dev/slipway/api"
 	"github.com/slipway-dev/slipway/console"
@@ -58,6 +59,10 @@ type Deps struct {
 	// TemporalNamespace is the Temporal namespace builds run in, for the console's links to the Temporal UI;
 	// "" means "default".
 	TemporalNamespace string
+	// PayloadCodec encrypts and decrypts Temporal payloads (payloadcodec.Codec) for the codec endpoints
+	// (POST /api/v1/temporal-codec/{decode,encode} and the Temporal UI's); nil means payloads are not
+	// encrypted, and the endpoints answer them unchanged.
+	PayloadCodec converter.PayloadCodec
 }
 
 // Server is slipway's HTTP API: its handlers are methods, and it owns its Prometheus registry, so two Servers in
@@ -77,6 +82,8 @@ type Server struct {
 	pages      *console.Pages
 	temporalUI atomic.Pointer[string]
 	namespace  string
+	// payloadCodec encrypts Temporal payloads for the codec endpoints; nil: they answer payloads unchanged.
+	payloadCodec converter.PayloadCodec
 	// builds starts builds of commits (the API's and the webhooks'); deploys queues deployments.
 	builds  *delivery.Builds
 	deploys *delivery.Deploys
@@ -119,7 +126,8 @@ func New(d Deps) *Server {
 		metrics:  newMetrics(),
 		pages:    console.New(),
 
-		namespace: d.TemporalNamespace,
+		namespace:    d.TemporalNamespace,
+		payloadCodec: d.PayloadCodec,
 
 		logPoll:     defaultLogPoll,
 		eventPoll:   defaultEventPoll,
@@ -249,6 +257,8 @@ func (s *Server) routes() {
 
 	api.GET("/projects/:project/promotions", s.listPromotions, viewer)
 	api.GET("/projects/:project/dora", s.getDORA, viewer)
+	api.POST("/temporal-codec/decode", s.decodePayloads, viewer)
+	api.POST("/temporal-codec/encode", s.encodePayloads, admin)
 	api.GET("/promotions/:id", s.getPromotion, viewer)
 	api.GET("/promotions/:id/scan", s.getPromotionScan, viewer)
 	for _, decision := range []string{"approve", "reject", "cancel", "break-glass"} {

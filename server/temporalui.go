@@ -59,6 +59,9 @@ func (s *Server) TemporalUI(target *url.URL) http.Handler {
 			http.Error(w, "looking up the token failed", http.StatusInternalServerError)
 			return
 		}
+		if s.uiCodec(w, r, t.Role) {
+			return
+		}
 		if !isAdmin(t.Role) && uiWrites(r) {
 			http.Error(w, fmt.Sprintf("token %q with role %q may only read in the Temporal UI", t.Name, t.Role), http.StatusForbidden)
 			return

@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-dev/slipway/localtemporal"
 	"github.com/slipway-dev/slipway/ociregistry"
 	"github.com/slipway-dev/slipway/secretbox"
+	"github.com/slipway-dev/slipway/server"
 	"github.com/slipway-dev/slipway/store"
 	"github.com/slipway-dev/slipway/workflows"
 )
@@ -52,8 +53,10 @@ type Dev struct {
 	Endpoints Endpoints
 	// Store is the metadata store.
 	Store *store.Store
-	// Temporal is a client of the embedded Temporal.
+	// Temporal is a client of the embedded Temporal; it encrypts payloads with Keys.
 	Temporal client.Client
+	// Keys is the keyring that seals config values and Temporal payloads.
+	Keys *secretbox.Keyring
 }
 
 // StartDev starts every part on cfg's data dir and writes endpoints.json. On error nothing is left
@@ -75,6 +78,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	keys, err := secretbox.LoadOrCreateKeyring(cfg.KEKFile)
+	d.Keys = keys
 	if err != nil {
 		return err
 	}
@@ -103,6 +107,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 		DBPath:           filepath.Join(cfg.DataDir, "temporal.db"),
 		Address:          cfg.Temporal.Address,
 		UIAddress:        uiBackend(cfg.Temporal.UIAddress),
+		UICodecEndpoint:  server.UICodecPath,
 		Namespaces:       []string{cfg.Temporal.Namespace},
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           d.log,
@@ -115,7 +120,7 @@ func (d *Dev) start(ctx context.Context, cfg config.Config) error {
 	d.Endpoints.Temporal = ts.Address()
 	tcfg := cfg.Temporal
 	tcfg.Address = ts.Address()
-	if d.Temporal, err = d.dialTemporal(ctx, tcfg); err != nil {
+	if d.Temporal, err = d.dialTemporal(ctx, tcfg, keys); err != nil {
 		return err
 	}
 	bkAddr := cfg.Build.BuildkitAddress

@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-dev/slipway/delivery"
 	"github.com/slipway-dev/slipway/entry"
 	"github.com/slipway-dev/slipway/ociregistry"
+	"github.com/slipway-dev/slipway/payloadcodec"
 	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/server"
 	"github.com/slipway-dev/slipway/store"
@@ -130,6 +131,7 @@ func (p *Process) serveAPI(cfg config.HTTP, st *store.Store, keys *secretbox.Key
 		Logger:   p.log,
 
 		TemporalNamespace: namespace,
+		PayloadCodec:      payloadcodec.Codec{Keys: keys},
 	})
 	addr, err := p.serveHTTP("api", cfg.Address, srv.Handler(), cfg.TLSCert, cfg.TLSKey, srv.EndStreams)
 	if err != nil {

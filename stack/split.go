@@ -38,7 +38,7 @@ func (p *Process) startServer(ctx context.Context, cfg config.Config) (string, e
 	} else if minted {
 		p.log.Info("created the first admin token", "file", path)
 	}
-	c, err := p.dialTemporal(ctx, cfg.Temporal)
+	c, err := p.dialTemporal(ctx, cfg.Temporal, keys)
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +67,7 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 	if err != nil {
 		return err
 	}
-	c, err := p.dialTemporal(ctx, cfg.Temporal)
+	c, err := p.dialTemporal(ctx, cfg.Temporal, keys)
 	if err != nil {
 		return err
 	}

@@ -9,23 +9,29 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/payloadcodec"
+	"github.com/slipway-dev/slipway/secretbox"
 	"github.com/slipway-dev/slipway/worker"
 )
 
 // dialTemporal connects to Temporal, makes sure slipway's search attributes exist on the namespace
-// and registers closing the client.
-func (p *Process) dialTemporal(ctx context.Context, t config.Temporal) (client.Client, error) {
+// and registers closing the client. Every payload the client sends (inputs, results, signals, memos,
+// failures' messages) is encrypted with keys (payloadcodec), so Temporal's history holds ciphertext.
+func (p *Process) dialTemporal(ctx context.Context, t config.Temporal, keys *secretbox.Keyring) (client.Client, error) {
 	tlsCfg, err := t.TLS.Config()
 	if err != nil {
 		return nil, err
 	}
 	// The SDK logs every retried poll at Info; slipway's own lines say what matters.
 	sdkLogger := sdklog.NewStructuredLogger(slog.New(levelFloor{p.log.Handler(), slog.LevelWarn}))
+	dc := payloadcodec.DataConverter(keys)
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:          t.Address,
 		Namespace:         t.Namespace,
 		Logger:            sdkLogger,
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+		DataConverter:     dc,
+		FailureConverter:  payloadcodec.FailureConverter(dc),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Temporal at %s: %w", t.Address, err)
