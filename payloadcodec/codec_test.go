@@ -17,7 +17,7 @@ type input struct {
 	Project, Commit string
 }
 
-func keyring(t *testing.T) (*secretbox.Keyring, string) {
+func keyring(t testing.TB) (*secretbox.Keyring, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek.json")
 	k, err := secretbox.LoadOrCreateKeyring(path)
