@@ -260,8 +260,10 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 const netNSDir = "net/cni"
 
 // releaseNetNS unmounts and removes the network namespaces buildkitd left under root when it exited
-// (its pool of spare ones outlives a graceful stop), so the root can be removed and no namespace
-// lingers.
+// (its pool of spare ones outlives a graceful stop, and a namespace it was making when it was
+// killed is mounted but in no pool), so the root can be removed and no namespace lingers. A path
+// can carry more than one mount (a bind mount propagated back onto its own peer), so each is
+// unmounted until none is left.
 func releaseNetNS(root string) error {
 	dir := filepath.Join(root, netNSDir)
 	entries, err := os.ReadDir(dir)
@@ -274,8 +276,8 @@ func releaseNetNS(root string) error {
 	var errs []error
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
-		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmounting %s: %w", p, err))
+		if err := unmountAll(p); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -283,6 +285,24 @@ func releaseNetNS(root string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxStackedMounts bounds unmountAll: more mounts than this on one namespace file is a loop, not a stack.
+const maxStackedMounts = 16
+
+// unmountAll lazily unmounts every mount on p, the newest first; p not being a mount point
+// (EINVAL) or not existing ends it without an error.
+func unmountAll(p string) error {
+	for range maxStackedMounts {
+		err := syscall.Unmount(p, syscall.MNT_DETACH)
+		if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOENT) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unmounting %s: %w", p, err)
+		}
+	}
+	return fmt.Errorf("unmounting %s: still mounted after %d unmounts", p, maxStackedMounts)
 }
 
 // Address returns the address BuildKit clients reach buildkitd at, "unix://<RootDir>/buildkitd.sock";

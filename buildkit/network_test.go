@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,5 +134,52 @@ func TestParseNetwork(t *testing.T) {
 	}
 	if _, err := ParseNetwork("bridge"); err == nil || !strings.Contains(err.Error(), "isolated, none or host") {
 		t.Errorf("ParseNetwork(bridge) error = %v, want one naming the choices", err)
+	}
+}
+
+// TestReleaseNetNSClearsStackedMounts mounts a namespace file of buildkitd's CNI directory twice, as a
+// killed buildkitd or a propagated bind mount leaves it, and checks releaseNetNS unmounts both and
+// removes the file, so the data dir can be deleted.
+func TestReleaseNetNSClearsStackedMounts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root")
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, netNSDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stacked, single, source := filepath.Join(dir, "stacked"), filepath.Join(dir, "single"), filepath.Join(root, "source")
+	for _, p := range []string{stacked, single, source, filepath.Join(dir, "unmounted")} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, target := range []string{stacked, stacked, single} {
+		if err := syscall.Mount(source, target, "", syscall.MS_BIND, ""); err != nil {
+			t.Fatalf("bind-mounting %s: %v", target, err)
+		}
+	}
+	t.Cleanup(func() { // a failed release must not leave the test's own temp dir unremovable
+		for _, p := range []string{stacked, single} {
+			_ = unmountAll(p)
+		}
+	})
+	if err := os.Remove(stacked); !errors.Is(err, syscall.EBUSY) {
+		t.Fatalf("removing a mounted namespace file: %v, want EBUSY (the set-up did not mount it)", err)
+	}
+
+	if err := releaseNetNS(root); err != nil {
+		t.Fatalf("releaseNetNS: %v", err)
+	}
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("releaseNetNS left %v in %s", left, dir)
+	}
+	if err := releaseNetNS(filepath.Join(root, "nothing")); err != nil {
+		t.Errorf("releaseNetNS of a root without namespaces: %v, want nil", err)
 	}
 }

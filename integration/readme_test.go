@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,15 @@ func TestReadmeQuickStart(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			_ = dev.Process.Kill()
 			t.Errorf("slipway dev did not stop within 15 s of Ctrl-C; its last output:\n%s", devErr.String()[max(0, devErr.Len()-2000):])
+		}
+		// A stopped slipway dev leaves nothing mounted in its data dir (its buildkitd's network
+		// namespaces are released), so a user can delete .slipway; what is left is named, with what
+		// slipway dev said about it, and unmounted so the temp dir's removal does not hide it.
+		if left := mountsUnder(t, top); len(left) > 0 {
+			t.Errorf("still mounted under the data dir after slipway dev stopped: %v\nslipway dev's last output:\n%s", left, devErr.String()[max(0, devErr.Len()-3000):])
+			for _, m := range slices.Backward(left) {
+				_ = syscall.Unmount(m, syscall.MNT_DETACH)
+			}
 		}
 	})
 	e := waitEndpoints(t, filepath.Join(top, ".slipway", stack.EndpointsFile), exited, &devErr)
@@ -286,4 +296,26 @@ func runCLIIn(t *testing.T, dir, bin string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
+}
+
+// mountsUnder returns the mount points at or below dir, in /proc/self/mountinfo's order (the oldest first).
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points []string
+	for l := range strings.Lines(string(info)) {
+		fields := strings.Fields(l)
+		if len(fields) < 5 {
+			continue
+		}
+		// The mount point is the fifth field, with space, tab, newline and backslash octal-escaped.
+		p := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(fields[4])
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			points = append(points, p)
+		}
+	}
+	return points
 }
