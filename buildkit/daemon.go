@@ -262,8 +262,7 @@ const netNSDir = "net/cni"
 // releaseNetNS unmounts and removes the network namespaces buildkitd left under root when it exited
 // (its pool of spare ones outlives a graceful stop, and a namespace it was making when it was
 // killed is mounted but in no pool), so the root can be removed and no namespace lingers. A path
-// can carry more than one mount (a bind mount propagated back onto its own peer), so each is
-// unmounted until none is left.
+// can carry more than one mount stacked on it, so each is unmounted until none is left.
 func releaseNetNS(root string) error {
 	dir := filepath.Join(root, netNSDir)
 	entries, err := os.ReadDir(dir)

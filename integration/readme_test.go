@@ -298,6 +298,10 @@ func runCLIIn(t *testing.T, dir, bin string, args ...string) string {
 	return string(out)
 }
 
+// mountinfoUnescape undoes /proc/self/mountinfo's octal escapes of space, tab, newline and backslash in a
+// mount point (its fifth field).
+var mountinfoUnescape = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+
 // mountsUnder returns the mount points at or below dir, in /proc/self/mountinfo's order (the oldest first).
 func mountsUnder(t *testing.T, dir string) []string {
 	t.Helper()
@@ -311,8 +315,7 @@ func mountsUnder(t *testing.T, dir string) []string {
 		if len(fields) < 5 {
 			continue
 		}
-		// The mount point is the fifth field, with space, tab, newline and backslash octal-escaped.
-		p := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(fields[4])
+		p := mountinfoUnescape.Replace(fields[4])
 		if p == dir || strings.HasPrefix(p, dir+"/") {
 			points = append(points, p)
 		}
