@@ -120,9 +120,16 @@ func (d *Deploys) queue() *delivery.Deploys {
 // CheckRequired fails, non-retryably, naming every config and secret the build's descriptor requires
 // that the environment lacks, and refuses (ErrTypeAutoDeployToProduction) an auto-deploy whose environment
 // is a production one by now (it was flagged or moved after the deployment was queued); see
-// delivery.Deploys.CheckQueued.
-func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
-	return asActivityError(d.queue().CheckQueued(ctx, in.BuildID, in.DeploymentID, in.Environment))
+// delivery.Deploys.CheckQueued. It names the data plane the environment is on, where the rollout goes.
+func (d *Deploys) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) (workflows.CheckRequiredResult, error) {
+	if err := d.queue().CheckQueued(ctx, in.BuildID, in.DeploymentID, in.Environment); err != nil {
+		return workflows.CheckRequiredResult{}, asActivityError(err)
+	}
+	env, err := d.environment(ctx, in.Project, in.Environment)
+	if err != nil {
+		return workflows.CheckRequiredResult{}, err
+	}
+	return workflows.CheckRequiredResult{DataPlane: plane(env.DataPlane)}, nil
 }
 
 // RequestDeploy queues the deployment of a build (pushed, about to be recorded succeeded) to the

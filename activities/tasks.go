@@ -39,7 +39,7 @@ func (d *Deploys) StartTaskRun(ctx context.Context, in workflows.StartTaskRunInp
 		return workflows.StartTaskRunResult{}, nil
 	}
 	if run.DeploymentID != "" {
-		return workflows.StartTaskRunResult{Runnable: true}, nil
+		return d.runnable(ctx, t)
 	}
 	comp, err := d.Store.GetComponent(ctx, t.Project, t.Component)
 	if err != nil {
@@ -61,7 +61,16 @@ func (d *Deploys) StartTaskRun(ctx context.Context, in workflows.StartTaskRunInp
 	}); err != nil {
 		return workflows.StartTaskRunResult{}, err
 	}
-	return workflows.StartTaskRunResult{Runnable: true}, nil
+	return d.runnable(ctx, t)
+}
+
+// runnable is the start of a run that runs: on the data plane of its environment, whose task queue it goes to.
+func (d *Deploys) runnable(ctx context.Context, t workflows.TaskRunInput) (workflows.StartTaskRunResult, error) {
+	env, err := d.environment(ctx, t.Project, t.Environment)
+	if err != nil {
+		return workflows.StartTaskRunResult{}, err
+	}
+	return workflows.StartTaskRunResult{Runnable: true, DataPlane: plane(env.DataPlane)}, nil
 }
 
 // ended says whether the run has its outcome.

@@ -14,7 +14,7 @@ import (
 )
 
 // Undeploy removes what the project's component (every component when in.Component is "") runs in
-// every environment: each release of it the data plane lists, and the release recorded as serving,
+// every environment (on in.DataPlane only, when set): each release of it the data plane lists, and the release recorded as serving,
 // go as a failed one would with nothing to restore (its containers, or its Deployment and Secrets),
 // and its entry stops. Run again it finds nothing and removes nothing.
 func (d *Deploys) Undeploy(ctx context.Context, in workflows.UndeployInput) (workflows.UndeployResult, error) {
@@ -27,11 +27,14 @@ func (d *Deploys) Undeploy(ctx context.Context, in workflows.UndeployInput) (wor
 		if dep.Project != in.Project || in.Component != "" && dep.Component != in.Component {
 			continue
 		}
-		activity.RecordHeartbeat(ctx, "undeploying "+dep.Component+" from "+dep.Environment)
 		env, err := d.environment(ctx, dep.Project, dep.Environment)
 		if err != nil {
 			return res, err
 		}
+		if in.DataPlane != "" && plane(env.DataPlane) != plane(in.DataPlane) {
+			continue // another activity, on a worker serving that plane, sees to it
+		}
+		activity.RecordHeartbeat(ctx, "undeploying "+dep.Component+" from "+dep.Environment)
 		driver, err := d.DriverFor(ctx, env, 0)
 		if err != nil {
 			return res, err

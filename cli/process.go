@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/buildkit"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/stack"
+	"github.com/slipway-dev/slipway/workflows"
 )
 
 // stopTimeout bounds a graceful stop; every part gets the rest of it.
@@ -169,12 +171,16 @@ func (r *runner) workerCmd() *cobra.Command {
 	scanFlags(fs, &cfg.Scan)
 	sourceFlags(fs, &cfg.Build)
 	deployFlags(fs, &cfg.Deploy, &cfg.Edge)
+	fs.StringSliceVar(&cfg.Deploy.DataPlanes, "data-plane", workflows.DataPlanes(),
+		"data planes this worker deploys to: docker (its Docker Engine, behind its edge; one worker of an install), kubernetes (any number), or none")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return r.runWorker(cmd.Context(), cfg, level) }
 	return cmd
 }
 
 func (r *runner) runWorker(ctx context.Context, cfg config.Config, level string) error {
-	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile), checkEdge(cfg.Edge))
+	planes, planesErr := dataPlanes(cfg.Deploy.DataPlanes)
+	cfg.Deploy.DataPlanes = planes
+	log, err := r.checkAndLog(level, required("--db", cfg.DB, "--kek-file", cfg.KEKFile), checkEdge(cfg.Edge), planesErr)
 	if err != nil {
 		return err
 	}
@@ -182,8 +188,34 @@ func (r *runner) runWorker(ctx context.Context, cfg config.Config, level string)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(r.stdout, "slipway worker is polling task queue on %s\n", cfg.Temporal.Address)
+	served := "none"
+	if len(planes) > 0 {
+		served = strings.Join(planes, ", ")
+	}
+	fmt.Fprintf(r.stdout, "slipway worker is polling Temporal at %s (data planes: %s)\n", cfg.Temporal.Address, served)
 	return waitAndStop(ctx, log, p)
+}
+
+// dataPlanes checks the --data-plane values: data planes (workflows.DataPlanes), each once, or "none" alone,
+// which it returns as an empty, non-nil list.
+func dataPlanes(values []string) ([]string, error) {
+	if len(values) == 1 && values[0] == "none" {
+		return []string{}, nil
+	}
+	var planes []string
+	for _, v := range values {
+		if !slices.Contains(workflows.DataPlanes(), v) {
+			return nil, fmt.Errorf("--data-plane %q: want %s, or none", v, strings.Join(workflows.DataPlanes(), " or "))
+		}
+		if slices.Contains(planes, v) {
+			return nil, fmt.Errorf("--data-plane %q is given twice", v)
+		}
+		planes = append(planes, v)
+	}
+	if len(planes) == 0 {
+		return nil, fmt.Errorf("--data-plane is empty: name %s, or none", strings.Join(workflows.DataPlanes(), " or "))
+	}
+	return planes, nil
 }
 
 // required fails naming the first flag, in the order given as name, value pairs, that is empty.

@@ -62,6 +62,10 @@ type Deploy struct {
 	// IngressClass is the ingressClassName of the Ingresses of public releases on Kubernetes. Zero means
 	// the cluster's default class.
 	IngressClass string
+	// DataPlanes are the data planes the worker serves ("docker", "kubernetes"): it polls their task queues
+	// with the activities that reach them, and serving docker it runs the edge beside its Docker Engine. One
+	// worker of an install serves docker. Empty (not nil) serves none; nil means both.
+	DataPlanes []string
 }
 
 // Scan configures the Trivy scanner a worker runs.
@@ -206,6 +210,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.Registry.Address == "" {
 		c.Registry.Address = "127.0.0.1:5000"
+	}
+	if c.Deploy.DataPlanes == nil {
+		c.Deploy.DataPlanes = []string{"docker", "kubernetes"}
 	}
 	return c, nil
 }

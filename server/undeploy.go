@@ -54,13 +54,20 @@ func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Com
 	if err != nil {
 		return err
 	}
-	var where []string
+	var where, planes []string
 	for _, dep := range current {
 		if dep.Project != project || component != "" && dep.Component != component {
 			continue
 		}
 		where = append(where, dep.Component+" in "+dep.Environment)
-		if i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment }); i >= 0 && force {
+		i := slices.IndexFunc(envs, func(e store.Environment) bool { return e.Name == dep.Environment })
+		if i < 0 {
+			continue
+		}
+		if plane := cmp.Or(envs[i].DataPlane, store.DataPlaneDocker); !slices.Contains(planes, plane) {
+			planes = append(planes, plane)
+		}
+		if force {
 			if err := s.mayDeployTo(c, envs[i], "removing what runs"); err != nil {
 				return err
 			}
@@ -80,7 +87,7 @@ func (s *Server) undeployFirst(c echo.Context, project string, comps []store.Com
 		ID:                       workflows.UndeployWorkflowID(project, component),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.Undeploy, workflows.UndeployInput{Project: project, Component: component})
+	}, workflows.Undeploy, workflows.UndeployInput{Project: project, Component: component, DataPlanes: planes})
 	if err != nil {
 		return fmt.Errorf("starting the undeploy of %s: %w", cmp.Or(component, project), err)
 	}

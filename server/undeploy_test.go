@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -47,8 +48,8 @@ func TestDeleteWhileRunningIsRefusedUnlessForced(t *testing.T) {
 	e.must(http.StatusNoContent, http.MethodDelete, apiPath+"?force=true", e.admin, nil, nil)
 	starts := fake.startCalls()
 	if len(starts) != 1 || starts[0].opts.ID != workflows.UndeployWorkflowID("shop", "api") ||
-		starts[0].args[0] != (workflows.UndeployInput{Project: "shop", Component: "api"}) {
-		t.Fatalf("workflow starts %+v, want one Undeploy of shop/api", starts)
+		!reflect.DeepEqual(starts[0].args[0], workflows.UndeployInput{Project: "shop", Component: "api", DataPlanes: []string{workflows.DataPlaneDocker}}) {
+		t.Fatalf("workflow starts %+v, want one Undeploy of shop/api from the docker data plane", starts)
 	}
 	e.must(http.StatusNotFound, http.MethodGet, apiPath, e.developer, nil, nil)
 	// Nothing runs any more: the project goes without force and without another workflow.

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/registry"
@@ -47,14 +48,15 @@ func (p *Process) openStore(ctx context.Context, dsn string, keys *secretbox.Key
 // notifyEvery is how often the notifier reads the change feed.
 const notifyEvery = 500 * time.Millisecond
 
-// startWorker starts the worker and its edge, and returns the edge's base URL (scheme://host:port).
-// pull holds the credentials the data plane pulls images from registry with; nil means anonymous pulls.
+// startWorker starts the worker and, when it serves the docker data plane, its edge, and returns the edge's
+// base URL (scheme://host:port; "" without one). pull holds the credentials the data plane pulls images from
+// registry with; nil means anonymous pulls.
 func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, b *activities.Builds, registry string, pull *ociregistry.Credentials) (string, error) {
 	deploys, edge, err := p.deploys(ctx, cfg, c, st, keys, registry, pull)
 	if err != nil {
 		return "", err
 	}
-	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys,
+	w := worker.New(c, worker.Deps{Store: st, Keyring: keys, Builds: b, Deploys: deploys, DataPlanes: cfg.Deploy.DataPlanes,
 		Promotions: &activities.Promotions{Store: st, Temporal: c}, Notifications: &activities.Notifications{Store: st, Keyring: keys}})
 	if err := w.Start(); err != nil {
 		return "", fmt.Errorf("starting worker: %w", err)
@@ -69,34 +71,48 @@ func (p *Process) startWorker(ctx context.Context, cfg config.Config, c client.C
 	return edge, nil
 }
 
-// deploys assembles the deploy activities: the edge (which must listen), the Docker Engine as data plane
-// when one answers (else deploys fail, saying so, and builds go on), the clusters, and the edge's
-// entries, pointed back at the releases recorded as serving. Both data planes label what they make with
-// the install's ID; without one, neither is there. It returns the edge's base URL too.
+// deploys assembles the deploy activities for the data planes cfg.Deploy.DataPlanes names: for docker the
+// edge (which must listen), the Docker Engine when one answers (else its deploys fail, saying so, and builds go
+// on) and the edge's entries, pointed back at the releases recorded as serving; for kubernetes the clusters'
+// clients. Both data planes label what they make with the install's ID; without one, neither is there. It
+// returns the edge's base URL too ("" when the worker does not serve docker).
 func (p *Process) deploys(ctx context.Context, cfg config.Config, c client.Client, st *store.Store, keys *secretbox.Keyring, registryHost string, pull *ociregistry.Credentials) (*activities.Deploys, string, error) {
-	router := &entry.Router{Addr: cfg.Edge.Address, Domain: cfg.Edge.Domain, TLSCert: cfg.Edge.TLSCert, TLSKey: cfg.Edge.TLSKey,
-		Logger: p.log.With("part", "edge")}
-	addr, err := router.Listen()
-	if err != nil {
-		return nil, "", err
+	d := &activities.Deploys{Store: st, Keyring: keys, Temporal: c, Registry: registryHost, ReadyTimeout: cfg.Deploy.ReadyTimeout}
+	serves := func(plane string) bool { return slices.Contains(cfg.Deploy.DataPlanes, plane) }
+	var edge string
+	if serves(workflows.DataPlaneDocker) {
+		router := &entry.Router{Addr: cfg.Edge.Address, Domain: cfg.Edge.Domain, TLSCert: cfg.Edge.TLSCert, TLSKey: cfg.Edge.TLSKey,
+			Logger: p.log.With("part", "edge")}
+		addr, err := router.Listen()
+		if err != nil {
+			return nil, "", err
+		}
+		p.onStop("edge", router.Close)
+		d.Router = router
+		edge = "http://" + addr
+		if cfg.Edge.TLSCert != "" {
+			edge = "https://" + addr
+		}
 	}
-	p.onStop("edge", router.Close)
-	edge := "http://" + addr
-	if cfg.Edge.TLSCert != "" {
-		edge = "https://" + addr
+	if len(cfg.Deploy.DataPlanes) == 0 {
+		return d, edge, nil
 	}
-	d := &activities.Deploys{Store: st, Keyring: keys, Router: router, Temporal: c, Registry: registryHost, ReadyTimeout: cfg.Deploy.ReadyTimeout}
 	install, err := st.InstallID(ctx)
 	if err != nil {
 		p.log.Warn("no data plane: the install's ID cannot be read, and without it a rollout could touch another install's containers or cluster objects", "err", err)
 		return d, edge, nil
 	}
-	d.Kubernetes = &kubernetes.Clients{Install: install, Domain: cfg.Edge.Domain, IngressClass: cfg.Deploy.IngressClass}
+	if serves(workflows.DataPlaneKubernetes) {
+		d.Kubernetes = &kubernetes.Clients{Install: install, Domain: cfg.Edge.Domain, IngressClass: cfg.Deploy.IngressClass}
+	}
+	if !serves(workflows.DataPlaneDocker) {
+		return d, edge, nil
+	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	drv, err := docker.New(dctx)
 	if err != nil {
-		p.log.Warn("no data plane: deployments will fail until a Docker Engine answers and slipway restarts", "err", err)
+		p.log.Warn("no Docker data plane: deployments to it will fail until a Docker Engine answers and slipway restarts", "err", err)
 		return d, edge, nil
 	}
 	p.onStop("docker client", func(context.Context) error { return drv.Client.Close() })

@@ -80,7 +80,7 @@ func (p *Process) startWorkerProcess(ctx context.Context, cfg config.Config) err
 		return err
 	}
 	edge, err := p.startWorker(ctx, cfg, c, st, keys, b, cfg.Registry.Address, nil)
-	if err == nil {
+	if err == nil && edge != "" {
 		p.log.Info("the edge serves public releases", "url", edge)
 	}
 	return err

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -24,24 +25,65 @@ type Deps struct {
 	Promotions *activities.Promotions
 	// Notifications delivers notifications; nil registers no notification activities.
 	Notifications *activities.Notifications
+	// DataPlanes are the data planes (workflows.DataPlanes) whose task queues this worker polls with the
+	// deploy activities that reach them; nil serves none (its Deploys then run only the steps that read and
+	// write the store). One worker alone serves docker: its edge holds the entries.
+	DataPlanes []string
 }
 
-// New returns a worker polling workflows.TaskQueue with every slipway workflow and activity
-// registered, with sessions enabled (build steps share one worker's disk). The caller starts and
-// stops it.
-func New(c client.Client, d Deps) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+// New returns the workers of one slipway worker process, not started: one polling workflows.TaskQueue with
+// every slipway workflow and the activities any worker may run, with sessions enabled when it builds (build
+// steps share one worker's disk), and one per data plane in d.DataPlanes polling that plane's task queue
+// (workflows.DataPlaneTaskQueue) with the activities that reach it.
+func New(c client.Client, d Deps) Workers {
+	def := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		EnableSessionWorker: d.Builds != nil,
 		// A cancel reaches an activity in a heartbeat's answer; without a cap the SDK holds
 		// heartbeats for 80% of the heartbeat timeout (48 s for a build), so a cancelled build
 		// would go on that long.
 		MaxHeartbeatThrottleInterval: 3 * time.Second,
 	})
-	Register(w, d)
-	return w
+	Register(def, d)
+	ws := Workers{def}
+	if d.Deploys == nil {
+		return ws
+	}
+	if slices.Contains(d.DataPlanes, workflows.DataPlaneDocker) {
+		// Runs recorded before the data planes had task queues of their own schedule those steps here; the
+		// Docker host's worker takes them, as the only worker did then.
+		RegisterDataPlane(def, d.Deploys)
+	}
+	for _, plane := range d.DataPlanes {
+		w := sdkworker.New(c, workflows.DataPlaneTaskQueue(plane), sdkworker.Options{MaxHeartbeatThrottleInterval: 3 * time.Second})
+		RegisterDataPlane(w, d.Deploys)
+		ws = append(ws, w)
+	}
+	return ws
 }
 
-// Register registers every slipway workflow and activity on r under their shared names.
+// Workers are the Temporal workers of one process, each polling its task queue.
+type Workers []sdkworker.Worker
+
+// Start starts every worker; when one fails to start, those started are stopped again.
+func (ws Workers) Start() error {
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			Workers(ws[:i]).Stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops every worker, waiting for the activities under way (up to the SDK's stop timeout).
+func (ws Workers) Stop() {
+	for _, w := range ws {
+		w.Stop()
+	}
+}
+
+// Register registers every slipway workflow, and every activity any worker may run (those of d's non-nil
+// clients), on r under their shared names.
 func Register(r sdkworker.Registry, d Deps) {
 	r.RegisterWorkflow(workflows.RotateKeys)
 	r.RegisterWorkflow(workflows.BuildPipeline)
@@ -70,17 +112,13 @@ func Register(r sdkworker.Registry, d Deps) {
 		}
 	}
 	if d := d.Deploys; d != nil {
+		// The deploy steps that only read and write the store; RegisterDataPlane has those that reach a data plane.
 		for name, fn := range map[string]any{
 			workflows.ActivityCheckRequired:    d.CheckRequired,
-			workflows.ActivityRollout:          d.Rollout,
 			workflows.ActivityFailDeployment:   d.FailDeployment,
-			workflows.ActivityRetireReplaced:   d.RetireReplaced,
 			workflows.ActivityRequestDeploy:    d.RequestDeploy,
-			workflows.ActivityUndeploy:         d.Undeploy,
 			workflows.ActivityStartTaskRun:     d.StartTaskRun,
-			workflows.ActivityRunTask:          d.RunTask,
 			workflows.ActivityFailTaskRun:      d.FailTaskRun,
-			workflows.ActivityVerify:           d.Verify,
 			workflows.ActivityRollBack:         d.RollBack,
 			workflows.ActivityPassVerification: d.PassVerification,
 			workflows.ActivityRolledBack:       d.RolledBack,
@@ -103,5 +141,19 @@ func Register(r sdkworker.Registry, d Deps) {
 		} {
 			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 		}
+	}
+}
+
+// RegisterDataPlane registers the activities that must run where a data plane is reachable (rollouts,
+// retirements, verifications, task runs, undeploys) on r, a worker polling a data plane's task queue.
+func RegisterDataPlane(r sdkworker.Registry, d *activities.Deploys) {
+	for name, fn := range map[string]any{
+		workflows.ActivityRollout:        d.Rollout,
+		workflows.ActivityRetireReplaced: d.RetireReplaced,
+		workflows.ActivityUndeploy:       d.Undeploy,
+		workflows.ActivityRunTask:        d.RunTask,
+		workflows.ActivityVerify:         d.Verify,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 }

@@ -45,6 +45,7 @@ func TestRegisterCoversWhatWorkflowsCall(t *testing.T) {
 		activities: map[string]any{}, workflows: map[string]any{}}
 	Register(reg, Deps{Builds: &activities.Builds{}, Deploys: &activities.Deploys{}, Promotions: &activities.Promotions{},
 		Notifications: &activities.Notifications{}})
+	RegisterDataPlane(reg, &activities.Deploys{})
 
 	for _, name := range slices.Sorted(maps.Keys(called)) {
 		fn, ok := reg.activities[name]

@@ -80,6 +80,12 @@ type CheckRequiredInput struct {
 	Environment  string `json:"environment"`
 }
 
+// CheckRequiredResult names the data plane the environment's releases run on now: the deployment's data-plane
+// steps go to its task queue (DataPlaneTaskQueue). "" is docker.
+type CheckRequiredResult struct {
+	DataPlane string `json:"dataPlane,omitempty"`
+}
+
 // RolloutInput runs a deployment. RetireLater leaves the releases it replaced to RetireReplaced, so the
 // deployment is recorded succeeded as soon as the new release serves; false (histories recorded before it was
 // added) removes them in the rollout, before the deployment is recorded.
@@ -247,16 +253,24 @@ func (q *deployQueue) deploy(ctx workflow.Context, req DeployRequest) error {
 		HeartbeatTimeout: 20 * time.Second,
 		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
+	routed := workflow.GetVersion(ctx, versionDataPlaneQueue, workflow.DefaultVersion, 1) >= 1
+	var check CheckRequiredResult
+	var checked any // the result is read only where it was recorded
+	if routed {
+		checked = &check
+	}
 	err := workflow.ExecuteActivity(short, ActivityCheckRequired, CheckRequiredInput{
 		DeploymentID: req.DeploymentID, BuildID: req.BuildID, Project: q.in.Project, Component: q.in.Component, Environment: q.in.Environment,
-	}).Get(ctx, nil)
+	}).Get(ctx, checked)
+	route := dataPlaneRoute{routed: routed, plane: check.DataPlane}
+	long = route.on(long)
 	var res RolloutResult
 	retireLater := workflow.GetVersion(ctx, versionRetireLater, workflow.DefaultVersion, 1) >= 1
 	if err == nil {
 		err = workflow.ExecuteActivity(long, ActivityRollout, RolloutInput{DeploymentID: req.DeploymentID, RetireLater: retireLater}).Get(ctx, &res)
 	}
 	if err == nil && res.Status == api.DeploymentSucceeded && workflow.GetVersion(ctx, versionVerify, workflow.DefaultVersion, 1) >= 1 {
-		return q.verify(ctx, req, res, retireLater)
+		return q.verify(ctx, req, res, retireLater, route)
 	}
 	if err == nil && retireLater && res.Status == api.DeploymentSucceeded && len(res.Replaced) > 0 {
 		q.retiring.start(long, req.DeploymentID, res.Replaced)
@@ -266,34 +280,34 @@ func (q *deployQueue) deploy(ctx workflow.Context, req DeployRequest) error {
 	}
 	workflow.GetLogger(ctx).Warn("deployment failed", "deployment", req.DeploymentID, "error", err)
 	return workflow.ExecuteActivity(short, ActivityFailDeployment, FailDeploymentInput{
-		DeploymentID: req.DeploymentID, Message: failureMessage(err),
+		DeploymentID: req.DeploymentID, Message: route.failure(err),
 	}).Get(ctx, nil)
 }
 
 // verify runs the environment's verification of a release that serves (a rollback's is not verified). When it
 // passes, or there is none, what the release replaced is retired and it is offered for auto-promotion; when it
 // fails, the release before it is deployed next, with the configs it had, and the failed release goes with that
-// deployment's own retirement.
-func (q *deployQueue) verify(ctx workflow.Context, req DeployRequest, res RolloutResult, retireLater bool) error {
+// deployment's own retirement. route moves the steps that reach the data plane onto its task queue.
+func (q *deployQueue) verify(ctx workflow.Context, req DeployRequest, res RolloutResult, retireLater bool, route dataPlaneRoute) error {
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
 	})
-	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	long := route.on(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
-	})
+	}))
 	var v VerifyResult
 	if !req.Rollback {
 		// The checks run for the environment's window (at most an hour) and heartbeat every few seconds.
-		vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		vctx := route.on(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 2 * time.Hour,
 			HeartbeatTimeout:    30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
-		})
+		}))
 		if err := workflow.ExecuteActivity(vctx, ActivityVerify, VerifyInput{DeploymentID: req.DeploymentID}).Get(ctx, &v); err != nil {
-			v = VerifyResult{Status: api.VerificationFailed, Message: "the checks could not run: " + failureMessage(err)}
+			v = VerifyResult{Status: api.VerificationFailed, Message: "the checks could not run: " + route.failure(err)}
 		}
 		if v.Status == api.VerificationRunning && v.Task != "" {
 			v = q.verificationTask(ctx, req, v.Task)

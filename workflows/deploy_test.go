@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -32,6 +35,21 @@ type fakeDeployActivities struct {
 	before   map[string]string
 	// verified are the Verify, RollBack and OfferPromotion calls, apart from calls.
 	verified []string
+	// plane is the data plane CheckRequired names ("" is docker); queues are the task queues each activity
+	// ran on, by name.
+	plane  string
+	queues map[string][]string
+}
+
+// ranOn records the task queue an activity ran on; the caller holds mu.
+func (f *fakeDeployActivities) ranOn(ctx context.Context, name string) {
+	if f.queues == nil {
+		f.queues = map[string][]string{}
+	}
+	q := activity.GetInfo(ctx).TaskQueue
+	if !slices.Contains(f.queues[name], q) {
+		f.queues[name] = append(f.queues[name], q)
+	}
 }
 
 // callsWithout returns the calls but those of kind (e.g. "retired:"), which run beside the queue.
@@ -48,17 +66,19 @@ func (f *fakeDeployActivities) callsWithout(kind string) string {
 }
 
 func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) {
-	env.RegisterActivityWithOptions(func(ctx context.Context, in CheckRequiredInput) error {
+	env.RegisterActivityWithOptions(func(ctx context.Context, in CheckRequiredInput) (CheckRequiredResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.ranOn(ctx, ActivityCheckRequired)
 		f.calls = append(f.calls, "check:"+in.BuildID)
 		if f.missing[in.BuildID] {
-			return temporal.NewNonRetryableApplicationError("environment production lacks what build "+in.BuildID+" requires: API_TOKEN (secret)", "MissingConfig", nil)
+			return CheckRequiredResult{}, temporal.NewNonRetryableApplicationError("environment production lacks what build "+in.BuildID+" requires: API_TOKEN (secret)", "MissingConfig", nil)
 		}
-		return nil
+		return CheckRequiredResult{DataPlane: f.plane}, nil
 	}, activityName(ActivityCheckRequired))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in RolloutInput) (RolloutResult, error) {
 		f.mu.Lock()
+		f.ranOn(ctx, ActivityRollout)
 		f.inFlight++
 		f.maxSeen = max(f.maxSeen, f.inFlight)
 		f.calls = append(f.calls, "rollout:"+in.DeploymentID)
@@ -80,6 +100,7 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 	env.RegisterActivityWithOptions(func(ctx context.Context, in FailDeploymentInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.ranOn(ctx, ActivityFailDeployment)
 		f.calls = append(f.calls, "fail:"+in.DeploymentID)
 		f.failed[in.DeploymentID] = in.Message
 		return nil
@@ -90,12 +111,14 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 		f.mu.Unlock()
 		time.Sleep(30 * time.Millisecond) // an old container taking its stop grace
 		f.mu.Lock()
+		f.ranOn(ctx, ActivityRetireReplaced)
 		f.calls = append(f.calls, "retired:"+in.DeploymentID+":"+strings.Join(in.Builds, ","))
 		return nil
 	}, activityName(ActivityRetireReplaced))
 	env.RegisterActivityWithOptions(func(ctx context.Context, in VerifyInput) (VerifyResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.ranOn(ctx, ActivityVerify)
 		f.verified = append(f.verified, "verify:"+in.DeploymentID)
 		if msg, ok := f.verdicts[in.DeploymentID]; ok {
 			return VerifyResult{Status: "failed", Message: msg}, nil
@@ -105,6 +128,7 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 	env.RegisterActivityWithOptions(func(ctx context.Context, in RollBackInput) (RollBackResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.ranOn(ctx, ActivityRollBack)
 		f.verified = append(f.verified, "rollback:"+in.DeploymentID)
 		prev := f.before[in.DeploymentID]
 		if prev == "" {
@@ -121,6 +145,7 @@ func (f *fakeDeployActivities) register(env *testsuite.TestWorkflowEnvironment) 
 	env.RegisterActivityWithOptions(func(ctx context.Context, in OfferPromotionInput) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.ranOn(ctx, ActivityOfferPromotion)
 		f.verified = append(f.verified, "offer:"+in.DeploymentID)
 		return nil
 	}, activityName(ActivityOfferPromotion))
@@ -338,5 +363,46 @@ func TestDeployQueueVerificationTask(t *testing.T) {
 		"verify:d-2 task:smoke:verification:taskrun/shop/smoke/staging/verify-d-2 rollback:d-2:verification task smoke failed with exit code 4: exited 4"
 	if got := strings.Join(f.verified, " "); got != want {
 		t.Fatalf("verifications\n got %s\nwant %s", got, want)
+	}
+}
+
+// The steps that reach the data plane (rollout, verification, retirement) run on the task queue of the plane the
+// check names, which only workers serving it poll; the steps that only read and write the store stay on the one
+// every worker polls.
+func TestDeployQueueRunsDataPlaneStepsOnTheirPlanesQueue(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{TaskQueue: TaskQueue})
+	f := &fakeDeployActivities{failed: map[string]string{}, missing: map[string]bool{"b-3": true}, plane: DataPlaneKubernetes,
+		verdicts: map[string]string{"d-2": "GET /health answered 500"}, before: map[string]string{"d-2": "b-1"}}
+	f.register(env)
+	env.ExecuteWorkflow(DeployQueue, DeployQueueInput{Project: "shop", Component: "api", Environment: "staging",
+		Pending: []DeployRequest{{DeploymentID: "d-1", BuildID: "b-1"}, {DeploymentID: "d-2", BuildID: "b-2"}, {DeploymentID: "d-3", BuildID: "b-3"}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		ActivityCheckRequired: {TaskQueue}, ActivityRollBack: {TaskQueue}, ActivityOfferPromotion: {TaskQueue}, ActivityFailDeployment: {TaskQueue},
+		ActivityRollout: {"slipway-kubernetes"}, ActivityVerify: {"slipway-kubernetes"}, ActivityRetireReplaced: {"slipway-kubernetes"},
+	}
+	if !reflect.DeepEqual(f.queues, want) {
+		t.Fatalf("task queues by activity\n got %v\nwant %v", f.queues, want)
+	}
+}
+
+// A data-plane step no worker took names the plane and what to start; other failures read as they did.
+func TestDataPlaneRouteSaysWhoIsMissing(t *testing.T) {
+	r := dataPlaneRoute{routed: true}
+	got := r.failure(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil))
+	for _, want := range []string{"no worker serving the docker data plane", "task queue slipway-docker", "slipway worker --data-plane docker"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("failure %q lacks %q", got, want)
+		}
+	}
+	if got := r.failure(temporal.NewApplicationError("refused", "NoDataPlane")); got != "NoDataPlane: refused" {
+		t.Errorf("other failure %q", got)
+	}
+	if DataPlaneTaskQueue("") != DataPlaneTaskQueue(DataPlaneDocker) {
+		t.Errorf(`"" is not docker's queue`)
 	}
 }

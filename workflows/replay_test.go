@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ import (
 // the embedded Temporal with stand-in activities): a build with auto-deploy; a deploy queue whose deployments
 // fail in their check (recorded through FailDeployment) and in their rollout, then idles and deploys again; a
 // deploy queue that continues as new with requests pending, and its next run; a deploy queue whose second release
-// fails its verification and is rolled back; an auto-promotion whose candidate is superseded.
+// fails its verification and is rolled back, before and after its data-plane steps moved to their plane's task
+// queue; an auto-promotion whose candidate is superseded.
 var recordedHistories = []struct {
 	file string
 	// current says the history was recorded with today's activity options and input types, so every
@@ -60,6 +62,7 @@ var recordedHistories = []struct {
 	{file: "task_run.json", current: true, has: []string{ActivityStartTaskRun, ActivityRunTask}},
 	{file: "promotion.json", current: true, has: []string{ActivityPromotionState, ActivityRescanPromotion, ActivityQueuePromotion}},
 	{file: "deploy_queue_rollback.json", current: true, has: []string{ActivityVerify, ActivityRollBack, ActivityOfferPromotion, ActivityRetireReplaced}},
+	{file: "deploy_queue_data_plane.json", current: true, has: []string{ActivityRollout, ActivityVerify, ActivityRollBack, ActivityRetireReplaced}},
 	{file: "auto_promotion.json", current: true, has: []string{ActivityAutoPromote}},
 	{file: "notify.json", current: true, has: []string{ActivityDeliverNotification}},
 }
@@ -238,6 +241,12 @@ func replaySame(hist *historypb.History, current bool) error {
 // scheduled; the options the workflow left unset are compared with the defaults Temporal filled in.
 func sameActivity(a seenActivity, e *historypb.ActivityTaskScheduledEventAttributes) error {
 	o := a.options
+	// An activity on a data plane's queue ran there; one on the workflow's ran there or on its session's (a
+	// worker's own queue, which the options do not name).
+	dataPlane := func(q string) bool { return strings.HasPrefix(q, TaskQueue+"-") }
+	if q := e.GetTaskQueue().GetName(); o.TaskQueue != q && (dataPlane(o.TaskQueue) || dataPlane(q)) {
+		return fmt.Errorf("task queue %q, the run's %q", o.TaskQueue, q)
+	}
 	if o.StartToCloseTimeout != 0 && o.StartToCloseTimeout != e.GetStartToCloseTimeout().AsDuration() {
 		return fmt.Errorf("start-to-close timeout %s, the run's %s", o.StartToCloseTimeout, e.GetStartToCloseTimeout().AsDuration())
 	}

@@ -58,6 +58,9 @@ type StartTaskRunInput struct {
 // StartTaskRunResult says whether there is a release to run; when not, the run was recorded failed, saying why.
 type StartTaskRunResult struct {
 	Runnable bool `json:"runnable"`
+	// DataPlane is the data plane of the environment the run is in, whose task queue RunTask goes to; "" is
+	// docker.
+	DataPlane string `json:"dataPlane,omitempty"`
 }
 
 // RunTaskInput runs the recorded run's release to completion.
@@ -102,18 +105,19 @@ func TaskRun(ctx workflow.Context, in TaskRunInput) (TaskRunResult, error) {
 	if !start.Runnable {
 		return TaskRunResult{Status: api.RunFailed, Message: "nothing to run"}, nil
 	}
-	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	route := dataPlaneRoute{routed: workflow.GetVersion(ctx, versionDataPlaneQueue, workflow.DefaultVersion, 1) >= 1, plane: start.DataPlane}
+	long := route.on(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: taskRunMaxDuration,
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
 		WaitForCancellation: true,
-	})
+	}))
 	var res TaskRunResult
 	err := workflow.ExecuteActivity(long, ActivityRunTask, RunTaskInput{RunID: runID, Verifies: in.Verifies}).Get(ctx, &res)
 	if err == nil {
 		return res, nil
 	}
-	msg := failureMessage(err)
+	msg := route.failure(err)
 	if temporal.IsCanceledError(err) {
 		msg = "cancelled"
 	}

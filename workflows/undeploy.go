@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,6 +17,11 @@ type UndeployInput struct {
 	Project string `json:"project"`
 	// Component is the one component to undeploy; "" means every component of the project.
 	Component string `json:"component,omitempty"`
+	// DataPlanes are the data planes the workflow undeploys from, each in an activity on its task queue; nil
+	// (runs started before it was added) means one activity on TaskQueue for every plane.
+	DataPlanes []string `json:"dataPlanes,omitempty"`
+	// DataPlane limits the activity to the releases of environments on this data plane; "" means every one.
+	DataPlane string `json:"dataPlane,omitempty"`
 }
 
 // UndeployResult says how many releases were removed.
@@ -32,7 +39,7 @@ func UndeployWorkflowID(project, component string) string {
 
 // Undeploy removes every release the project's component (or every component) runs, in every
 // environment, from its data plane and its entry, so that deleting it leaves nothing running with
-// its configs and secrets. It runs on the worker that holds the data planes.
+// its configs and secrets. The part on each data plane runs on a worker serving it.
 func Undeploy(ctx workflow.Context, in UndeployInput) (UndeployResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
@@ -40,6 +47,22 @@ func Undeploy(ctx workflow.Context, in UndeployInput) (UndeployResult, error) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
 	})
 	var res UndeployResult
-	err := workflow.ExecuteActivity(ctx, ActivityUndeploy, in).Get(ctx, &res)
-	return res, err
+	if len(in.DataPlanes) == 0 || workflow.GetVersion(ctx, versionDataPlaneQueue, workflow.DefaultVersion, 1) < 1 {
+		err := workflow.ExecuteActivity(ctx, ActivityUndeploy, in).Get(ctx, &res)
+		return res, err
+	}
+	futures := make([]workflow.Future, len(in.DataPlanes))
+	for i, plane := range in.DataPlanes {
+		one := UndeployInput{Project: in.Project, Component: in.Component, DataPlane: plane}
+		futures[i] = workflow.ExecuteActivity(dataPlaneRoute{routed: true, plane: plane}.on(ctx), ActivityUndeploy, one)
+	}
+	var errs []error
+	for i, f := range futures {
+		var one UndeployResult
+		if err := f.Get(ctx, &one); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", in.DataPlanes[i], dataPlaneRoute{routed: true, plane: in.DataPlanes[i]}.failure(err)))
+		}
+		res.Removed += one.Removed
+	}
+	return res, errors.Join(errs...)
 }

@@ -59,7 +59,7 @@ func newStandIns(c client.Client) *standIns {
 		unverified: map[string]bool{}, previous: map[string]string{}}
 }
 
-// register registers every stand-in under its activity's name.
+// register registers every stand-in under its activity's name but those registerDataPlane registers.
 func (s *standIns) register(w sdkworker.Registry) {
 	for name, fn := range map[string]any{
 		workflows.ActivityStartBuild:          s.StartBuild,
@@ -72,16 +72,25 @@ func (s *standIns) register(w sdkworker.Registry) {
 		workflows.ActivityRemoveWorkspace:     s.RemoveWorkspace,
 		workflows.ActivityFinishBuild:         s.FinishBuild,
 		workflows.ActivityCheckRequired:       s.CheckRequired,
-		workflows.ActivityRollout:             s.Rollout,
 		workflows.ActivityFailDeployment:      s.FailDeployment,
-		workflows.ActivityRetireReplaced:      s.RetireReplaced,
-		workflows.ActivityVerify:              s.Verify,
 		workflows.ActivityRollBack:            s.RollBack,
 		workflows.ActivityRolledBack:          s.RolledBack,
 		workflows.ActivityOfferPromotion:      s.OfferPromotion,
 		workflows.ActivityAutoPromote:         s.AutoPromote,
 		workflows.ActivityDeliverNotification: s.DeliverNotification,
 		workflows.ActivityFailNotification:    s.FailNotification,
+	} {
+		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+// registerDataPlane registers the stand-ins of the activities that reach the data plane, on a worker polling its
+// task queue (as worker.RegisterDataPlane).
+func (s *standIns) registerDataPlane(w sdkworker.Registry) {
+	for name, fn := range map[string]any{
+		workflows.ActivityRollout:        s.Rollout,
+		workflows.ActivityRetireReplaced: s.RetireReplaced,
+		workflows.ActivityVerify:         s.Verify,
 	} {
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -217,20 +226,20 @@ func (s *standIns) FinishBuild(ctx context.Context, in workflows.FinishBuildInpu
 }
 
 // CheckRequired fails, non-retryably (MissingConfig, as activities.ErrTypeMissingConfig), for a build whose
-// required values the environment lacks.
-func (s *standIns) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) error {
+// required values the environment lacks. Every environment is on the Docker data plane.
+func (s *standIns) CheckRequired(ctx context.Context, in workflows.CheckRequiredInput) (workflows.CheckRequiredResult, error) {
 	s.called(ctx, "check:%s", in.DeploymentID)
 	if err := s.wait(ctx, "check:"+in.BuildID); err != nil {
-		return err
+		return workflows.CheckRequiredResult{}, err
 	}
 	s.mu.Lock()
 	missing := s.missing[in.BuildID]
 	s.mu.Unlock()
 	if missing != "" {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %s lacks what build %s requires: %s",
+		return workflows.CheckRequiredResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %s lacks what build %s requires: %s",
 			in.Environment, in.BuildID, missing), "MissingConfig", nil)
 	}
-	return nil
+	return workflows.CheckRequiredResult{DataPlane: workflows.DataPlaneDocker}, nil
 }
 
 // Rollout puts the deployment's build in, or, for a build that never gets ready, ends failed with the
